@@ -1,0 +1,264 @@
+//! Database access for every component of caducee.
+//!
+//! One code path for SQLite and PostgreSQL: queries go through sqlx's `Any` driver with
+//! portable SQL (`$1` placeholders work on both; `ON CONFLICT … DO UPDATE` on both), so no
+//! query is ever written twice. Each component owns its tables and hands its migrations to
+//! [`Store::migrate`]. This crate must never hold business rules: it moves rows.
+
+pub mod audit;
+mod error;
+mod migrate;
+#[cfg(any(test, feature = "testkit"))]
+pub mod testkit;
+
+pub use error::StoreError;
+pub use migrate::Migration;
+pub use sqlx;
+
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::{AnyPool, Executor};
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+/// Which database engine is behind the pool: the few places where the engines differ (row
+/// locking for job queues, bind limits) ask this instead of guessing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dialect {
+    Sqlite,
+    Postgres,
+}
+
+impl Dialect {
+    pub fn from_url(url: &str) -> Result<Dialect, StoreError> {
+        if url.starts_with("sqlite:") {
+            Ok(Dialect::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Dialect::Postgres)
+        } else {
+            Err(StoreError::BadUrl(redact_url(url)))
+        }
+    }
+
+    /// Most bind parameters one statement may carry (SQLite ≥ 3.32: 32766, PostgreSQL: 65535).
+    pub fn max_binds(self) -> usize {
+        match self {
+            Dialect::Sqlite => 32_766,
+            Dialect::Postgres => 65_535,
+        }
+    }
+}
+
+/// A connection pool plus the dialect it speaks. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Store {
+    pool: AnyPool,
+    dialect: Dialect,
+}
+
+impl Store {
+    /// Opens `sqlite://PATH` (the file and its folder are created when missing; WAL mode) or
+    /// `postgres://…`. Does not run migrations: call [`Store::migrate`].
+    pub async fn connect(url: &str) -> Result<Store, StoreError> {
+        sqlx::any::install_default_drivers();
+        let dialect = Dialect::from_url(url)?;
+        let url = match dialect {
+            Dialect::Sqlite => prepare_sqlite_url(url)?,
+            Dialect::Postgres => url.to_string(),
+        };
+        let options = AnyPoolOptions::new()
+            .acquire_timeout(Duration::from_secs(10))
+            .max_connections(match dialect {
+                // SQLite serialises writers anyway; a few readers beside one writer suffice.
+                Dialect::Sqlite => 8,
+                Dialect::Postgres => 16,
+            });
+        let options = match dialect {
+            Dialect::Sqlite => options.after_connect(|conn, _meta| {
+                Box::pin(async move {
+                    // WAL lets readers run beside the writer; NORMAL sync is durable in WAL
+                    // mode except for the last transactions on power loss, the usual trade.
+                    conn.execute(
+                        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                         PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; \
+                         PRAGMA temp_store = MEMORY; PRAGMA cache_size = -65536;",
+                    )
+                    .await?;
+                    Ok(())
+                })
+            }),
+            Dialect::Postgres => options,
+        };
+        let pool = options
+            .connect(&url)
+            .await
+            .map_err(|e| StoreError::Connect(redact_url(&url), e))?;
+        Ok(Store { pool, dialect })
+    }
+
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    pub fn dialect(&self) -> Dialect {
+        self.dialect
+    }
+
+    /// Applies the migrations not yet applied, in order, each in its own transaction.
+    pub async fn migrate(&self, migrations: &[Migration]) -> Result<(), StoreError> {
+        migrate::run(self, migrations).await
+    }
+
+    /// True when the database answers a trivial query (used by `/readyz`).
+    pub async fn ping(&self) -> bool {
+        sqlx::query("SELECT 1").execute(&self.pool).await.is_ok()
+    }
+
+    /// Counts the rows of a query returning one integer (helper for statistics).
+    pub async fn count(&self, sql: &str) -> Result<i64, StoreError> {
+        let row: AnyRow = sqlx::query(sql).fetch_one(&self.pool).await?;
+        use sqlx::Row;
+        Ok(row.try_get::<i64, _>(0)?)
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// Builds the `$n` placeholders of a multi-row `VALUES` list: `($1,$2),($3,$4)` for 2×2.
+/// Multi-row statements are what makes bulk writes fast through a driver that pays a
+/// round trip per statement.
+pub fn values_placeholders(rows: usize, cols: usize) -> String {
+    let mut s = String::with_capacity(rows * cols * 6);
+    let mut n = 1;
+    for r in 0..rows {
+        if r > 0 {
+            s.push(',');
+        }
+        s.push('(');
+        for c in 0..cols {
+            if c > 0 {
+                s.push(',');
+            }
+            s.push('$');
+            s.push_str(&n.to_string());
+            n += 1;
+        }
+        s.push(')');
+    }
+    s
+}
+
+/// Hides the password of a database URL before it reaches a log or an error message.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let userinfo = &url[scheme_end + 3..at];
+            match userinfo.find(':') {
+                Some(colon) => format!(
+                    "{}{}:***{}",
+                    &url[..scheme_end + 3],
+                    &userinfo[..colon],
+                    &url[at..]
+                ),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+/// Creates the folder of a SQLite file and asks sqlx to create the file (`mode=rwc`).
+fn prepare_sqlite_url(url: &str) -> Result<String, StoreError> {
+    let rest = url.trim_start_matches("sqlite:").trim_start_matches("//");
+    let (path, query) = match rest.split_once('?') {
+        Some((p, q)) => (p, Some(q)),
+        None => (rest, None),
+    };
+    if path.is_empty() || path == ":memory:" {
+        return Ok(url.to_string());
+    }
+    if let Some(parent) = Path::new(path).parent() {
+        if !parent.as_os_str().is_empty() {
+            std::fs::create_dir_all(parent)
+                .map_err(|e| StoreError::Io(format!("{}: {e}", parent.display())))?;
+        }
+    }
+    // Validate early so a typo gives our message, not a driver panic.
+    let _ = sqlx::sqlite::SqliteConnectOptions::from_str(&format!("sqlite://{path}"))
+        .map_err(|e| StoreError::BadUrl(format!("{url}: {e}")))?;
+    Ok(match query {
+        Some(q) if q.contains("mode=") => format!("sqlite://{path}?{q}"),
+        Some(q) => format!("sqlite://{path}?{q}&mode=rwc"),
+        None => format!("sqlite://{path}?mode=rwc"),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_number_every_cell() {
+        assert_eq!(values_placeholders(2, 2), "($1,$2),($3,$4)");
+        assert_eq!(values_placeholders(1, 3), "($1,$2,$3)");
+    }
+
+    #[test]
+    fn urls_are_redacted() {
+        assert_eq!(
+            redact_url("postgres://u:secret@h:5432/db"),
+            "postgres://u:***@h:5432/db"
+        );
+        assert_eq!(redact_url("postgres://u@h/db"), "postgres://u@h/db");
+        assert_eq!(redact_url("sqlite://x.db"), "sqlite://x.db");
+    }
+
+    #[test]
+    fn nfr_03_dialect_follows_the_url() {
+        assert_eq!(Dialect::from_url("sqlite://a.db").ok(), Some(Dialect::Sqlite));
+        assert_eq!(
+            Dialect::from_url("postgres://h/db").ok(),
+            Some(Dialect::Postgres)
+        );
+        assert!(Dialect::from_url("mysql://h/db").is_err());
+    }
+}
+
+#[cfg(test)]
+mod db_tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::testkit::TestDb;
+
+    async fn migrations_are_idempotent_and_audit_appends(dialect: Dialect) {
+        let db = TestDb::new(dialect).await;
+        db.store.migrate(audit::MIGRATIONS).await.unwrap();
+        db.store.migrate(audit::MIGRATIONS).await.unwrap();
+        assert!(db.store.ping().await);
+        let event = audit::AuditEvent {
+            actor: "operator:test",
+            action: "registry.contact.updated",
+            subject: Some("810001234567"),
+            details: serde_json::json!({"email": "tu***01@example.test"}),
+            request_id: None,
+        };
+        audit::record(db.store.pool(), 1_700_000_000, &event).await.unwrap();
+        let events = audit::events_for(&db.store, "810001234567").await.unwrap();
+        assert_eq!(events.len(), 1);
+        assert_eq!(events[0].action, "registry.contact.updated");
+        assert_eq!(db.store.count("SELECT COUNT(*) FROM audit_event").await.unwrap(), 1);
+        db.cleanup().await;
+    }
+
+    #[tokio::test]
+    async fn nfr_03_store_works_on_sqlite() {
+        migrations_are_idempotent_and_audit_appends(Dialect::Sqlite).await;
+    }
+
+    #[tokio::test]
+    async fn nfr_03_store_works_on_postgres() {
+        migrations_are_idempotent_and_audit_appends(Dialect::Postgres).await;
+    }
+}

@@ -1,0 +1,64 @@
+//! Schema migrations, owned per component.
+//!
+//! Written by hand rather than with `sqlx::migrate!` because sqlx keeps one linear history
+//! per database, while here each component (store, registry, notify, idp…) owns its tables
+//! and numbers its migrations independently. The SQL of a migration must be portable
+//! between SQLite and PostgreSQL (TEXT, BIGINT, no SERIAL, no BOOLEAN).
+
+use crate::{Store, StoreError};
+use sqlx::{Executor, Row};
+
+/// One schema change of one component.
+#[derive(Clone, Copy, Debug)]
+pub struct Migration {
+    pub component: &'static str,
+    pub version: i64,
+    pub name: &'static str,
+    pub sql: &'static str,
+}
+
+pub(crate) async fn run(store: &Store, migrations: &[Migration]) -> Result<(), StoreError> {
+    let pool = store.pool();
+    pool.execute(
+        "CREATE TABLE IF NOT EXISTS schema_migration (
+            component TEXT NOT NULL,
+            version BIGINT NOT NULL,
+            name TEXT NOT NULL,
+            PRIMARY KEY (component, version))",
+    )
+    .await?;
+    for m in migrations {
+        let applied = sqlx::query(
+            "SELECT COUNT(*) FROM schema_migration WHERE component = $1 AND version = $2",
+        )
+        .bind(m.component)
+        .bind(m.version)
+        .fetch_one(pool)
+        .await?
+        .try_get::<i64, _>(0)?;
+        if applied > 0 {
+            continue;
+        }
+        let fail = |source| StoreError::Migration {
+            component: m.component.to_string(),
+            version: m.version,
+            name: m.name.to_string(),
+            source,
+        };
+        let mut tx = pool.begin().await.map_err(fail)?;
+        // A bare &str runs through the simple-query protocol: several statements are allowed.
+        tx.execute(m.sql).await.map_err(fail)?;
+        // Two nodes starting together: the primary key makes the loser fail here and roll
+        // back its copy of the same DDL.
+        sqlx::query("INSERT INTO schema_migration (component, version, name) VALUES ($1, $2, $3)")
+            .bind(m.component)
+            .bind(m.version)
+            .bind(m.name)
+            .execute(&mut *tx)
+            .await
+            .map_err(fail)?;
+        tx.commit().await.map_err(fail)?;
+        tracing::info!(component = m.component, version = m.version, name = m.name, "migration appliquée");
+    }
+    Ok(())
+}
