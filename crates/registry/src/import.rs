@@ -1,0 +1,720 @@
+//! `caducee import rpps FILE…`: streaming, idempotent import of the extraction files.
+//!
+//! A reader thread reads the file line by line, validates and prepares each line (split,
+//! identifiers checked, structure id derived, content hashes) and hands batches to the
+//! async writer through a bounded channel: memory stays flat whatever the file size, and
+//! parsing runs on one core while the database writes on the other.
+//!
+//! Each batch is one transaction of multi-row upserts. A row whose content hash did not
+//! change is not rewritten, so a second import of the same file changes nothing. Every
+//! activity, know-how and diploma row read is stamped with the run id; once the whole file
+//! is in, those of a full Personne_activite extract that were not seen are ended (know-how
+//! and diplomas not seen are removed). An import killed half-way never reaches that step,
+//! and running it again rewrites every line of the file, last line wins: the registry ends
+//! exactly as after an uninterrupted import.
+
+use crate::columns;
+use crate::format::{pa, FileKind, HeaderError, Layout};
+use caducee_core::clock::Clock;
+use caducee_core::ids::{Adeli, Finess, IdNatPs, Rpps, Siren, Siret};
+use caducee_store::{values_placeholders, Store, StoreError};
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+/// Lines per transaction: large enough that commits are rare, small enough that a batch of
+/// 56-column lines stays around a few MB.
+pub const DEFAULT_BATCH_LINES: usize = 5_000;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    #[error("{path} : {source}")]
+    Io { path: String, source: std::io::Error },
+    #[error("{path} : fichier vide, aucun en-tête")]
+    Empty { path: String },
+    #[error("{path} : {source}")]
+    Header { path: String, source: HeaderError },
+    #[error("{path} : le fichier n'est pas encodé en UTF-8 (ligne {line}). Convertissez-le, par exemple avec « iconv -f ISO-8859-1 -t UTF-8 », puis relancez l'import : il reprendra tout le fichier.")]
+    NotUtf8 { path: String, line: u64 },
+    #[error("base de données : {0}")]
+    Store(#[from] StoreError),
+}
+
+impl From<sqlx::Error> for ImportError {
+    fn from(e: sqlx::Error) -> Self {
+        ImportError::Store(StoreError::Sql(e))
+    }
+}
+
+/// Receives progress from the import; the command line draws a bar or prints lines.
+pub trait Progress: Send + Sync {
+    fn begin(&self, _file: &str, _kind: FileKind, _total_bytes: u64) {}
+    fn update(&self, _bytes_done: u64, _lines_done: u64) {}
+    fn end(&self) {}
+}
+
+/// Progress that goes nowhere (tests, demo seeding).
+pub struct NoProgress;
+impl Progress for NoProgress {}
+
+#[derive(Debug, Clone, Default)]
+pub struct ImportOptions {
+    /// Where rejected lines and warnings go; default: next to the file, `<file>.report.tsv`.
+    pub report: Option<PathBuf>,
+    /// Lines per transaction (default [`DEFAULT_BATCH_LINES`]).
+    pub batch_lines: Option<usize>,
+}
+
+/// What an import did, for the summary line.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ImportSummary {
+    pub file: String,
+    pub kind: String,
+    pub run_id: String,
+    pub lines: u64,
+    pub imported: u64,
+    pub rejected: u64,
+    pub warnings: u64,
+    /// Lines that repeat an earlier line's key in the same file (merged, last wins).
+    pub duplicates: u64,
+    /// Activities ended (Personne_activite) or know-how/diplomas removed because the file
+    /// no longer contains them.
+    pub retired: u64,
+    pub report: Option<String>,
+    pub seconds: f64,
+}
+
+impl ImportSummary {
+    pub fn rows_per_second(&self) -> f64 {
+        if self.seconds > 0.0 {
+            self.lines as f64 / self.seconds
+        } else {
+            0.0
+        }
+    }
+}
+
+/// Imports one extraction file from disk.
+pub async fn import_file(
+    store: &Store,
+    clock: &dyn Clock,
+    path: &Path,
+    options: &ImportOptions,
+    progress: Arc<dyn Progress>,
+) -> Result<ImportSummary, ImportError> {
+    let name = path.display().to_string();
+    let io = |source| ImportError::Io { path: name.clone(), source };
+    let file = std::fs::File::open(path).map_err(io)?;
+    let total = file.metadata().map_err(io)?.len();
+    let report = options.report.clone().unwrap_or_else(|| default_report_path(path));
+    import_reader(store, clock, &name, Box::new(file), total, report, options, progress).await
+}
+
+fn default_report_path(path: &Path) -> PathBuf {
+    let mut name = path.file_name().map(|n| n.to_os_string()).unwrap_or_default();
+    name.push(".report.tsv");
+    path.with_file_name(name)
+}
+
+/// Imports from any byte source (used by `serve --demo` to load generated data).
+#[allow(clippy::too_many_arguments)]
+pub async fn import_reader(
+    store: &Store,
+    clock: &dyn Clock,
+    name: &str,
+    input: Box<dyn Read + Send>,
+    total_bytes: u64,
+    report_path: PathBuf,
+    options: &ImportOptions,
+    progress: Arc<dyn Progress>,
+) -> Result<ImportSummary, ImportError> {
+    let started = Instant::now();
+    let mut reader = BufReader::with_capacity(1 << 20, input);
+    let mut header = Vec::new();
+    let header_bytes = reader
+        .read_until(b'\n', &mut header)
+        .map_err(|source| ImportError::Io { path: name.to_string(), source })?;
+    if header_bytes == 0 {
+        return Err(ImportError::Empty { path: name.to_string() });
+    }
+    let header = String::from_utf8(header).map_err(|_| ImportError::NotUtf8 { path: name.to_string(), line: 1 })?;
+    let layout = Layout::detect(&header).map_err(|source| ImportError::Header { path: name.to_string(), source })?;
+    let kind = layout.kind;
+    let now = clock.unix();
+    let run_id = uuid_like(name, now);
+    sqlx::query("INSERT INTO reg_import_run (id, kind, file, started_at, status) VALUES ($1, $2, $3, $4, 'running')")
+        .bind(&run_id)
+        .bind(kind.to_string())
+        .bind(name)
+        .bind(now)
+        .execute(store.pool())
+        .await?;
+    progress.begin(name, kind, total_bytes);
+
+    let batch_lines = options.batch_lines.unwrap_or(DEFAULT_BATCH_LINES).max(1);
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<Record>>(4);
+    let reader_name = name.to_string();
+    let reader_progress = progress.clone();
+    let reader_task = tokio::task::spawn_blocking(move || {
+        read_lines(reader, header_bytes as u64, layout, batch_lines, &report_path, &reader_name, reader_progress.as_ref(), tx)
+    });
+
+    let ctx = WriteContext { run_id: run_id.clone(), now, dialect_binds: store.dialect().max_binds() };
+    let mut imported = 0u64;
+    let mut duplicates = 0u64;
+    let mut write_error = None;
+    while let Some(batch) = rx.recv().await {
+        match write_batch(store, &ctx, kind, &batch).await {
+            Ok((n, d)) => {
+                imported += n;
+                duplicates += d;
+            }
+            Err(e) => {
+                write_error = Some(e);
+                break;
+            }
+        }
+    }
+    drop(rx); // unblocks the reader if the writer stopped early
+    let read = reader_task
+        .await
+        .map_err(|e| ImportError::Io { path: name.to_string(), source: std::io::Error::other(e) })?;
+    progress.end();
+    let outcome = match (write_error, read) {
+        (Some(e), _) => Err(e),
+        (None, Err(e)) => Err(e),
+        (None, Ok(stats)) => Ok(stats),
+    };
+    let stats = match outcome {
+        Ok(stats) => stats,
+        Err(e) => {
+            let _ = sqlx::query("UPDATE reg_import_run SET status = 'failed', finished_at = $1 WHERE id = $2")
+                .bind(clock.unix())
+                .bind(&run_id)
+                .execute(store.pool())
+                .await;
+            return Err(e);
+        }
+    };
+    let retired = retire_unseen(store, kind, &run_id, clock.unix()).await?;
+    sqlx::query(
+        "UPDATE reg_import_run SET status = 'done', finished_at = $1, rows_read = $2, rejected = $3, warnings = $4 WHERE id = $5",
+    )
+    .bind(clock.unix())
+    .bind(stats.lines as i64)
+    .bind(stats.rejected as i64)
+    .bind(stats.warnings as i64)
+    .bind(&run_id)
+    .execute(store.pool())
+    .await?;
+    Ok(ImportSummary {
+        file: name.to_string(),
+        kind: kind.to_string(),
+        run_id,
+        lines: stats.lines,
+        imported,
+        rejected: stats.rejected,
+        warnings: stats.warnings,
+        duplicates,
+        retired,
+        report: stats.report.map(|p| p.display().to_string()),
+        seconds: started.elapsed().as_secs_f64(),
+    })
+}
+
+/// A run id unique enough for bookkeeping (file name, time and randomness mixed).
+fn uuid_like(name: &str, now: i64) -> String {
+    let nonce: u64 = rand::random();
+    short_hash(&[name, &now.to_string(), &nonce.to_string()])
+}
+
+/// One accepted line, with what the writer needs already computed.
+struct Record {
+    text: String,
+    /// Canonical columns as byte ranges of `text` (empty range: absent optional column).
+    spans: Vec<(u32, u32)>,
+    /// Personne_activite: derived structure id ('' for none). Others: unused.
+    structure_id: String,
+    /// Key of the activity / know-how / diploma row.
+    row_id: String,
+    /// Content hashes: person, structure, activity.
+    hashes: [String; 3],
+}
+
+impl Record {
+    fn get(&self, i: usize) -> &str {
+        let (a, b) = self.spans[i];
+        &self.text[a as usize..b as usize]
+    }
+}
+
+struct ReadStats {
+    lines: u64,
+    rejected: u64,
+    warnings: u64,
+    report: Option<PathBuf>,
+}
+
+/// Lazily created report of rejected lines and warnings (TSV: line, level, reason).
+struct Report {
+    path: PathBuf,
+    out: Option<std::io::BufWriter<std::fs::File>>,
+    failed: bool,
+}
+
+impl Report {
+    fn write(&mut self, line: u64, level: &str, reason: &str) {
+        if self.out.is_none() && !self.failed {
+            match std::fs::File::create(&self.path) {
+                Ok(f) => {
+                    let mut w = std::io::BufWriter::new(f);
+                    let _ = writeln!(w, "ligne\tniveau\tmotif");
+                    self.out = Some(w);
+                }
+                Err(e) => {
+                    tracing::warn!(path = %self.path.display(), error = %e, "rapport d'import impossible à créer");
+                    self.failed = true;
+                }
+            }
+        }
+        if let Some(w) = self.out.as_mut() {
+            let _ = writeln!(w, "{line}\t{level}\t{}", reason.replace(['\t', '\n'], " "));
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn read_lines(
+    mut reader: BufReader<Box<dyn Read + Send>>,
+    header_bytes: u64,
+    layout: Layout,
+    batch_lines: usize,
+    report_path: &Path,
+    name: &str,
+    progress: &dyn Progress,
+    tx: tokio::sync::mpsc::Sender<Vec<Record>>,
+) -> Result<ReadStats, ImportError> {
+    let mut report = Report { path: report_path.to_path_buf(), out: None, failed: false };
+    let mut stats = ReadStats { lines: 0, rejected: 0, warnings: 0, report: None };
+    let mut bytes_done = header_bytes;
+    let mut line_no = 1u64;
+    let mut buf = Vec::with_capacity(1024);
+    let mut batch = Vec::with_capacity(batch_lines);
+    let mut warnings = Vec::new();
+    loop {
+        buf.clear();
+        let n = reader
+            .read_until(b'\n', &mut buf)
+            .map_err(|source| ImportError::Io { path: name.to_string(), source })?;
+        if n == 0 {
+            break;
+        }
+        line_no += 1;
+        bytes_done += n as u64;
+        while matches!(buf.last(), Some(b'\n' | b'\r')) {
+            buf.pop();
+        }
+        if buf.is_empty() {
+            continue;
+        }
+        stats.lines += 1;
+        let text = match String::from_utf8(std::mem::take(&mut buf)) {
+            Ok(t) => t,
+            Err(_) => return Err(ImportError::NotUtf8 { path: name.to_string(), line: line_no }),
+        };
+        warnings.clear();
+        match prepare(&layout, text, &mut warnings) {
+            Ok(record) => batch.push(record),
+            Err(reason) => {
+                stats.rejected += 1;
+                report.write(line_no, "rejet", &reason);
+            }
+        }
+        for w in &warnings {
+            stats.warnings += 1;
+            report.write(line_no, "avertissement", w);
+        }
+        if batch.len() >= batch_lines {
+            progress.update(bytes_done, stats.lines);
+            if tx.blocking_send(std::mem::replace(&mut batch, Vec::with_capacity(batch_lines))).is_err() {
+                break; // the writer failed; its error is reported
+            }
+        }
+    }
+    if !batch.is_empty() {
+        let _ = tx.blocking_send(batch);
+    }
+    progress.update(bytes_done, stats.lines);
+    if let Some(mut w) = report.out.take() {
+        let _ = w.flush();
+        stats.report = Some(report.path);
+    }
+    Ok(stats)
+}
+
+/// Splits, validates and prepares one line; `Err` is the reason for rejecting it.
+fn prepare(layout: &Layout, text: String, warnings: &mut Vec<String>) -> Result<Record, String> {
+    let spans = {
+        let fields = layout.fields(&text).map_err(|found| {
+            format!("{found} champs au lieu de {} attendus par l'en-tête", layout.file_columns)
+        })?;
+        let base = text.as_ptr() as usize;
+        fields
+            .iter()
+            .map(|f| {
+                if f.is_empty() {
+                    (0, 0)
+                } else {
+                    let start = f.as_ptr() as usize - base;
+                    (start as u32, (start + f.len()) as u32)
+                }
+            })
+            .collect::<Vec<_>>()
+    };
+    let mut record = Record { text, spans, structure_id: String::new(), row_id: String::new(), hashes: Default::default() };
+    // The identity columns sit at the same positions in the three kinds.
+    check_person_id(record.get(pa::ID_TYPE), record.get(pa::ID_PP), record.get(pa::IDNAT))?;
+    match layout.kind {
+        FileKind::PersonneActivite => {
+            check_structure_ids(&record, warnings);
+            record.structure_id = structure_id(&record);
+            let person = hash_columns(&record, columns::PERSON, "");
+            let structure = hash_columns(&record, columns::STRUCTURE, &record.structure_id);
+            let activity = hash_columns(&record, columns::ACTIVITY, &record.structure_id);
+            // The key of an activity: who, where, and every code that tells it apart.
+            let key_cols: Vec<&str> = [
+                record.get(pa::IDNAT),
+                record.structure_id.as_str(),
+            ]
+            .into_iter()
+            .chain(columns::ACTIVITY.iter().filter(|(n, _)| n.ends_with("_code")).map(|(_, i)| record.get(*i)))
+            .collect();
+            record.row_id = short_hash(&key_cols);
+            record.hashes = [person, structure, activity];
+        }
+        FileKind::SavoirFaire => {
+            record.row_id = hash_columns(&record, columns::KNOW_HOW, record.get(pa::IDNAT));
+        }
+        FileKind::DiplAutExerc => {
+            record.row_id = hash_columns(&record, columns::DIPLOMA, record.get(pa::IDNAT));
+        }
+    }
+    Ok(record)
+}
+
+/// Rejects a line whose professional identifier is invalid (REG-01).
+fn check_person_id(id_type: &str, id_pp: &str, idnat: &str) -> Result<(), String> {
+    let parsed = match id_type {
+        "8" => Rpps::parse(id_pp).map(|_| ()),
+        "0" => Adeli::parse(id_pp).map(|_| ()),
+        other => return Err(format!("type d'identifiant PP « {other} » inconnu (attendu 8 RPPS ou 0 ADELI)")),
+    };
+    parsed.map_err(|e| format!("Identifiant PP « {id_pp} » invalide : {e}"))?;
+    let type_code: u8 = id_type.parse().unwrap_or(u8::MAX);
+    let expected = IdNatPs::from_parts(type_code, id_pp).map_err(|e| format!("Identifiant PP « {id_pp} » invalide : {e}"))?;
+    if expected.as_str() != idnat {
+        return Err(format!(
+            "Identification nationale PP « {idnat} » incohérente avec le type {id_type} et l'identifiant {id_pp} (attendu {})",
+            expected.as_str()
+        ));
+    }
+    Ok(())
+}
+
+/// Structure identifiers that fail their check are kept as given (real files contain some)
+/// and reported as warnings.
+fn check_structure_ids(record: &Record, warnings: &mut Vec<String>) {
+    let checks: [(&str, usize, fn(&str) -> bool); 4] = [
+        ("SIRET", pa::SIRET, |v| Siret::parse(v).is_ok()),
+        ("SIREN", pa::SIREN, |v| Siren::parse(v).is_ok()),
+        ("FINESS site", pa::FINESS, |v| Finess::parse(v).is_ok()),
+        ("FINESS établissement juridique", pa::FINESS_EJ, |v| Finess::parse(v).is_ok()),
+    ];
+    for (label, col, valid) in checks {
+        let value = record.get(col);
+        if !value.is_empty() && !valid(value) {
+            warnings.push(format!("{label} « {value} » invalide (longueur ou clé de contrôle), conservé tel quel"));
+        }
+    }
+}
+
+/// The structure key: the file's technical id when present; else one derived from the
+/// FINESS or SIRET the way the file builds it; else a hash of the address for a structure
+/// known only by its address; '' when the line has no structure at all.
+fn structure_id(record: &Record) -> String {
+    let tech = record.get(pa::STRUCTURE_ID);
+    if !tech.is_empty() {
+        return tech.to_string();
+    }
+    if !record.get(pa::FINESS).is_empty() {
+        return format!("F{}", record.get(pa::FINESS));
+    }
+    if !record.get(pa::SIRET).is_empty() {
+        return format!("C{}", record.get(pa::SIRET));
+    }
+    if columns::STRUCTURE.iter().any(|(_, i)| !record.get(*i).is_empty()) {
+        return format!("X{}", &hash_columns(record, columns::STRUCTURE, "")[..16]);
+    }
+    String::new()
+}
+
+fn hash_columns(record: &Record, map: &[(&str, usize)], extra: &str) -> String {
+    let mut h = Sha256::new();
+    h.update(extra.as_bytes());
+    for (_, i) in map {
+        h.update([0x1f]);
+        h.update(record.get(*i).as_bytes());
+    }
+    hex::encode(&h.finalize()[..16])
+}
+
+fn short_hash(parts: &[&str]) -> String {
+    let mut h = Sha256::new();
+    for p in parts {
+        h.update(p.as_bytes());
+        h.update([0x1f]);
+    }
+    hex::encode(&h.finalize()[..16])
+}
+
+struct WriteContext {
+    run_id: String,
+    now: i64,
+    dialect_binds: usize,
+}
+
+/// Writes one batch in one transaction. Returns (rows written, duplicate keys merged).
+async fn write_batch(store: &Store, ctx: &WriteContext, kind: FileKind, batch: &[Record]) -> Result<(u64, u64), ImportError> {
+    let mut tx = store.pool().begin().await?;
+    let result = match kind {
+        FileKind::PersonneActivite => {
+            let persons = last_by_key(batch, |r| r.get(pa::IDNAT));
+            upsert(&mut tx, ctx, &persons, &PERSON_TABLE).await?;
+            let structures: Vec<&Record> =
+                last_by_key(batch, |r| r.structure_id.as_str()).into_iter().filter(|r| !r.structure_id.is_empty()).collect();
+            upsert(&mut tx, ctx, &structures, &STRUCTURE_TABLE).await?;
+            let activities = last_by_key(batch, |r| r.row_id.as_str());
+            upsert(&mut tx, ctx, &activities, &ACTIVITY_TABLE).await?;
+            (batch.len() as u64, (batch.len() - activities.len()) as u64)
+        }
+        FileKind::SavoirFaire | FileKind::DiplAutExerc => {
+            let persons = last_by_key(batch, |r| r.get(pa::IDNAT));
+            upsert(&mut tx, ctx, &persons, &IDENTITY_TABLE).await?;
+            let rows = last_by_key(batch, |r| r.row_id.as_str());
+            let table = if kind == FileKind::SavoirFaire { &KNOW_HOW_TABLE } else { &DIPLOMA_TABLE };
+            upsert(&mut tx, ctx, &rows, table).await?;
+            (batch.len() as u64, (batch.len() - rows.len()) as u64)
+        }
+    };
+    tx.commit().await?;
+    Ok(result)
+}
+
+/// Keeps the last record of each key, in first-seen order (a multi-row upsert may not touch
+/// the same row twice on PostgreSQL, and the last line of the file must win).
+fn last_by_key<'a>(batch: &'a [Record], key: impl Fn(&'a Record) -> &'a str) -> Vec<&'a Record> {
+    let mut index: HashMap<&str, usize> = HashMap::with_capacity(batch.len());
+    let mut out: Vec<&Record> = Vec::with_capacity(batch.len());
+    for r in batch {
+        match index.get(key(r)) {
+            Some(&i) => out[i] = r,
+            None => {
+                index.insert(key(r), out.len());
+                out.push(r);
+            }
+        }
+    }
+    out
+}
+
+/// How a record becomes a row of one table.
+struct Table {
+    name: &'static str,
+    key: &'static str,
+    map: &'static [(&'static str, usize)],
+    /// Derived columns bound after the mapped ones, in this order.
+    extra: &'static [Extra],
+    on_conflict: &'static str,
+}
+
+#[derive(Clone, Copy)]
+enum Extra {
+    /// The derived structure id (as `id` or `structure_id`).
+    StructureId(&'static str),
+    RowId,
+    Idnat,
+    Hash(usize),
+    SeenRun,
+    Now(&'static str),
+}
+
+impl Extra {
+    fn column(self) -> &'static str {
+        match self {
+            Extra::StructureId(c) | Extra::Now(c) => c,
+            Extra::RowId => "id",
+            Extra::Idnat => "idnat",
+            Extra::Hash(_) => "row_hash",
+            Extra::SeenRun => "seen_run",
+        }
+    }
+}
+
+const PERSON_TABLE: Table = Table {
+    name: "reg_person",
+    key: "idnat",
+    map: columns::PERSON,
+    extra: &[Extra::Hash(0), Extra::Now("updated_at")],
+    on_conflict: "DO UPDATE SET id_type = excluded.id_type, id_pp = excluded.id_pp,
+        ex_civility_code = excluded.ex_civility_code, ex_civility_label = excluded.ex_civility_label,
+        civility_code = excluded.civility_code, civility_label = excluded.civility_label,
+        last_name = excluded.last_name, first_name = excluded.first_name,
+        row_hash = excluded.row_hash, updated_at = excluded.updated_at
+        WHERE reg_person.row_hash <> excluded.row_hash",
+};
+
+/// Persons met in SavoirFaire / Dipl_AutExerc only: created when unknown, never overwritten
+/// (Personne_activite is the reference for identity).
+const IDENTITY_TABLE: Table = Table {
+    name: "reg_person",
+    key: "idnat",
+    map: columns::IDENTITY,
+    extra: &[Extra::Now("updated_at")],
+    on_conflict: "DO NOTHING",
+};
+
+const STRUCTURE_TABLE: Table = Table {
+    name: "reg_structure",
+    key: "id",
+    map: columns::STRUCTURE,
+    extra: &[Extra::StructureId("id"), Extra::Hash(1), Extra::Now("updated_at")],
+    on_conflict: "DO UPDATE SET siret = excluded.siret, siren = excluded.siren, finess = excluded.finess,
+        finess_ej = excluded.finess_ej, name = excluded.name, trade_name = excluded.trade_name,
+        addr_recipient = excluded.addr_recipient, addr_point = excluded.addr_point,
+        street_number = excluded.street_number, street_repeat = excluded.street_repeat,
+        street_type_code = excluded.street_type_code, street_type_label = excluded.street_type_label,
+        street_name = excluded.street_name, distribution = excluded.distribution, cedex = excluded.cedex,
+        postcode = excluded.postcode, commune_code = excluded.commune_code, commune = excluded.commune,
+        country_code = excluded.country_code, country = excluded.country, phone = excluded.phone,
+        phone2 = excluded.phone2, fax = excluded.fax, email = excluded.email, dept_code = excluded.dept_code,
+        dept_label = excluded.dept_label, old_id = excluded.old_id,
+        registration_authority = excluded.registration_authority, sector_code = excluded.sector_code,
+        sector_label = excluded.sector_label, row_hash = excluded.row_hash, updated_at = excluded.updated_at
+        WHERE reg_structure.row_hash <> excluded.row_hash",
+};
+
+const ACTIVITY_TABLE: Table = Table {
+    name: "reg_activity",
+    key: "id",
+    map: columns::ACTIVITY,
+    extra: &[
+        Extra::RowId,
+        Extra::Idnat,
+        Extra::StructureId("structure_id"),
+        Extra::Hash(2),
+        Extra::SeenRun,
+        Extra::Now("started_at"),
+        Extra::Now("updated_at"),
+    ],
+    // Labels may change while the key stays: they are refreshed; `updated_at` moves only
+    // when something changed or a vanished activity comes back.
+    on_conflict: "DO UPDATE SET profession_label = excluded.profession_label,
+        category_label = excluded.category_label, sf_type_label = excluded.sf_type_label,
+        sf_label = excluded.sf_label, mode_label = excluded.mode_label,
+        pharma_section_label = excluded.pharma_section_label, role_label = excluded.role_label,
+        genre_label = excluded.genre_label, row_hash = excluded.row_hash, seen_run = excluded.seen_run,
+        started_at = CASE WHEN reg_activity.ended_at IS NULL THEN reg_activity.started_at ELSE excluded.started_at END,
+        updated_at = CASE WHEN reg_activity.ended_at IS NULL AND reg_activity.row_hash = excluded.row_hash
+                          THEN reg_activity.updated_at ELSE excluded.updated_at END,
+        ended_at = NULL",
+};
+
+const KNOW_HOW_TABLE: Table = Table {
+    name: "reg_know_how",
+    key: "id",
+    map: columns::KNOW_HOW,
+    extra: &[Extra::RowId, Extra::Idnat, Extra::SeenRun, Extra::Now("updated_at")],
+    on_conflict: "DO UPDATE SET seen_run = excluded.seen_run",
+};
+
+const DIPLOMA_TABLE: Table = Table {
+    name: "reg_diploma",
+    key: "id",
+    map: columns::DIPLOMA,
+    extra: &[Extra::RowId, Extra::Idnat, Extra::SeenRun, Extra::Now("updated_at")],
+    on_conflict: "DO UPDATE SET seen_run = excluded.seen_run",
+};
+
+/// Multi-row upsert of `rows` into `table`, in statements as large as the bind limit allows.
+async fn upsert(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    ctx: &WriteContext,
+    rows: &[&Record],
+    table: &Table,
+) -> Result<(), ImportError> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let cols: Vec<&str> = table.map.iter().map(|(n, _)| *n).chain(table.extra.iter().map(|e| e.column())).collect();
+    let per_statement = (ctx.dialect_binds / cols.len()).clamp(1, 1000);
+    let mut sql_cache: Option<(usize, String)> = None;
+    for chunk in rows.chunks(per_statement) {
+        let sql = match &sql_cache {
+            Some((n, sql)) if *n == chunk.len() => sql.clone(),
+            _ => {
+                let sql = format!(
+                    "INSERT INTO {} ({}) VALUES {} ON CONFLICT ({}) {}",
+                    table.name,
+                    cols.join(", "),
+                    values_placeholders(chunk.len(), cols.len()),
+                    table.key,
+                    table.on_conflict
+                );
+                sql_cache = Some((chunk.len(), sql.clone()));
+                sql
+            }
+        };
+        let mut query = sqlx::query(&sql);
+        for r in chunk {
+            for (_, i) in table.map {
+                query = query.bind(r.get(*i));
+            }
+            for e in table.extra {
+                query = match e {
+                    Extra::StructureId(_) => query.bind(r.structure_id.as_str()),
+                    Extra::RowId => query.bind(r.row_id.as_str()),
+                    Extra::Idnat => query.bind(r.get(pa::IDNAT)),
+                    Extra::Hash(h) => query.bind(r.hashes[*h].as_str()),
+                    Extra::SeenRun => query.bind(ctx.run_id.as_str()),
+                    Extra::Now(_) => query.bind(ctx.now),
+                };
+            }
+        }
+        query.execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
+/// After a complete file: end the activities a full extract no longer lists, remove the
+/// know-how and diplomas it no longer lists.
+async fn retire_unseen(store: &Store, kind: FileKind, run_id: &str, now: i64) -> Result<u64, ImportError> {
+    let result = match kind {
+        FileKind::PersonneActivite => {
+            sqlx::query("UPDATE reg_activity SET ended_at = $1, updated_at = $1 WHERE ended_at IS NULL AND seen_run <> $2")
+                .bind(now)
+                .bind(run_id)
+                .execute(store.pool())
+                .await?
+        }
+        FileKind::SavoirFaire => {
+            sqlx::query("DELETE FROM reg_know_how WHERE seen_run <> $1").bind(run_id).execute(store.pool()).await?
+        }
+        FileKind::DiplAutExerc => {
+            sqlx::query("DELETE FROM reg_diploma WHERE seen_run <> $1").bind(run_id).execute(store.pool()).await?
+        }
+    };
+    Ok(result.rows_affected())
+}

@@ -1,0 +1,21 @@
+//! The RPPS registry: persons, professions and know-how, activities at structures, contact
+//! coordinates, diplomas (REG-01 to REG-05), and the PS_LibreAcces extraction files
+//! (REG-10): import, export and synthetic generation.
+//!
+//! Owns the `reg_*` tables. Must never send a message or render a page: portals and the
+//! identity provider read it through [`queries`].
+
+pub mod columns;
+pub mod export;
+pub mod format;
+pub mod generate;
+pub mod import;
+pub mod queries;
+pub mod schema;
+
+pub use schema::MIGRATIONS;
+
+/// Every migration the registry needs, after the store's own.
+pub fn migrations() -> Vec<caducee_store::Migration> {
+    caducee_store::audit::MIGRATIONS.iter().chain(MIGRATIONS).copied().collect()
+}
