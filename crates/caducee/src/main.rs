@@ -1,1 +1,86 @@
-fn main() {}
+//! The `caducee` binary: parses the command line and wires the components together. No
+//! business rule lives here.
+
+mod commands;
+mod config;
+mod progress;
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Parser)]
+#[command(name = "caducee", version, about = "Identité des professionnels de santé : répertoire RPPS, fournisseur d'identité Pro Santé Connect, e-CPS, portails.")]
+pub struct Cli {
+    /// Configuration file (TOML). Default: ./caducee.toml when present.
+    #[arg(long, global = true, env = "CADUCEE_CONFIG")]
+    config: Option<PathBuf>,
+    /// Database: sqlite://PATH or postgres://… (overrides the configuration).
+    #[arg(long, global = true)]
+    database_url: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Runs the web server (identity provider, directory, portals).
+    Serve(commands::serve::ServeArgs),
+    /// Imports extraction files.
+    Import {
+        #[command(subcommand)]
+        what: commands::files::ImportWhat,
+    },
+    /// Exports extraction files.
+    Export {
+        #[command(subcommand)]
+        what: commands::files::ExportWhat,
+    },
+    /// Generates synthetic extraction files.
+    Generate {
+        #[command(subcommand)]
+        what: commands::files::GenerateWhat,
+    },
+    /// Reads the registry and sets contact coordinates.
+    Registry {
+        #[command(subcommand)]
+        what: commands::registry::RegistryCommand,
+    },
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let mut config = match config::Config::load(cli.config.as_deref()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("erreur : {e:#}");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    if let Some(url) = cli.database_url {
+        config.database_url = url;
+    }
+    commands::init_logging(&config, matches!(cli.command, Command::Serve(_)));
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("erreur : {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async move {
+        match cli.command {
+            Command::Serve(args) => commands::serve::run(config, args).await,
+            Command::Import { what } => commands::files::import(config, what).await,
+            Command::Export { what } => commands::files::export(config, what).await,
+            Command::Generate { what } => commands::files::generate(what),
+            Command::Registry { what } => commands::registry::run(config, what).await,
+        }
+    });
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("erreur : {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

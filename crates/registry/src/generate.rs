@@ -313,9 +313,10 @@ struct Permutation {
 impl Permutation {
     fn new(seed: u64, salt: u64, modulus: u64) -> Permutation {
         let h = mix(seed ^ mix(salt));
-        // Odd and not a multiple of 5, hence coprime to any power of ten.
+        // Odd and not a multiple of 5, hence coprime to any power of ten (an odd multiple
+        // of 5 ends in 5).
         let mut a = (h % modulus) | 1;
-        if a % 5 == 0 {
+        if a % 10 == 5 {
             a = (a + 2) % modulus;
         }
         Permutation {
@@ -358,7 +359,8 @@ enum FinessKind {
 struct Generator {
     seed: u64,
     rng: StdRng,
-    rpps: Permutation,
+    /// Last RPPS counter handed out (numbers ascend).
+    next_rpps: u64,
     cabinet_siren: Permutation,
     /// Offsets that shuffle structure numbers between seeds.
     finess_offset: u64,
@@ -368,7 +370,7 @@ struct Generator {
     cabinets: u64,
     /// ADELI sequences used per (département, profession): at most a few hundred keys
     /// whatever the number of rows.
-    adeli_seq: HashMap<(&'static str, &'static str), u64>,
+    adeli_seq: HashMap<([u8; 2], &'static str), u64>,
 }
 
 impl Generator {
@@ -376,7 +378,7 @@ impl Generator {
         Generator {
             seed,
             rng: StdRng::seed_from_u64(seed),
-            rpps: Permutation::new(seed, 1, 100_000_000),
+            next_rpps: mix(seed ^ 1) % 1_000_000,
             cabinet_siren: Permutation::new(seed, 2, 10_000_000),
             finess_offset: mix(seed ^ 3) % MAX_POOL,
             adeli_offset: mix(seed ^ 4) % 10_000,
@@ -398,9 +400,12 @@ impl Generator {
         let (id_type, id, idnat) = match adeli.then(|| self.adeli(town, profession)).flatten() {
             Some(a) => ("0", a.as_str().to_owned(), a.idnat().to_owned()),
             None => {
-                // "10" + 8 digits: distinct persons get distinct numbers, and the demo
+                // "10" + 8 digits, ascending with small gaps as the registry assigns them
+                // and as the real extract lists them (sorted by identifier): distinct
+                // persons get distinct numbers (up to ~6 million persons), and the demo
                 // personas ("19…") can never collide with generated ones.
-                let payload = format!("10{:08}", self.rpps.apply(index));
+                self.next_rpps += 1 + self.rng.gen_range(0..30);
+                let payload = format!("10{:08}", self.next_rpps);
                 let r = Rpps::from_payload(&payload);
                 let id = r.as_ref().map(|r| r.as_str().to_owned());
                 let idnat = r.as_ref().map(|r| r.idnat().to_owned());
@@ -447,20 +452,27 @@ impl Generator {
     /// when the 10 000 sequences of that pair are used up (the person then gets an RPPS).
     fn adeli(&mut self, town: usize, profession: &'static str) -> Option<Adeli> {
         let dept = TOWNS.get(town).map(|t| t.dept_code).unwrap_or("75");
-        let used = self.adeli_seq.entry((dept, profession)).or_insert(0);
+        // Corsica's 2A/2B are numbered 20 in ADELI and overseas départements keep "97", so
+        // sequences are counted per numbered département, not per département code.
+        let mut dept2 = [b'0'; 2];
+        for (d, c) in dept2.iter_mut().zip(dept.bytes()) {
+            if c.is_ascii_digit() {
+                *d = c;
+            }
+        }
+        let used = self.adeli_seq.entry((dept2, profession)).or_insert(0);
         if *used >= 10_000 {
             return None;
         }
         // 7919 is prime, hence coprime to 10 000: distinct counters, distinct sequences.
         let seq = (*used * 7919 + self.adeli_offset) % 10_000;
         *used += 1;
-        // Corsica's 2A/2B are numbered 20 in ADELI; overseas départements keep "97".
-        let dept2: String = dept
-            .chars()
-            .take(2)
-            .map(|c| if c.is_ascii_digit() { c } else { '0' })
-            .collect();
-        Adeli::from_payload(&format!("{dept2}{profession}{seq:04}"))
+        let [d0, d1] = dept2;
+        Adeli::from_payload(&format!(
+            "{}{}{profession}{seq:04}",
+            char::from(d0),
+            char::from(d1)
+        ))
     }
 
     fn activity_count(&mut self) -> u32 {
@@ -590,7 +602,7 @@ impl Generator {
 
     /// A salaried (rarely voluntary) activity at a hospital of the shared pool.
     fn hospital_activity(&mut self, p: &Person) -> Activity {
-        let index = self.rng.gen_range(0..self.hospitals);
+        let index = self.structure_near(self.hospitals, p.town);
         let mut a = self.hospital(index);
         a.mode = if self.rng.gen_bool(0.01) { "B" } else { "S" };
         a.authority = authority(p.profession);
@@ -624,18 +636,22 @@ impl Generator {
     /// agrees without keeping a table in memory.
     fn hospital(&self, index: u64) -> Activity {
         let mut rng = StdRng::seed_from_u64(mix(self.seed ^ mix(0x4057_0000 + index)));
-        let town = rng.gen_range(0..TOWNS.len());
+        let town = town_of_structure(index);
         let t = &TOWNS[town];
         let sector = weighted(&mut rng, &[("SA01", 75), ("SA03", 25)]);
         let upper_town = t.name.to_uppercase();
         let company_name = if sector == "SA01" {
             match rng.gen_range(0..4) {
-                0 => format!("CENTRE HOSPITALIER UNIVERSITAIRE DE {upper_town}"),
-                1 => format!("HÔPITAL LOCAL DE {upper_town}"),
-                _ => format!("CENTRE HOSPITALIER DE {upper_town}"),
+                0 => format!("CENTRE HOSPITALIER UNIVERSITAIRE {}", of_town(&upper_town)),
+                1 => format!("HÔPITAL LOCAL {}", of_town(&upper_town)),
+                _ => format!("CENTRE HOSPITALIER {}", of_town(&upper_town)),
             }
         } else {
-            format!("{} {}", pick(&mut rng, PRIVATE_HOSPITALS), upper_town)
+            format!(
+                "{} {}",
+                pick(&mut rng, PRIVATE_HOSPITALS),
+                of_town(&upper_town)
+            )
         };
         let finess = self.finess(t.dept_code, FinessKind::HospitalSite, index);
         let finess_ej = self.finess(t.dept_code, FinessKind::HospitalEntity, index);
@@ -670,7 +686,7 @@ impl Generator {
 
     /// An officine of the shared pool: the titulaire is liberal, adjoints are salaried.
     fn pharmacy_activity(&mut self, p: &Person) -> Activity {
-        let index = self.rng.gen_range(0..self.pharmacies);
+        let index = self.structure_near(self.pharmacies, p.town);
         let mut a = self.pharmacy(index);
         a.authority = authority(p.profession);
         if self.rng.gen_bool(0.4) {
@@ -688,7 +704,7 @@ impl Generator {
 
     fn pharmacy(&self, index: u64) -> Activity {
         let mut rng = StdRng::seed_from_u64(mix(self.seed ^ mix(0x0FF1_0000 + index)));
-        let town = rng.gen_range(0..TOWNS.len());
+        let town = town_of_structure(index);
         let t = &TOWNS[town];
         let finess = self.finess(t.dept_code, FinessKind::PharmacySite, index);
         let finess_ej = self.finess(t.dept_code, FinessKind::PharmacyEntity, index);
@@ -704,7 +720,7 @@ impl Generator {
             .unwrap_or_default();
         let name = pick(&mut rng, PHARMACY_NAMES);
         let company_name = if name.is_empty() {
-            format!("GRANDE PHARMACIE DE {}", t.name.to_uppercase())
+            format!("GRANDE PHARMACIE {}", of_town(&t.name.to_uppercase()))
         } else {
             name.to_owned()
         };
@@ -752,6 +768,20 @@ impl Generator {
         }
     }
 
+    /// Index of a shared structure (hospital, officine) in a pool of `pool`: mostly one in
+    /// the person's town, so that a person's activities stay in one area.
+    fn structure_near(&mut self, pool: u64, town: usize) -> u64 {
+        let towns = TOWNS.len() as u64;
+        let town = town as u64;
+        if town >= pool || self.rng.gen_bool(0.2) {
+            return self.rng.gen_range(0..pool);
+        }
+        // Indices `town`, `town + towns`, `town + 2 × towns`… below `pool` (see
+        // `town_of_structure`).
+        let in_town = (pool - town).div_ceil(towns);
+        town + self.rng.gen_range(0..in_town) * towns
+    }
+
     /// Most activities are in the person's town, some elsewhere.
     fn activity_town(&mut self, p: &Person) -> usize {
         if self.rng.gen_bool(0.8) {
@@ -783,6 +813,25 @@ impl Generator {
 
     fn phone(&mut self, dept: &str, share: f64) -> String {
         phone_with(&mut self.rng, dept, share)
+    }
+}
+
+/// Town of shared structure `index`: structures go round the towns so that every town has
+/// some once the pool is large enough.
+fn town_of_structure(index: u64) -> usize {
+    usize::try_from(index % TOWNS.len() as u64).unwrap_or_default()
+}
+
+/// "DE NANTES", "D'ORLÉANS", "DU HAVRE", "DES ABYMES" for an upper-case town name.
+fn of_town(upper: &str) -> String {
+    if let Some(rest) = upper.strip_prefix("LE ") {
+        format!("DU {rest}")
+    } else if let Some(rest) = upper.strip_prefix("LES ") {
+        format!("DES {rest}")
+    } else if upper.starts_with(['A', 'E', 'I', 'O', 'U', 'Y', 'É', 'Î']) {
+        format!("D'{upper}")
+    } else {
+        format!("DE {upper}")
     }
 }
 
@@ -1406,10 +1455,10 @@ const HOSPITAL_SERVICES: &[&str] = &[
 ];
 
 const PRIVATE_HOSPITALS: &[&str] = &[
-    "HÔPITAL PRIVÉ SAINT-JOSEPH DE",
-    "GROUPE HOSPITALIER MUTUALISTE DE",
-    "FONDATION HOSPITALIÈRE SAINTE-MARIE DE",
-    "CENTRE DE RÉADAPTATION DE",
+    "HÔPITAL PRIVÉ SAINT-JOSEPH",
+    "GROUPE HOSPITALIER MUTUALISTE",
+    "FONDATION HOSPITALIÈRE SAINTE-MARIE",
+    "CENTRE DE RÉADAPTATION",
 ];
 
 /// Officine names; the empty entry stands for "GRANDE PHARMACIE DE <town>".
@@ -1748,10 +1797,15 @@ mod tests {
         let (out, summary) = generate(20_000, 99, false);
         let text = String::from_utf8(out).unwrap();
         let mut seen: HashMap<&str, (&str, &str)> = HashMap::new();
+        let mut cabinets: HashSet<&str> = HashSet::new();
         let mut persons = 0;
         let mut previous = "";
         for line in text.lines().skip(1) {
             let parts: Vec<&str> = line.split('|').collect();
+            if parts[23].starts_with('C') {
+                // Each liberal practice is a structure of its own.
+                assert!(cabinets.insert(parts[19]), "duplicate SIRET {}", parts[19]);
+            }
             let idnat = parts[2];
             if idnat != previous {
                 persons += 1;
@@ -1856,5 +1910,24 @@ mod tests {
         for all in [FEMALE_FIRST_NAMES, MALE_FIRST_NAMES, LAST_NAMES, STREETS] {
             assert!(all.iter().all(|s| !s.contains('|')));
         }
+    }
+}
+
+#[cfg(test)]
+mod scale {
+    use super::*;
+
+    /// Streams a file the size of the real extraction to nowhere: run with `--ignored` and
+    /// watch memory stay flat.
+    #[test]
+    #[ignore = "slow: 2.3 million rows"]
+    fn reg_10_full_size_generation_streams() {
+        let opts = GenerateOptions {
+            rows: 2_300_000,
+            seed: 2026,
+            crlf: false,
+        };
+        let summary = generate_personne_activite(&opts, io::sink());
+        assert_eq!(summary.ok().map(|s| s.rows), Some(opts.rows));
     }
 }

@@ -25,9 +25,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
-/// Lines per transaction: large enough that commits are rare, small enough that a batch of
-/// 56-column lines stays around a few MB.
-pub const DEFAULT_BATCH_LINES: usize = 5_000;
+/// Lines per transaction: large enough that commits are rare (each commit writes every page
+/// it touched to the WAL), small enough that a batch stays around 20 MB in memory.
+pub const DEFAULT_BATCH_LINES: usize = 20_000;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ImportError {
@@ -155,14 +155,16 @@ pub async fn import_reader(
     progress.begin(name, kind, total_bytes);
 
     let batch_lines = options.batch_lines.unwrap_or(DEFAULT_BATCH_LINES).max(1);
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<Record>>(4);
+    // One batch queued while one is written and one is read: parsing and writing overlap,
+    // memory stays at three batches.
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<Record>>(1);
     let reader_name = name.to_string();
     let reader_progress = progress.clone();
     let reader_task = tokio::task::spawn_blocking(move || {
         read_lines(reader, header_bytes as u64, layout, batch_lines, &report_path, &reader_name, reader_progress.as_ref(), tx)
     });
 
-    let ctx = WriteContext { run_id: run_id.clone(), now, dialect_binds: store.dialect().max_binds() };
+    let ctx = WriteContext { run_id: run_id.clone(), now, dialect: store.dialect() };
     let mut imported = 0u64;
     let mut duplicates = 0u64;
     let mut write_error = None;
@@ -392,14 +394,14 @@ fn prepare(layout: &Layout, text: String, warnings: &mut Vec<String>) -> Result<
             .into_iter()
             .chain(columns::ACTIVITY.iter().filter(|(n, _)| n.ends_with("_code")).map(|(_, i)| record.get(*i)))
             .collect();
-            record.row_id = short_hash(&key_cols);
+            record.row_id = keyed(record.get(pa::IDNAT), &short_hash(&key_cols));
             record.hashes = [person, structure, activity];
         }
         FileKind::SavoirFaire => {
-            record.row_id = hash_columns(&record, columns::KNOW_HOW, record.get(pa::IDNAT));
+            record.row_id = keyed(record.get(pa::IDNAT), &hash_columns(&record, columns::KNOW_HOW, ""));
         }
         FileKind::DiplAutExerc => {
-            record.row_id = hash_columns(&record, columns::DIPLOMA, record.get(pa::IDNAT));
+            record.row_id = keyed(record.get(pa::IDNAT), &hash_columns(&record, columns::DIPLOMA, ""));
         }
     }
     Ok(record)
@@ -471,6 +473,13 @@ fn hash_columns(record: &Record, map: &[(&str, usize)], extra: &str) -> String {
     hex::encode(&h.finalize()[..16])
 }
 
+/// Row keys start with the idNat so that one person's rows sit together in the index, and
+/// a file sorted by identifier (as the extracts are) appends instead of inserting at
+/// random places.
+fn keyed(idnat: &str, hash: &str) -> String {
+    format!("{idnat}:{}", &hash[..24])
+}
+
 fn short_hash(parts: &[&str]) -> String {
     let mut h = Sha256::new();
     for p in parts {
@@ -483,7 +492,7 @@ fn short_hash(parts: &[&str]) -> String {
 struct WriteContext {
     run_id: String,
     now: i64,
-    dialect_binds: usize,
+    dialect: caducee_store::Dialect,
 }
 
 /// Writes one batch in one transaction. Returns (rows written, duplicate keys merged).
@@ -648,6 +657,21 @@ const DIPLOMA_TABLE: Table = Table {
     on_conflict: "DO UPDATE SET seen_run = excluded.seen_run",
 };
 
+/// Rows per multi-row statement: beyond a few hundred, bigger statements stop paying off
+/// and only cost memory.
+const ROWS_PER_STATEMENT: usize = 250;
+
+fn insert_sql(table: &Table, cols: &[&str], dialect: caducee_store::Dialect, rows: usize) -> String {
+    format!(
+        "INSERT INTO {} ({}) VALUES {} ON CONFLICT ({}) {}",
+        table.name,
+        cols.join(", "),
+        values_placeholders(dialect, rows, cols.len()),
+        table.key,
+        table.on_conflict
+    )
+}
+
 /// Multi-row upsert of `rows` into `table`, in statements as large as the bind limit allows.
 async fn upsert(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
@@ -659,25 +683,21 @@ async fn upsert(
         return Ok(());
     }
     let cols: Vec<&str> = table.map.iter().map(|(n, _)| *n).chain(table.extra.iter().map(|e| e.column())).collect();
-    let per_statement = (ctx.dialect_binds / cols.len()).clamp(1, 1000);
-    let mut sql_cache: Option<(usize, String)> = None;
+    // Statements of a fixed size are prepared once and reused from the driver's cache; the
+    // smaller remainder of each batch is run unprepared, so that the cache never fills with
+    // one-off statements (each holding copies of its bound values).
+    let per_statement = (ctx.dialect.max_binds() / cols.len()).clamp(1, ROWS_PER_STATEMENT);
+    let full_sql = insert_sql(table, &cols, ctx.dialect, per_statement);
     for chunk in rows.chunks(per_statement) {
-        let sql = match &sql_cache {
-            Some((n, sql)) if *n == chunk.len() => sql.clone(),
-            _ => {
-                let sql = format!(
-                    "INSERT INTO {} ({}) VALUES {} ON CONFLICT ({}) {}",
-                    table.name,
-                    cols.join(", "),
-                    values_placeholders(chunk.len(), cols.len()),
-                    table.key,
-                    table.on_conflict
-                );
-                sql_cache = Some((chunk.len(), sql.clone()));
-                sql
-            }
+        let full = chunk.len() == per_statement;
+        let remainder_sql;
+        let sql = if full {
+            &full_sql
+        } else {
+            remainder_sql = insert_sql(table, &cols, ctx.dialect, chunk.len());
+            &remainder_sql
         };
-        let mut query = sqlx::query(&sql);
+        let mut query = sqlx::query(sql).persistent(full);
         for r in chunk {
             for (_, i) in table.map {
                 query = query.bind(r.get(*i));

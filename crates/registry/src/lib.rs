@@ -6,6 +6,7 @@
 //! identity provider read it through [`queries`].
 
 pub mod columns;
+pub mod demo;
 pub mod export;
 pub mod format;
 pub mod generate;

@@ -2,6 +2,9 @@
 //! (empty string when absent) so that an export reproduces the import; `row_hash` lets an
 //! import skip rows that did not change, which keeps `updated_at` meaningful for the
 //! directory's `_lastUpdated` searches.
+//!
+//! Indexes are few on purpose: each one is written by every import line. Search indexes
+//! (names, structure identifiers) belong to the directory that needs them.
 
 use caducee_store::Migration;
 
@@ -23,8 +26,6 @@ CREATE TABLE reg_person (
     row_hash TEXT NOT NULL DEFAULT '',
     updated_at BIGINT NOT NULL
 );
-CREATE INDEX reg_person_id_pp ON reg_person (id_pp);
-CREATE INDEX reg_person_last_name ON reg_person (last_name);
 
 -- Civil identity (REG-02): not in the public extract; set by registration and the demo.
 CREATE TABLE reg_civil_identity (
@@ -72,13 +73,12 @@ CREATE TABLE reg_structure (
     row_hash TEXT NOT NULL DEFAULT '',
     updated_at BIGINT NOT NULL
 );
-CREATE INDEX reg_structure_siret ON reg_structure (siret);
-CREATE INDEX reg_structure_finess ON reg_structure (finess);
 
 -- A profession practised at a structure (REG-04). structure_id = '' is a profession held
 -- without any situation of practice (the extract has such rows). An activity that vanishes
 -- from a newer extract is ended, not deleted.
 CREATE TABLE reg_activity (
+    -- idNat + ':' + hash of the activity's codes: rows of one person sit together.
     id TEXT PRIMARY KEY,
     idnat TEXT NOT NULL REFERENCES reg_person (idnat),
     structure_id TEXT NOT NULL DEFAULT '',
@@ -105,7 +105,6 @@ CREATE TABLE reg_activity (
     updated_at BIGINT NOT NULL
 );
 CREATE INDEX reg_activity_person ON reg_activity (idnat);
-CREATE INDEX reg_activity_structure ON reg_activity (structure_id);
 
 -- Know-how (savoir-faire) of a profession (REG-03), from PS_LibreAcces_SavoirFaire.
 CREATE TABLE reg_know_how (

@@ -126,10 +126,12 @@ impl Store {
     }
 }
 
-/// Builds the `$n` placeholders of a multi-row `VALUES` list: `($1,$2),($3,$4)` for 2×2.
-/// Multi-row statements are what makes bulk writes fast through a driver that pays a
-/// round trip per statement.
-pub fn values_placeholders(rows: usize, cols: usize) -> String {
+/// Builds the placeholders of a multi-row `VALUES` list: `($1,$2),($3,$4)` for 2×2 on
+/// PostgreSQL, `(?,?),(?,?)` on SQLite. Multi-row statements are what makes bulk writes
+/// fast through a driver that pays a round trip per statement. SQLite gets anonymous `?`
+/// because binding a numbered `$n` makes the driver look each name up in a list
+/// (`sqlite3_bind_parameter_name` is a linear scan): quadratic in the statement's size.
+pub fn values_placeholders(dialect: Dialect, rows: usize, cols: usize) -> String {
     let mut s = String::with_capacity(rows * cols * 6);
     let mut n = 1;
     for r in 0..rows {
@@ -141,8 +143,13 @@ pub fn values_placeholders(rows: usize, cols: usize) -> String {
             if c > 0 {
                 s.push(',');
             }
-            s.push('$');
-            s.push_str(&n.to_string());
+            match dialect {
+                Dialect::Sqlite => s.push('?'),
+                Dialect::Postgres => {
+                    s.push('$');
+                    s.push_str(&n.to_string());
+                }
+            }
             n += 1;
         }
         s.push(')');
@@ -201,8 +208,8 @@ mod tests {
 
     #[test]
     fn placeholders_number_every_cell() {
-        assert_eq!(values_placeholders(2, 2), "($1,$2),($3,$4)");
-        assert_eq!(values_placeholders(1, 3), "($1,$2,$3)");
+        assert_eq!(values_placeholders(Dialect::Postgres, 2, 2), "($1,$2),($3,$4)");
+        assert_eq!(values_placeholders(Dialect::Sqlite, 1, 3), "(?,?,?)");
     }
 
     #[test]

@@ -1,1 +1,41 @@
-//! placeholder
+//! The HTTP front of caducee: assembles the routers of the components, the shared layout,
+//! and the middleware every request goes through (request id, tracing, metrics, security
+//! headers). Must never hold business rules: a route here only calls a component.
+
+mod layout;
+mod middleware;
+mod probes;
+
+pub use layout::{escape, page};
+
+use axum::Router;
+use caducee_core::clock::SharedClock;
+use caducee_store::Store;
+use std::sync::Arc;
+
+/// What every handler may need. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub inner: Arc<AppInner>,
+}
+
+pub struct AppInner {
+    pub store: Store,
+    pub clock: SharedClock,
+    /// External base URL (issuer, links in messages), without trailing slash.
+    pub public_url: String,
+    /// Demo/dev mode: demo data and the developer pages.
+    pub demo: bool,
+}
+
+impl AppState {
+    pub fn new(store: Store, clock: SharedClock, public_url: String, demo: bool) -> AppState {
+        AppState { inner: Arc::new(AppInner { store, clock, public_url: public_url.trim_end_matches('/').to_string(), demo }) }
+    }
+}
+
+/// The whole application router.
+pub fn router(state: AppState) -> Router {
+    let routes = Router::new().merge(probes::routes()).with_state(state);
+    middleware::wrap(routes)
+}

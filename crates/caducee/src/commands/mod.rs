@@ -1,0 +1,30 @@
+//! One module per command family.
+
+pub mod files;
+pub mod registry;
+pub mod serve;
+
+use crate::config::Config;
+use anyhow::Context;
+use caducee_store::Store;
+
+/// Opens the configured database and brings its schema up to date.
+pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
+    let store = Store::connect(&config.database_url).await?;
+    store.migrate(&caducee_registry::migrations()).await.context("migrations")?;
+    Ok(store)
+}
+
+/// Logs go to stderr (stdout carries command output: JSON, summaries). `CADUCEE_LOG` sets
+/// the filter (default `info` for the server, `warn` for one-shot commands).
+pub fn init_logging(config: &Config, server: bool) {
+    use tracing_subscriber::EnvFilter;
+    let default = if server { "info" } else { "warn" };
+    let filter = EnvFilter::try_from_env("CADUCEE_LOG").unwrap_or_else(|_| EnvFilter::new(default));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    if config.log_format == "json" {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
