@@ -50,16 +50,22 @@ impl Config {
         let mut figment = Figment::from(Serialized::defaults(Config::default()));
         match file {
             Some(path) => {
-                anyhow::ensure!(path.exists(), "fichier de configuration introuvable : {}", path.display());
+                anyhow::ensure!(
+                    path.exists(),
+                    "fichier de configuration introuvable : {}",
+                    path.display()
+                );
                 figment = figment.merge(Toml::file(path));
             }
             None => figment = figment.merge(Toml::file("caducee.toml")),
         }
-        figment = figment.merge(Env::prefixed("CADUCEE_").filter(|k| !k.as_str().ends_with("_file")));
+        figment =
+            figment.merge(Env::prefixed("CADUCEE_").filter(|k| !k.as_str().ends_with("_file")));
         for key in SECRET_KEYS {
             let var = format!("CADUCEE_{}_FILE", key.to_uppercase());
             if let Ok(path) = std::env::var(&var) {
-                let value = std::fs::read_to_string(&path).with_context(|| format!("{var} : lecture de {path}"))?;
+                let value = std::fs::read_to_string(&path)
+                    .with_context(|| format!("{var} : lecture de {path}"))?;
                 figment = figment.merge(Serialized::default(key, value.trim().to_string()));
             }
         }
@@ -67,6 +73,8 @@ impl Config {
     }
 
     pub fn public_url(&self) -> String {
-        self.public_url.clone().unwrap_or_else(|| format!("http://{}", self.listen))
+        self.public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", self.listen))
     }
 }

@@ -9,7 +9,11 @@ use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 
 #[derive(Parser)]
-#[command(name = "caducee", version, about = "Identité des professionnels de santé : répertoire RPPS, fournisseur d'identité Pro Santé Connect, e-CPS, portails.")]
+#[command(
+    name = "caducee",
+    version,
+    about = "Identité des professionnels de santé : répertoire RPPS, fournisseur d'identité Pro Santé Connect, e-CPS, portails."
+)]
 pub struct Cli {
     /// Configuration file (TOML). Default: ./caducee.toml when present.
     #[arg(long, global = true, env = "CADUCEE_CONFIG")]
@@ -60,7 +64,10 @@ fn main() -> std::process::ExitCode {
         config.database_url = url;
     }
     commands::init_logging(&config, matches!(cli.command, Command::Serve(_)));
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
             eprintln!("erreur : {e}");

@@ -10,9 +10,19 @@ use std::time::{Duration, Instant};
 
 pub fn for_terminal() -> Box<dyn Progress> {
     if std::io::stderr().is_terminal() {
-        Box::new(Bar { bar: Mutex::new(None), started: Mutex::new(Instant::now()) })
+        Box::new(Bar {
+            bar: Mutex::new(None),
+            started: Mutex::new(Instant::now()),
+        })
     } else {
-        Box::new(Lines { state: Mutex::new(LinesState { started: Instant::now(), last: None, total: 0, name: String::new() }) })
+        Box::new(Lines {
+            state: Mutex::new(LinesState {
+                started: Instant::now(),
+                last: None,
+                total: 0,
+                name: String::new(),
+            }),
+        })
     }
 }
 
@@ -24,9 +34,11 @@ struct Bar {
 impl Progress for Bar {
     fn begin(&self, file: &str, kind: FileKind, total_bytes: u64) {
         let bar = ProgressBar::new(total_bytes);
-        let style = ProgressStyle::with_template("{prefix} [{bar:30.cyan/blue}] {percent:>3}% {msg} (reste {eta})")
-            .unwrap_or_else(|_| ProgressStyle::default_bar())
-            .progress_chars("=> ");
+        let style = ProgressStyle::with_template(
+            "{prefix} [{bar:30.cyan/blue}] {percent:>3}% {msg} (reste {eta})",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> ");
         bar.set_style(style);
         bar.set_prefix(format!("{kind} ({})", short(file)));
         bar.enable_steady_tick(Duration::from_millis(200));
@@ -38,11 +50,18 @@ impl Progress for Bar {
         }
     }
     fn update(&self, bytes: u64, lines: u64) {
-        let elapsed = self.started.lock().map(|s| s.elapsed().as_secs_f64()).unwrap_or(0.0);
+        let elapsed = self
+            .started
+            .lock()
+            .map(|s| s.elapsed().as_secs_f64())
+            .unwrap_or(0.0);
         if let Ok(b) = self.bar.lock() {
             if let Some(bar) = b.as_ref() {
                 bar.set_position(bytes);
-                bar.set_message(format!("{lines} lignes, {:.0} lignes/s", lines as f64 / elapsed.max(0.001)));
+                bar.set_message(format!(
+                    "{lines} lignes, {:.0} lignes/s",
+                    lines as f64 / elapsed.max(0.001)
+                ));
             }
         }
     }
@@ -69,7 +88,12 @@ struct Lines {
 impl Progress for Lines {
     fn begin(&self, file: &str, kind: FileKind, total_bytes: u64) {
         if let Ok(mut s) = self.state.lock() {
-            *s = LinesState { started: Instant::now(), last: Some(Instant::now()), total: total_bytes, name: format!("{kind} ({})", short(file)) };
+            *s = LinesState {
+                started: Instant::now(),
+                last: Some(Instant::now()),
+                total: total_bytes,
+                name: format!("{kind} ({})", short(file)),
+            };
             eprintln!("import {} : début ({} Mo)", s.name, total_bytes / 1_000_000);
         }
     }
@@ -79,9 +103,12 @@ impl Progress for Lines {
                 return;
             }
             s.last = Some(Instant::now());
-            let pct = if s.total > 0 { bytes * 100 / s.total } else { 0 };
+            let pct = (bytes * 100).checked_div(s.total).unwrap_or(0);
             let rate = lines as f64 / s.started.elapsed().as_secs_f64().max(0.001);
-            eprintln!("import {} : {pct}% — {lines} lignes, {rate:.0} lignes/s", s.name);
+            eprintln!(
+                "import {} : {pct}% — {lines} lignes, {rate:.0} lignes/s",
+                s.name
+            );
         }
     }
 }

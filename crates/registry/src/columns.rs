@@ -111,15 +111,29 @@ mod tests {
     #[test]
     fn reg_10_every_canonical_column_has_a_home() {
         // Personne_activite: person + structure + activity + the structure id itself.
-        let mut seen: Vec<usize> = PERSON.iter().chain(STRUCTURE).chain(ACTIVITY).map(|(_, i)| *i).collect();
+        let mut seen: Vec<usize> = PERSON
+            .iter()
+            .chain(STRUCTURE)
+            .chain(ACTIVITY)
+            .map(|(_, i)| *i)
+            .collect();
         seen.push(pa::STRUCTURE_ID);
         seen.sort_unstable();
-        assert_eq!(seen, (0..FileKind::PersonneActivite.columns().len()).collect::<Vec<_>>());
+        assert_eq!(
+            seen,
+            (0..FileKind::PersonneActivite.columns().len()).collect::<Vec<_>>()
+        );
         let mut seen: Vec<usize> = IDENTITY.iter().chain(KNOW_HOW).map(|(_, i)| *i).collect();
         seen.sort_unstable();
-        assert_eq!(seen, (0..FileKind::SavoirFaire.columns().len()).collect::<Vec<_>>());
+        assert_eq!(
+            seen,
+            (0..FileKind::SavoirFaire.columns().len()).collect::<Vec<_>>()
+        );
         let mut seen: Vec<usize> = IDENTITY.iter().chain(DIPLOMA).map(|(_, i)| *i).collect();
         seen.sort_unstable();
-        assert_eq!(seen, (0..FileKind::DiplAutExerc.columns().len()).collect::<Vec<_>>());
+        assert_eq!(
+            seen,
+            (0..FileKind::DiplAutExerc.columns().len()).collect::<Vec<_>>()
+        );
     }
 }

@@ -33,7 +33,14 @@ pub async fn seed(store: &Store, clock: &dyn Clock) -> Result<Option<ImportSumma
     let mut summary = None;
     if empty {
         let mut data = Vec::with_capacity(2 << 20);
-        generate_personne_activite(&GenerateOptions { rows: DEMO_ROWS, seed: DEMO_SEED, crlf: false }, &mut data)?;
+        generate_personne_activite(
+            &GenerateOptions {
+                rows: DEMO_ROWS,
+                seed: DEMO_SEED,
+                crlf: false,
+            },
+            &mut data,
+        )?;
         data.extend_from_slice(personas_rows().as_bytes());
         let total = data.len() as u64;
         let report = std::env::temp_dir().join("caducee-demo-import.report.tsv");
@@ -69,7 +76,11 @@ pub async fn seed(store: &Store, clock: &dyn Clock) -> Result<Option<ImportSumma
             )
             .await?;
         }
-        if known.as_ref().and_then(|p| p.civil_identity.as_ref()).is_none() {
+        if known
+            .as_ref()
+            .and_then(|p| p.civil_identity.as_ref())
+            .is_none()
+        {
             queries::set_civil_identity(
                 store,
                 clock,

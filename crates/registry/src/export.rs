@@ -15,7 +15,10 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, thiserror::Error)]
 pub enum ExportError {
     #[error("{path} : {source}")]
-    Io { path: String, source: std::io::Error },
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("base de données : {0}")]
     Store(#[from] StoreError),
 }
@@ -34,7 +37,11 @@ pub struct ExportedFile {
 }
 
 /// Writes the three files into `dir` (created if missing), named with the clock's time.
-pub async fn export_all(store: &Store, clock: &dyn Clock, dir: &Path) -> Result<Vec<ExportedFile>, ExportError> {
+pub async fn export_all(
+    store: &Store,
+    clock: &dyn Clock,
+    dir: &Path,
+) -> Result<Vec<ExportedFile>, ExportError> {
     let io = |path: &Path| {
         let path = path.display().to_string();
         move |source| ExportError::Io { path, source }
@@ -57,7 +64,11 @@ pub async fn export_all(store: &Store, clock: &dyn Clock, dir: &Path) -> Result<
         writeln!(out, "{}", kind.header_line()).map_err(io(&path))?;
         let rows = write_rows(store, kind, &mut out, &path).await?;
         out.flush().map_err(io(&path))?;
-        files.push(ExportedFile { kind: kind.to_string(), path: path.display().to_string(), rows });
+        files.push(ExportedFile {
+            kind: kind.to_string(),
+            path: path.display().to_string(),
+            rows,
+        });
     }
     Ok(files)
 }
@@ -103,7 +114,12 @@ fn select_for(kind: FileKind) -> String {
     }
 }
 
-async fn write_rows(store: &Store, kind: FileKind, out: &mut impl Write, path: &Path) -> Result<u64, ExportError> {
+async fn write_rows(
+    store: &Store,
+    kind: FileKind,
+    out: &mut impl Write,
+    path: &Path,
+) -> Result<u64, ExportError> {
     let sql = select_for(kind);
     let mut rows = sqlx::query(&sql).fetch(store.pool());
     let mut count = 0u64;
@@ -117,7 +133,10 @@ async fn write_rows(store: &Store, kind: FileKind, out: &mut impl Write, path: &
         }
         line.push('\n');
         out.write_all(line.as_bytes())
-            .map_err(|source| ExportError::Io { path: path.display().to_string(), source })?;
+            .map_err(|source| ExportError::Io {
+                path: path.display().to_string(),
+                source,
+            })?;
         count += 1;
     }
     Ok(count)

@@ -22,7 +22,11 @@ pub enum FileKind {
 }
 
 impl FileKind {
-    pub const ALL: [FileKind; 3] = [FileKind::PersonneActivite, FileKind::SavoirFaire, FileKind::DiplAutExerc];
+    pub const ALL: [FileKind; 3] = [
+        FileKind::PersonneActivite,
+        FileKind::SavoirFaire,
+        FileKind::DiplAutExerc,
+    ];
 
     /// The name used in file names: `PS_LibreAcces_<name>_<YYYYMMDDHHMM>.txt`.
     pub fn file_stem(self) -> &'static str {
@@ -51,7 +55,12 @@ impl FileKind {
     /// Columns a file may lack: the four added by the 56-column Personne_activite layout.
     fn optional(self) -> &'static [usize] {
         match self {
-            FileKind::PersonneActivite => &[pa::ROLE_CODE, pa::ROLE_LABEL, pa::GENRE_CODE, pa::GENRE_LABEL],
+            FileKind::PersonneActivite => &[
+                pa::ROLE_CODE,
+                pa::ROLE_LABEL,
+                pa::GENRE_CODE,
+                pa::GENRE_LABEL,
+            ],
             _ => &[],
         }
     }
@@ -127,8 +136,10 @@ const ALIASES: &[(&str, &str)] = &[
     ("libelle genre d activite", "libelle genre activite"),
     ("code departement", "code departement structure"),
     ("libelle departement", "libelle departement structure"),
-    ("adresse email coord structure", "adresse e mail coord structure"),
-    ("numero finess etablissement juridique", "numero finess etablissement juridique"),
+    (
+        "adresse email coord structure",
+        "adresse e mail coord structure",
+    ),
 ];
 
 /// Lower case, accents removed, every run of non-alphanumerics turned into one space:
@@ -187,8 +198,13 @@ pub struct Layout {
 impl Layout {
     /// Recognises the kind of a file from its header line (line ending and BOM allowed).
     pub fn detect(header: &str) -> Result<Layout, HeaderError> {
-        let header = header.trim_start_matches('\u{feff}').trim_end_matches(['\r', '\n']);
-        let file_labels: Vec<String> = split_fields(header).into_iter().map(normalize_label).collect();
+        let header = header
+            .trim_start_matches('\u{feff}')
+            .trim_end_matches(['\r', '\n']);
+        let file_labels: Vec<String> = split_fields(header)
+            .into_iter()
+            .map(normalize_label)
+            .collect();
         let mut best: Option<(FileKind, Vec<&'static str>)> = None;
         for kind in FileKind::ALL {
             let canonical = kind.columns();
@@ -203,7 +219,10 @@ impl Layout {
                     .map(|(p, _)| p)
                     .collect();
                 if found.len() > 1 {
-                    return Err(HeaderError::DuplicateColumn { kind, column: label.to_string() });
+                    return Err(HeaderError::DuplicateColumn {
+                        kind,
+                        column: label.to_string(),
+                    });
                 }
                 match found.first() {
                     Some(p) => positions.push(Some(*p)),
@@ -217,17 +236,27 @@ impl Layout {
             }
             let has_marker = positions[kind.marker()].is_some();
             if has_marker && missing.is_empty() {
-                return Ok(Layout { kind, positions, file_columns: file_labels.len() });
+                return Ok(Layout {
+                    kind,
+                    positions,
+                    file_columns: file_labels.len(),
+                });
             }
             if has_marker {
-                return Err(HeaderError::MissingColumns { kind, missing: missing.join(", ") });
+                return Err(HeaderError::MissingColumns {
+                    kind,
+                    missing: missing.join(", "),
+                });
             }
             if best.as_ref().is_none_or(|(_, m)| missing.len() < m.len()) {
                 best = Some((kind, missing));
             }
         }
         let (closest, missing) = best.unwrap_or((FileKind::PersonneActivite, Vec::new()));
-        Err(HeaderError::UnknownKind { closest, missing: missing.join(", ") })
+        Err(HeaderError::UnknownKind {
+            closest,
+            missing: missing.join(", "),
+        })
     }
 
     /// Splits one data line (no line ending) into the canonical columns of its kind.
@@ -237,22 +266,38 @@ impl Layout {
         if raw.len() != self.file_columns {
             return Err(raw.len());
         }
-        Ok(self.positions.iter().map(|p| p.map_or("", |p| raw[p])).collect())
+        Ok(self
+            .positions
+            .iter()
+            .map(|p| p.map_or("", |p| raw[p]))
+            .collect())
     }
 }
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
+    #![allow(clippy::unwrap_used, clippy::panic)]
     use super::*;
 
     #[test]
     fn reg_10_labels_are_normalised() {
-        assert_eq!(normalize_label("Code Département (structure)"), "code departement structure");
-        assert_eq!(normalize_label("code département (structure)"), "code departement structure");
-        assert_eq!(normalize_label("Type d'identifiant PP"), "type d identifiant pp");
+        assert_eq!(
+            normalize_label("Code Département (structure)"),
+            "code departement structure"
+        );
+        assert_eq!(
+            normalize_label("code département (structure)"),
+            "code departement structure"
+        );
+        assert_eq!(
+            normalize_label("Type d'identifiant PP"),
+            "type d identifiant pp"
+        );
         assert_eq!(normalize_label("Code fonction"), "code role");
-        assert_eq!(normalize_label("Code genre d'activité"), "code genre activite");
+        assert_eq!(
+            normalize_label("Code genre d'activité"),
+            "code genre activite"
+        );
     }
 
     #[test]
@@ -276,7 +321,11 @@ mod tests {
         let mut cols: Vec<String> = FileKind::PersonneActivite
             .columns()
             .iter()
-            .map(|c| c.to_uppercase().replace('É', "E").replace("RÔLE", "FONCTION"))
+            .map(|c| {
+                c.to_uppercase()
+                    .replace('É', "E")
+                    .replace("RÔLE", "FONCTION")
+            })
             .collect();
         cols.reverse();
         let header = format!("{}|\r\n", cols.join("|"));
@@ -291,7 +340,9 @@ mod tests {
 
     #[test]
     fn reg_10_missing_columns_are_named() {
-        let header = FileKind::PersonneActivite.header_line().replace("Code profession|", "");
+        let header = FileKind::PersonneActivite
+            .header_line()
+            .replace("Code profession|", "");
         match Layout::detect(&header) {
             Err(HeaderError::MissingColumns { kind, missing }) => {
                 assert_eq!(kind, FileKind::PersonneActivite);
@@ -300,7 +351,9 @@ mod tests {
             other => panic!("unexpected {other:?}"),
         }
         match Layout::detect("a|b|c|") {
-            Err(e @ HeaderError::UnknownKind { .. }) => assert!(e.to_string().contains("Identifiant PP")),
+            Err(e @ HeaderError::UnknownKind { .. }) => {
+                assert!(e.to_string().contains("Identifiant PP"))
+            }
             other => panic!("unexpected {other:?}"),
         }
     }

@@ -58,7 +58,7 @@ pub fn generate_personne_activite<W: Write>(
     let mut summary = GenerateSummary::default();
     let mut line = String::with_capacity(1024);
     while summary.rows < opts.rows {
-        let person = gen.person(summary.persons);
+        let person = gen.person();
         summary.persons += 1;
         let activities = gen.activity_count();
         if activities == 0 {
@@ -389,7 +389,7 @@ impl Generator {
         }
     }
 
-    fn person(&mut self, index: u64) -> Person {
+    fn person(&mut self) -> Person {
         let town = self.rng.gen_range(0..TOWNS.len());
         let adeli = self.rng.gen_bool(ADELI_SHARE);
         let profession = if adeli {

@@ -18,5 +18,9 @@ pub use schema::MIGRATIONS;
 
 /// Every migration the registry needs, after the store's own.
 pub fn migrations() -> Vec<caducee_store::Migration> {
-    caducee_store::audit::MIGRATIONS.iter().chain(MIGRATIONS).copied().collect()
+    caducee_store::audit::MIGRATIONS
+        .iter()
+        .chain(MIGRATIONS)
+        .copied()
+        .collect()
 }

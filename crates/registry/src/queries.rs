@@ -32,7 +32,9 @@ impl From<sqlx::Error> for RegistryError {
 /// Accepts what an operator or a login form types: RPPS with or without the 8, idNat,
 /// ADELI with or without the 0.
 pub fn parse_id(input: &str) -> Result<IdNatPs, RegistryError> {
-    IdNatPs::from_login(input).or_else(|_| IdNatPs::parse(input)).map_err(|e| RegistryError::BadId(e.to_string()))
+    IdNatPs::from_login(input)
+        .or_else(|_| IdNatPs::parse(input))
+        .map_err(|e| RegistryError::BadId(e.to_string()))
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -135,14 +137,24 @@ pub struct Contact {
 }
 
 fn coded(row: &AnyRow, code: &str, label: &str) -> Result<Coded, sqlx::Error> {
-    Ok(Coded { code: row.try_get(code)?, label: row.try_get(label)? })
+    Ok(Coded {
+        code: row.try_get(code)?,
+        label: row.try_get(label)?,
+    })
 }
 
 /// One professional with everything the registry knows, or None.
-pub async fn get_professional(store: &Store, id: &IdNatPs) -> Result<Option<Professional>, RegistryError> {
+pub async fn get_professional(
+    store: &Store,
+    id: &IdNatPs,
+) -> Result<Option<Professional>, RegistryError> {
     let pool = store.pool();
     let idnat = id.as_str();
-    let Some(p) = sqlx::query("SELECT * FROM reg_person WHERE idnat = $1").bind(idnat).fetch_optional(pool).await? else {
+    let Some(p) = sqlx::query("SELECT * FROM reg_person WHERE idnat = $1")
+        .bind(idnat)
+        .fetch_optional(pool)
+        .await?
+    else {
         return Ok(None);
     };
     let civil = sqlx::query("SELECT * FROM reg_civil_identity WHERE idnat = $1")
@@ -175,7 +187,12 @@ pub async fn get_professional(store: &Store, id: &IdNatPs) -> Result<Option<Prof
     for r in &activity_rows {
         let profession = coded(r, "profession_code", "profession_label")?;
         let active = r.try_get::<Option<i64>, _>("ended_at")?.is_none();
-        if active && !profession.code.is_empty() && !professions.iter().any(|p| p.profession.code == profession.code) {
+        if active
+            && !profession.code.is_empty()
+            && !professions
+                .iter()
+                .any(|p| p.profession.code == profession.code)
+        {
             professions.push(Profession {
                 profession: profession.clone(),
                 category: coded(r, "category_code", "category_label")?,
@@ -198,14 +215,22 @@ pub async fn get_professional(store: &Store, id: &IdNatPs) -> Result<Option<Prof
             structure,
         });
     }
-    for r in sqlx::query("SELECT * FROM reg_know_how WHERE idnat = $1 ORDER BY profession_code, type_code, code")
-        .bind(idnat)
-        .fetch_all(pool)
-        .await?
+    for r in sqlx::query(
+        "SELECT * FROM reg_know_how WHERE idnat = $1 ORDER BY profession_code, type_code, code",
+    )
+    .bind(idnat)
+    .fetch_all(pool)
+    .await?
     {
         let profession = coded(&r, "profession_code", "profession_label")?;
-        let know_how = KnowHow { kind: coded(&r, "type_code", "type_label")?, value: coded(&r, "code", "label")? };
-        match professions.iter_mut().find(|p| p.profession.code == profession.code) {
+        let know_how = KnowHow {
+            kind: coded(&r, "type_code", "type_label")?,
+            value: coded(&r, "code", "label")?,
+        };
+        match professions
+            .iter_mut()
+            .find(|p| p.profession.code == profession.code)
+        {
             Some(p) => p.know_how.push(know_how),
             None => professions.push(Profession {
                 profession,
@@ -214,26 +239,32 @@ pub async fn get_professional(store: &Store, id: &IdNatPs) -> Result<Option<Prof
             }),
         }
     }
-    let diplomas = sqlx::query("SELECT * FROM reg_diploma WHERE idnat = $1 ORDER BY diploma_code, auth_type_code")
-        .bind(idnat)
-        .fetch_all(pool)
-        .await?
-        .iter()
-        .map(|r| -> Result<Diploma, sqlx::Error> {
-            Ok(Diploma {
-                diploma_type: coded(r, "diploma_type_code", "diploma_type_label")?,
-                diploma: coded(r, "diploma_code", "diploma_label")?,
-                authorisation_type: coded(r, "auth_type_code", "auth_type_label")?,
-                authorisation_discipline: coded(r, "auth_discipline_code", "auth_discipline_label")?,
-            })
+    let diplomas = sqlx::query(
+        "SELECT * FROM reg_diploma WHERE idnat = $1 ORDER BY diploma_code, auth_type_code",
+    )
+    .bind(idnat)
+    .fetch_all(pool)
+    .await?
+    .iter()
+    .map(|r| -> Result<Diploma, sqlx::Error> {
+        Ok(Diploma {
+            diploma_type: coded(r, "diploma_type_code", "diploma_type_label")?,
+            diploma: coded(r, "diploma_code", "diploma_label")?,
+            authorisation_type: coded(r, "auth_type_code", "auth_type_label")?,
+            authorisation_discipline: coded(r, "auth_discipline_code", "auth_discipline_label")?,
         })
-        .collect::<Result<Vec<_>, _>>()?;
+    })
+    .collect::<Result<Vec<_>, _>>()?;
     let contact = sqlx::query("SELECT email, mobile, address FROM reg_contact WHERE idnat = $1")
         .bind(idnat)
         .fetch_optional(pool)
         .await?
         .map(|r| -> Result<Contact, sqlx::Error> {
-            Ok(Contact { email: r.try_get(0)?, mobile: r.try_get(1)?, address: r.try_get(2)? })
+            Ok(Contact {
+                email: r.try_get(0)?,
+                mobile: r.try_get(1)?,
+                address: r.try_get(2)?,
+            })
         })
         .transpose()?;
     let mssante = sqlx::query("SELECT address FROM reg_mssante WHERE idnat = $1 ORDER BY address")
@@ -319,14 +350,22 @@ pub struct Stats {
 pub async fn stats(store: &Store) -> Result<Stats, RegistryError> {
     Ok(Stats {
         persons: store.count("SELECT COUNT(*) FROM reg_person").await?,
-        activities: store.count("SELECT COUNT(*) FROM reg_activity WHERE ended_at IS NULL").await?,
+        activities: store
+            .count("SELECT COUNT(*) FROM reg_activity WHERE ended_at IS NULL")
+            .await?,
         structures: store.count("SELECT COUNT(*) FROM reg_structure").await?,
-        ended_activities: store.count("SELECT COUNT(*) FROM reg_activity WHERE ended_at IS NOT NULL").await?,
+        ended_activities: store
+            .count("SELECT COUNT(*) FROM reg_activity WHERE ended_at IS NOT NULL")
+            .await?,
         know_how: store.count("SELECT COUNT(*) FROM reg_know_how").await?,
         diplomas: store.count("SELECT COUNT(*) FROM reg_diploma").await?,
         contacts: store.count("SELECT COUNT(*) FROM reg_contact").await?,
-        rpps: store.count("SELECT COUNT(*) FROM reg_person WHERE id_type = '8'").await?,
-        adeli: store.count("SELECT COUNT(*) FROM reg_person WHERE id_type = '0'").await?,
+        rpps: store
+            .count("SELECT COUNT(*) FROM reg_person WHERE id_type = '8'")
+            .await?,
+        adeli: store
+            .count("SELECT COUNT(*) FROM reg_person WHERE id_type = '0'")
+            .await?,
     })
 }
 
@@ -350,8 +389,10 @@ pub async fn set_contact(
     id: &IdNatPs,
     update: &ContactUpdate,
 ) -> Result<Contact, RegistryError> {
-    let email = Email::parse(&update.email).map_err(|e| RegistryError::BadContact(e.to_string()))?;
-    let mobile = Mobile::parse(&update.mobile).map_err(|e| RegistryError::BadContact(e.to_string()))?;
+    let email =
+        Email::parse(&update.email).map_err(|e| RegistryError::BadContact(e.to_string()))?;
+    let mobile =
+        Mobile::parse(&update.mobile).map_err(|e| RegistryError::BadContact(e.to_string()))?;
     let now = clock.unix();
     let mut tx = store.pool().begin().await?;
     let known = sqlx::query("SELECT COUNT(*) FROM reg_person WHERE idnat = $1")
@@ -400,7 +441,11 @@ pub async fn set_contact(
     )
     .await?;
     tx.commit().await?;
-    Ok(Contact { email: email.as_str().to_string(), mobile: mobile.as_str().to_string(), address })
+    Ok(Contact {
+        email: email.as_str().to_string(),
+        mobile: mobile.as_str().to_string(),
+        address,
+    })
 }
 
 /// Civil identity (REG-02), set by registration flows and the demo personas.

@@ -22,12 +22,18 @@ fn clock() -> ManualClock {
 
 async fn fresh(dialect: Dialect) -> TestDb {
     let db = TestDb::new(dialect).await;
-    db.store.migrate(&caducee_registry::migrations()).await.unwrap();
+    db.store
+        .migrate(&caducee_registry::migrations())
+        .await
+        .unwrap();
     db
 }
 
 fn rpps(n: u64) -> String {
-    Rpps::from_payload(&format!("1{:09}", n)).unwrap().as_str().to_string()
+    Rpps::from_payload(&format!("1{:09}", n))
+        .unwrap()
+        .as_str()
+        .to_string()
 }
 
 /// A Personne_activite line with the given canonical fields set, the others empty.
@@ -57,7 +63,14 @@ fn activity(n: u64, name: &str, profession: &str, structure: Option<&str>) -> St
     let tech;
     if let Some(siret) = structure {
         tech = format!("C{siret}");
-        set.extend([(17, "L"), (pa::SIRET, siret), (pa::STRUCTURE_ID, tech.as_str()), (24, "CABINET"), (35, "75014"), (37, "PARIS")]);
+        set.extend([
+            (17, "L"),
+            (pa::SIRET, siret),
+            (pa::STRUCTURE_ID, tech.as_str()),
+            (24, "CABINET"),
+            (35, "75014"),
+            (37, "PARIS"),
+        ]);
         set.push((pa::ROLE_CODE, "FON-01"));
         return pa_line(&set);
     }
@@ -84,8 +97,22 @@ fn pa_header() -> &'static str {
 const SIRET_A: &str = "73282932000074";
 const SIRET_B: &str = "44306184100047";
 
-async fn import(db: &TestDb, clock: &ManualClock, path: &Path) -> Result<caducee_registry::import::ImportSummary, ImportError> {
-    import_file(&db.store, clock, path, &ImportOptions { batch_lines: Some(2), ..Default::default() }, Arc::new(NoProgress)).await
+async fn import(
+    db: &TestDb,
+    clock: &ManualClock,
+    path: &Path,
+) -> Result<caducee_registry::import::ImportSummary, ImportError> {
+    import_file(
+        &db.store,
+        clock,
+        path,
+        &ImportOptions {
+            batch_lines: Some(2),
+            ..Default::default()
+        },
+        Arc::new(NoProgress),
+    )
+    .await
 }
 
 #[tokio::test]
@@ -99,12 +126,22 @@ async fn reg_10_import_validates_reports_and_is_the_same_on_both_engines() {
     // Invalid check digit → rejected.
     let mut bad = rpps(3);
     bad.replace_range(10..11, if bad.ends_with('0') { "1" } else { "0" });
-    lines.push(pa_line(&[(pa::ID_TYPE, "8"), (pa::ID_PP, &bad), (pa::IDNAT, &format!("8{bad}"))]));
+    lines.push(pa_line(&[
+        (pa::ID_TYPE, "8"),
+        (pa::ID_PP, &bad),
+        (pa::IDNAT, &format!("8{bad}")),
+    ]));
     // Wrong number of fields → rejected.
     lines.push("8|123|".to_string());
     // A SIRET that fails its check → kept, warned.
     lines.push(activity(4, "MARTIN", "10", Some("12345678901234")));
-    let path = write_file(dir.path(), "PS_LibreAcces_Personne_activite_202611230000.txt", pa_header(), &lines, "\r\n");
+    let path = write_file(
+        dir.path(),
+        "PS_LibreAcces_Personne_activite_202611230000.txt",
+        pa_header(),
+        &lines,
+        "\r\n",
+    );
 
     let mut digests = Vec::new();
     for dialect in BOTH {
@@ -115,22 +152,43 @@ async fn reg_10_import_validates_reports_and_is_the_same_on_both_engines() {
         assert_eq!(summary.rejected, 2);
         assert_eq!(summary.warnings, 1);
         let stats = queries::stats(&db.store).await.unwrap();
-        assert_eq!((stats.persons, stats.activities, stats.structures), (3, 4, 3), "{dialect:?}");
+        assert_eq!(
+            (stats.persons, stats.activities, stats.structures),
+            (3, 4, 3),
+            "{dialect:?}"
+        );
         let report = std::fs::read_to_string(summary.report.as_ref().unwrap()).unwrap();
         assert!(report.contains("5\trejet\tIdentifiant PP"), "{report}");
-        assert!(report.contains("6\trejet\t2 champs au lieu de 56"), "{report}");
-        assert!(report.contains("7\tavertissement\tSIRET « 12345678901234 »"), "{report}");
-        let one = queries::get_professional(&db.store, &queries::parse_id(&rpps(1)).unwrap()).await.unwrap().unwrap();
+        assert!(
+            report.contains("6\trejet\t2 champs au lieu de 56"),
+            "{report}"
+        );
+        assert!(
+            report.contains("7\tavertissement\tSIRET « 12345678901234 »"),
+            "{report}"
+        );
+        let one = queries::get_professional(&db.store, &queries::parse_id(&rpps(1)).unwrap())
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(one.last_name, "DUPONT");
         assert_eq!(one.activities.len(), 2);
         assert_eq!(one.professions.len(), 1);
         // REG-01: with or without the 8.
-        let same = queries::get_professional(&db.store, &queries::parse_id(&format!("8{}", rpps(1))).unwrap()).await.unwrap();
+        let same = queries::get_professional(
+            &db.store,
+            &queries::parse_id(&format!("8{}", rpps(1))).unwrap(),
+        )
+        .await
+        .unwrap();
         assert_eq!(same.as_ref(), Some(&one));
         digests.push(queries::content_digest(&db.store).await.unwrap());
         db.cleanup().await;
     }
-    assert_eq!(digests[0], digests[1], "SQLite and PostgreSQL must hold the same registry");
+    assert_eq!(
+        digests[0], digests[1],
+        "SQLite and PostgreSQL must hold the same registry"
+    );
 }
 
 #[tokio::test]
@@ -140,14 +198,21 @@ async fn reg_10_reimport_changes_nothing_and_newer_file_ends_vanished_activities
         dir.path(),
         "v1.txt",
         pa_header(),
-        &[activity(1, "DUPONT", "10", Some(SIRET_A)), activity(1, "DUPONT", "10", Some(SIRET_B)), activity(2, "DURAND", "60", None)],
+        &[
+            activity(1, "DUPONT", "10", Some(SIRET_A)),
+            activity(1, "DUPONT", "10", Some(SIRET_B)),
+            activity(2, "DURAND", "60", None),
+        ],
         "\n",
     );
     let v2 = write_file(
         dir.path(),
         "v2.txt",
         pa_header(),
-        &[activity(1, "DUPONT-MOREAU", "10", Some(SIRET_A)), activity(2, "DURAND", "60", None)],
+        &[
+            activity(1, "DUPONT-MOREAU", "10", Some(SIRET_A)),
+            activity(2, "DURAND", "60", None),
+        ],
         "\n",
     );
     for dialect in BOTH {
@@ -155,18 +220,41 @@ async fn reg_10_reimport_changes_nothing_and_newer_file_ends_vanished_activities
         let c = clock();
         import(&db, &c, &v1).await.unwrap();
         let before = queries::content_digest(&db.store).await.unwrap();
-        let updated_before = db.store.count("SELECT MAX(updated_at) FROM reg_activity").await.unwrap();
+        let updated_before = db
+            .store
+            .count("SELECT MAX(updated_at) FROM reg_activity")
+            .await
+            .unwrap();
         c.advance(time::Duration::days(1));
         let again = import(&db, &c, &v1).await.unwrap();
         assert_eq!(again.retired, 0);
-        assert_eq!(queries::content_digest(&db.store).await.unwrap(), before, "{dialect:?}: re-import changed the registry");
-        assert_eq!(db.store.count("SELECT MAX(updated_at) FROM reg_activity").await.unwrap(), updated_before);
-        assert_eq!(db.store.count("SELECT MAX(updated_at) FROM reg_person").await.unwrap(), updated_before);
+        assert_eq!(
+            queries::content_digest(&db.store).await.unwrap(),
+            before,
+            "{dialect:?}: re-import changed the registry"
+        );
+        assert_eq!(
+            db.store
+                .count("SELECT MAX(updated_at) FROM reg_activity")
+                .await
+                .unwrap(),
+            updated_before
+        );
+        assert_eq!(
+            db.store
+                .count("SELECT MAX(updated_at) FROM reg_person")
+                .await
+                .unwrap(),
+            updated_before
+        );
 
         c.advance(time::Duration::days(1));
         let newer = import(&db, &c, &v2).await.unwrap();
         assert_eq!(newer.retired, 1, "{dialect:?}");
-        let one = queries::get_professional(&db.store, &queries::parse_id(&rpps(1)).unwrap()).await.unwrap().unwrap();
+        let one = queries::get_professional(&db.store, &queries::parse_id(&rpps(1)).unwrap())
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(one.last_name, "DUPONT-MOREAU");
         assert_eq!(one.activities.iter().filter(|a| a.active).count(), 1);
         assert_eq!(one.activities.iter().filter(|a| !a.active).count(), 1);
@@ -197,7 +285,10 @@ async fn reg_10_unknown_header_and_non_utf8_fail_clearly() {
     match import(&db, &c, &unknown).await {
         Err(e @ ImportError::Header { .. }) => {
             let msg = e.to_string();
-            assert!(msg.contains("en-tête non reconnu") && msg.contains("Identifiant PP"), "{msg}");
+            assert!(
+                msg.contains("en-tête non reconnu") && msg.contains("Identifiant PP"),
+                "{msg}"
+            );
         }
         other => panic!("unexpected {other:?}"),
     }
@@ -210,15 +301,38 @@ async fn reg_10_unknown_header_and_non_utf8_fail_clearly() {
 #[tokio::test]
 async fn reg_10_52_column_layout_savoirfaire_and_diplomas() {
     let dir = tempfile::tempdir().unwrap();
-    let h52 = include_str!("../headers/PS_LibreAcces_Personne_activite.header-52col.txt").trim_end();
+    let h52 =
+        include_str!("../headers/PS_LibreAcces_Personne_activite.header-52col.txt").trim_end();
     let line56 = activity(1, "DUPONT", "10", Some(SIRET_A));
     let fields: Vec<&str> = line56.trim_end_matches('|').split('|').take(52).collect();
-    let p52 = write_file(dir.path(), "p52.txt", h52, &[format!("{}|", fields.join("|"))], "\n");
+    let p52 = write_file(
+        dir.path(),
+        "p52.txt",
+        h52,
+        &[format!("{}|", fields.join("|"))],
+        "\n",
+    );
     let id = rpps(1);
-    let sf_line = format!("8|{id}|8{id}|DUPONT|Jean|10|Médecin|C|Civil|S|Spécialité ordinale|SM54|Médecine générale|");
-    let sf = write_file(dir.path(), "sf.txt", FileKind::SavoirFaire.header_line(), &[sf_line], "\n");
-    let dl = format!("8|{id}|8{id}|DUPONT|Jean|DE|Diplôme d'Etat français|DE09|DE Docteur en médecine|||||");
-    let dipl = write_file(dir.path(), "dipl.txt", FileKind::DiplAutExerc.header_line(), &[dl], "\n");
+    let sf_line = format!(
+        "8|{id}|8{id}|DUPONT|Jean|10|Médecin|C|Civil|S|Spécialité ordinale|SM54|Médecine générale|"
+    );
+    let sf = write_file(
+        dir.path(),
+        "sf.txt",
+        FileKind::SavoirFaire.header_line(),
+        &[sf_line],
+        "\n",
+    );
+    let dl = format!(
+        "8|{id}|8{id}|DUPONT|Jean|DE|Diplôme d'Etat français|DE09|DE Docteur en médecine|||||"
+    );
+    let dipl = write_file(
+        dir.path(),
+        "dipl.txt",
+        FileKind::DiplAutExerc.header_line(),
+        &[dl],
+        "\n",
+    );
     for dialect in BOTH {
         let db = fresh(dialect).await;
         let c = clock();
@@ -226,7 +340,10 @@ async fn reg_10_52_column_layout_savoirfaire_and_diplomas() {
         assert_eq!(import(&db, &c, &sf).await.unwrap().rejected, 0);
         let d = import(&db, &c, &dipl).await.unwrap();
         assert_eq!(d.rejected, 0, "{:?}", d.report.map(std::fs::read_to_string));
-        let p = queries::get_professional(&db.store, &queries::parse_id(&id).unwrap()).await.unwrap().unwrap();
+        let p = queries::get_professional(&db.store, &queries::parse_id(&id).unwrap())
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(p.professions[0].know_how[0].value.code, "SM54");
         assert_eq!(p.diplomas[0].diploma.code, "DE09");
         assert_eq!(p.activities[0].role.code, "");
@@ -242,7 +359,11 @@ async fn reg_10_export_then_import_gives_the_same_registry() {
         dir.path(),
         "p.txt",
         pa_header(),
-        &[activity(1, "DUPONT", "10", Some(SIRET_A)), activity(2, "DURAND", "60", None), activity(3, "PETIT", "40", Some(SIRET_B))],
+        &[
+            activity(1, "DUPONT", "10", Some(SIRET_A)),
+            activity(2, "DURAND", "60", None),
+            activity(3, "PETIT", "40", Some(SIRET_B)),
+        ],
         "\n",
     );
     let sf = write_file(
@@ -259,9 +380,17 @@ async fn reg_10_export_then_import_gives_the_same_registry() {
         import(&db, &c, &sf).await.unwrap();
         let original = queries::content_digest(&db.store).await.unwrap();
         let out = dir.path().join(format!("export-{dialect:?}"));
-        let files = caducee_registry::export::export_all(&db.store, &c, &out).await.unwrap();
+        let files = caducee_registry::export::export_all(&db.store, &c, &out)
+            .await
+            .unwrap();
         assert_eq!(files.len(), 3);
-        assert!(files[0].path.ends_with("PS_LibreAcces_Personne_activite_202611231000.txt"), "{}", files[0].path);
+        assert!(
+            files[0]
+                .path
+                .ends_with("PS_LibreAcces_Personne_activite_202611231000.txt"),
+            "{}",
+            files[0].path
+        );
         assert_eq!(files[0].rows, 3);
         let header = std::fs::read_to_string(&files[0].path).unwrap();
         assert_eq!(header.lines().next().unwrap().split('|').count(), 57);
@@ -269,7 +398,11 @@ async fn reg_10_export_then_import_gives_the_same_registry() {
         for f in &files {
             import(&copy, &c, Path::new(&f.path)).await.unwrap();
         }
-        assert_eq!(queries::content_digest(&copy.store).await.unwrap(), original, "{dialect:?}");
+        assert_eq!(
+            queries::content_digest(&copy.store).await.unwrap(),
+            original,
+            "{dialect:?}"
+        );
         db.cleanup().await;
         copy.cleanup().await;
     }
@@ -278,14 +411,28 @@ async fn reg_10_export_then_import_gives_the_same_registry() {
 #[tokio::test]
 async fn reg_05_operator_sets_contact_validated_normalised_and_audited() {
     let dir = tempfile::tempdir().unwrap();
-    let p = write_file(dir.path(), "p.txt", pa_header(), &[activity(1, "DUPONT", "10", None)], "\n");
+    let p = write_file(
+        dir.path(),
+        "p.txt",
+        pa_header(),
+        &[activity(1, "DUPONT", "10", None)],
+        "\n",
+    );
     for dialect in BOTH {
         let db = fresh(dialect).await;
         let c = clock();
         import(&db, &c, &p).await.unwrap();
         let id = queries::parse_id(&rpps(1)).unwrap();
-        let bad = ContactUpdate { email: "pas-un-mail".into(), mobile: "06 12 34 56 78".into(), actor: "operator:test".into(), ..Default::default() };
-        assert!(matches!(queries::set_contact(&db.store, &c, &id, &bad).await, Err(queries::RegistryError::BadContact(_))));
+        let bad = ContactUpdate {
+            email: "pas-un-mail".into(),
+            mobile: "06 12 34 56 78".into(),
+            actor: "operator:test".into(),
+            ..Default::default()
+        };
+        assert!(matches!(
+            queries::set_contact(&db.store, &c, &id, &bad).await,
+            Err(queries::RegistryError::BadContact(_))
+        ));
         let ok = ContactUpdate {
             email: "jean.dupont@example.test".into(),
             mobile: "06 12 34 56 78".into(),
@@ -295,14 +442,26 @@ async fn reg_05_operator_sets_contact_validated_normalised_and_audited() {
         };
         let stored = queries::set_contact(&db.store, &c, &id, &ok).await.unwrap();
         assert_eq!(stored.mobile, "+33612345678");
-        let p = queries::get_professional(&db.store, &id).await.unwrap().unwrap();
+        let p = queries::get_professional(&db.store, &id)
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(p.contact.unwrap().email, "jean.dupont@example.test");
-        let events = caducee_store::audit::events_for(&db.store, id.as_str()).await.unwrap();
+        let events = caducee_store::audit::events_for(&db.store, id.as_str())
+            .await
+            .unwrap();
         assert_eq!(events.len(), 1);
-        assert!(!events[0].details.contains("jean.dupont@"), "audit must hold masked values: {}", events[0].details);
+        assert!(
+            !events[0].details.contains("jean.dupont@"),
+            "audit must hold masked values: {}",
+            events[0].details
+        );
         assert!(!events[0].details.contains("612345678"));
         let unknown = queries::parse_id(&rpps(99)).unwrap();
-        assert!(matches!(queries::set_contact(&db.store, &c, &unknown, &ok).await, Err(queries::RegistryError::NotFound(_))));
+        assert!(matches!(
+            queries::set_contact(&db.store, &c, &unknown, &ok).await,
+            Err(queries::RegistryError::NotFound(_))
+        ));
         db.cleanup().await;
     }
 }

@@ -39,7 +39,11 @@ pub struct AuditEvent<'a> {
 
 /// Appends an event, inside the caller's transaction when it passes one, so that the event
 /// exists exactly when the change it records does.
-pub async fn record<'e, E>(executor: E, at_unix: i64, event: &AuditEvent<'_>) -> Result<(), StoreError>
+pub async fn record<'e, E>(
+    executor: E,
+    at_unix: i64,
+    event: &AuditEvent<'_>,
+) -> Result<(), StoreError>
 where
     E: Executor<'e, Database = Any>,
 {
@@ -70,7 +74,10 @@ pub struct StoredEvent {
 }
 
 /// The events about one subject, oldest first.
-pub async fn events_for(store: &crate::Store, subject: &str) -> Result<Vec<StoredEvent>, StoreError> {
+pub async fn events_for(
+    store: &crate::Store,
+    subject: &str,
+) -> Result<Vec<StoredEvent>, StoreError> {
     use sqlx::Row;
     let rows = sqlx::query(
         "SELECT at, actor, action, subject, details FROM audit_event WHERE subject = $1 ORDER BY at, id",

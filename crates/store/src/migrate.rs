@@ -58,7 +58,12 @@ pub(crate) async fn run(store: &Store, migrations: &[Migration]) -> Result<(), S
             .await
             .map_err(fail)?;
         tx.commit().await.map_err(fail)?;
-        tracing::info!(component = m.component, version = m.version, name = m.name, "migration appliquée");
+        tracing::info!(
+            component = m.component,
+            version = m.version,
+            name = m.name,
+            "migration appliquée"
+        );
     }
     Ok(())
 }

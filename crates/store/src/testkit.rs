@@ -34,11 +34,18 @@ impl TestDb {
         let dir = tempfile::tempdir().expect("temporary folder");
         let url = format!("sqlite://{}/test.db", dir.path().display());
         let store = Store::connect(&url).await.expect("sqlite opens");
-        TestDb { store, url, _dir: Some(dir), admin_url: None, db_name: None }
+        TestDb {
+            store,
+            url,
+            _dir: Some(dir),
+            admin_url: None,
+            db_name: None,
+        }
     }
 
     pub async fn postgres() -> TestDb {
-        let admin_url = std::env::var(POSTGRES_ENV).unwrap_or_else(|_| DEFAULT_POSTGRES.to_string());
+        let admin_url =
+            std::env::var(POSTGRES_ENV).unwrap_or_else(|_| DEFAULT_POSTGRES.to_string());
         let name = format!("caducee_t_{}", uuid::Uuid::new_v4().simple());
         let admin = Store::connect(&admin_url).await.unwrap_or_else(|e| {
             panic!("PostgreSQL is required by the tests and {POSTGRES_ENV} ({admin_url}) does not answer: {e}. Run scripts/test, which sets it up.")
@@ -51,7 +58,13 @@ impl TestDb {
         admin.close().await;
         let url = replace_db_name(&admin_url, &name);
         let store = Store::connect(&url).await.expect("test database opens");
-        TestDb { store, url, _dir: None, admin_url: Some(admin_url), db_name: Some(name) }
+        TestDb {
+            store,
+            url,
+            _dir: None,
+            admin_url: Some(admin_url),
+            db_name: Some(name),
+        }
     }
 
     /// Drops the PostgreSQL database (no-op for SQLite).
@@ -92,8 +105,17 @@ mod tests {
 
     #[test]
     fn database_name_is_replaced() {
-        assert_eq!(replace_db_name("postgres://u@h:1/postgres", "x"), "postgres://u@h:1/x");
-        assert_eq!(replace_db_name("postgres://u@h:1", "x"), "postgres://u@h:1/x");
-        assert_eq!(replace_db_name("postgres://u@h/p?sslmode=disable", "x"), "postgres://u@h/x?sslmode=disable");
+        assert_eq!(
+            replace_db_name("postgres://u@h:1/postgres", "x"),
+            "postgres://u@h:1/x"
+        );
+        assert_eq!(
+            replace_db_name("postgres://u@h:1", "x"),
+            "postgres://u@h:1/x"
+        );
+        assert_eq!(
+            replace_db_name("postgres://u@h/p?sslmode=disable", "x"),
+            "postgres://u@h/x?sslmode=disable"
+        );
     }
 }

@@ -30,12 +30,21 @@ pub struct AppInner {
 
 impl AppState {
     pub fn new(store: Store, clock: SharedClock, public_url: String, demo: bool) -> AppState {
-        AppState { inner: Arc::new(AppInner { store, clock, public_url: public_url.trim_end_matches('/').to_string(), demo }) }
+        AppState {
+            inner: Arc::new(AppInner {
+                store,
+                clock,
+                public_url: public_url.trim_end_matches('/').to_string(),
+                demo,
+            }),
+        }
     }
 }
 
 /// The whole application router.
 pub fn router(state: AppState) -> Router {
+    // Install the metrics recorder before the first request is counted.
+    let _ = probes::prometheus();
     let routes = Router::new().merge(probes::routes()).with_state(state);
     middleware::wrap(routes)
 }

@@ -45,14 +45,20 @@ async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
 }
 
 async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
-    let ready = if state.inner.store.ping().await { 1.0 } else { 0.0 };
+    let ready = if state.inner.store.ping().await {
+        1.0
+    } else {
+        0.0
+    };
     metrics::gauge!("caducee_database_up").set(ready);
     let body = prometheus().map(|h| h.render()).unwrap_or_default();
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body)
 }
 
 async fn home(State(state): State<AppState>) -> impl IntoResponse {
-    let stats = caducee_registry::queries::stats(&state.inner.store).await.ok();
+    let stats = caducee_registry::queries::stats(&state.inner.store)
+        .await
+        .ok();
     let registry = match stats {
         Some(s) => format!(
             "<p>{} professionnels, {} situations d'exercice, {} structures.</p>",

@@ -24,6 +24,9 @@ pub enum ImportWhat {
         /// Print the summaries as JSON lines.
         #[arg(long)]
         json: bool,
+        /// Lines per transaction (tuning and tests).
+        #[arg(long, hide = true)]
+        batch_lines: Option<usize>,
     },
 }
 
@@ -53,13 +56,35 @@ pub enum GenerateWhat {
 }
 
 pub async fn import(config: Config, what: ImportWhat) -> anyhow::Result<ExitCode> {
-    let ImportWhat::Rpps { files, report, json } = what;
+    let ImportWhat::Rpps {
+        files,
+        report,
+        json,
+        batch_lines,
+    } = what;
     let store = open_store(&config).await?;
     let clock = system_clock();
-    let progress: Arc<dyn caducee_registry::import::Progress> = Arc::from(crate::progress::for_terminal());
+    let progress: Arc<dyn caducee_registry::import::Progress> =
+        Arc::from(crate::progress::for_terminal());
     for (i, file) in files.iter().enumerate() {
-        let report = report.as_ref().map(|r| if files.len() > 1 { r.with_extension(format!("{i}.tsv")) } else { r.clone() });
-        let summary = import_file(&store, clock.as_ref(), file, &ImportOptions { report, batch_lines: None }, progress.clone()).await?;
+        let report = report.as_ref().map(|r| {
+            if files.len() > 1 {
+                r.with_extension(format!("{i}.tsv"))
+            } else {
+                r.clone()
+            }
+        });
+        let summary = import_file(
+            &store,
+            clock.as_ref(),
+            file,
+            &ImportOptions {
+                report,
+                batch_lines,
+            },
+            progress.clone(),
+        )
+        .await?;
         if json {
             println!("{}", serde_json::to_string(&summary)?);
         } else {
@@ -94,13 +119,26 @@ pub async fn export(config: Config, what: ExportWhat) -> anyhow::Result<ExitCode
 }
 
 pub fn generate(what: GenerateWhat) -> anyhow::Result<ExitCode> {
-    let GenerateWhat::Rpps { rows, seed, out, crlf } = what;
+    let GenerateWhat::Rpps {
+        rows,
+        seed,
+        out,
+        crlf,
+    } = what;
     if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent).with_context(|| parent.display().to_string())?;
     }
     let file = std::fs::File::create(&out).with_context(|| out.display().to_string())?;
-    let summary = generate_personne_activite(&GenerateOptions { rows, seed, crlf }, std::io::BufWriter::with_capacity(1 << 20, file))
-        .with_context(|| out.display().to_string())?;
-    println!("{} lignes ({} professionnels) → {}", summary.rows, summary.persons, out.display());
+    let summary = generate_personne_activite(
+        &GenerateOptions { rows, seed, crlf },
+        std::io::BufWriter::with_capacity(1 << 20, file),
+    )
+    .with_context(|| out.display().to_string())?;
+    println!(
+        "{} lignes ({} professionnels) → {}",
+        summary.rows,
+        summary.persons,
+        out.display()
+    );
     Ok(ExitCode::SUCCESS)
 }

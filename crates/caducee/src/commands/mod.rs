@@ -11,7 +11,10 @@ use caducee_store::Store;
 /// Opens the configured database and brings its schema up to date.
 pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
     let store = Store::connect(&config.database_url).await?;
-    store.migrate(&caducee_registry::migrations()).await.context("migrations")?;
+    store
+        .migrate(&caducee_registry::migrations())
+        .await
+        .context("migrations")?;
     Ok(store)
 }
 
@@ -21,7 +24,9 @@ pub fn init_logging(config: &Config, server: bool) {
     use tracing_subscriber::EnvFilter;
     let default = if server { "info" } else { "warn" };
     let filter = EnvFilter::try_from_env("CADUCEE_LOG").unwrap_or_else(|_| EnvFilter::new(default));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     if config.log_format == "json" {
         builder.json().init();
     } else {

@@ -43,22 +43,43 @@ pub async fn run(config: Config, command: RegistryCommand) -> anyhow::Result<Exi
                     ExitCode::SUCCESS
                 }
                 None => {
-                    eprintln!("erreur : {}", RegistryError::NotFound(id.as_str().to_string()));
+                    eprintln!(
+                        "erreur : {}",
+                        RegistryError::NotFound(id.as_str().to_string())
+                    );
                     ExitCode::from(3)
                 }
             }
         }
         RegistryCommand::Stats => {
-            println!("{}", serde_json::to_string_pretty(&queries::stats(&store).await?)?);
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&queries::stats(&store).await?)?
+            );
             ExitCode::SUCCESS
         }
-        RegistryCommand::Contact { id, email, mobile, address, operator, evidence } => {
+        RegistryCommand::Contact {
+            id,
+            email,
+            mobile,
+            address,
+            operator,
+            evidence,
+        } => {
             let id = queries::parse_id(&id)?;
             let actor = format!(
                 "operator:{}",
-                operator.or_else(|| std::env::var("USER").ok()).unwrap_or_else(|| "inconnu".to_string())
+                operator
+                    .or_else(|| std::env::var("USER").ok())
+                    .unwrap_or_else(|| "inconnu".to_string())
             );
-            let update = ContactUpdate { email, mobile, address, actor, evidence };
+            let update = ContactUpdate {
+                email,
+                mobile,
+                address,
+                actor,
+                evidence,
+            };
             match queries::set_contact(&store, system_clock().as_ref(), &id, &update).await {
                 Ok(contact) => {
                     println!("{}", serde_json::to_string_pretty(&contact)?);
