@@ -892,3 +892,48 @@ async fn retire_unseen(
     };
     Ok(result.rows_affected())
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use proptest::prelude::*;
+
+    fn layout() -> Layout {
+        Layout::detect(FileKind::PersonneActivite.header_line()).unwrap()
+    }
+
+    #[test]
+    fn reg_10_overlong_line_is_rejected_not_truncated() {
+        let mut fields = vec!["x".repeat(2_000); pa::COUNT];
+        fields[pa::ID_TYPE] = "8".into();
+        let line = format!("{}|", fields.join("|"));
+        let reason = prepare(&layout(), line, &mut Vec::new()).err().unwrap();
+        assert!(reason.contains("plus longue"), "{reason}");
+    }
+
+    proptest! {
+        /// Whatever a line holds, preparing it answers Ok or a reason, never panics.
+        #[test]
+        fn reg_10_any_line_is_accepted_or_rejected_with_a_reason(
+            fields in proptest::collection::vec("[^|\r\n]{0,12}", 50..60),
+            id in "[0-9]{9,12}",
+        ) {
+            let mut fields = fields;
+            if fields.len() > 3 {
+                fields[0] = "8".into();
+                fields[1] = id.clone();
+                fields[2] = format!("8{id}");
+            }
+            let line = format!("{}|", fields.join("|"));
+            let mut warnings = Vec::new();
+            match prepare(&layout(), line, &mut warnings) {
+                Ok(r) => {
+                    prop_assert_eq!(r.spans.len(), pa::COUNT);
+                    prop_assert!(r.row_id.starts_with(r.get(pa::IDNAT)));
+                }
+                Err(reason) => prop_assert!(!reason.is_empty()),
+            }
+        }
+    }
+}
