@@ -20,6 +20,10 @@ pub struct Config {
     pub public_url: Option<String>,
     /// `smtp://host:port` (credentials and TLS mode in the URL), for the notifications.
     pub smtp_url: Option<String>,
+    /// Password of the SMTP account when it is not in the URL (use `CADUCEE_SMTP_PASSWORD_FILE`).
+    pub smtp_password: Option<String>,
+    /// Sender of the e-mails, e.g. `caducee <no-reply@sante.example>`.
+    pub mail_from: Option<String>,
     /// HTTP endpoint of the SMS gateway (`POST {"to","text"}`).
     pub sms_url: Option<String>,
     /// Demo mode: synthetic registry, personas, developer pages.
@@ -35,6 +39,8 @@ impl Default for Config {
             listen: "127.0.0.1:8080".to_string(),
             public_url: None,
             smtp_url: None,
+            smtp_password: None,
+            mail_from: None,
             sms_url: None,
             demo: false,
             log_format: "text".to_string(),
@@ -43,7 +49,7 @@ impl Default for Config {
 }
 
 /// Keys whose value may come from a file named by `CADUCEE_<KEY>_FILE`.
-const SECRET_KEYS: &[&str] = &["database_url", "smtp_url", "sms_url"];
+const SECRET_KEYS: &[&str] = &["database_url", "smtp_url", "smtp_password", "sms_url"];
 
 impl Config {
     pub fn load(file: Option<&Path>) -> anyhow::Result<Config> {

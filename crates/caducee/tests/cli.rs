@@ -292,9 +292,18 @@ async fn reg_11_cli_contact_validates_in_french_and_normalises() {
 
 /// Starts `caducee serve`, returns the child and its base URL (read from stdout).
 fn serve(url: &str, extra: &[&str]) -> (std::process::Child, String) {
+    serve_full(url, extra, &[])
+}
+
+fn serve_with(url: &str, env: &[(&str, &str)]) -> (std::process::Child, String) {
+    serve_full(url, &[], env)
+}
+
+fn serve_full(url: &str, extra: &[&str], env: &[(&str, &str)]) -> (std::process::Child, String) {
     let mut child = caducee(url)
         .args(["serve", "--listen", "127.0.0.1:0"])
         .args(extra)
+        .envs(env.iter().copied())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -376,4 +385,180 @@ fn nfr_03_database_url_comes_from_a_secret_file_and_bad_urls_are_explained() {
     let out = run(caducee("mysql://x/y").args(["registry", "stats"]));
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("URL de base de données non reconnue"));
+}
+
+/// A free TCP port on loopback (nothing listens on it once this returns).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// The notify tests' real SMTP server (Python aiosmtpd), killed on drop.
+struct SmtpSink {
+    child: std::process::Child,
+    dir: tempfile::TempDir,
+}
+
+impl SmtpSink {
+    fn start(port: u16) -> SmtpSink {
+        let dir = tempfile::tempdir().unwrap();
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../notify/tests/smtp_sink.py");
+        let child = Command::new("python3")
+            .arg(script)
+            .arg(port.to_string())
+            .arg(dir.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("python3 with aiosmtpd (scripts/test installs it)");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "SMTP sink did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        SmtpSink { child, dir }
+    }
+
+    fn messages(&self) -> Vec<String> {
+        std::fs::read_dir(self.dir.path())
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .filter(|e| e.path().extension().is_some_and(|x| x == "eml"))
+            .map(|e| std::fs::read_to_string(e.path()).unwrap())
+            .collect()
+    }
+}
+
+impl Drop for SmtpSink {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Polls the outbox row until `done` holds (the server under test runs on the real clock).
+async fn wait_for(
+    store: &Store,
+    id: &str,
+    what: &str,
+    done: impl Fn(&caducee_notify::StoredMessage) -> bool,
+) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let m = caducee_notify::get(store, id).await.unwrap().unwrap();
+        if done(&m) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "timed out waiting for: {what} ({m:?})"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn nfr_01_message_queued_then_kill_9_is_delivered_once_after_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/c.db", dir.path().display());
+    ok(caducee(&url).args(["registry", "stats"])); // creates the schema
+    let store = Store::connect(&url).await.unwrap();
+    let clock = caducee_core::clock::system_clock();
+    let to = caducee_core::contact::Email::parse("julie.martin@example.test").unwrap();
+    let msg = caducee_notify::OutgoingMessage::email(
+        to,
+        caducee_notify::Template::EmailVerificationCode {
+            portal: "caducee".into(),
+            code: "482915".into(),
+            validity_minutes: 10,
+        },
+    );
+    let id = caducee_notify::enqueue_now(&store, clock.as_ref(), &msg)
+        .await
+        .unwrap();
+
+    // The SMTP server is down: the first node tries, records the failure, and is killed -9.
+    let port = free_port();
+    let smtp = format!("smtp://127.0.0.1:{port}");
+    let (mut first, _) = serve_with(&url, &[("CADUCEE_SMTP_URL", smtp.as_str())]);
+    wait_for(&store, &id, "a failed attempt", |m| {
+        m.attempts >= 1 && m.claimed_until.is_none()
+    })
+    .await;
+    first.kill().unwrap();
+    first.wait().unwrap();
+    assert_eq!(
+        caducee_notify::get(&store, &id)
+            .await
+            .unwrap()
+            .unwrap()
+            .status,
+        caducee_notify::Status::Pending
+    );
+
+    // The server comes back, so does caducee: the message goes out, once.
+    let sink = SmtpSink::start(port);
+    let (mut second, _) = serve_with(&url, &[("CADUCEE_SMTP_URL", smtp.as_str())]);
+    wait_for(&store, &id, "delivery", |m| {
+        m.status == caducee_notify::Status::Sent
+    })
+    .await;
+    second.kill().unwrap();
+    second.wait().unwrap();
+    let received = sink.messages();
+    assert_eq!(received.len(), 1, "delivered exactly once");
+    let stored = caducee_notify::get(&store, &id).await.unwrap().unwrap();
+    assert!(
+        received[0].contains(&stored.message_id),
+        "stable Message-ID"
+    );
+    assert!(received[0].contains("482915"));
+    assert!(
+        !stored.body_text.contains("482915"),
+        "the code is scrubbed from the outbox once sent"
+    );
+}
+
+#[tokio::test]
+async fn dev_outbox_page_exists_only_in_demo_mode() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/c.db", dir.path().display());
+    let http = reqwest::Client::new();
+    let (mut prod, base) = serve(&url, &[]);
+    assert_eq!(
+        http.get(format!("{base}/dev/outbox"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+    prod.kill().unwrap();
+    prod.wait().unwrap();
+
+    let store = Store::connect(&url).await.unwrap();
+    let to = caducee_core::contact::Mobile::parse("06 12 34 56 01").unwrap();
+    let msg = caducee_notify::OutgoingMessage::sms(
+        to,
+        caducee_notify::Template::EcpsActivationCode {
+            code: "731904".into(),
+            validity_minutes: 10,
+        },
+    );
+    caducee_notify::enqueue_now(&store, caducee_core::clock::system_clock().as_ref(), &msg)
+        .await
+        .unwrap();
+    let (mut demo, base) = serve(&url, &["--demo"]);
+    let page = http.get(format!("{base}/dev/outbox")).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    let page = page.text().await.unwrap();
+    assert!(
+        page.contains("+33612345601") && page.contains("731904"),
+        "{page}"
+    );
+    demo.kill().unwrap();
+    demo.wait().unwrap();
 }

@@ -2,6 +2,7 @@
 //! and the middleware every request goes through (request id, tracing, metrics, security
 //! headers). Must never hold business rules: a route here only calls a component.
 
+mod dev;
 mod layout;
 mod middleware;
 mod probes;
@@ -26,16 +27,25 @@ pub struct AppInner {
     pub public_url: String,
     /// Demo/dev mode: demo data and the developer pages.
     pub demo: bool,
+    /// Wakes the notification worker after a flow commits a message.
+    pub notify: caducee_notify::Waker,
 }
 
 impl AppState {
-    pub fn new(store: Store, clock: SharedClock, public_url: String, demo: bool) -> AppState {
+    pub fn new(
+        store: Store,
+        clock: SharedClock,
+        public_url: String,
+        demo: bool,
+        notify: caducee_notify::Waker,
+    ) -> AppState {
         AppState {
             inner: Arc::new(AppInner {
                 store,
                 clock,
                 public_url: public_url.trim_end_matches('/').to_string(),
                 demo,
+                notify,
             }),
         }
     }
@@ -45,6 +55,9 @@ impl AppState {
 pub fn router(state: AppState) -> Router {
     // Install the metrics recorder before the first request is counted.
     let _ = probes::prometheus();
-    let routes = Router::new().merge(probes::routes()).with_state(state);
+    let routes = Router::new()
+        .merge(probes::routes())
+        .merge(dev::routes())
+        .with_state(state);
     middleware::wrap(routes)
 }

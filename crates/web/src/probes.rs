@@ -51,6 +51,9 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
         0.0
     };
     metrics::gauge!("caducee_database_up").set(ready);
+    if let Err(e) = caducee_notify::record_gauges(&state.inner.store).await {
+        tracing::warn!(error = %e, "compteurs de la file d'envoi indisponibles");
+    }
     let body = prometheus().map(|h| h.render()).unwrap_or_default();
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body)
 }
@@ -79,8 +82,14 @@ async fn home(State(state): State<AppState>) -> impl IntoResponse {
 <h2>Services</h2><ul class=\"cartes\">\
 <li><a href=\"/healthz\">État du service</a> (<code>/healthz</code>, <code>/readyz</code>)</li>\
 <li><a href=\"/metrics\">Métriques Prometheus</a></li>\
+{dev}\
 </ul><p>Adresse publique : <code>{}</code></p>",
-        escape(&state.inner.public_url)
+        escape(&state.inner.public_url),
+        dev = if state.inner.demo {
+            "<li><a href=\"/dev/outbox\">Messages envoyés</a> (e-mails et SMS, mode démonstration)</li>"
+        } else {
+            ""
+        }
     );
     Html(page("Accueil", &body))
 }

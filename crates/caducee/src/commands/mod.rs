@@ -11,10 +11,9 @@ use caducee_store::Store;
 /// Opens the configured database and brings its schema up to date.
 pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
     let store = Store::connect(&config.database_url).await?;
-    store
-        .migrate(&caducee_registry::migrations())
-        .await
-        .context("migrations")?;
+    let mut migrations = caducee_registry::migrations();
+    migrations.extend_from_slice(caducee_notify::MIGRATIONS);
+    store.migrate(&migrations).await.context("migrations")?;
     Ok(store)
 }
 

@@ -37,7 +37,36 @@ pub async fn run(mut config: Config, args: ServeArgs) -> anyhow::Result<ExitCode
     if config.public_url.is_none() {
         config.public_url = Some(format!("http://{local}"));
     }
-    let state = caducee_web::AppState::new(store.clone(), clock, config.public_url(), config.demo);
+    // Notifications: the worker delivers the outbox until shutdown; flows wake it after
+    // committing a message.
+    let transports = caducee_notify::Transports::from_config(&caducee_notify::TransportConfig {
+        smtp_url: config.smtp_url.clone(),
+        smtp_password: config.smtp_password.clone(),
+        mail_from: config.mail_from.clone(),
+        sms_url: config.sms_url.clone(),
+        demo: config.demo,
+    })?;
+    tracing::info!(transports = %transports.describe(), "notifications");
+    let waker = caducee_notify::Waker::new();
+    let (stop_worker, worker_stopped) = tokio::sync::oneshot::channel::<()>();
+    let worker = caducee_notify::Worker::new(
+        store.clone(),
+        clock.clone(),
+        std::sync::Arc::new(transports),
+    )
+    .with_node_id(node_id())
+    .keep_bodies(config.demo)
+    .with_waker(waker.clone());
+    let worker_task = tokio::spawn(worker.run(async move {
+        let _ = worker_stopped.await;
+    }));
+    let state = caducee_web::AppState::new(
+        store.clone(),
+        clock,
+        config.public_url(),
+        config.demo,
+        waker,
+    );
     let app = caducee_web::router(state);
     tracing::info!(listen = %local, public_url = %config.public_url(), database = %caducee_store::redact_url(&config.database_url), demo = config.demo, "caducee démarré");
     // Printed on stdout so scripts and tests can find an ephemeral port.
@@ -45,8 +74,25 @@ pub async fn run(mut config: Config, args: ServeArgs) -> anyhow::Result<ExitCode
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await?;
+    // The worker finishes the delivery round in progress; what it did not reach stays in
+    // the outbox for the next start or another node.
+    let _ = stop_worker.send(());
+    let _ = worker_task.await;
     store.close().await;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Names this node in the outbox claims (host and process), so an operator can tell which
+/// node holds a message.
+fn node_id() -> String {
+    let host = std::fs::read_to_string("/etc/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_default();
+    format!(
+        "{}:{}",
+        if host.is_empty() { "node" } else { &host },
+        std::process::id()
+    )
 }
 
 async fn shutdown_signal() {
