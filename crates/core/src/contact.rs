@@ -6,9 +6,6 @@
 //! expected. This module must never contact anything (no DNS or SMS check here: that belongs
 //! to the flows that send a code) and never panic on input.
 
-use std::fmt;
-use std::str::FromStr;
-
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq, Clone)]
@@ -171,38 +168,8 @@ impl Mobile {
     }
 }
 
-macro_rules! string_conversions {
-    ($t:ty) => {
-        impl FromStr for $t {
-            type Err = ContactError;
-            fn from_str(s: &str) -> Result<Self, Self::Err> {
-                Self::parse(s)
-            }
-        }
-
-        impl fmt::Display for $t {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-
-        impl TryFrom<String> for $t {
-            type Error = ContactError;
-            fn try_from(s: String) -> Result<Self, Self::Error> {
-                Self::parse(&s)
-            }
-        }
-
-        impl From<$t> for String {
-            fn from(v: $t) -> String {
-                v.0
-            }
-        }
-    };
-}
-
-string_conversions!(Email);
-string_conversions!(Mobile);
+string_conversions!(Email, ContactError);
+string_conversions!(Mobile, ContactError);
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]

@@ -14,7 +14,6 @@
 #![allow(clippy::manual_is_multiple_of)]
 
 use std::fmt;
-use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
@@ -200,38 +199,6 @@ fn with_check_digit(payload: &str, len: usize) -> Option<String> {
     Some(s)
 }
 
-/// `FromStr`, `Display`, and the `String` conversions serde uses, identical for every
-/// identifier type (serialised as the plain number, deserialised through `parse`).
-macro_rules! string_conversions {
-    ($t:ty) => {
-        impl FromStr for $t {
-            type Err = IdError;
-            fn from_str(s: &str) -> Result<Self, Self::Err> {
-                Self::parse(s)
-            }
-        }
-
-        impl fmt::Display for $t {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-
-        impl TryFrom<String> for $t {
-            type Error = IdError;
-            fn try_from(s: String) -> Result<Self, Self::Error> {
-                Self::parse(&s)
-            }
-        }
-
-        impl From<$t> for String {
-            fn from(v: $t) -> String {
-                v.as_str().to_owned()
-            }
-        }
-    };
-}
-
 /// RPPS number: 11 digits, Luhn over all 11.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
@@ -264,7 +231,7 @@ impl Rpps {
     }
 }
 
-string_conversions!(Rpps);
+string_conversions!(Rpps, IdError);
 
 /// ADELI number: 9 digits = département (2) + profession (2) + sequence (4) + Luhn key (1).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -307,7 +274,7 @@ impl Adeli {
     }
 }
 
-string_conversions!(Adeli);
+string_conversions!(Adeli, IdError);
 
 /// FINESS number: 9 characters; Luhn when all digits. Corsican numbers start with `2A` or
 /// `2B` and carry no known check digit, so they are accepted on their shape alone.
@@ -357,7 +324,7 @@ impl Finess {
     }
 }
 
-string_conversions!(Finess);
+string_conversions!(Finess, IdError);
 
 /// SIREN number: 9 digits, Luhn.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -381,7 +348,7 @@ impl Siren {
     }
 }
 
-string_conversions!(Siren);
+string_conversions!(Siren, IdError);
 
 /// SIRET number: 14 digits (SIREN + 5-digit NIC), Luhn. La Poste's establishments
 /// (SIREN 356000000) are also valid when the sum of their digits is a multiple of 5; its
@@ -416,7 +383,7 @@ impl Siret {
     }
 }
 
-string_conversions!(Siret);
+string_conversions!(Siret, IdError);
 
 /// National identifier of a person (idNat_PS) = type prefix (TRE_G08) + number.
 ///
@@ -564,7 +531,7 @@ impl From<Adeli> for IdNatPs {
     }
 }
 
-string_conversions!(IdNatPs);
+string_conversions!(IdNatPs, IdError);
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]

@@ -1,21 +1,7 @@
 //! The shared page layout: French first, accessible (RGAA / WCAG 2.1 AA: language, landmarks,
 //! contrast, focus visible), readable on a phone. Server-rendered HTML, no front-end build.
 
-/// Escapes text for HTML element and attribute content.
-pub fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            _ => out.push(c),
-        }
-    }
-    out
-}
+pub use caducee_core::html::escape;
 
 const STYLE: &str = "
 :root{--bleu:#000091;--texte:#161616;--gris:#666;--fond:#f6f6f6}
