@@ -1,0 +1,472 @@
+//! PSC-04/PSC-05: activation of an e-CPS with one code sent by e-mail and one by SMS to the
+//! coordinates of the RPPS registry, then registration of the device (P-256 public key,
+//! argon2id password hash) for 3 years; a new activation replaces the previous device.
+//!
+//! Must never store or audit a code or a password, and never send anything itself: the
+//! codes leave through the notify outbox, written in the same transaction as the activation.
+
+use caducee_core::contact::{Email, Mobile};
+use caducee_core::ids::IdNatPs;
+use caducee_core::mask::{mask_email, mask_phone};
+use caducee_notify::{OutgoingMessage, Template};
+use caducee_registry::queries;
+use caducee_store::audit::{self, AuditEvent};
+use sqlx::Row;
+
+use crate::password::check_password_rules;
+use crate::secrets::{code_hash, code_matches, six_digits};
+use crate::{ps_actor, EcpsError, EcpsServer};
+
+const EMAIL: &str = "email";
+const SMS: &str = "sms";
+const ARS: &str = "contactez votre agence régionale de santé (ARS) pour les faire enregistrer ou corriger au répertoire RPPS";
+
+/// What the device shows after asking for an activation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActivationStarted {
+    pub activation_id: String,
+    /// The e-mail address the code went to, masked (`tu***01@cn.medecin.fr`).
+    pub email_hint: String,
+    /// The mobile the code went to, masked (`+3378***22`).
+    pub sms_hint: String,
+    /// Unix seconds after which the codes are refused.
+    pub expires_at: i64,
+}
+
+/// A registered device.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Device {
+    pub id: String,
+    pub idnat: String,
+    pub activated_at: i64,
+    pub expires_at: i64,
+}
+
+impl EcpsServer {
+    /// Sends an activation code to the e-mail and one to the mobile the registry holds for
+    /// `idnat`. Any pending activation of the same professional is superseded.
+    pub async fn start_activation(&self, idnat: &IdNatPs) -> Result<ActivationStarted, EcpsError> {
+        let professional = queries::get_professional(&self.store, idnat)
+            .await
+            .map_err(|e| match e {
+                queries::RegistryError::Store(s) => EcpsError::Store(s),
+                other => EcpsError::BadId(other.to_string()),
+            })?
+            .ok_or_else(|| EcpsError::UnknownProfessional(idnat.as_str().to_string()))?;
+        let contact = professional.contact.as_ref();
+        let email = contact.map(|c| Email::parse(&c.email));
+        let mobile = contact.map(|c| Mobile::parse(&c.mobile));
+        let (email, mobile) = match (email, mobile) {
+            (Some(Ok(e)), Some(Ok(m))) => (e, m),
+            (Some(Ok(_)), _) => {
+                return Err(EcpsError::MissingContact(format!(
+                    "aucun téléphone mobile valide n'est enregistré pour vous : {ARS}"
+                )))
+            }
+            (_, Some(Ok(_))) => {
+                return Err(EcpsError::MissingContact(format!(
+                    "aucune adresse e-mail valide n'est enregistrée pour vous : {ARS}"
+                )))
+            }
+            _ => {
+                return Err(EcpsError::MissingContact(format!(
+                    "vos coordonnées (adresse e-mail et téléphone mobile) sont absentes ou invalides : {ARS}"
+                )))
+            }
+        };
+        let now = self.now();
+        let cfg = &self.config;
+        let recent: i64 = sqlx::query(
+            "SELECT COUNT(*) FROM ecps_activation WHERE idnat = $1 AND created_at > $2",
+        )
+        .bind(idnat.as_str())
+        .bind(now - 86_400)
+        .fetch_one(self.store.pool())
+        .await?
+        .try_get(0)?;
+        if recent >= i64::from(cfg.activation_max_per_day) {
+            return Err(EcpsError::TooManyActivations);
+        }
+        let id = uuid::Uuid::new_v4().to_string();
+        let expires_at = now + cfg.activation_ttl_secs;
+        let (email_code, sms_code) = (six_digits(), six_digits());
+        let mut tx = self.store.pool().begin().await?;
+        sqlx::query(
+            "UPDATE ecps_activation SET status = 'superseded' WHERE idnat = $1 AND status = 'pending'",
+        )
+        .bind(idnat.as_str())
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO ecps_activation (id, idnat, email_code_hash, sms_code_hash, expires_at,
+                tries, resends, created_at, status)
+             VALUES ($1, $2, $3, $4, $5, 0, 0, $6, 'pending')",
+        )
+        .bind(&id)
+        .bind(idnat.as_str())
+        .bind(code_hash(&id, EMAIL, &email_code))
+        .bind(code_hash(&id, SMS, &sms_code))
+        .bind(expires_at)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        self.send_codes(&mut tx, &email, &mobile, email_code, sms_code, expires_at)
+            .await?;
+        let started = ActivationStarted {
+            activation_id: id.clone(),
+            email_hint: mask_email(email.as_str()),
+            sms_hint: mask_phone(mobile.as_str()),
+            expires_at,
+        };
+        audit::record(
+            &mut *tx,
+            now,
+            &AuditEvent {
+                actor: &ps_actor(idnat.as_str()),
+                action: "ecps.activation.started",
+                subject: Some(idnat.as_str()),
+                details: serde_json::json!({
+                    "activation": id,
+                    "email": started.email_hint,
+                    "mobile": started.sms_hint,
+                    "expiresAt": expires_at,
+                }),
+                request_id: None,
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        self.notify.wake();
+        Ok(started)
+    }
+
+    /// Sends new codes for a pending activation (new validity; earlier codes stop working).
+    /// At most [`crate::EcpsConfig::activation_max_resends`] times; failed tries still count.
+    pub async fn resend_activation(
+        &self,
+        activation_id: &str,
+    ) -> Result<ActivationStarted, EcpsError> {
+        let now = self.now();
+        let row = sqlx::query("SELECT idnat, status, resends FROM ecps_activation WHERE id = $1")
+            .bind(activation_id)
+            .fetch_optional(self.store.pool())
+            .await?
+            .ok_or(EcpsError::ActivationNotFound)?;
+        let idnat: String = row.try_get(0)?;
+        let status: String = row.try_get(1)?;
+        let resends: i64 = row.try_get(2)?;
+        if status != "pending" {
+            return Err(EcpsError::ActivationClosed);
+        }
+        if resends >= i64::from(self.config.activation_max_resends) {
+            return Err(EcpsError::TooManyResends);
+        }
+        let id = IdNatPs::parse(&idnat).map_err(|e| EcpsError::Corrupt(e.to_string()))?;
+        let professional = queries::get_professional(&self.store, &id)
+            .await
+            .map_err(|e| EcpsError::Corrupt(e.to_string()))?
+            .ok_or_else(|| EcpsError::UnknownProfessional(idnat.clone()))?;
+        let contact = professional.contact.ok_or_else(|| {
+            EcpsError::MissingContact(format!("vos coordonnées sont absentes : {ARS}"))
+        })?;
+        let (Ok(email), Ok(mobile)) =
+            (Email::parse(&contact.email), Mobile::parse(&contact.mobile))
+        else {
+            return Err(EcpsError::MissingContact(format!(
+                "vos coordonnées sont invalides : {ARS}"
+            )));
+        };
+        let expires_at = now + self.config.activation_ttl_secs;
+        let (email_code, sms_code) = (six_digits(), six_digits());
+        let mut tx = self.store.pool().begin().await?;
+        let updated = sqlx::query(
+            "UPDATE ecps_activation SET email_code_hash = $1, sms_code_hash = $2, expires_at = $3,
+                resends = resends + 1
+             WHERE id = $4 AND status = 'pending' AND resends = $5",
+        )
+        .bind(code_hash(activation_id, EMAIL, &email_code))
+        .bind(code_hash(activation_id, SMS, &sms_code))
+        .bind(expires_at)
+        .bind(activation_id)
+        .bind(resends)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if updated != 1 {
+            return Err(EcpsError::ActivationClosed);
+        }
+        self.send_codes(&mut tx, &email, &mobile, email_code, sms_code, expires_at)
+            .await?;
+        let started = ActivationStarted {
+            activation_id: activation_id.to_string(),
+            email_hint: mask_email(email.as_str()),
+            sms_hint: mask_phone(mobile.as_str()),
+            expires_at,
+        };
+        audit::record(
+            &mut *tx,
+            now,
+            &AuditEvent {
+                actor: &ps_actor(&idnat),
+                action: "ecps.activation.resent",
+                subject: Some(&idnat),
+                details: serde_json::json!({
+                    "activation": activation_id,
+                    "resends": resends + 1,
+                    "email": started.email_hint,
+                    "mobile": started.sms_hint,
+                }),
+                request_id: None,
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        self.notify.wake();
+        Ok(started)
+    }
+
+    async fn send_codes(
+        &self,
+        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+        email: &Email,
+        mobile: &Mobile,
+        email_code: String,
+        sms_code: String,
+        expires_at: i64,
+    ) -> Result<(), EcpsError> {
+        let minutes = u32::try_from((self.config.activation_ttl_secs + 59) / 60).unwrap_or(10);
+        let with_url = |m: OutgoingMessage| match &self.config.public_url {
+            Some(u) => m.public_url(u),
+            None => m,
+        };
+        let mail = with_url(OutgoingMessage::email(
+            email.clone(),
+            Template::EcpsActivationCode {
+                code: email_code,
+                validity_minutes: minutes,
+            },
+        ))
+        .not_after(expires_at);
+        let sms = OutgoingMessage::sms(
+            mobile.clone(),
+            Template::EcpsActivationCode {
+                code: sms_code,
+                validity_minutes: minutes,
+            },
+        )
+        .not_after(expires_at);
+        caducee_notify::enqueue(tx, self.clock.as_ref(), &mail).await?;
+        caducee_notify::enqueue(tx, self.clock.as_ref(), &sms).await?;
+        Ok(())
+    }
+
+    /// Checks both codes and registers the device: `public_jwk` is its P-256 public key
+    /// (JWK), `password` the new e-CPS password. Wrong codes count as one try; after
+    /// [`crate::EcpsConfig::activation_max_tries`] the activation is dead. The previous
+    /// device of the professional, if any, is replaced.
+    pub async fn confirm_activation(
+        &self,
+        activation_id: &str,
+        email_code: &str,
+        sms_code: &str,
+        password: &str,
+        public_jwk: &str,
+    ) -> Result<Device, EcpsError> {
+        // Input errors first: they must not consume a try.
+        check_password_rules(password)?;
+        let jwk = crate::proof::canonical_jwk(public_jwk)?;
+        let now = self.now();
+        let max_tries = i64::from(self.config.activation_max_tries);
+        let mut tx = self.store.pool().begin().await?;
+        // Write first: takes the row lock (PostgreSQL) or the write lock (SQLite) before
+        // reading, so two confirmations of one activation are serialised.
+        let touched = sqlx::query("UPDATE ecps_activation SET tries = tries WHERE id = $1")
+            .bind(activation_id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if touched == 0 {
+            return Err(EcpsError::ActivationNotFound);
+        }
+        let row = sqlx::query(
+            "SELECT idnat, email_code_hash, sms_code_hash, expires_at, tries, status
+             FROM ecps_activation WHERE id = $1",
+        )
+        .bind(activation_id)
+        .fetch_one(&mut *tx)
+        .await?;
+        let idnat: String = row.try_get(0)?;
+        let email_hash: String = row.try_get(1)?;
+        let sms_hash: String = row.try_get(2)?;
+        let expires_at: i64 = row.try_get(3)?;
+        let tries: i64 = row.try_get(4)?;
+        let status: String = row.try_get(5)?;
+        match status.as_str() {
+            "pending" => {}
+            "exhausted" => return Err(EcpsError::ActivationExhausted),
+            _ => return Err(EcpsError::ActivationClosed),
+        }
+        if now >= expires_at {
+            return Err(EcpsError::ActivationExpired);
+        }
+        let email_ok = code_matches(activation_id, EMAIL, email_code, &email_hash);
+        let sms_ok = code_matches(activation_id, SMS, sms_code, &sms_hash);
+        if !(email_ok & sms_ok) {
+            let tries = tries + 1;
+            let dead = tries >= max_tries;
+            sqlx::query("UPDATE ecps_activation SET tries = $1, status = $2 WHERE id = $3")
+                .bind(tries)
+                .bind(if dead { "exhausted" } else { "pending" })
+                .bind(activation_id)
+                .execute(&mut *tx)
+                .await?;
+            audit::record(
+                &mut *tx,
+                now,
+                &AuditEvent {
+                    actor: &ps_actor(&idnat),
+                    action: if dead {
+                        "ecps.activation.exhausted"
+                    } else {
+                        "ecps.activation.wrong_codes"
+                    },
+                    subject: Some(&idnat),
+                    details: serde_json::json!({
+                        "activation": activation_id,
+                        "tries": tries,
+                        "emailCodeOk": email_ok,
+                        "smsCodeOk": sms_ok,
+                    }),
+                    request_id: None,
+                },
+            )
+            .await?;
+            tx.commit().await?;
+            return Err(if dead {
+                EcpsError::ActivationExhausted
+            } else {
+                EcpsError::WrongCodes {
+                    remaining: u32::try_from(max_tries - tries).unwrap_or(0),
+                }
+            });
+        }
+        // Codes right: close the activation now so a second confirmation cannot reuse them,
+        // then hash the password outside any transaction (it takes tens of milliseconds).
+        sqlx::query("UPDATE ecps_activation SET status = 'confirming' WHERE id = $1")
+            .bind(activation_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        let password_hash = match self.hasher.hash(password).await {
+            Ok(h) => h,
+            Err(e) => {
+                // Give the activation back so the professional can retry.
+                let _ = sqlx::query(
+                    "UPDATE ecps_activation SET status = 'pending' WHERE id = $1 AND status = 'confirming'",
+                )
+                .bind(activation_id)
+                .execute(self.store.pool())
+                .await;
+                return Err(e);
+            }
+        };
+        let activated_at = self.now();
+        let device_expires_at = years_later(self.clock.now(), self.config.device_validity_years);
+        let device_id = uuid::Uuid::new_v4().to_string();
+        let mut tx = self.store.pool().begin().await?;
+        let closed = sqlx::query(
+            "UPDATE ecps_activation SET status = 'used' WHERE id = $1 AND status = 'confirming'",
+        )
+        .bind(activation_id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if closed != 1 {
+            return Err(EcpsError::ActivationClosed);
+        }
+        let previous: Vec<String> =
+            sqlx::query("SELECT id FROM ecps_device WHERE idnat = $1 AND status = 'active'")
+                .bind(&idnat)
+                .fetch_all(&mut *tx)
+                .await?
+                .iter()
+                .map(|r| r.try_get::<String, _>(0))
+                .collect::<Result<_, _>>()?;
+        sqlx::query(
+            "UPDATE ecps_device SET status = 'replaced' WHERE idnat = $1 AND status = 'active'",
+        )
+        .bind(&idnat)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO ecps_device (id, idnat, public_jwk, password_hash, failed_attempts,
+                locked, activated_at, expires_at, status)
+             VALUES ($1, $2, $3, $4, 0, 0, $5, $6, 'active')",
+        )
+        .bind(&device_id)
+        .bind(&idnat)
+        .bind(&jwk)
+        .bind(&password_hash)
+        .bind(activated_at)
+        .bind(device_expires_at)
+        .execute(&mut *tx)
+        .await?;
+        // Requests addressed to the replaced device's owner stay valid: they belong to the
+        // professional, not to a device.
+        audit::record(
+            &mut *tx,
+            activated_at,
+            &AuditEvent {
+                actor: &ps_actor(&idnat),
+                action: "ecps.device.activated",
+                subject: Some(&idnat),
+                details: serde_json::json!({
+                    "activation": activation_id,
+                    "device": device_id,
+                    "replaced": previous,
+                    "expiresAt": device_expires_at,
+                }),
+                request_id: None,
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(Device {
+            id: device_id,
+            idnat,
+            activated_at,
+            expires_at: device_expires_at,
+        })
+    }
+
+    /// The active device of a professional, if any (expired or locked devices included:
+    /// the caller tells why they are refused).
+    pub async fn active_device(&self, idnat: &str) -> Result<Option<Device>, EcpsError> {
+        let row = sqlx::query(
+            "SELECT id, idnat, activated_at, expires_at FROM ecps_device
+             WHERE idnat = $1 AND status = 'active'",
+        )
+        .bind(idnat)
+        .fetch_optional(self.store.pool())
+        .await?;
+        row.map(|r| -> Result<Device, EcpsError> {
+            Ok(Device {
+                id: r.try_get(0)?,
+                idnat: r.try_get(1)?,
+                activated_at: r.try_get(2)?,
+                expires_at: r.try_get(3)?,
+            })
+        })
+        .transpose()
+    }
+}
+
+/// The same instant `years` later (29 February becomes 28 February when needed), in Unix
+/// seconds.
+pub(crate) fn years_later(at: time::OffsetDateTime, years: i32) -> i64 {
+    let target = at.year().saturating_add(years);
+    at.replace_year(target)
+        .or_else(|_| (at - time::Duration::days(1)).replace_year(target))
+        .map(|t| t.unix_timestamp())
+        .unwrap_or_else(|_| at.unix_timestamp() + i64::from(years) * 365 * 86_400)
+}

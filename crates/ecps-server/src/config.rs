@@ -1,0 +1,52 @@
+//! Tunable limits of the e-CPS server. Defaults follow DESIGN.md and issue 4; every value is
+//! a plain number so the binary can read it from its configuration.
+//!
+//! Must never hold the argon2 cost: the cost is chosen in code ([`crate::Argon2Policy`]), so
+//! a configuration file cannot weaken password hashing.
+
+/// Limits and validities, in seconds unless named otherwise.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EcpsConfig {
+    /// Validity of the activation codes (10 minutes).
+    pub activation_ttl_secs: i64,
+    /// Wrong code pairs accepted before the activation is dead (5).
+    pub activation_max_tries: u32,
+    /// Times the codes of one activation may be sent again (3).
+    pub activation_max_resends: u32,
+    /// Activation requests one professional may start per 24 hours (5).
+    pub activation_max_per_day: u32,
+    /// Validity of a device from its activation, in years (3, PSC-05).
+    pub device_validity_years: i32,
+    /// Consecutive wrong passwords that lock the device (5).
+    pub max_wrong_passwords: u32,
+    /// Validity of an authentication request (120 s).
+    pub request_ttl_secs: i64,
+    /// Pending requests one professional may have at once (3).
+    pub max_pending_requests: u32,
+    /// Requests one professional may receive per window (10 per 10 minutes).
+    pub max_requests_per_window: u32,
+    pub request_window_secs: i64,
+    /// Accepted distance between a device proof's `iat` and the server's clock (60 s).
+    pub proof_max_skew_secs: i64,
+    /// Base URL used as the Message-ID domain of the e-mails (None: the notify default).
+    pub public_url: Option<String>,
+}
+
+impl Default for EcpsConfig {
+    fn default() -> Self {
+        EcpsConfig {
+            activation_ttl_secs: 600,
+            activation_max_tries: 5,
+            activation_max_resends: 3,
+            activation_max_per_day: 5,
+            device_validity_years: 3,
+            max_wrong_passwords: 5,
+            request_ttl_secs: 120,
+            max_pending_requests: 3,
+            max_requests_per_window: 10,
+            request_window_secs: 600,
+            proof_max_skew_secs: 60,
+            public_url: None,
+        }
+    }
+}

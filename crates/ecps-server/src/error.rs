@@ -1,0 +1,93 @@
+//! The e-CPS server's one error type. Every message is French and tells the professional
+//! what to do next (contact the ARS, reactivate, wait, retry).
+//!
+//! A message must never carry a code, a password, a password hash or a full e-mail address
+//! or phone number.
+
+use caducee_store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum EcpsError {
+    #[error("identifiant invalide : {0}")]
+    BadId(String),
+    #[error("aucun professionnel {0} dans le répertoire")]
+    UnknownProfessional(String),
+    /// PSC-04: the registry lacks a usable e-mail or mobile.
+    #[error("{0}")]
+    MissingContact(String),
+    #[error("trop de demandes d'activation pour cet identifiant : réessayez dans 24 heures")]
+    TooManyActivations,
+    #[error("demande d'activation introuvable")]
+    ActivationNotFound,
+    #[error(
+        "cette demande d'activation n'est plus valable : faites une nouvelle demande d'activation"
+    )]
+    ActivationClosed,
+    #[error("les codes d'activation ont expiré : faites une nouvelle demande d'activation")]
+    ActivationExpired,
+    #[error("codes d'activation incorrects : il vous reste {remaining} essai(s)")]
+    WrongCodes { remaining: u32 },
+    #[error(
+        "codes d'activation incorrects trop de fois : faites une nouvelle demande d'activation"
+    )]
+    ActivationExhausted,
+    #[error(
+        "nombre maximal de renvois de codes atteint : faites une nouvelle demande d'activation"
+    )]
+    TooManyResends,
+    #[error("{0}")]
+    BadPassword(String),
+    #[error("clé publique de l'appareil invalide : une clé P-256 au format JWK est attendue")]
+    BadPublicKey,
+    #[error("aucune e-CPS active pour cet identifiant : activez votre e-CPS")]
+    NoDevice,
+    #[error("appareil e-CPS inconnu ou remplacé : réactivez votre e-CPS")]
+    UnknownDevice,
+    /// PSC-05: validity over.
+    #[error("votre e-CPS a expiré : réactivez-la (nouvelle demande d'activation)")]
+    DeviceExpired,
+    #[error("votre e-CPS est verrouillée après trop de mots de passe erronés : réactivez-la (nouvelle demande d'activation)")]
+    DeviceLocked,
+    #[error("trop de demandes d'authentification en attente pour ce professionnel : validez ou laissez expirer les demandes en cours")]
+    TooManyPending,
+    #[error("trop de demandes d'authentification en peu de temps pour ce professionnel : réessayez dans quelques minutes")]
+    TooManyRequests,
+    #[error("code de liaison invalide : deux chiffres attendus")]
+    BadBinding,
+    #[error("demande d'authentification introuvable")]
+    RequestNotFound,
+    #[error("la demande d'authentification a expiré : recommencez la connexion")]
+    RequestExpired,
+    #[error("la demande d'authentification a déjà été traitée")]
+    RequestClosed,
+    /// A device-signed request was refused (bad signature, stale, replayed…).
+    #[error("requête de l'appareil refusée : {0}")]
+    BadDeviceProof(String),
+    #[error("le calcul du mot de passe a échoué : {0}")]
+    Hashing(String),
+    #[error("valeur inattendue dans les tables e-CPS : {0}")]
+    Corrupt(String),
+    #[error("base de données : {0}")]
+    Store(#[from] StoreError),
+    #[error("notification : {0}")]
+    Notify(#[from] caducee_notify::NotifyError),
+}
+
+impl From<sqlx::Error> for EcpsError {
+    fn from(e: sqlx::Error) -> Self {
+        EcpsError::Store(StoreError::Sql(e))
+    }
+}
+
+impl EcpsError {
+    /// True when the caller sent something wrong (HTTP 4xx), false for a server fault.
+    pub fn is_client_error(&self) -> bool {
+        !matches!(
+            self,
+            EcpsError::Hashing(_)
+                | EcpsError::Corrupt(_)
+                | EcpsError::Store(_)
+                | EcpsError::Notify(_)
+        )
+    }
+}

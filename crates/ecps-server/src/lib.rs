@@ -1,0 +1,119 @@
+//! Server side of the e-CPS (PSC-03, PSC-04, PSC-05): what the device API and the identity
+//! provider call, as a plain async Rust API (the HTTP routes live elsewhere).
+//!
+//! - **Activation** ([`EcpsServer::start_activation`], [`EcpsServer::confirm_activation`]):
+//!   one 6-digit code by e-mail and one by SMS to the coordinates of the RPPS registry, sent
+//!   through the notify outbox in the same transaction; both codes, a password (argon2id)
+//!   and a P-256 public key (JWK) register the device for 3 years; a new activation
+//!   replaces the previous device.
+//! - **Device proofs** ([`EcpsServer::authenticate_device`]): every device call carries a
+//!   compact JWS (ES256) signed by the device key, bound to the method and URL, fresh
+//!   (`iat`) and single-use (`jti`).
+//! - **Authentication requests** ([`EcpsServer::create_request`],
+//!   [`EcpsServer::pending_for_device`], [`EcpsServer::answer`],
+//!   [`EcpsServer::request_state`]): a 2-digit code shown on the login page, three shuffled
+//!   choices on the device, the password checked by the server.
+//!
+//! All state lives in the database (so any node answers), every expiry reads the injected
+//! clock, and every security event is audited in the same transaction as the change. This
+//! crate must never store a code or a password in clear, never put one in a log, an error
+//! or an audit event, and never read the system clock.
+
+mod activation;
+mod config;
+mod error;
+pub mod password;
+mod proof;
+mod requests;
+mod schema;
+pub mod secrets;
+#[cfg(test)]
+mod tests;
+
+use caducee_core::clock::SharedClock;
+use caducee_store::Store;
+
+pub use activation::{ActivationStarted, Device};
+pub use config::EcpsConfig;
+pub use error::EcpsError;
+pub use password::{Argon2Policy, PasswordHasher};
+pub use proof::DeviceRef;
+pub use requests::{AuthRequest, Outcome, PendingRequest, RequestState, RequestStatus};
+pub use schema::{migrations, MIGRATIONS};
+
+/// The e-CPS server of one node. Cheap to clone; clones share the password hasher (and so
+/// its bound on concurrent argon2 computations).
+#[derive(Debug, Clone)]
+pub struct EcpsServer {
+    store: Store,
+    clock: SharedClock,
+    notify: caducee_notify::Waker,
+    config: EcpsConfig,
+    hasher: PasswordHasher,
+}
+
+impl EcpsServer {
+    /// A server with the OWASP argon2 parameters.
+    pub fn new(
+        store: Store,
+        clock: SharedClock,
+        notify: caducee_notify::Waker,
+        config: EcpsConfig,
+    ) -> EcpsServer {
+        EcpsServer {
+            store,
+            clock,
+            notify,
+            config,
+            hasher: PasswordHasher::new(Argon2Policy::owasp()),
+        }
+    }
+
+    /// Replaces the password hasher (tests pass `Argon2Policy::for_tests()`; a benchmark may
+    /// size the semaphore).
+    pub fn with_hasher(mut self, hasher: PasswordHasher) -> EcpsServer {
+        self.hasher = hasher;
+        self
+    }
+
+    pub fn config(&self) -> &EcpsConfig {
+        &self.config
+    }
+
+    pub fn hasher(&self) -> &PasswordHasher {
+        &self.hasher
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    fn now(&self) -> i64 {
+        self.clock.unix()
+    }
+
+    /// Deletes the expired device-proof identifiers and marks the overdue pending requests
+    /// expired. Returns (proofs deleted, requests expired). Safe on any node at any time.
+    pub async fn housekeeping(&self) -> Result<(u64, u64), EcpsError> {
+        let now = self.now();
+        let jti = sqlx::query("DELETE FROM ecps_jti WHERE expires_at < $1")
+            .bind(now)
+            .execute(self.store.pool())
+            .await?
+            .rows_affected();
+        let expired = sqlx::query(
+            "UPDATE ecps_request SET status = 'expired', decided_at = expires_at
+             WHERE status = 'pending' AND expires_at <= $1",
+        )
+        .bind(now)
+        .execute(self.store.pool())
+        .await?
+        .rows_affected();
+        Ok((jti, expired))
+    }
+}
+
+/// The audit actor of a professional.
+fn ps_actor(idnat: &str) -> String {
+    format!("ps:{idnat}")
+}
