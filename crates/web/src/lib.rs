@@ -3,6 +3,7 @@
 //! headers). Must never hold business rules: a route here only calls a component.
 
 mod dev;
+pub mod ecps_api;
 mod layout;
 mod middleware;
 mod probes;
@@ -29,6 +30,9 @@ pub struct AppInner {
     pub demo: bool,
     /// Wakes the notification worker after a flow commits a message.
     pub notify: caducee_notify::Waker,
+    /// The e-CPS server (activation, devices, authentication requests) behind the device
+    /// API.
+    pub ecps: Arc<caducee_ecps_server::EcpsServer>,
 }
 
 impl AppState {
@@ -38,6 +42,7 @@ impl AppState {
         public_url: String,
         demo: bool,
         notify: caducee_notify::Waker,
+        ecps: Arc<caducee_ecps_server::EcpsServer>,
     ) -> AppState {
         AppState {
             inner: Arc::new(AppInner {
@@ -46,6 +51,7 @@ impl AppState {
                 public_url: public_url.trim_end_matches('/').to_string(),
                 demo,
                 notify,
+                ecps,
             }),
         }
     }
@@ -58,6 +64,7 @@ pub fn router(state: AppState) -> Router {
     let routes = Router::new()
         .merge(probes::routes())
         .merge(dev::routes())
+        .merge(ecps_api::routes())
         .with_state(state);
     middleware::wrap(routes)
 }

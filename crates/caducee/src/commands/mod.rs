@@ -11,9 +11,11 @@ use caducee_store::Store;
 /// Opens the configured database and brings its schema up to date.
 pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
     let store = Store::connect(&config.database_url).await?;
-    let mut migrations = caducee_registry::migrations();
-    migrations.extend_from_slice(caducee_notify::MIGRATIONS);
-    store.migrate(&migrations).await.context("migrations")?;
+    // The e-CPS list already holds the registry's and the outbox's migrations, in order.
+    store
+        .migrate(&caducee_ecps_server::migrations())
+        .await
+        .context("migrations")?;
     Ok(store)
 }
 

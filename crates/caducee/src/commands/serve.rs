@@ -60,12 +60,36 @@ pub async fn run(mut config: Config, args: ServeArgs) -> anyhow::Result<ExitCode
     let worker_task = tokio::spawn(worker.run(async move {
         let _ = worker_stopped.await;
     }));
+    // The e-CPS server: OWASP argon2 parameters, default limits (DESIGN.md).
+    let ecps = std::sync::Arc::new(caducee_ecps_server::EcpsServer::new(
+        store.clone(),
+        clock.clone(),
+        waker.clone(),
+        caducee_ecps_server::EcpsConfig {
+            public_url: Some(config.public_url()),
+            ..caducee_ecps_server::EcpsConfig::default()
+        },
+    ));
+    // Purges spent device-proof ids and closes overdue requests; any node may do it.
+    let housekeeping = tokio::spawn({
+        let ecps = ecps.clone();
+        async move {
+            let mut every = tokio::time::interval(std::time::Duration::from_secs(60));
+            loop {
+                every.tick().await;
+                if let Err(e) = ecps.housekeeping().await {
+                    tracing::warn!(error = %e, "e-CPS : ménage périodique");
+                }
+            }
+        }
+    });
     let state = caducee_web::AppState::new(
         store.clone(),
         clock,
         config.public_url(),
         config.demo,
         waker,
+        ecps,
     );
     let app = caducee_web::router(state);
     tracing::info!(listen = %local, public_url = %config.public_url(), database = %caducee_store::redact_url(&config.database_url), demo = config.demo, "caducee démarré");
@@ -76,6 +100,7 @@ pub async fn run(mut config: Config, args: ServeArgs) -> anyhow::Result<ExitCode
         .await?;
     // The worker finishes the delivery round in progress; what it did not reach stays in
     // the outbox for the next start or another node.
+    housekeeping.abort();
     let _ = stop_worker.send(());
     let _ = worker_task.await;
     store.close().await;

@@ -1,0 +1,434 @@
+//! The e-CPS device API (`/ecps/api/v1/…`, DESIGN.md "e-CPS protocol"): activation by the
+//! two codes, then device-signed calls (the `DPoP` header carries an ES256 JWS bound to the
+//! method and to `public_url` + path) to long-poll the pending authentication requests,
+//! answer one, and read the device's status. JSON in and out; an error is
+//! `{"error": "<stable code>", "message": "<French>"}`, a server fault a 500 without details.
+//!
+//! Must never hold an e-CPS rule (everything is decided by `caducee_ecps_server`), never log
+//! a code, a password or a proof, and never keep long-poll state in memory: the pending
+//! requests are read from the database so that any node answers.
+
+use std::time::Duration;
+
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use caducee_core::ids::IdNatPs;
+use caducee_ecps_server::{ActivationStarted, DeviceRef, EcpsError, Outcome, PendingRequest};
+use serde::{Deserialize, Serialize};
+
+use crate::AppState;
+
+/// Default long-poll duration, in seconds.
+pub const DEFAULT_WAIT_SECS: u64 = 25;
+/// Longest long-poll, in seconds.
+pub const MAX_WAIT_SECS: u64 = 30;
+/// How often a long-poll reads the database.
+const POLL_EVERY: Duration = Duration::from_millis(250);
+/// The header that carries the device proof.
+pub const PROOF_HEADER: &str = "dpop";
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/ecps/api/v1/activations", post(start_activation))
+        .route(
+            "/ecps/api/v1/activations/{id}/resend",
+            post(resend_activation),
+        )
+        .route(
+            "/ecps/api/v1/activations/{id}/confirm",
+            post(confirm_activation),
+        )
+        .route("/ecps/api/v1/requests", get(pending_requests))
+        .route("/ecps/api/v1/requests/{id}", post(answer_request))
+        .route("/ecps/api/v1/device", get(device_status))
+}
+
+// ------------------------------------------------------------------ errors
+
+/// An error answer of the device API.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+}
+
+#[derive(Serialize)]
+struct ErrorBody<'a> {
+    error: &'a str,
+    message: &'a str,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+        }
+    }
+
+    fn bad_request(code: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::BAD_REQUEST, code, message)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = Json(ErrorBody {
+            error: self.code,
+            message: &self.message,
+        });
+        let mut response = (self.status, body).into_response();
+        if self.status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("DPoP algs=\"ES256\""),
+            );
+        }
+        response
+    }
+}
+
+/// Status and stable code of each e-CPS error. Exhaustive on purpose: a new error must be
+/// given its HTTP meaning here.
+fn classify(e: &EcpsError) -> Option<(StatusCode, &'static str)> {
+    use EcpsError as E;
+    use StatusCode as S;
+    Some(match e {
+        E::BadId(_) => (S::BAD_REQUEST, "bad_id"),
+        E::UnknownProfessional(_) => (S::NOT_FOUND, "unknown_professional"),
+        E::MissingContact(_) => (S::CONFLICT, "missing_contact"),
+        E::TooManyActivations => (S::TOO_MANY_REQUESTS, "too_many_activations"),
+        E::ActivationNotFound => (S::NOT_FOUND, "activation_not_found"),
+        E::ActivationClosed => (S::GONE, "activation_closed"),
+        E::ActivationExpired => (S::GONE, "activation_expired"),
+        E::WrongCodes { .. } => (S::FORBIDDEN, "wrong_codes"),
+        E::ActivationExhausted => (S::GONE, "activation_exhausted"),
+        E::TooManyResends => (S::TOO_MANY_REQUESTS, "too_many_resends"),
+        E::BadPassword(_) => (S::BAD_REQUEST, "bad_password"),
+        E::BadPublicKey => (S::BAD_REQUEST, "bad_public_key"),
+        E::NoDevice => (S::NOT_FOUND, "no_device"),
+        E::UnknownDevice => (S::UNAUTHORIZED, "unknown_device"),
+        E::DeviceExpired => (S::FORBIDDEN, "device_expired"),
+        E::DeviceLocked => (S::LOCKED, "device_locked"),
+        E::TooManyPending => (S::TOO_MANY_REQUESTS, "too_many_pending"),
+        E::TooManyRequests => (S::TOO_MANY_REQUESTS, "too_many_requests"),
+        E::BadBinding => (S::BAD_REQUEST, "bad_binding"),
+        E::RequestNotFound => (S::NOT_FOUND, "request_not_found"),
+        E::RequestExpired => (S::GONE, "request_expired"),
+        E::RequestClosed => (S::CONFLICT, "request_closed"),
+        E::BadDeviceProof(_) => (S::UNAUTHORIZED, "bad_device_proof"),
+        E::Hashing(_) | E::Corrupt(_) | E::Store(_) | E::Notify(_) => return None,
+    })
+}
+
+impl From<EcpsError> for ApiError {
+    fn from(e: EcpsError) -> ApiError {
+        match classify(&e) {
+            Some((status, code)) if e.is_client_error() => {
+                ApiError::new(status, code, e.to_string())
+            }
+            _ => {
+                tracing::error!(error = %e, "e-CPS : erreur du serveur");
+                ApiError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "erreur interne du serveur : réessayez dans un instant",
+                )
+            }
+        }
+    }
+}
+
+fn json_body<T>(body: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
+    body.map(|Json(v)| v).map_err(|e| {
+        ApiError::bad_request(
+            "bad_request",
+            format!(
+                "corps de requête invalide : un objet JSON avec les champs attendus est requis (statut {})",
+                e.status().as_u16()
+            ),
+        )
+    })
+}
+
+// ------------------------------------------------------------------ activation
+
+#[derive(Deserialize)]
+struct StartBody {
+    id: String,
+}
+
+#[derive(Serialize)]
+struct ActivationBody {
+    activation_id: String,
+    email_hint: String,
+    sms_hint: String,
+    expires_at: i64,
+}
+
+impl From<ActivationStarted> for ActivationBody {
+    fn from(a: ActivationStarted) -> Self {
+        ActivationBody {
+            activation_id: a.activation_id,
+            email_hint: a.email_hint,
+            sms_hint: a.sms_hint,
+            expires_at: a.expires_at,
+        }
+    }
+}
+
+/// What a professional types: an RPPS with or without the leading 8, an ADELI with or
+/// without the leading 0, or a full idNat_PS.
+fn parse_id(input: &str) -> Result<IdNatPs, ApiError> {
+    IdNatPs::from_login(input)
+        .or_else(|login_err| IdNatPs::parse(input).map_err(|_| login_err))
+        .map_err(|e| ApiError::bad_request("bad_id", format!("identifiant invalide : {e}")))
+}
+
+async fn start_activation(
+    State(state): State<AppState>,
+    body: Result<Json<StartBody>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    let body = json_body(body)?;
+    let idnat = parse_id(&body.id)?;
+    let started = state.inner.ecps.start_activation(&idnat).await?;
+    state.inner.notify.wake();
+    Ok((StatusCode::CREATED, Json(ActivationBody::from(started))).into_response())
+}
+
+async fn resend_activation(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<ActivationBody>, ApiError> {
+    let started = state.inner.ecps.resend_activation(&id).await?;
+    state.inner.notify.wake();
+    Ok(Json(started.into()))
+}
+
+#[derive(Deserialize)]
+struct ConfirmBody {
+    email_code: String,
+    sms_code: String,
+    password: String,
+    /// The device's P-256 public key, as a JWK object (or a string holding one).
+    public_jwk: serde_json::Value,
+}
+
+#[derive(Serialize)]
+struct DeviceCreated {
+    device_id: String,
+    expires_at: i64,
+}
+
+async fn confirm_activation(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    body: Result<Json<ConfirmBody>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    let body = json_body(body)?;
+    let jwk = match body.public_jwk {
+        serde_json::Value::String(s) => s,
+        other => other.to_string(),
+    };
+    let device = state
+        .inner
+        .ecps
+        .confirm_activation(
+            &id,
+            body.email_code.trim(),
+            body.sms_code.trim(),
+            &body.password,
+            &jwk,
+        )
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(DeviceCreated {
+            device_id: device.id,
+            expires_at: device.expires_at,
+        }),
+    )
+        .into_response())
+}
+
+// ------------------------------------------------------------------ device calls
+
+/// Checks the device proof of this call: method, and `public_url` + path as the URL.
+async fn device(
+    state: &AppState,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+) -> Result<DeviceRef, ApiError> {
+    let proof = headers
+        .get(PROOF_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "missing_device_proof",
+                "en-tête DPoP absent : chaque appel de l'appareil doit être signé par sa clé",
+            )
+        })?;
+    let url = format!("{}{}", state.inner.public_url, uri.path());
+    Ok(state
+        .inner
+        .ecps
+        .authenticate_device(proof, method.as_str(), &url)
+        .await?)
+}
+
+#[derive(Deserialize)]
+struct WaitQuery {
+    wait: Option<u64>,
+}
+
+#[derive(Serialize)]
+struct RequestsBody {
+    requests: Vec<RequestItem>,
+}
+
+#[derive(Serialize)]
+struct RequestItem {
+    id: String,
+    service: String,
+    choices: Vec<String>,
+    expires_at: i64,
+}
+
+impl From<PendingRequest> for RequestItem {
+    fn from(p: PendingRequest) -> Self {
+        RequestItem {
+            id: p.id,
+            service: p.service,
+            choices: p.choices,
+            expires_at: p.expires_at,
+        }
+    }
+}
+
+/// Long-poll: answers as soon as the device's professional has a pending request, reading
+/// the database every 250 ms (so a request created on another node is seen), for at most
+/// `wait` seconds. The wait is measured on the runtime's monotonic timer, not the injected
+/// clock: it bounds a connection, it decides nothing.
+async fn pending_requests(
+    State(state): State<AppState>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    query: Result<Query<WaitQuery>, QueryRejection>,
+) -> Result<Json<RequestsBody>, ApiError> {
+    let Query(query) = query.map_err(|_| {
+        ApiError::bad_request(
+            "bad_wait",
+            format!("paramètre wait invalide : un nombre de secondes entre 0 et {MAX_WAIT_SECS} est attendu"),
+        )
+    })?;
+    let wait = query.wait.unwrap_or(DEFAULT_WAIT_SECS).min(MAX_WAIT_SECS);
+    let dev = device(&state, &method, &uri, &headers).await?;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(wait);
+    loop {
+        let pending = state.inner.ecps.pending_for_device(&dev.id).await?;
+        if !pending.is_empty() || tokio::time::Instant::now() + POLL_EVERY > deadline {
+            return Ok(Json(RequestsBody {
+                requests: pending.into_iter().map(RequestItem::from).collect(),
+            }));
+        }
+        tokio::time::sleep(POLL_EVERY).await;
+    }
+}
+
+#[derive(Deserialize)]
+struct AnswerBody {
+    code: String,
+    password: String,
+}
+
+#[derive(Serialize)]
+struct AnswerResult {
+    outcome: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    remaining: Option<u32>,
+}
+
+async fn answer_request(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Result<Json<AnswerBody>, JsonRejection>,
+) -> Result<Json<AnswerResult>, ApiError> {
+    let dev = device(&state, &method, &uri, &headers).await?;
+    let body = json_body(body)?;
+    let outcome = state
+        .inner
+        .ecps
+        .answer(&dev.id, &id, &body.code, &body.password)
+        .await?;
+    let (outcome, remaining) = match outcome {
+        Outcome::Approved => ("approved", None),
+        Outcome::Denied => ("denied", None),
+        Outcome::WrongPassword { remaining } => ("wrong_password", Some(remaining)),
+        Outcome::Locked => return Err(EcpsError::DeviceLocked.into()),
+    };
+    Ok(Json(AnswerResult { outcome, remaining }))
+}
+
+#[derive(Serialize)]
+struct DeviceStatus {
+    id: String,
+    idnat: String,
+    status: &'static str,
+    expires_at: i64,
+}
+
+async fn device_status(
+    State(state): State<AppState>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Result<Json<DeviceStatus>, ApiError> {
+    let dev = device(&state, &method, &uri, &headers).await?;
+    Ok(Json(DeviceStatus {
+        id: dev.id,
+        idnat: dev.idnat,
+        status: "active",
+        expires_at: dev.expires_at,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn psc_04_every_client_error_has_an_http_meaning() {
+        let e = EcpsError::MissingContact("contactez votre ARS".into());
+        assert_eq!(
+            classify(&e),
+            Some((StatusCode::CONFLICT, "missing_contact"))
+        );
+        assert_eq!(
+            classify(&EcpsError::DeviceLocked),
+            Some((StatusCode::LOCKED, "device_locked"))
+        );
+        assert_eq!(classify(&EcpsError::Corrupt("x".into())), None);
+    }
+
+    #[test]
+    fn psc_04_ids_accept_rpps_with_or_without_8_and_idnat() {
+        let idnat = IdNatPs::from(caducee_core::ids::Rpps::from_payload("1000100001").unwrap());
+        let full = idnat.as_str().to_string();
+        assert_eq!(parse_id(&full).ok(), Some(idnat.clone()));
+        assert_eq!(parse_id(&full[1..]).ok(), Some(idnat));
+        assert!(parse_id("12").is_err());
+    }
+}

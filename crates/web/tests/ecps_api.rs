@@ -1,0 +1,738 @@
+//! The e-CPS device API through real HTTP (PSC-03, PSC-04, PSC-05): the real router on an
+//! ephemeral port, a real database (SQLite and PostgreSQL), a `ManualClock`, the cheap test
+//! argon2 policy. Codes are read back from the outbox; the device is a P-256 key signing
+//! DPoP-like proofs. Two routers on one PostgreSQL database play two nodes.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::sync::Arc;
+use std::time::{Duration as StdDuration, Instant};
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use caducee_core::clock::{Clock, ManualClock};
+use caducee_core::ids::{IdNatPs, Rpps};
+use caducee_ecps_server::{
+    migrations, Argon2Policy, EcpsConfig, EcpsServer, PasswordHasher, RequestStatus,
+};
+use caducee_registry::queries::{set_contact, ContactUpdate};
+use caducee_store::testkit::TestDb;
+use caducee_store::{Dialect, Store};
+use p256::ecdsa::signature::Signer as _;
+use p256::ecdsa::{Signature, SigningKey};
+use serde_json::{json, Value};
+use time::macros::datetime;
+use time::Duration;
+
+const PASSWORD: &str = "mot de passe e-CPS";
+
+/// One caducee node: the real router served on an ephemeral port.
+struct Node {
+    /// Where this node listens.
+    base: String,
+    /// The public URL the device signs (the same for every node behind one name).
+    public: String,
+    ecps: Arc<EcpsServer>,
+    http: reqwest::Client,
+}
+
+async fn start_node(store: Store, clock: &ManualClock) -> Node {
+    start_node_at(store, clock, None).await
+}
+
+async fn start_node_at(store: Store, clock: &ManualClock, public: Option<&str>) -> Node {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let public = public.map_or_else(|| base.clone(), str::to_string);
+    let waker = caducee_notify::Waker::new();
+    let ecps = Arc::new(
+        EcpsServer::new(
+            store.clone(),
+            clock.shared(),
+            waker.clone(),
+            EcpsConfig {
+                public_url: Some(public.clone()),
+                ..EcpsConfig::default()
+            },
+        )
+        .with_hasher(PasswordHasher::new(Argon2Policy::for_tests())),
+    );
+    let state = caducee_web::AppState::new(
+        store,
+        clock.shared(),
+        public.clone(),
+        false,
+        waker,
+        ecps.clone(),
+    );
+    let app = caducee_web::router(state);
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    Node {
+        base,
+        public,
+        ecps,
+        http: reqwest::Client::new(),
+    }
+}
+
+fn professional(n: u32) -> IdNatPs {
+    IdNatPs::from(Rpps::from_payload(&format!("10001{n:05}")).unwrap())
+}
+
+async fn add_person(
+    store: &Store,
+    clock: &ManualClock,
+    idnat: &IdNatPs,
+    contact: Option<(&str, &str)>,
+) {
+    sqlx::query(
+        "INSERT INTO reg_person (idnat, id_type, id_pp, last_name, first_name, updated_at)
+         VALUES ($1, '8', $2, 'TEST', 'Alice', 0)",
+    )
+    .bind(idnat.as_str())
+    .bind(idnat.number())
+    .execute(store.pool())
+    .await
+    .unwrap();
+    if let Some((email, mobile)) = contact {
+        set_contact(
+            store,
+            clock,
+            idnat,
+            &ContactUpdate {
+                email: email.into(),
+                mobile: mobile.into(),
+                actor: "operator:test".into(),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    }
+}
+
+async fn fresh_db(dialect: Dialect) -> (TestDb, ManualClock) {
+    let db = TestDb::new(dialect).await;
+    db.store.migrate(&migrations()).await.unwrap();
+    (db, ManualClock::new(datetime!(2026-03-02 09:00 UTC)))
+}
+
+/// The codes of the newest activation messages: (e-mail code, SMS code).
+async fn codes(store: &Store) -> (String, String) {
+    let msgs = caducee_notify::recent(store, 20).await.unwrap();
+    let find = |kind: caducee_notify::ChannelKind| {
+        let m = msgs
+            .iter()
+            .find(|m| m.template == "ecps_activation_code" && m.channel == kind)
+            .expect("activation message");
+        six_digit_run(&m.body_text).expect("a 6-digit code in the body")
+    };
+    (
+        find(caducee_notify::ChannelKind::Email),
+        find(caducee_notify::ChannelKind::Sms),
+    )
+}
+
+fn six_digit_run(text: &str) -> Option<String> {
+    text.split(|c: char| !c.is_ascii_digit())
+        .find(|run| run.len() == 6)
+        .map(str::to_string)
+}
+
+/// The device side: its key, its id once registered, and a counter for unique `jti`s.
+struct Device {
+    key: SigningKey,
+    jwk: Value,
+    id: String,
+    n: std::cell::Cell<u32>,
+}
+
+impl Device {
+    fn new() -> Device {
+        let sk = p256::SecretKey::random(&mut rand::rngs::OsRng);
+        let jwk: Value = serde_json::from_str(&sk.public_key().to_jwk_string()).unwrap();
+        Device {
+            key: SigningKey::from(sk),
+            jwk,
+            id: String::new(),
+            n: std::cell::Cell::new(0),
+        }
+    }
+
+    /// A proof for `htm` on `htu` at the clock's time, with a fresh `jti`.
+    fn proof(&self, clock: &ManualClock, htm: &str, htu: &str) -> String {
+        self.n.set(self.n.get() + 1);
+        let h = URL_SAFE_NO_PAD
+            .encode(json!({"alg": "ES256", "typ": "ecps-proof+jwt", "kid": self.id}).to_string());
+        let p = URL_SAFE_NO_PAD.encode(
+            json!({"htm": htm, "htu": htu, "iat": clock.unix(), "jti": format!("jti-{}", self.n.get())})
+                .to_string(),
+        );
+        let input = format!("{h}.{p}");
+        let sig: Signature = self.key.sign(input.as_bytes());
+        format!("{input}.{}", URL_SAFE_NO_PAD.encode(sig.to_bytes()))
+    }
+}
+
+async fn post(node: &Node, path: &str, body: Value) -> (u16, Value) {
+    let r = node
+        .http
+        .post(format!("{}{path}", node.base))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
+/// A device call: signs `method` + `public + path` (query excluded) and sends it.
+async fn device_call(
+    node: &Node,
+    clock: &ManualClock,
+    dev: &Device,
+    method: &str,
+    path_and_query: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let path = path_and_query.split('?').next().unwrap();
+    let proof = dev.proof(clock, method, &format!("{}{path}", node.public));
+    send_with_proof(node, method, path_and_query, &proof, body).await
+}
+
+async fn send_with_proof(
+    node: &Node,
+    method: &str,
+    path_and_query: &str,
+    proof: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let url = format!("{}{path_and_query}", node.base);
+    let req = match method {
+        "GET" => node.http.get(url),
+        _ => node.http.post(url),
+    }
+    .header("DPoP", proof);
+    let req = match body {
+        Some(b) => req.json(&b),
+        None => req,
+    };
+    let r = req.send().await.unwrap();
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
+/// Activation through the HTTP API: start, read the codes from the outbox, confirm.
+async fn activate(node: &Node, clock: &ManualClock, idnat: &IdNatPs, id_typed: &str) -> Device {
+    clock.advance(Duration::seconds(1));
+    let (status, started) = post(node, "/ecps/api/v1/activations", json!({"id": id_typed})).await;
+    assert_eq!(status, 201, "{started}");
+    assert_eq!(started["email_hint"], "tu***01@cn.medecin.fr");
+    assert_eq!(started["sms_hint"], "+3378***22");
+    assert_eq!(started["expires_at"], clock.unix() + 600);
+    let activation = started["activation_id"].as_str().unwrap().to_string();
+    let (e, s) = codes(node.ecps.store()).await;
+    let mut dev = Device::new();
+    let (status, created) = post(
+        node,
+        &format!("/ecps/api/v1/activations/{activation}/confirm"),
+        json!({"email_code": e, "sms_code": s, "password": PASSWORD, "public_jwk": dev.jwk}),
+    )
+    .await;
+    assert_eq!(status, 201, "{created}");
+    dev.id = created["device_id"].as_str().unwrap().to_string();
+    let active = node
+        .ecps
+        .active_device(idnat.as_str())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(active.id, dev.id);
+    assert_eq!(created["expires_at"], active.expires_at);
+    dev
+}
+
+macro_rules! on_both_engines {
+    ($($name:ident => $body:ident;)*) => {
+        mod sqlite {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() { super::$body(caducee_store::Dialect::Sqlite).await; })*
+        }
+        mod postgres {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() { super::$body(caducee_store::Dialect::Postgres).await; })*
+        }
+    };
+}
+
+on_both_engines! {
+    psc_03_activation_long_poll_and_approval_through_http => approve_flow;
+    psc_04_missing_contact_answers_with_the_ars_message => missing_contact;
+    psc_03_wrong_password_five_times_locks_with_423 => lock_flow;
+    psc_04_bad_inputs_are_json_client_errors => bad_inputs;
+}
+
+async fn approve_flow(dialect: Dialect) {
+    let (db, clock) = fresh_db(dialect).await;
+    let idnat = professional(1);
+    add_person(
+        &db.store,
+        &clock,
+        &idnat,
+        Some(("tudor.x01@cn.medecin.fr", "+33781234522")),
+    )
+    .await;
+    let node = start_node(db.store.clone(), &clock).await;
+    // The RPPS without the leading 8.
+    let dev = activate(&node, &clock, &idnat, &idnat.as_str()[1..]).await;
+
+    // Device status.
+    let (status, body) = device_call(&node, &clock, &dev, "GET", "/ecps/api/v1/device", None).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["id"], dev.id.as_str());
+    assert_eq!(body["idnat"], idnat.as_str());
+    assert_eq!(
+        body["expires_at"],
+        datetime!(2029-03-02 09:00:01 UTC).unix_timestamp()
+    );
+
+    // Nothing pending: a short long-poll returns an empty list after its wait.
+    let t0 = Instant::now();
+    let (status, body) = device_call(
+        &node,
+        &clock,
+        &dev,
+        "GET",
+        "/ecps/api/v1/requests?wait=1",
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["requests"], json!([]));
+    assert!(
+        t0.elapsed() >= StdDuration::from_millis(700),
+        "{:?}",
+        t0.elapsed()
+    );
+
+    // A long-poll in flight returns as soon as a request is created.
+    let poll = {
+        let proof = dev.proof(
+            &clock,
+            "GET",
+            &format!("{}/ecps/api/v1/requests", node.base),
+        );
+        let node_base = node.base.clone();
+        tokio::spawn(async move {
+            let t0 = Instant::now();
+            let r = reqwest::Client::new()
+                .get(format!("{node_base}/ecps/api/v1/requests?wait=10"))
+                .header("DPoP", proof)
+                .send()
+                .await
+                .unwrap();
+            let status = r.status().as_u16();
+            (status, r.json::<Value>().await.unwrap(), t0.elapsed())
+        })
+    };
+    tokio::time::sleep(StdDuration::from_millis(600)).await;
+    let req = node
+        .ecps
+        .create_request(idnat.as_str(), "ROR National", None)
+        .await
+        .unwrap();
+    let (status, body, waited) = poll.await.unwrap();
+    assert_eq!(status, 200, "{body}");
+    // It waited for the request (created 600 ms in), then returned at once.
+    assert!(
+        waited >= StdDuration::from_millis(500) && waited < StdDuration::from_secs(5),
+        "{waited:?}"
+    );
+    let list = body["requests"].as_array().unwrap();
+    assert_eq!(list.len(), 1, "{body}");
+    assert_eq!(list[0]["id"], req.id.as_str());
+    assert_eq!(list[0]["service"], "ROR National");
+    assert_eq!(list[0]["expires_at"], req.expires_at);
+    let choices: Vec<&str> = list[0]["choices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap())
+        .collect();
+    assert_eq!(choices.len(), 3);
+    assert!(choices.contains(&req.code.as_str()));
+
+    // The right code and password approve.
+    let path = format!("/ecps/api/v1/requests/{}", req.id);
+    let (status, body) = device_call(
+        &node,
+        &clock,
+        &dev,
+        "POST",
+        &path,
+        Some(json!({"code": req.code, "password": PASSWORD})),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body, json!({"outcome": "approved"}));
+    assert_eq!(
+        node.ecps.request_state(&req.id).await.unwrap().status,
+        RequestStatus::Approved
+    );
+    // Answering again: already decided.
+    let (status, body) = device_call(
+        &node,
+        &clock,
+        &dev,
+        "POST",
+        &path,
+        Some(json!({"code": req.code, "password": PASSWORD})),
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (409, Some("request_closed"))
+    );
+
+    // A wrong choice denies.
+    let req = node
+        .ecps
+        .create_request(idnat.as_str(), "Ordre", None)
+        .await
+        .unwrap();
+    let wrong = ["00", "01", "02"]
+        .into_iter()
+        .find(|c| *c != req.code)
+        .unwrap();
+    let (status, body) = device_call(
+        &node,
+        &clock,
+        &dev,
+        "POST",
+        &format!("/ecps/api/v1/requests/{}", req.id),
+        Some(json!({"code": wrong, "password": PASSWORD})),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["outcome"], "denied");
+    assert_eq!(
+        node.ecps.request_state(&req.id).await.unwrap().status,
+        RequestStatus::Denied
+    );
+
+    // A replayed proof is refused, on the same node or another.
+    let proof = dev.proof(&clock, "GET", &format!("{}/ecps/api/v1/device", node.base));
+    let (status, _) = send_with_proof(&node, "GET", "/ecps/api/v1/device", &proof, None).await;
+    assert_eq!(status, 200);
+    let (status, body) = send_with_proof(&node, "GET", "/ecps/api/v1/device", &proof, None).await;
+    assert_eq!(status, 401, "{body}");
+    assert_eq!(body["error"], "bad_device_proof");
+    assert!(
+        body["message"].as_str().unwrap().contains("rejeu"),
+        "{body}"
+    );
+    // A proof for another URL or method is refused.
+    let proof = dev.proof(
+        &clock,
+        "GET",
+        &format!("{}/ecps/api/v1/requests", node.base),
+    );
+    let (status, _) = send_with_proof(&node, "GET", "/ecps/api/v1/device", &proof, None).await;
+    assert_eq!(status, 401);
+    // No proof at all.
+    let r = node
+        .http
+        .get(format!("{}/ecps/api/v1/requests?wait=0", node.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 401);
+    assert!(r.headers().contains_key("www-authenticate"));
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["error"], "missing_device_proof");
+
+    // PSC-05: an expired e-CPS is refused with a message that says to reactivate.
+    clock.set(datetime!(2029-03-02 09:00:02 UTC));
+    let (status, body) = device_call(&node, &clock, &dev, "GET", "/ecps/api/v1/device", None).await;
+    assert_eq!(status, 403, "{body}");
+    assert_eq!(body["error"], "device_expired");
+    assert!(body["message"].as_str().unwrap().contains("réactivez"));
+    db.cleanup().await;
+}
+
+async fn missing_contact(dialect: Dialect) {
+    let (db, clock) = fresh_db(dialect).await;
+    let nobody = professional(2);
+    add_person(&db.store, &clock, &nobody, None).await;
+    let node = start_node(db.store.clone(), &clock).await;
+    let (status, body) = post(
+        &node,
+        "/ecps/api/v1/activations",
+        json!({"id": nobody.as_str()}),
+    )
+    .await;
+    assert_eq!(status, 409, "{body}");
+    assert_eq!(body["error"], "missing_contact");
+    let msg = body["message"].as_str().unwrap();
+    assert!(msg.contains("agence régionale de santé (ARS)"), "{msg}");
+    // Unknown professional, malformed id.
+    let (status, body) = post(
+        &node,
+        "/ecps/api/v1/activations",
+        json!({"id": professional(3).as_str()}),
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (404, Some("unknown_professional"))
+    );
+    let (status, body) = post(&node, "/ecps/api/v1/activations", json!({"id": "12345"})).await;
+    assert_eq!((status, body["error"].as_str()), (400, Some("bad_id")));
+    assert!(caducee_notify::recent(&db.store, 10)
+        .await
+        .unwrap()
+        .is_empty());
+    db.cleanup().await;
+}
+
+async fn lock_flow(dialect: Dialect) {
+    let (db, clock) = fresh_db(dialect).await;
+    let idnat = professional(1);
+    add_person(
+        &db.store,
+        &clock,
+        &idnat,
+        Some(("tudor.x01@cn.medecin.fr", "+33781234522")),
+    )
+    .await;
+    let node = start_node(db.store.clone(), &clock).await;
+    let dev = activate(&node, &clock, &idnat, idnat.as_str()).await;
+    let req = node
+        .ecps
+        .create_request(idnat.as_str(), "RPLUS", None)
+        .await
+        .unwrap();
+    let path = format!("/ecps/api/v1/requests/{}", req.id);
+    for remaining in (1..5).rev() {
+        let (status, body) = device_call(
+            &node,
+            &clock,
+            &dev,
+            "POST",
+            &path,
+            Some(json!({"code": req.code, "password": "mauvais mdp"})),
+        )
+        .await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(
+            body,
+            json!({"outcome": "wrong_password", "remaining": remaining})
+        );
+    }
+    let (status, body) = device_call(
+        &node,
+        &clock,
+        &dev,
+        "POST",
+        &path,
+        Some(json!({"code": req.code, "password": "mauvais mdp"})),
+    )
+    .await;
+    assert_eq!(status, 423, "{body}");
+    assert_eq!(body["error"], "device_locked");
+    assert!(body["message"].as_str().unwrap().contains("réactivez"));
+    // Locked: every device call now answers 423.
+    let (status, _) = device_call(
+        &node,
+        &clock,
+        &dev,
+        "GET",
+        "/ecps/api/v1/requests?wait=0",
+        None,
+    )
+    .await;
+    assert_eq!(status, 423);
+    db.cleanup().await;
+}
+
+async fn bad_inputs(dialect: Dialect) {
+    let (db, clock) = fresh_db(dialect).await;
+    let idnat = professional(1);
+    add_person(
+        &db.store,
+        &clock,
+        &idnat,
+        Some(("tudor.x01@cn.medecin.fr", "+33781234522")),
+    )
+    .await;
+    let node = start_node(db.store.clone(), &clock).await;
+    // Not JSON / missing field.
+    let r = node
+        .http
+        .post(format!("{}/ecps/api/v1/activations", node.base))
+        .header("content-type", "application/json")
+        .body("{")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 400);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["error"], "bad_request");
+    let (status, body) = post(&node, "/ecps/api/v1/activations", json!({})).await;
+    assert_eq!((status, body["error"].as_str()), (400, Some("bad_request")));
+    // Unknown activation.
+    let (status, body) = post(&node, "/ecps/api/v1/activations/nope/resend", json!({})).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (404, Some("activation_not_found"))
+    );
+    // Start, resend, then wrong codes, a bad key, a short password.
+    let (status, started) = post(
+        &node,
+        "/ecps/api/v1/activations",
+        json!({"id": idnat.as_str()}),
+    )
+    .await;
+    assert_eq!(status, 201, "{started}");
+    let activation = started["activation_id"].as_str().unwrap();
+    clock.advance(Duration::seconds(1));
+    let (status, resent) = post(
+        &node,
+        &format!("/ecps/api/v1/activations/{activation}/resend"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(status, 200, "{resent}");
+    assert_eq!(resent["activation_id"], activation);
+    assert_eq!(resent["sms_hint"], "+3378***22");
+    let (e, s) = codes(&db.store).await;
+    let dev = Device::new();
+    let confirm = format!("/ecps/api/v1/activations/{activation}/confirm");
+    let (status, body) = post(
+        &node,
+        &confirm,
+        json!({"email_code": e, "sms_code": s, "password": "court", "public_jwk": dev.jwk}),
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("bad_password"))
+    );
+    let (status, body) = post(
+        &node,
+        &confirm,
+        json!({"email_code": e, "sms_code": s, "password": PASSWORD, "public_jwk": {}}),
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("bad_public_key"))
+    );
+    let wrong = if e == "000000" { "000001" } else { "000000" };
+    let (status, body) = post(
+        &node,
+        &confirm,
+        json!({"email_code": wrong, "sms_code": s, "password": PASSWORD, "public_jwk": dev.jwk}),
+    )
+    .await;
+    assert_eq!((status, body["error"].as_str()), (403, Some("wrong_codes")));
+    assert!(
+        body["message"].as_str().unwrap().contains("4 essai"),
+        "{body}"
+    );
+    // The JWK may also come as a string; the right codes still work after a wrong try.
+    let (status, body) = post(
+        &node,
+        &confirm,
+        json!({"email_code": e, "sms_code": s, "password": PASSWORD, "public_jwk": dev.jwk.to_string()}),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    // Bad wait parameter.
+    let mut dev = dev;
+    dev.id = body["device_id"].as_str().unwrap().to_string();
+    let (status, body) = device_call(
+        &node,
+        &clock,
+        &dev,
+        "GET",
+        "/ecps/api/v1/requests?wait=abc",
+        None,
+    )
+    .await;
+    assert_eq!((status, body["error"].as_str()), (400, Some("bad_wait")));
+    db.cleanup().await;
+}
+
+/// Two nodes on one PostgreSQL database: activation through node B, a request created by
+/// node A's e-CPS server, seen by a long-poll on node B and approved through node B.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn psc_03_two_nodes_request_created_on_a_is_approved_through_b() {
+    let (db, clock) = fresh_db(Dialect::Postgres).await;
+    let idnat = professional(1);
+    add_person(
+        &db.store,
+        &clock,
+        &idnat,
+        Some(("tudor.x01@cn.medecin.fr", "+33781234522")),
+    )
+    .await;
+    // Both nodes behind one public name, as behind a load balancer.
+    let public = Some("https://caducee.test");
+    let node_a = start_node_at(db.store.clone(), &clock, public).await;
+    let store_b = Store::connect(&db.url).await.unwrap();
+    let node_b = start_node_at(store_b.clone(), &clock, public).await;
+    let dev = activate(&node_b, &clock, &idnat, idnat.as_str()).await;
+
+    let poll = {
+        let proof = dev.proof(&clock, "GET", "https://caducee.test/ecps/api/v1/requests");
+        let base = node_b.base.clone();
+        tokio::spawn(async move {
+            let r = reqwest::Client::new()
+                .get(format!("{base}/ecps/api/v1/requests?wait=10"))
+                .header("DPoP", proof)
+                .send()
+                .await
+                .unwrap();
+            (r.status().as_u16(), r.json::<Value>().await.unwrap())
+        })
+    };
+    tokio::time::sleep(StdDuration::from_millis(400)).await;
+    let req = node_a
+        .ecps
+        .create_request(idnat.as_str(), "ROR National", None)
+        .await
+        .unwrap();
+    let (status, body) = poll.await.unwrap();
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["requests"][0]["id"], req.id.as_str());
+    let (status, body) = device_call(
+        &node_b,
+        &clock,
+        &dev,
+        "POST",
+        &format!("/ecps/api/v1/requests/{}", req.id),
+        Some(json!({"code": req.code, "password": PASSWORD})),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["outcome"], "approved");
+    assert_eq!(
+        node_a.ecps.request_state(&req.id).await.unwrap().status,
+        RequestStatus::Approved
+    );
+    // A proof used on node B is refused on node A: the spent proofs are in the database.
+    let proof = dev.proof(&clock, "GET", "https://caducee.test/ecps/api/v1/device");
+    let (status, _) = send_with_proof(&node_b, "GET", "/ecps/api/v1/device", &proof, None).await;
+    assert_eq!(status, 200);
+    let (status, body) = send_with_proof(&node_a, "GET", "/ecps/api/v1/device", &proof, None).await;
+    assert_eq!(status, 401, "{body}");
+    assert!(
+        body["message"].as_str().unwrap().contains("rejeu"),
+        "{body}"
+    );
+    store_b.close().await;
+    db.cleanup().await;
+}
