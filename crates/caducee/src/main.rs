@@ -49,6 +49,11 @@ enum Command {
         #[command(subcommand)]
         what: commands::registry::RegistryCommand,
     },
+    /// The e-CPS authenticator: activation, approval of authentication requests, status.
+    Ecps {
+        #[command(subcommand)]
+        what: commands::ecps::EcpsCommand,
+    },
 }
 
 fn main() -> std::process::ExitCode {
@@ -81,6 +86,7 @@ fn main() -> std::process::ExitCode {
             Command::Export { what } => commands::files::export(config, what).await,
             Command::Generate { what } => commands::files::generate(what),
             Command::Registry { what } => commands::registry::run(config, what).await,
+            Command::Ecps { what } => commands::ecps::run(what).await,
         }
     });
     match result {

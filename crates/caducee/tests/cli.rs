@@ -562,3 +562,143 @@ async fn dev_outbox_page_exists_only_in_demo_mode() {
     demo.kill().unwrap();
     demo.wait().unwrap();
 }
+
+/// The codes of the newest e-CPS activation messages in the outbox: (e-mail, SMS).
+async fn ecps_codes(store: &Store) -> (String, String) {
+    let msgs = caducee_notify::recent(store, 20).await.unwrap();
+    let find = |kind: caducee_notify::ChannelKind| {
+        let m = msgs
+            .iter()
+            .find(|m| m.template == "ecps_activation_code" && m.channel == kind)
+            .expect("activation message");
+        m.body_text
+            .split(|c: char| !c.is_ascii_digit())
+            .find(|run| run.len() == 6)
+            .expect("a 6-digit code")
+            .to_string()
+    };
+    (
+        find(caducee_notify::ChannelKind::Email),
+        find(caducee_notify::ChannelKind::Sms),
+    )
+}
+
+#[tokio::test]
+async fn psc_04_cli_activate_then_approve_through_the_real_api() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/c.db", dir.path().display());
+    let (mut child, base) = serve(&url, &["--demo"]);
+    let persona = caducee_registry::generate::demo_personas().remove(0);
+    let store_dir = dir.path().join("device");
+    let sd = store_dir.to_str().unwrap();
+    let password = "mot de passe e-CPS";
+    let pw = dir.path().join("pw");
+    std::fs::write(&pw, format!("{password}\n")).unwrap();
+    let bad_pw = dir.path().join("bad");
+    std::fs::write(&bad_pw, "pas le bon mot de passe\n").unwrap();
+
+    let started = ok(caducee(&url).args([
+        "ecps",
+        "activate",
+        "start",
+        "--server",
+        &base,
+        "--id",
+        &persona.rpps,
+        "--store",
+        sd,
+    ]));
+    assert!(
+        started.contains("e-mail") && started.contains("SMS"),
+        "{started}"
+    );
+    assert!(
+        !started.contains(persona.email),
+        "hints are masked: {started}"
+    );
+
+    let store = Store::connect(&url).await.unwrap();
+    let (e, s) = ecps_codes(&store).await;
+    let finished = ok(caducee(&url)
+        .args([
+            "ecps",
+            "activate",
+            "finish",
+            "--email-code",
+            &e,
+            "--sms-code",
+            &s,
+            "--store",
+            sd,
+            "--password-file",
+        ])
+        .arg(&pw));
+    assert!(finished.contains("e-CPS activée"), "{finished}");
+
+    // The key file: 0600, and no clear key material in the store directory.
+    let device = store_dir.join("device.json");
+    let mode = std::fs::metadata(&device).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600);
+    let text = std::fs::read_to_string(&device).unwrap();
+    let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert!(json["key"]["ciphertext"].is_string());
+    for f in std::fs::read_dir(&store_dir).unwrap() {
+        let t = std::fs::read_to_string(f.unwrap().path()).unwrap();
+        assert!(!t.contains("\"d\"") && !t.contains("PRIVATE KEY") && !t.contains(password));
+    }
+    let status = ok(caducee(&url).args(["ecps", "status", "--store", sd]));
+    assert!(status.contains(&persona.idnat), "{status}");
+
+    let ecps = caducee_ecps_server::EcpsServer::new(
+        store.clone(),
+        caducee_core::clock::system_clock(),
+        caducee_notify::Waker::new(),
+        caducee_ecps_server::EcpsConfig::default(),
+    );
+    let req = ecps
+        .create_request(&persona.idnat, "Portail de test", None)
+        .await
+        .unwrap();
+
+    // Wrong password: refused locally, in French, nothing sent (the request stays pending).
+    let out = run(caducee(&url)
+        .args([
+            "ecps", "approve", "--code", &req.code, "--wait", "2", "--store", sd,
+        ])
+        .arg("--password-file")
+        .arg(&bad_pw));
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("mot de passe e-CPS incorrect"), "{err}");
+    assert_eq!(
+        ecps.request_state(&req.id).await.unwrap().status,
+        caducee_ecps_server::RequestStatus::Pending
+    );
+
+    let approved = ok(caducee(&url)
+        .args([
+            "ecps", "approve", "--code", &req.code, "--wait", "10", "--store", sd,
+        ])
+        .arg("--password-file")
+        .arg(&pw));
+    assert!(approved.contains("approuvée"), "{approved}");
+    assert_eq!(
+        ecps.request_state(&req.id).await.unwrap().status,
+        caducee_ecps_server::RequestStatus::Approved
+    );
+
+    // No request left: a short wait ends with a non-zero status and a French message.
+    let out = run(caducee(&url)
+        .args([
+            "ecps", "approve", "--code", &req.code, "--wait", "1", "--store", sd,
+        ])
+        .arg("--password-file")
+        .arg(&pw));
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("Aucune demande"));
+
+    store.close().await;
+    child.kill().unwrap();
+    child.wait().unwrap();
+}

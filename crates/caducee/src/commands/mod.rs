@@ -1,5 +1,6 @@
 //! One module per command family.
 
+pub mod ecps;
 pub mod files;
 pub mod registry;
 pub mod serve;
