@@ -698,6 +698,48 @@ async fn psc_04_cli_activate_then_approve_through_the_real_api() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("Aucune demande"));
 
+    // `watch` with piped stdin: a wrong password is re-asked, then the code is chosen.
+    let req = ecps
+        .create_request(&persona.idnat, "Portail de test", None)
+        .await
+        .unwrap();
+    let mut watch = caducee(&url)
+        .args(["ecps", "watch", "--store", sd])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write as _;
+        let mut stdin = watch.stdin.take().unwrap();
+        write!(stdin, "pas le bon\n{password}\n{}\n", req.code).unwrap();
+        // Kept open: the watch goes back to waiting after answering.
+        std::mem::forget(stdin);
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while ecps.request_state(&req.id).await.unwrap().status
+        != caducee_ecps_server::RequestStatus::Approved
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "watch did not approve"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    watch.kill().unwrap();
+    let out = watch.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("Mot de passe e-CPS incorrect"), "{stderr}");
+    assert!(stdout.contains("Portail de test"), "{stdout}");
+    assert!(
+        stdout.contains("[1] ") && stdout.contains("[3] "),
+        "{stdout}"
+    );
+    assert!(stdout.contains("Demande approuvée"), "{stdout}");
+
     store.close().await;
     child.kill().unwrap();
     child.wait().unwrap();
