@@ -175,18 +175,7 @@ async fn assert_no_secret_in_audit(env: &Env, secrets: &[&str]) {
     }
 }
 
-macro_rules! on_both_engines {
-    ($($name:ident => $body:ident;)*) => {
-        mod sqlite {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() { super::$body(caducee_store::Dialect::Sqlite).await; })*
-        }
-        mod postgres {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() { super::$body(caducee_store::Dialect::Postgres).await; })*
-        }
-    };
-}
+use caducee_store::on_both_engines;
 
 on_both_engines! {
     psc_04_activation_sends_codes_by_email_and_sms => activation_sends_codes;

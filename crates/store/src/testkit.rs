@@ -82,6 +82,23 @@ impl TestDb {
     }
 }
 
+/// Declares, for each `test_name => scenario;`, one test per engine: `sqlite::test_name`
+/// and `postgres::test_name`, each calling `scenario(Dialect)` on a multi-threaded runtime.
+/// One invocation per module.
+#[macro_export]
+macro_rules! on_both_engines {
+    ($($name:ident => $body:ident;)*) => {
+        mod sqlite {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() { super::$body($crate::Dialect::Sqlite).await; })*
+        }
+        mod postgres {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() { super::$body($crate::Dialect::Postgres).await; })*
+        }
+    };
+}
+
 /// `postgres://u@h:5432/postgres?x=y` → `postgres://u@h:5432/NAME?x=y`
 pub fn replace_db_name(url: &str, name: &str) -> String {
     let (base, query) = match url.split_once('?') {

@@ -254,18 +254,7 @@ async fn activate(node: &Node, clock: &ManualClock, idnat: &IdNatPs, id_typed: &
     dev
 }
 
-macro_rules! on_both_engines {
-    ($($name:ident => $body:ident;)*) => {
-        mod sqlite {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() { super::$body(caducee_store::Dialect::Sqlite).await; })*
-        }
-        mod postgres {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() { super::$body(caducee_store::Dialect::Postgres).await; })*
-        }
-    };
-}
+use caducee_store::on_both_engines;
 
 on_both_engines! {
     psc_03_activation_long_poll_and_approval_through_http => approve_flow;
