@@ -563,26 +563,6 @@ async fn dev_outbox_page_exists_only_in_demo_mode() {
     demo.wait().unwrap();
 }
 
-/// The codes of the newest e-CPS activation messages in the outbox: (e-mail, SMS).
-async fn ecps_codes(store: &Store) -> (String, String) {
-    let msgs = caducee_notify::recent(store, 20).await.unwrap();
-    let find = |kind: caducee_notify::ChannelKind| {
-        let m = msgs
-            .iter()
-            .find(|m| m.template == "ecps_activation_code" && m.channel == kind)
-            .expect("activation message");
-        m.body_text
-            .split(|c: char| !c.is_ascii_digit())
-            .find(|run| run.len() == 6)
-            .expect("a 6-digit code")
-            .to_string()
-    };
-    (
-        find(caducee_notify::ChannelKind::Email),
-        find(caducee_notify::ChannelKind::Sms),
-    )
-}
-
 #[tokio::test]
 async fn psc_04_cli_activate_then_approve_through_the_real_api() {
     use std::os::unix::fs::PermissionsExt as _;
@@ -619,7 +599,7 @@ async fn psc_04_cli_activate_then_approve_through_the_real_api() {
     );
 
     let store = Store::connect(&url).await.unwrap();
-    let (e, s) = ecps_codes(&store).await;
+    let (e, s) = caducee_ecps_server::testkit::activation_codes(&store).await;
     let finished = ok(caducee(&url)
         .args([
             "ecps",

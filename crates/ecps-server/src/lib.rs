@@ -27,6 +27,8 @@ mod proof;
 mod requests;
 mod schema;
 pub mod secrets;
+#[cfg(any(test, feature = "testkit"))]
+pub mod testkit;
 #[cfg(test)]
 mod tests;
 

@@ -85,41 +85,6 @@ async fn env(dialect: Dialect) -> Env {
     env
 }
 
-/// The codes of the last activation messages: (e-mail code, SMS code).
-async fn codes(env: &Env) -> (String, String) {
-    let msgs = caducee_notify::recent(&env.db.store, 20).await.unwrap();
-    let find = |kind: caducee_notify::ChannelKind| {
-        let m = msgs
-            .iter()
-            .find(|m| m.template == "ecps_activation_code" && m.channel == kind)
-            .expect("activation message");
-        six_digit_run(&m.body_text).expect("a 6-digit code in the body")
-    };
-    (
-        find(caducee_notify::ChannelKind::Email),
-        find(caducee_notify::ChannelKind::Sms),
-    )
-}
-
-fn six_digit_run(text: &str) -> Option<String> {
-    let b = text.as_bytes();
-    let mut i = 0;
-    while i < b.len() {
-        if b[i].is_ascii_digit() {
-            let start = i;
-            while i < b.len() && b[i].is_ascii_digit() {
-                i += 1;
-            }
-            if i - start == 6 {
-                return Some(text[start..i].to_string());
-            }
-        } else {
-            i += 1;
-        }
-    }
-    None
-}
-
 fn new_key() -> (SigningKey, String) {
     let sk = p256::SecretKey::random(&mut rand::rngs::OsRng);
     let jwk = sk.public_key().to_jwk_string();
@@ -143,7 +108,7 @@ async fn activate(env: &Env, idnat: &IdNatPs) -> (Device, SigningKey) {
     // A second apart from earlier messages, so the outbox's newest-first order is strict.
     env.clock.advance(Duration::seconds(1));
     let started = env.ecps.start_activation(idnat).await.unwrap();
-    let (e, s) = codes(env).await;
+    let (e, s) = crate::testkit::activation_codes(&env.db.store).await;
     let (key, jwk) = new_key();
     let dev = env
         .ecps
@@ -205,7 +170,7 @@ async fn activation_sends_codes(dialect: Dialect) {
         assert_eq!(m.template, "ecps_activation_code");
         assert_eq!(m.not_after, Some(started.expires_at));
     }
-    let (e, s) = codes(&env).await;
+    let (e, s) = crate::testkit::activation_codes(&env.db.store).await;
     // The codes are stored hashed only.
     let row = sqlx::query("SELECT email_code_hash, sms_code_hash FROM ecps_activation")
         .fetch_one(env.db.store.pool())
@@ -292,7 +257,7 @@ async fn missing_contact(dialect: Dialect) {
 async fn wrong_codes(dialect: Dialect) {
     let env = env(dialect).await;
     let started = env.ecps.start_activation(&env.idnat).await.unwrap();
-    let (e, s) = codes(&env).await;
+    let (e, s) = crate::testkit::activation_codes(&env.db.store).await;
     let (_k, jwk) = new_key();
     let wrong = if e == "000000" { "000001" } else { "000000" };
     // Bad inputs do not consume a try.
@@ -342,7 +307,7 @@ async fn wrong_codes(dialect: Dialect) {
 async fn codes_expire_and_resend(dialect: Dialect) {
     let env = env(dialect).await;
     let started = env.ecps.start_activation(&env.idnat).await.unwrap();
-    let (e, s) = codes(&env).await;
+    let (e, s) = crate::testkit::activation_codes(&env.db.store).await;
     let (_k, jwk) = new_key();
     env.clock.advance(Duration::minutes(10));
     let r = env
@@ -360,7 +325,7 @@ async fn codes_expire_and_resend(dialect: Dialect) {
     let r = env.ecps.resend_activation(&started.activation_id).await;
     assert!(matches!(r, Err(EcpsError::TooManyResends)), "{r:?}");
     // The newest codes work (the outbox lists the newest first).
-    let (e2, s2) = codes(&env).await;
+    let (e2, s2) = crate::testkit::activation_codes(&env.db.store).await;
     let dev = env
         .ecps
         .confirm_activation(&started.activation_id, &e2, &s2, PASSWORD, &jwk)

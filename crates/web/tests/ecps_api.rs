@@ -119,28 +119,6 @@ async fn fresh_db(dialect: Dialect) -> (TestDb, ManualClock) {
     (db, ManualClock::new(datetime!(2026-03-02 09:00 UTC)))
 }
 
-/// The codes of the newest activation messages: (e-mail code, SMS code).
-async fn codes(store: &Store) -> (String, String) {
-    let msgs = caducee_notify::recent(store, 20).await.unwrap();
-    let find = |kind: caducee_notify::ChannelKind| {
-        let m = msgs
-            .iter()
-            .find(|m| m.template == "ecps_activation_code" && m.channel == kind)
-            .expect("activation message");
-        six_digit_run(&m.body_text).expect("a 6-digit code in the body")
-    };
-    (
-        find(caducee_notify::ChannelKind::Email),
-        find(caducee_notify::ChannelKind::Sms),
-    )
-}
-
-fn six_digit_run(text: &str) -> Option<String> {
-    text.split(|c: char| !c.is_ascii_digit())
-        .find(|run| run.len() == 6)
-        .map(str::to_string)
-}
-
 /// The device side: its key, its id once registered, and a counter for unique `jti`s.
 struct Device {
     key: SigningKey,
@@ -233,7 +211,7 @@ async fn activate(node: &Node, clock: &ManualClock, idnat: &IdNatPs, id_typed: &
     assert_eq!(started["sms_hint"], "+3378***22");
     assert_eq!(started["expires_at"], clock.unix() + 600);
     let activation = started["activation_id"].as_str().unwrap().to_string();
-    let (e, s) = codes(node.ecps.store()).await;
+    let (e, s) = caducee_ecps_server::testkit::activation_codes(node.ecps.store()).await;
     let mut dev = Device::new();
     let (status, created) = post(
         node,
@@ -596,7 +574,7 @@ async fn bad_inputs(dialect: Dialect) {
     assert_eq!(status, 200, "{resent}");
     assert_eq!(resent["activation_id"], activation);
     assert_eq!(resent["sms_hint"], "+3378***22");
-    let (e, s) = codes(&db.store).await;
+    let (e, s) = caducee_ecps_server::testkit::activation_codes(&db.store).await;
     let dev = Device::new();
     let confirm = format!("/ecps/api/v1/activations/{activation}/confirm");
     let (status, body) = post(

@@ -1,0 +1,30 @@
+//! Helpers for tests of the e-CPS (this crate's, the device API's, the CLI's). Compiled
+//! only for tests or with the `testkit` feature; never part of a production build.
+
+#![allow(clippy::expect_used, clippy::panic)]
+
+use caducee_notify::ChannelKind;
+use caducee_store::Store;
+
+/// The codes of the newest e-CPS activation messages in the outbox: (e-mail code, SMS code).
+/// Reads the bodies, which the outbox keeps until the messages are sent.
+pub async fn activation_codes(store: &Store) -> (String, String) {
+    let msgs = caducee_notify::recent(store, 20)
+        .await
+        .expect("outbox readable");
+    let find = |kind: ChannelKind| {
+        let m = msgs
+            .iter()
+            .find(|m| m.template == "ecps_activation_code" && m.channel == kind)
+            .expect("activation message");
+        six_digit_run(&m.body_text).expect("a 6-digit code in the body")
+    };
+    (find(ChannelKind::Email), find(ChannelKind::Sms))
+}
+
+/// The first run of exactly six digits in a text.
+pub fn six_digit_run(text: &str) -> Option<String> {
+    text.split(|c: char| !c.is_ascii_digit())
+        .find(|run| run.len() == 6)
+        .map(str::to_string)
+}
