@@ -110,14 +110,11 @@ impl EcpsServer {
         .bind(now)
         .execute(&mut *tx)
         .await?;
-        self.send_codes(&mut tx, &email, &mobile, email_code, sms_code, expires_at)
+        let started = self
+            .send_codes(
+                &mut tx, &id, &email, &mobile, email_code, sms_code, expires_at,
+            )
             .await?;
-        let started = ActivationStarted {
-            activation_id: id.clone(),
-            email_hint: mask_email(email.as_str()),
-            sms_hint: mask_phone(mobile.as_str()),
-            expires_at,
-        };
         audit::record(
             &mut *tx,
             now,
@@ -195,14 +192,17 @@ impl EcpsServer {
         if updated != 1 {
             return Err(EcpsError::ActivationClosed);
         }
-        self.send_codes(&mut tx, &email, &mobile, email_code, sms_code, expires_at)
+        let started = self
+            .send_codes(
+                &mut tx,
+                activation_id,
+                &email,
+                &mobile,
+                email_code,
+                sms_code,
+                expires_at,
+            )
             .await?;
-        let started = ActivationStarted {
-            activation_id: activation_id.to_string(),
-            email_hint: mask_email(email.as_str()),
-            sms_hint: mask_phone(mobile.as_str()),
-            expires_at,
-        };
         audit::record(
             &mut *tx,
             now,
@@ -225,15 +225,19 @@ impl EcpsServer {
         Ok(started)
     }
 
+    /// Queues one code by e-mail and one by SMS in the caller's transaction, and returns
+    /// what the professional is told (masked hints).
+    #[allow(clippy::too_many_arguments)]
     async fn send_codes(
         &self,
         tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+        activation_id: &str,
         email: &Email,
         mobile: &Mobile,
         email_code: String,
         sms_code: String,
         expires_at: i64,
-    ) -> Result<(), EcpsError> {
+    ) -> Result<ActivationStarted, EcpsError> {
         let minutes = u32::try_from((self.config.activation_ttl_secs + 59) / 60).unwrap_or(10);
         let with_url = |m: OutgoingMessage| match &self.config.public_url {
             Some(u) => m.public_url(u),
@@ -257,7 +261,12 @@ impl EcpsServer {
         .not_after(expires_at);
         caducee_notify::enqueue(tx, self.clock.as_ref(), &mail).await?;
         caducee_notify::enqueue(tx, self.clock.as_ref(), &sms).await?;
-        Ok(())
+        Ok(ActivationStarted {
+            activation_id: activation_id.to_string(),
+            email_hint: mask_email(email.as_str()),
+            sms_hint: mask_phone(mobile.as_str()),
+            expires_at,
+        })
     }
 
     /// Checks both codes and registers the device: `public_jwk` is its P-256 public key
