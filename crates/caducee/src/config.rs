@@ -30,6 +30,36 @@ pub struct Config {
     pub demo: bool,
     /// `text` or `json` log lines.
     pub log_format: String,
+    /// Secret (≥ 32 characters) that seals the identity provider's signing keys in the
+    /// database (`CADUCEE_INSTANCE_SECRET_FILE` to read it from a file). Every node of a
+    /// deployment needs the same. When absent with SQLite, one is generated once into
+    /// `instance_secret` beside the database file (mode 0600); PostgreSQL requires it.
+    pub instance_secret: Option<String>,
+    /// Identity provider settings (`[idp]` table): token lifetimes, key rotation, caches.
+    pub idp: caducee_idp::IdpConfig,
+    /// OIDC clients declared in the file (`[[clients]]`), upserted at each `serve` start.
+    pub clients: Vec<ClientConfig>,
+}
+
+/// One `[[clients]]` entry of the configuration file: the flags of `caducee client add`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ClientConfig {
+    pub id: String,
+    pub name: String,
+    /// File holding the client secret (absent: a public client, or private_key_jwt).
+    pub secret_file: Option<std::path::PathBuf>,
+    pub redirect_uris: Vec<String>,
+    pub post_logout_redirect_uris: Vec<String>,
+    /// `authorization_code`, `refresh_token`, `client_credentials`, `ciba`.
+    pub grants: Vec<String>,
+    pub backchannel_logout_uri: Option<String>,
+    /// File holding the client's JWK Set (private_key_jwt).
+    pub jwks_file: Option<std::path::PathBuf>,
+    pub jwks_uri: Option<String>,
+    pub userinfo_signed: bool,
+    /// `RS256` (default) or `ES256`.
+    pub id_token_alg: Option<String>,
 }
 
 impl Default for Config {
@@ -44,12 +74,21 @@ impl Default for Config {
             sms_url: None,
             demo: false,
             log_format: "text".to_string(),
+            instance_secret: None,
+            idp: caducee_idp::IdpConfig::default(),
+            clients: Vec::new(),
         }
     }
 }
 
 /// Keys whose value may come from a file named by `CADUCEE_<KEY>_FILE`.
-const SECRET_KEYS: &[&str] = &["database_url", "smtp_url", "smtp_password", "sms_url"];
+const SECRET_KEYS: &[&str] = &[
+    "database_url",
+    "smtp_url",
+    "smtp_password",
+    "sms_url",
+    "instance_secret",
+];
 
 impl Config {
     pub fn load(file: Option<&Path>) -> anyhow::Result<Config> {
@@ -66,7 +105,13 @@ impl Config {
             None => figment = figment.merge(Toml::file("caducee.toml")),
         }
         figment =
-            figment.merge(Env::prefixed("CADUCEE_").filter(|k| !k.as_str().ends_with("_file")));
+            // `__` reaches into tables: CADUCEE_IDP__ACCESS_TOKEN_TTL_SECS sets
+            // `[idp] access_token_ttl_secs`.
+            figment.merge(
+                Env::prefixed("CADUCEE_")
+                    .filter(|k| !k.as_str().ends_with("_file"))
+                    .split("__"),
+            );
         for key in SECRET_KEYS {
             let var = format!("CADUCEE_{}_FILE", key.to_uppercase());
             if let Ok(path) = std::env::var(&var) {
@@ -83,4 +128,88 @@ impl Config {
             .clone()
             .unwrap_or_else(|| format!("http://{}", self.listen))
     }
+
+    /// The instance secret: configured, or (SQLite only) the one generated at first start
+    /// into `instance_secret` beside the database file. PostgreSQL deployments have several
+    /// nodes that must share it, so there it must be configured.
+    pub fn instance_secret(&self) -> anyhow::Result<Vec<u8>> {
+        if let Some(s) = &self.instance_secret {
+            let s = s.trim();
+            anyhow::ensure!(
+                s.chars().count() >= caducee_idp::MIN_INSTANCE_SECRET_LEN,
+                "instance_secret doit compter au moins {} caractères (par exemple `openssl rand -hex 32`)",
+                caducee_idp::MIN_INSTANCE_SECRET_LEN
+            );
+            return Ok(s.as_bytes().to_vec());
+        }
+        let Some(db) = sqlite_file(&self.database_url) else {
+            anyhow::bail!(
+                "instance_secret manquant : avec PostgreSQL, donnez le même secret à tous les nœuds \
+                 (CADUCEE_INSTANCE_SECRET ou CADUCEE_INSTANCE_SECRET_FILE, au moins {} caractères, \
+                 par exemple `openssl rand -hex 32`) : il chiffre les clés de signature partagées",
+                caducee_idp::MIN_INSTANCE_SECRET_LEN
+            )
+        };
+        let path = db
+            .parent()
+            .map(|d| d.join("instance_secret"))
+            .unwrap_or_else(|| Path::new("instance_secret").to_path_buf());
+        if let Ok(existing) = std::fs::read_to_string(&path) {
+            let s = existing.trim();
+            anyhow::ensure!(
+                s.len() >= caducee_idp::MIN_INSTANCE_SECRET_LEN,
+                "{} : secret d'instance trop court",
+                path.display()
+            );
+            return Ok(s.as_bytes().to_vec());
+        }
+        let secret = {
+            use rand::RngCore;
+            let mut bytes = [0u8; 32];
+            rand::rngs::OsRng.fill_bytes(&mut bytes);
+            bytes.iter().map(|b| format!("{b:02x}")).collect::<String>()
+        };
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("création de {}", dir.display()))?;
+        }
+        match write_private(&path, &secret) {
+            Ok(()) => {
+                tracing::info!(path = %path.display(), "secret d'instance généré");
+                Ok(secret.into_bytes())
+            }
+            // Another process created it at the same moment: use theirs.
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                let s = std::fs::read_to_string(&path)
+                    .with_context(|| format!("lecture de {}", path.display()))?;
+                Ok(s.trim().as_bytes().to_vec())
+            }
+            Err(e) => {
+                Err(e).with_context(|| format!("écriture du secret d'instance {}", path.display()))
+            }
+        }
+    }
+}
+
+/// The file of a `sqlite:` URL, None for PostgreSQL or an in-memory database.
+fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
+    let rest = url.strip_prefix("sqlite:")?.trim_start_matches("//");
+    let path = rest.split('?').next().unwrap_or("");
+    (!path.is_empty() && path != ":memory:").then(|| std::path::PathBuf::from(path))
+}
+
+/// Creates a file readable by its owner only (0600), failing if it exists.
+fn write_private(path: &Path, content: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut f = opts.open(path)?;
+    f.write_all(content.as_bytes())?;
+    f.write_all(b"\n")?;
+    f.sync_all()
 }

@@ -54,6 +54,16 @@ enum Command {
         #[command(subcommand)]
         what: commands::ecps::EcpsCommand,
     },
+    /// OIDC clients of the identity provider: add, list, remove.
+    Client {
+        #[command(subcommand)]
+        what: commands::client::ClientCommand,
+    },
+    /// Signing keys of the identity provider: rotate, list.
+    Keys {
+        #[command(subcommand)]
+        what: commands::keys::KeysCommand,
+    },
 }
 
 fn main() -> std::process::ExitCode {
@@ -87,6 +97,8 @@ fn main() -> std::process::ExitCode {
             Command::Generate { what } => commands::files::generate(what),
             Command::Registry { what } => commands::registry::run(config, what).await,
             Command::Ecps { what } => commands::ecps::run(what).await,
+            Command::Client { what } => commands::client::run(config, what).await,
+            Command::Keys { what } => commands::keys::run(config, what).await,
         }
     });
     match result {

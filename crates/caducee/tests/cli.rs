@@ -724,3 +724,647 @@ async fn psc_04_cli_activate_then_approve_through_the_real_api() {
     child.kill().unwrap();
     child.wait().unwrap();
 }
+
+/// A real SMS gateway for the end-to-end tests: an HTTP listener on an ephemeral port that
+/// records the JSON bodies `caducee serve` posts to it (`{"to", "text"}`) and answers 202.
+struct SmsGateway {
+    url: String,
+    received: std::sync::Arc<std::sync::Mutex<Vec<serde_json::Value>>>,
+}
+
+impl SmsGateway {
+    async fn start() -> SmsGateway {
+        let received = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let app = axum::Router::new().route(
+            "/sms",
+            axum::routing::post({
+                let received = received.clone();
+                move |axum::Json(body): axum::Json<serde_json::Value>| {
+                    let received = received.clone();
+                    async move {
+                        received.lock().unwrap().push(body);
+                        axum::http::StatusCode::ACCEPTED
+                    }
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/sms", listener.local_addr().unwrap());
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        SmsGateway { url, received }
+    }
+
+    fn messages(&self) -> Vec<serde_json::Value> {
+        self.received.lock().unwrap().clone()
+    }
+}
+
+/// Waits (real time: the server under test runs on the system clock) until `probe` gives
+/// something.
+async fn eventually<T>(what: &str, mut probe: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Some(v) = probe() {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// The code of an e-mail as the SMTP server received it: the line of the plain-text part
+/// that holds only six digits (quoted-printable leaves digits and spaces as they are).
+fn code_in_email(raw: &str) -> Option<String> {
+    raw.lines()
+        .map(str::trim)
+        .find(|l| l.len() == 6 && l.bytes().all(|b| b.is_ascii_digit()))
+        .map(str::to_string)
+}
+
+/// `caducee serve` (not in demo mode) with its e-mails going to the real SMTP server and
+/// its SMS to a real HTTP gateway, a registry of generated professionals, and one of them
+/// with contact coordinates set by an operator; the e-CPS of that professional activated
+/// with `caducee ecps activate start|finish` and the codes read from the e-mail and the SMS.
+struct EcpsRig {
+    dir: tempfile::TempDir,
+    url: String,
+    store: Store,
+    server: std::process::Child,
+    base: String,
+    idnat: String,
+    device_dir: std::path::PathBuf,
+    password_file: std::path::PathBuf,
+    _smtp: SmtpSink,
+    _sms: SmsGateway,
+}
+
+const ECPS_PASSWORD: &str = "mot de passe e-CPS";
+const ECPS_EMAIL: &str = "claire.durand@cabinet.example.test";
+
+impl EcpsRig {
+    async fn activated() -> EcpsRig {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}/c.db", dir.path().display());
+        let file = generate(dir.path(), 30);
+        ok(caducee(&url).args(["import", "rpps"]).arg(&file));
+        let text = std::fs::read_to_string(&file).unwrap();
+        let first: Vec<String> = text
+            .lines()
+            .nth(1)
+            .unwrap()
+            .split('|')
+            .map(str::to_string)
+            .collect();
+        let (rpps, idnat) = (first[1].clone(), first[2].clone());
+        ok(caducee(&url).args([
+            "registry",
+            "contact",
+            &idnat,
+            "--email",
+            ECPS_EMAIL,
+            "--mobile",
+            "06 12 34 56 99",
+            "--operator",
+            "alice",
+        ]));
+
+        let smtp_port = free_port();
+        let smtp = SmtpSink::start(smtp_port);
+        let sms = SmsGateway::start().await;
+        let smtp_url = format!("smtp://127.0.0.1:{smtp_port}");
+        let (server, base) = serve_with(
+            &url,
+            &[
+                ("CADUCEE_SMTP_URL", smtp_url.as_str()),
+                ("CADUCEE_SMS_URL", sms.url.as_str()),
+            ],
+        );
+        let store = Store::connect(&url).await.unwrap();
+        let device_dir = dir.path().join("device");
+        let password_file = dir.path().join("pw");
+        std::fs::write(&password_file, format!("{ECPS_PASSWORD}\n")).unwrap();
+
+        // The RPPS as a professional types it (without the leading 8 of the idNat).
+        let started = ok(caducee(&url).args([
+            "ecps",
+            "activate",
+            "start",
+            "--server",
+            &base,
+            "--id",
+            &rpps,
+            "--store",
+            device_dir.to_str().unwrap(),
+        ]));
+        assert!(
+            started.contains("cl***") && started.contains("+3361***99"),
+            "masked hints: {started}"
+        );
+        assert!(!started.contains(ECPS_EMAIL), "{started}");
+
+        // The codes, from what the SMTP server and the SMS gateway received.
+        let mail = eventually("the activation e-mail", || smtp.messages().pop()).await;
+        assert!(mail.contains(&format!("To: {ECPS_EMAIL}")), "{mail}");
+        assert!(
+            mail.contains("Subject: Votre code d'activation e-CPS"),
+            "{mail}"
+        );
+        let email_code = code_in_email(&mail).expect("a 6-digit code in the e-mail");
+        let sms_msg = eventually("the activation SMS", || sms.messages().pop()).await;
+        assert_eq!(sms_msg["to"], "+33612345699");
+        let sms_text = sms_msg["text"].as_str().unwrap();
+        assert!(sms_text.starts_with("e-CPS : votre code d'activation est"));
+        let sms_code =
+            caducee_ecps_server::testkit::six_digit_run(sms_text).expect("a code in the SMS");
+        // Sent, so scrubbed from the database: the codes could only come from the channels.
+        let outbox = caducee_notify::recent(&store, 10).await.unwrap();
+        assert_eq!(outbox.len(), 2);
+        for m in &outbox {
+            assert_eq!(m.status, caducee_notify::Status::Sent, "{m:?}");
+            assert_eq!(m.body_text, caducee_notify::SCRUBBED_BODY);
+        }
+
+        let finished = ok(caducee(&url)
+            .args([
+                "ecps",
+                "activate",
+                "finish",
+                "--email-code",
+                &email_code,
+                "--sms-code",
+                &sms_code,
+                "--store",
+                device_dir.to_str().unwrap(),
+                "--password-file",
+            ])
+            .arg(&password_file));
+        assert!(finished.contains("e-CPS activée"), "{finished}");
+        EcpsRig {
+            dir,
+            url,
+            store,
+            server,
+            base,
+            idnat,
+            device_dir,
+            password_file,
+            _smtp: smtp,
+            _sms: sms,
+        }
+    }
+
+    /// The identity provider's side: an authentication request for this professional.
+    async fn request(&self, service: &str) -> caducee_ecps_server::AuthRequest {
+        caducee_ecps_server::EcpsServer::new(
+            self.store.clone(),
+            caducee_core::clock::system_clock(),
+            caducee_notify::Waker::new(),
+            caducee_ecps_server::EcpsConfig::default(),
+        )
+        .create_request(&self.idnat, service, None)
+        .await
+        .unwrap()
+    }
+
+    async fn status(&self, request_id: &str) -> caducee_ecps_server::RequestStatus {
+        caducee_ecps_server::EcpsServer::new(
+            self.store.clone(),
+            caducee_core::clock::system_clock(),
+            caducee_notify::Waker::new(),
+            caducee_ecps_server::EcpsConfig::default(),
+        )
+        .request_state(request_id)
+        .await
+        .unwrap()
+        .status
+    }
+
+    /// `caducee ecps approve --code CODE` with the e-CPS password.
+    fn approve(&self, code: &str) -> Output {
+        run(caducee(&self.url)
+            .args(["ecps", "approve", "--code", code, "--wait", "10", "--store"])
+            .arg(&self.device_dir)
+            .arg("--password-file")
+            .arg(&self.password_file))
+    }
+
+    /// The device's own client (key opened with the password), to send through the real
+    /// device API what the CLI refuses to send (a wrong password).
+    fn device_client(&self) -> caducee_ecps::DeviceClient {
+        let state = caducee_ecps::DeviceStore::new(&self.device_dir)
+            .load_device()
+            .unwrap();
+        assert_eq!(state.server, self.base);
+        let key = state.key.open(ECPS_PASSWORD).unwrap();
+        caducee_ecps::EcpsClient::new(&state.server)
+            .unwrap()
+            .device(&state.device_id, &key)
+    }
+}
+
+impl Drop for EcpsRig {
+    fn drop(&mut self) {
+        let _ = self.server.kill();
+        let _ = self.server.wait();
+        let _ = &self.dir;
+    }
+}
+
+/// PSC-04 then PSC-03, end to end: the real binary serving, the codes read from the e-mail
+/// received by a real SMTP server and the SMS received by a real HTTP gateway (never from
+/// the database, where they are scrubbed once sent), activation with `caducee ecps activate
+/// start|finish`, then a login request approved with `caducee ecps approve`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn psc_04_cli_activation_with_codes_from_real_smtp_and_sms_then_approve() {
+    let rig = EcpsRig::activated().await;
+    let status = ok(caducee(&rig.url)
+        .args(["ecps", "status", "--store"])
+        .arg(&rig.device_dir));
+    assert!(status.contains(&rig.idnat), "{status}");
+    let req = rig.request("ROR National").await;
+    let out = rig.approve(&req.code);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("Demande de « ROR National » approuvée"),
+        "{stdout}"
+    );
+    assert_eq!(
+        rig.status(&req.id).await,
+        caducee_ecps_server::RequestStatus::Approved
+    );
+    let actions: Vec<String> = caducee_store::audit::events_for(&rig.store, &rig.idnat)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.action)
+        .collect();
+    for a in [
+        "ecps.activation.started",
+        "ecps.device.activated",
+        "ecps.request.approved",
+    ] {
+        assert!(actions.iter().any(|x| x == a), "{a} in {actions:?}");
+    }
+}
+
+/// PSC-03, end to end on an e-CPS activated through the real channels: picking a wrong
+/// code with `caducee ecps approve` denies the request; 5 wrong passwords through the real
+/// device API (the CLI refuses a wrong password before sending anything) lock the e-CPS,
+/// and the 6th attempt, with the right password, is refused with the locked message, both
+/// through the API and through `caducee ecps approve`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn psc_03_cli_wrong_code_denies_and_five_wrong_passwords_lock() {
+    let rig = EcpsRig::activated().await;
+
+    // A wrong code: one of the three choices, not the one the login page shows.
+    let req = rig.request("Ordre").await;
+    let choices: String =
+        caducee_store::sqlx::query("SELECT choices FROM ecps_request WHERE id = $1")
+            .bind(&req.id)
+            .fetch_one(rig.store.pool())
+            .await
+            .map(|r| caducee_store::sqlx::Row::try_get(&r, 0).unwrap())
+            .unwrap();
+    let wrong = choices.split(',').find(|c| *c != req.code).unwrap();
+    let out = rig.approve(wrong);
+    assert_eq!(out.status.code(), Some(4));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("refusée") && stderr.contains("n'est pas celui affiché"),
+        "{stderr}"
+    );
+    assert_eq!(
+        rig.status(&req.id).await,
+        caducee_ecps_server::RequestStatus::Denied
+    );
+
+    // Five wrong passwords through the device API: 4 warnings, then the lock (423).
+    let device = rig.device_client();
+    let req = rig.request("RPLUS").await;
+    for remaining in (1..5).rev() {
+        let o = device
+            .answer(&req.id, &req.code, "pas le bon mot de passe")
+            .await
+            .unwrap();
+        assert_eq!(o.outcome, "wrong_password");
+        assert_eq!(o.remaining, Some(remaining));
+    }
+    let locked_message = |e: caducee_ecps::AuthenticatorError| match e {
+        caducee_ecps::AuthenticatorError::Api {
+            status,
+            code,
+            message,
+        } => {
+            assert_eq!((status, code.as_str()), (423, "device_locked"));
+            message
+        }
+        other => panic!("{other:?}"),
+    };
+    let fifth = device
+        .answer(&req.id, &req.code, "pas le bon mot de passe")
+        .await
+        .unwrap_err();
+    let msg = locked_message(fifth);
+    assert!(
+        msg.contains("verrouillée") && msg.contains("réactivez-la"),
+        "{msg}"
+    );
+    assert_eq!(
+        rig.status(&req.id).await,
+        caducee_ecps_server::RequestStatus::Denied
+    );
+    // The 6th, with the right password: refused, through the API and through the CLI.
+    let sixth = device
+        .answer(&req.id, &req.code, ECPS_PASSWORD)
+        .await
+        .unwrap_err();
+    locked_message(sixth);
+    let out = rig.approve(&req.code);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("verrouillée après trop de mots de passe erronés")
+            && stderr.contains("réactivez-la"),
+        "{stderr}"
+    );
+    let actions: Vec<String> = caducee_store::audit::events_for(&rig.store, &rig.idnat)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.action)
+        .collect();
+    assert_eq!(
+        actions
+            .iter()
+            .filter(|a| *a == "ecps.request.wrong_password")
+            .count(),
+        5
+    );
+    assert!(actions.iter().any(|a| a == "ecps.device.locked"));
+    assert!(actions.iter().any(|a| a == "ecps.request.denied"));
+}
+
+#[tokio::test]
+async fn psc_01_cli_client_add_list_remove_on_both_engines() {
+    const CLIENT_SECRET: &str = "0123456789abcdef0123456789abcdef-cli";
+    for dialect in [Dialect::Sqlite, Dialect::Postgres] {
+        let db = TestDb::new(dialect).await;
+        let dir = tempfile::tempdir().unwrap();
+        let secret = dir.path().join("secret");
+        std::fs::write(&secret, format!("{CLIENT_SECRET}\n")).unwrap();
+        let out = ok(caducee(&db.url)
+            .args([
+                "client",
+                "add",
+                "--id",
+                "portail",
+                "--name",
+                "Portail",
+                "--secret-file",
+            ])
+            .arg(&secret)
+            .args([
+                "--redirect-uri",
+                "https://portail.example/cb",
+                "--redirect-uri",
+                "https://portail.example/cb2",
+                "--post-logout-redirect-uri",
+                "https://portail.example/",
+                "--grant",
+                "authorization_code",
+                "--grant",
+                "refresh_token",
+                "--grant",
+                "client_credentials",
+                "--backchannel-logout-uri",
+                "https://portail.example/bc",
+            ]));
+        assert!(!out.contains(CLIENT_SECRET));
+        let c: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(c["public"], false);
+        assert_eq!(c["redirect_uris"].as_array().unwrap().len(), 2);
+        assert_eq!(c["grants"].as_array().unwrap().len(), 3);
+        // No secret file: a public client.
+        let out = ok(caducee(&db.url).args([
+            "client",
+            "add",
+            "--id",
+            "spa",
+            "--name",
+            "Application monopage",
+            "--redirect-uri",
+            "https://spa.example/cb",
+        ]));
+        assert_eq!(
+            serde_json::from_str::<serde_json::Value>(&out).unwrap()["public"],
+            true
+        );
+        // Refused: a short secret, an unknown grant, a public client with client_credentials.
+        let short = dir.path().join("short");
+        std::fs::write(&short, "trop court").unwrap();
+        let bad = run(caducee(&db.url)
+            .args([
+                "client",
+                "add",
+                "--id",
+                "x",
+                "--name",
+                "X",
+                "--grant",
+                "client_credentials",
+            ])
+            .arg("--secret-file")
+            .arg(&short));
+        assert_eq!(bad.status.code(), Some(2));
+        assert!(String::from_utf8_lossy(&bad.stderr).contains("32"));
+        let bad = run(caducee(&db.url).args([
+            "client", "add", "--id", "x", "--name", "X", "--grant", "password",
+        ]));
+        assert_eq!(bad.status.code(), Some(2));
+        let bad = run(caducee(&db.url).args([
+            "client",
+            "add",
+            "--id",
+            "x",
+            "--name",
+            "X",
+            "--grant",
+            "client_credentials",
+        ]));
+        assert_eq!(bad.status.code(), Some(2));
+
+        let list: serde_json::Value =
+            serde_json::from_str(&ok(caducee(&db.url).args(["client", "list", "--json"]))).unwrap();
+        let ids: Vec<&str> = list
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["client_id"].as_str().unwrap())
+            .collect();
+        assert_eq!(ids, ["portail", "spa"]);
+        let table = ok(caducee(&db.url).args(["client", "list"]));
+        assert!(
+            table.contains("portail") && table.contains("public"),
+            "{table}"
+        );
+        assert!(!table.contains(CLIENT_SECRET) && !list.to_string().contains(CLIENT_SECRET));
+
+        ok(caducee(&db.url).args(["client", "remove", "spa"]));
+        let again = run(caducee(&db.url).args(["client", "remove", "spa"]));
+        assert_eq!(again.status.code(), Some(3));
+
+        let store = Store::connect(&db.url).await.unwrap();
+        // Both in the same second: their order in the trail is not defined.
+        let mut actions: Vec<String> = caducee_store::audit::events_for(&store, "spa")
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|e| e.action)
+            .collect();
+        actions.sort();
+        assert_eq!(actions, ["idp.client.added", "idp.client.removed"]);
+        let stored: String = sqlx::Row::get(
+            &sqlx::query("SELECT secret_hash FROM idp_client WHERE client_id = 'portail'")
+                .fetch_one(store.pool())
+                .await
+                .unwrap(),
+            0,
+        );
+        assert!(!stored.contains(CLIENT_SECRET));
+        store.close().await;
+        db.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn psc_01_serve_registers_config_clients_and_keeps_its_instance_secret() {
+    const CLIENT_SECRET: &str = "0123456789abcdef0123456789abcdef-conf";
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/data/c.db", dir.path().display());
+    let secret = dir.path().join("batch.secret");
+    std::fs::write(&secret, CLIENT_SECRET).unwrap();
+    let config = dir.path().join("caducee.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[[clients]]\nid = \"batch\"\nname = \"Traitement de nuit\"\nsecret_file = \"{}\"\ngrants = [\"client_credentials\"]\n",
+            secret.display()
+        ),
+    )
+    .unwrap();
+    let conf = config.to_str().unwrap();
+    // A setting of the `[idp]` table from the environment (`__` reaches into tables).
+    let (mut child, base) = serve_full(
+        &url,
+        &["--config", conf],
+        &[("CADUCEE_IDP__ACCESS_TOKEN_TTL_SECS", "300")],
+    );
+    let http = reqwest::Client::new();
+    let token_url = format!("{base}/auth/realms/esante-wallet/protocol/openid-connect/token");
+    let token = |http: reqwest::Client, url: String| async move {
+        let v: serde_json::Value = http
+            .post(url)
+            .basic_auth("batch", Some(CLIENT_SECRET))
+            .form(&[("grant_type", "client_credentials")])
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        v
+    };
+    let first = token(http.clone(), token_url.clone()).await;
+    assert!(first["access_token"].is_string(), "{first}");
+    assert_eq!(first["expires_in"], 300);
+    let jwks: serde_json::Value = http
+        .get(format!(
+            "{base}/auth/realms/esante-wallet/protocol/openid-connect/certs"
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    // The instance secret was generated once, readable by its owner only.
+    let secret_file = dir.path().join("data/instance_secret");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&secret_file)
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    // A restart keeps the keys (same JWKS) and the client.
+    let (mut child, base) = serve(&url, &["--config", conf]);
+    let again: serde_json::Value = http
+        .get(format!(
+            "{base}/auth/realms/esante-wallet/protocol/openid-connect/certs"
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(jwks, again);
+    let token_url = format!("{base}/auth/realms/esante-wallet/protocol/openid-connect/token");
+    assert!(token(http.clone(), token_url).await["access_token"].is_string());
+    child.kill().unwrap();
+    child.wait().unwrap();
+    // `keys rotate` adds a successor that the JWKS lists.
+    let rotated: serde_json::Value =
+        serde_json::from_str(&ok(caducee(&url).args(["keys", "rotate"]))).unwrap();
+    let keys: serde_json::Value =
+        serde_json::from_str(&ok(caducee(&url).args(["keys", "list"]))).unwrap();
+    let listed = keys.as_array().unwrap();
+    assert_eq!(listed.len(), 3);
+    let new = listed.iter().find(|k| k["kid"] == rotated["kid"]).unwrap();
+    assert_eq!(new["published"], true);
+    assert_eq!(new["signing"], false);
+}
+
+#[tokio::test]
+async fn psc_01_postgres_requires_a_shared_instance_secret() {
+    let db = TestDb::new(Dialect::Postgres).await;
+    let out = run(caducee(&db.url).args(["keys", "list"]));
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("CADUCEE_INSTANCE_SECRET") && err.contains("tous les nœuds"),
+        "{err}"
+    );
+    // With one, the first keys are created on first start and listed.
+    let secret = "a shared instance secret of 32 characters or more";
+    let out = ok(caducee(&db.url)
+        .env("CADUCEE_INSTANCE_SECRET", secret)
+        .args(["keys", "rotate", "--alg", "ES256"]));
+    assert!(out.contains("ES256"), "{out}");
+    let listed: serde_json::Value = serde_json::from_str(&ok(caducee(&db.url)
+        .env("CADUCEE_INSTANCE_SECRET", secret)
+        .args(["keys", "list"])))
+    .unwrap();
+    assert_eq!(listed.as_array().unwrap().len(), 1);
+    // Another secret cannot open them.
+    let out = run(caducee(&db.url)
+        .env(
+            "CADUCEE_INSTANCE_SECRET",
+            "another secret, also 32 characters long",
+        )
+        .args(["keys", "list"]));
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("ne peut pas être déchiffrée"));
+    db.cleanup().await;
+}

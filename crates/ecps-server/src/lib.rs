@@ -12,7 +12,11 @@
 //! - **Authentication requests** ([`EcpsServer::create_request`],
 //!   [`EcpsServer::pending_for_device`], [`EcpsServer::answer`],
 //!   [`EcpsServer::request_state`]): a 2-digit code shown on the login page, three shuffled
-//!   choices on the device, the password checked by the server.
+//!   choices on the device, the password checked by the server; devices long-poll them
+//!   with [`EcpsServer::wait_for_pending`] (one database poller per node, not per device).
+//! - **Housekeeping** ([`EcpsServer::housekeeping`], every minute on any node): spent proof
+//!   identifiers purged, overdue requests closed, expiry reminders e-mailed 30 and 7 days
+//!   before a device expires (PSC-05).
 //!
 //! All state lives in the database (so any node answers), every expiry reads the injected
 //! clock, and every security event is audited in the same transaction as the change. This
@@ -24,6 +28,7 @@ mod config;
 mod error;
 pub mod password;
 mod proof;
+mod reminders;
 mod requests;
 mod schema;
 pub mod secrets;
@@ -31,6 +36,7 @@ pub mod secrets;
 pub mod testkit;
 #[cfg(test)]
 mod tests;
+mod watch;
 
 use caducee_core::clock::SharedClock;
 use caducee_store::Store;
@@ -42,6 +48,7 @@ pub use password::{Argon2Policy, PasswordHasher};
 pub use proof::DeviceRef;
 pub use requests::{AuthRequest, Outcome, PendingRequest, RequestState, RequestStatus};
 pub use schema::{migrations, MIGRATIONS};
+pub use watch::POLL_EVERY;
 
 /// The e-CPS server of one node. Cheap to clone; clones share the password hasher (and so
 /// its bound on concurrent argon2 computations).
@@ -52,6 +59,19 @@ pub struct EcpsServer {
     notify: caducee_notify::Waker,
     config: EcpsConfig,
     hasher: PasswordHasher,
+    /// The devices long-polling on this node (shared by the clones).
+    watch: std::sync::Arc<watch::Watch>,
+}
+
+/// What one housekeeping round did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Housekeeping {
+    /// Spent device-proof identifiers deleted.
+    pub proofs_purged: u64,
+    /// Pending requests past their validity, marked expired.
+    pub requests_expired: u64,
+    /// Devices given an expiry reminder (PSC-05).
+    pub reminders: u64,
 }
 
 impl EcpsServer {
@@ -68,11 +88,12 @@ impl EcpsServer {
             notify,
             config,
             hasher: PasswordHasher::new(Argon2Policy::owasp()),
+            watch: Default::default(),
         }
     }
 
     /// Replaces the password hasher (tests pass `Argon2Policy::for_tests()`; a benchmark may
-    /// size the semaphore).
+    /// choose its number of threads).
     pub fn with_hasher(mut self, hasher: PasswordHasher) -> EcpsServer {
         self.hasher = hasher;
         self
@@ -94,16 +115,17 @@ impl EcpsServer {
         self.clock.unix()
     }
 
-    /// Deletes the expired device-proof identifiers and marks the overdue pending requests
-    /// expired. Returns (proofs deleted, requests expired). Safe on any node at any time.
-    pub async fn housekeeping(&self) -> Result<(u64, u64), EcpsError> {
+    /// Deletes the expired device-proof identifiers, marks the overdue pending requests
+    /// expired and sends the expiry reminders that are due. Safe on any node at any time,
+    /// and on several at once.
+    pub async fn housekeeping(&self) -> Result<Housekeeping, EcpsError> {
         let now = self.now();
-        let jti = sqlx::query("DELETE FROM ecps_jti WHERE expires_at < $1")
+        let proofs_purged = sqlx::query("DELETE FROM ecps_jti WHERE expires_at < $1")
             .bind(now)
             .execute(self.store.pool())
             .await?
             .rows_affected();
-        let expired = sqlx::query(
+        let requests_expired = sqlx::query(
             "UPDATE ecps_request SET status = 'expired', decided_at = expires_at
              WHERE status = 'pending' AND expires_at <= $1",
         )
@@ -111,7 +133,12 @@ impl EcpsServer {
         .execute(self.store.pool())
         .await?
         .rows_affected();
-        Ok((jti, expired))
+        let reminders = self.send_expiry_reminders().await?;
+        Ok(Housekeeping {
+            proofs_purged,
+            requests_expired,
+            reminders,
+        })
     }
 }
 

@@ -96,8 +96,8 @@ pub enum Outcome {
     Locked,
 }
 
-struct DeviceRow {
-    idnat: String,
+pub(crate) struct DeviceRow {
+    pub(crate) idnat: String,
     password_hash: String,
     locked: bool,
     expires_at: i64,
@@ -227,6 +227,9 @@ impl EcpsServer {
         )
         .await?;
         tx.commit().await?;
+        // Devices long-polling on this node answer at once; other nodes' pollers see the
+        // request in the database.
+        self.watch.wake([idnat]);
         Ok(AuthRequest {
             id,
             code,
@@ -288,27 +291,52 @@ impl EcpsServer {
         let password_ok = self.hasher.verify(password, &dev.password_hash).await?;
         let now = self.now();
         let mut tx = self.store.pool().begin().await?;
-        let touched = sqlx::query(
-            "UPDATE ecps_device SET failed_attempts = failed_attempts WHERE id = $1 AND status = 'active'",
-        )
-        .bind(device_id)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if touched == 0 {
-            return Err(EcpsError::UnknownDevice);
-        }
-        let row = sqlx::query("SELECT failed_attempts, locked FROM ecps_device WHERE id = $1")
-            .bind(device_id)
-            .fetch_one(&mut *tx)
-            .await?;
-        let (failed, locked): (i64, i64) = (row.try_get(0)?, row.try_get(1)?);
-        if locked != 0 {
-            return Err(EcpsError::DeviceLocked);
-        }
         let actor = ps_actor(&dev.idnat);
         let subject = Some(dev.idnat.as_str());
-        if !password_ok {
+        if password_ok {
+            // The usual path in one statement (it is paid at every login): resets the
+            // failure count of the device if it is still active and unlocked, taking its
+            // row lock (PostgreSQL) or the write lock (SQLite) like the path below.
+            let reset = sqlx::query(
+                "UPDATE ecps_device SET failed_attempts = 0
+                 WHERE id = $1 AND status = 'active' AND locked = 0",
+            )
+            .bind(device_id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if reset == 0 {
+                // Replaced or locked while the password was being checked.
+                let locked = sqlx::query(
+                    "SELECT locked FROM ecps_device WHERE id = $1 AND status = 'active'",
+                )
+                .bind(device_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+                return Err(match locked {
+                    None => EcpsError::UnknownDevice,
+                    Some(_) => EcpsError::DeviceLocked,
+                });
+            }
+        } else {
+            let touched = sqlx::query(
+                "UPDATE ecps_device SET failed_attempts = failed_attempts WHERE id = $1 AND status = 'active'",
+            )
+            .bind(device_id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if touched == 0 {
+                return Err(EcpsError::UnknownDevice);
+            }
+            let row = sqlx::query("SELECT failed_attempts, locked FROM ecps_device WHERE id = $1")
+                .bind(device_id)
+                .fetch_one(&mut *tx)
+                .await?;
+            let (failed, locked): (i64, i64) = (row.try_get(0)?, row.try_get(1)?);
+            if locked != 0 {
+                return Err(EcpsError::DeviceLocked);
+            }
             let failed = failed + 1;
             let lock = failed >= i64::from(self.config.max_wrong_passwords);
             sqlx::query("UPDATE ecps_device SET failed_attempts = $1, locked = $2 WHERE id = $3")
@@ -363,10 +391,6 @@ impl EcpsServer {
                 }
             });
         }
-        sqlx::query("UPDATE ecps_device SET failed_attempts = 0 WHERE id = $1")
-            .bind(device_id)
-            .execute(&mut *tx)
-            .await?;
         let right = is_two_digits(chosen_code.trim()) && chosen_code.trim() == req.code;
         let status = if right { "approved" } else { "denied" };
         let decided = sqlx::query(
@@ -464,7 +488,7 @@ impl EcpsServer {
         self.request_state(request_id).await
     }
 
-    async fn device_row(&self, device_id: &str) -> Result<DeviceRow, EcpsError> {
+    pub(crate) async fn device_row(&self, device_id: &str) -> Result<DeviceRow, EcpsError> {
         let row = sqlx::query(
             "SELECT idnat, password_hash, locked, expires_at FROM ecps_device
              WHERE id = $1 AND status = 'active'",

@@ -7,11 +7,12 @@
 
 use caducee_store::Migration;
 
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    component: "ecps",
-    version: 1,
-    name: "ecps_activation_device_jti_request",
-    sql: "CREATE TABLE ecps_activation (
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        component: "ecps",
+        version: 1,
+        name: "ecps_activation_device_jti_request",
+        sql: "CREATE TABLE ecps_activation (
             id TEXT PRIMARY KEY,
             idnat TEXT NOT NULL,
             email_code_hash TEXT NOT NULL,
@@ -56,7 +57,24 @@ pub const MIGRATIONS: &[Migration] = &[Migration {
           );
           CREATE INDEX ecps_request_pending ON ecps_request (idnat, status, expires_at);
           CREATE INDEX ecps_request_created ON ecps_request (idnat, created_at);",
-}];
+    },
+    // PSC-05: when each expiry reminder was sent (NULL: not yet), so that it is sent once.
+    Migration {
+        component: "ecps",
+        version: 2,
+        name: "ecps_device_expiry_reminders",
+        sql: "ALTER TABLE ecps_device ADD COLUMN reminded_30d_at BIGINT;
+              ALTER TABLE ecps_device ADD COLUMN reminded_7d_at BIGINT;",
+    },
+    // The long-poll's poller reads the pending requests of every professional at once:
+    // without this index that is a scan of every request ever made, four times a second.
+    Migration {
+        component: "ecps",
+        version: 3,
+        name: "ecps_request_open_index",
+        sql: "CREATE INDEX ecps_request_open ON ecps_request (status, expires_at);",
+    },
+];
 
 /// Every migration the e-CPS server needs, with the tables it reads or writes through other
 /// components (audit trail, registry, outbox), in order.

@@ -155,6 +155,10 @@ on_both_engines! {
     psc_03_push_bombing_limits => push_bombing;
     psc_05_expired_ecps_is_refused_with_reactivation_message => device_expires;
     psc_03_device_proofs_are_verified_and_replays_refused => device_proofs;
+    psc_05_reminders_30_and_7_days_before_expiry_once_each => reminders_once_each;
+    psc_05_late_device_gets_only_the_7_day_reminder => reminder_only_7_days;
+    psc_05_no_reminder_after_expiry_or_replacement_and_missing_email_is_audited => reminder_edge_cases;
+    psc_03_long_poll_wakes_on_local_and_other_node_requests => long_poll_across_nodes;
 }
 
 async fn activation_sends_codes(dialect: Dialect) {
@@ -571,8 +575,8 @@ async fn request_expires(dialect: Dialect) {
     );
     let r = env.ecps.answer(&dev.id, &req.id, &req.code, PASSWORD).await;
     assert!(matches!(r, Err(EcpsError::RequestExpired)), "{r:?}");
-    let (_, expired) = env.ecps.housekeeping().await.unwrap();
-    assert_eq!(expired, 1);
+    let done = env.ecps.housekeeping().await.unwrap();
+    assert_eq!(done.requests_expired, 1);
     assert_eq!(
         env.ecps.request_state(&req.id).await.unwrap().status,
         RequestStatus::Expired
@@ -744,7 +748,278 @@ async fn device_proofs(dialect: Dialect) {
     assert!(matches!(r, Err(EcpsError::UnknownDevice)), "{r:?}");
     // The same jti stays refused until the proof could no longer be fresh, then is purged.
     env.clock.advance(Duration::seconds(62));
-    let (purged, _) = env.ecps.housekeeping().await.unwrap();
+    let purged = env.ecps.housekeeping().await.unwrap().proofs_purged;
     assert!(purged >= 2, "{purged}");
+    env.db.cleanup().await;
+}
+
+/// The expiry reminders queued in the outbox, oldest first: (recipient, subject, text).
+async fn reminders(env: &Env) -> Vec<(String, String, String)> {
+    let mut msgs: Vec<_> = caducee_notify::recent(&env.db.store, 1000)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|m| m.template == "ecps_expiry_reminder")
+        .collect();
+    msgs.reverse();
+    msgs.into_iter()
+        .map(|m| {
+            assert_eq!(m.channel, caducee_notify::ChannelKind::Email);
+            (m.recipient, m.subject, m.body_text)
+        })
+        .collect()
+}
+
+async fn reminder_events(env: &Env) -> Vec<serde_json::Value> {
+    audit::events_for(&env.db.store, env.idnat.as_str())
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.action == "ecps.device.expiry_reminder")
+        .map(|e| {
+            assert_eq!(e.actor, "system:ecps");
+            serde_json::from_str(&e.details).unwrap()
+        })
+        .collect()
+}
+
+async fn reminders_once_each(dialect: Dialect) {
+    let env = env(dialect).await;
+    let (dev, _) = activate(&env, &env.idnat).await;
+    let expiry = datetime!(2029-03-02 09:00:01 UTC);
+    assert_eq!(dev.expires_at, expiry.unix_timestamp());
+    // Nothing until 30 days before, however often the housekeeping runs.
+    env.clock
+        .set(expiry - Duration::days(30) - Duration::seconds(1));
+    assert_eq!(env.ecps.housekeeping().await.unwrap().reminders, 0);
+    assert!(reminders(&env).await.is_empty());
+    // 30 days before: one e-mail to the registry's address, in French, with the date.
+    env.clock.advance(Duration::seconds(1));
+    assert_eq!(env.ecps.housekeeping().await.unwrap().reminders, 1);
+    let sent = reminders(&env).await;
+    assert_eq!(sent.len(), 1);
+    let (to, subject, text) = &sent[0];
+    assert_eq!(to, "tudor.x01@cn.medecin.fr");
+    assert_eq!(subject, "Votre e-CPS expire le 02/03/2029");
+    assert!(
+        text.contains("Votre e-CPS expire le 02/03/2029, dans 30 jours."),
+        "{text}"
+    );
+    assert!(text.contains("caducee ecps activate"), "{text}");
+    // The message is useless once the e-CPS has expired.
+    let queued = caducee_notify::recent(&env.db.store, 1).await.unwrap();
+    assert_eq!(queued[0].not_after, Some(dev.expires_at));
+    // Again and again, from day 30 to day 8: no second 30-day reminder.
+    for _ in 0..3 {
+        assert_eq!(env.ecps.housekeeping().await.unwrap().reminders, 0);
+    }
+    env.clock
+        .set(expiry - Duration::days(7) - Duration::seconds(1));
+    assert_eq!(env.ecps.housekeeping().await.unwrap().reminders, 0);
+    // 7 days before: the second one, once.
+    env.clock.advance(Duration::seconds(1));
+    assert_eq!(env.ecps.housekeeping().await.unwrap().reminders, 1);
+    env.clock.advance(Duration::days(3));
+    assert_eq!(env.ecps.housekeeping().await.unwrap().reminders, 0);
+    let sent = reminders(&env).await;
+    assert_eq!(sent.len(), 2);
+    assert!(sent[1].2.contains("dans 7 jours"), "{}", sent[1].2);
+    // Stored on the device row; audited with the masked address only.
+    let row = sqlx::query("SELECT reminded_30d_at, reminded_7d_at FROM ecps_device WHERE id = $1")
+        .bind(&dev.id)
+        .fetch_one(env.db.store.pool())
+        .await
+        .unwrap();
+    let marks: (Option<i64>, Option<i64>) = (
+        sqlx::Row::try_get(&row, 0).unwrap(),
+        sqlx::Row::try_get(&row, 1).unwrap(),
+    );
+    assert_eq!(
+        marks,
+        (
+            Some((expiry - Duration::days(30)).unix_timestamp()),
+            Some((expiry - Duration::days(7)).unix_timestamp())
+        )
+    );
+    let events = reminder_events(&env).await;
+    assert_eq!(events.len(), 2);
+    assert_eq!(events[0]["thresholdDays"], 30);
+    assert_eq!(events[1]["thresholdDays"], 7);
+    assert_eq!(events[1]["email"], "tu***01@cn.medecin.fr");
+    assert_eq!(events[1]["sent"], true);
+    assert_no_secret_in_audit(&env, &["tudor.x01@cn.medecin.fr"]).await;
+    // Expiry: refused with the reactivation message, and no more reminders.
+    env.clock.set(expiry);
+    let err = env.ecps.pending_for_device(&dev.id).await.unwrap_err();
+    assert!(matches!(err, EcpsError::DeviceExpired), "{err:?}");
+    assert!(err.to_string().contains("réactivez-la"), "{err}");
+    assert_eq!(env.ecps.housekeeping().await.unwrap().reminders, 0);
+    assert_eq!(reminders(&env).await.len(), 2);
+    env.db.cleanup().await;
+}
+
+async fn reminder_only_7_days(dialect: Dialect) {
+    let env = env(dialect).await;
+    let (dev, _) = activate(&env, &env.idnat).await;
+    let expiry = time::OffsetDateTime::from_unix_timestamp(dev.expires_at).unwrap();
+    // The housekeeping did not run between day 30 and day 7 (node down): 5 days left.
+    env.clock.set(expiry - Duration::days(5));
+    // Two nodes run it at the same moment: one reminder.
+    let other = env.ecps.clone();
+    let (a, b) = tokio::join!(env.ecps.housekeeping(), other.housekeeping());
+    assert_eq!(a.unwrap().reminders + b.unwrap().reminders, 1);
+    let sent = reminders(&env).await;
+    assert_eq!(sent.len(), 1, "only the 7-day reminder");
+    assert!(sent[0].2.contains("dans 5 jours"), "{}", sent[0].2);
+    let events = reminder_events(&env).await;
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0]["thresholdDays"], 7);
+    // The 30-day one never comes afterwards.
+    env.clock.advance(Duration::days(1));
+    assert_eq!(env.ecps.housekeeping().await.unwrap().reminders, 0);
+    assert_eq!(reminders(&env).await.len(), 1);
+    // Within the last day: "moins de 24 heures" (for a device that also missed day 7).
+    let late = professional(6);
+    add_person(&env, &late, Some(("late.pro@example.fr", "+33612345606"))).await;
+    let (late_dev, _) = activate(&env, &late).await;
+    env.clock.set(
+        time::OffsetDateTime::from_unix_timestamp(late_dev.expires_at).unwrap()
+            - Duration::hours(20),
+    );
+    assert_eq!(env.ecps.housekeeping().await.unwrap().reminders, 1);
+    let sent = reminders(&env).await;
+    assert_eq!(sent.last().unwrap().0, "late.pro@example.fr");
+    assert!(
+        sent.last().unwrap().2.contains("dans moins de 24 heures"),
+        "{}",
+        sent.last().unwrap().2
+    );
+    env.db.cleanup().await;
+}
+
+async fn reminder_edge_cases(dialect: Dialect) {
+    let env = env(dialect).await;
+    // Replaced 10 days before its expiry: the new device is valid 3 years, nothing is due.
+    let (first, _) = activate(&env, &env.idnat).await;
+    let expiry = time::OffsetDateTime::from_unix_timestamp(first.expires_at).unwrap();
+    env.clock.set(expiry - Duration::days(10));
+    let (second, _) = activate(&env, &env.idnat).await;
+    assert_ne!(first.id, second.id);
+    assert_eq!(env.ecps.housekeeping().await.unwrap().reminders, 0);
+    // Expired without any reminder (caducee was down for a month): none after the fact.
+    let gone = professional(7);
+    add_person(&env, &gone, Some(("gone.pro@example.fr", "+33612345607"))).await;
+    let (gone_dev, _) = activate(&env, &gone).await;
+    env.clock
+        .set(time::OffsetDateTime::from_unix_timestamp(gone_dev.expires_at).unwrap());
+    assert_eq!(env.ecps.housekeeping().await.unwrap().reminders, 0);
+    let err = env
+        .ecps
+        .create_request(gone.as_str(), "ROR", None)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, EcpsError::DeviceExpired), "{err:?}");
+    assert!(err.to_string().contains("réactivez-la"), "{err}");
+    // No valid e-mail in the registry any more: nothing queued, the reminder is recorded
+    // as not sent (audited) and not retried every minute.
+    let lost = professional(8);
+    add_person(&env, &lost, Some(("lost.pro@example.fr", "+33612345608"))).await;
+    let (lost_dev, _) = activate(&env, &lost).await;
+    sqlx::query("UPDATE reg_contact SET email = '' WHERE idnat = $1")
+        .bind(lost.as_str())
+        .execute(env.db.store.pool())
+        .await
+        .unwrap();
+    env.clock.set(
+        time::OffsetDateTime::from_unix_timestamp(lost_dev.expires_at).unwrap()
+            - Duration::days(20),
+    );
+    assert_eq!(env.ecps.housekeeping().await.unwrap().reminders, 1);
+    assert_eq!(env.ecps.housekeeping().await.unwrap().reminders, 0);
+    assert!(reminders(&env).await.is_empty());
+    let events: Vec<serde_json::Value> = audit::events_for(&env.db.store, lost.as_str())
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.action == "ecps.device.expiry_reminder")
+        .map(|e| serde_json::from_str(&e.details).unwrap())
+        .collect();
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0]["sent"], false);
+    assert_eq!(events[0]["email"], serde_json::Value::Null);
+    env.db.cleanup().await;
+}
+
+async fn long_poll_across_nodes(dialect: Dialect) {
+    use std::time::{Duration as StdDuration, Instant};
+    let env = env(dialect).await;
+    let (dev, _) = activate(&env, &env.idnat).await;
+    // Nothing pending: an empty answer after the wait, and no waiter left behind.
+    let t0 = Instant::now();
+    let none = env
+        .ecps
+        .wait_for_pending(&dev.id, StdDuration::from_millis(600))
+        .await
+        .unwrap();
+    assert!(none.is_empty());
+    assert!(t0.elapsed() >= StdDuration::from_millis(600));
+    assert_eq!(env.ecps.waiting_devices(), 0);
+    // Another node: its own e-CPS server (own waiters, own poller) on the same database.
+    let other_store = caducee_store::Store::connect(&env.db.url).await.unwrap();
+    let node_b = EcpsServer::new(
+        other_store.clone(),
+        env.clock.shared(),
+        caducee_notify::Waker::new(),
+        EcpsConfig::default(),
+    );
+    for (creator, name) in [(&env.ecps, "same node"), (&node_b, "other node")] {
+        let waiter = {
+            let ecps = env.ecps.clone();
+            let id = dev.id.clone();
+            tokio::spawn(async move {
+                let t0 = Instant::now();
+                let r = ecps
+                    .wait_for_pending(&id, StdDuration::from_secs(10))
+                    .await
+                    .unwrap();
+                (r, t0.elapsed())
+            })
+        };
+        // Let it register and start waiting.
+        let deadline = Instant::now() + StdDuration::from_secs(5);
+        while env.ecps.waiting_devices() == 0 {
+            assert!(Instant::now() < deadline, "{name}: the waiter never waited");
+            tokio::time::sleep(StdDuration::from_millis(10)).await;
+        }
+        let created_at = Instant::now();
+        let req = creator
+            .create_request(env.idnat.as_str(), name, None)
+            .await
+            .unwrap();
+        let (pending, _) = waiter.await.unwrap();
+        let latency = created_at.elapsed();
+        assert_eq!(pending.len(), 1, "{name}");
+        assert_eq!(pending[0].id, req.id, "{name}");
+        // Same node: woken by the creation; other node: seen by this node's poller within
+        // 250 ms (the bound leaves room for a loaded machine).
+        assert!(
+            latency < StdDuration::from_millis(1_500),
+            "{name}: {latency:?}"
+        );
+        assert_eq!(env.ecps.waiting_devices(), 0);
+        env.ecps.cancel_request(&req.id).await.unwrap();
+    }
+    // A locked device's long-poll is refused, not left waiting.
+    sqlx::query("UPDATE ecps_device SET locked = 1 WHERE id = $1")
+        .bind(&dev.id)
+        .execute(env.db.store.pool())
+        .await
+        .unwrap();
+    let r = env
+        .ecps
+        .wait_for_pending(&dev.id, StdDuration::from_secs(5))
+        .await;
+    assert!(matches!(r, Err(EcpsError::DeviceLocked)), "{r:?}");
+    other_store.close().await;
     env.db.cleanup().await;
 }

@@ -26,6 +26,13 @@ pub enum Template {
     /// PSC-04: one of the two e-CPS activation codes (one is sent by e-mail, the other by
     /// SMS; both are needed).
     EcpsActivationCode { code: String, validity_minutes: u32 },
+    /// PSC-05: the e-CPS expires soon (sent 30 and 7 days before); it must be reactivated.
+    EcpsExpiryReminder {
+        /// The expiry date as the professional reads it: `JJ/MM/AAAA`.
+        expires_on: String,
+        /// Whole days left, rounded up (1 means "within 24 hours").
+        days_left: u32,
+    },
     /// ACC-03: the code that secures the creation of a portal account.
     AccountCreationCode {
         portal: String,
@@ -76,6 +83,7 @@ pub enum Template {
 /// Stable names of the templates, as stored in `notify_outbox.template`.
 pub const TEMPLATE_NAMES: &[&str] = &[
     "ecps_activation_code",
+    "ecps_expiry_reminder",
     "account_creation_code",
     "account_recovery_code",
     "account_created",
@@ -88,7 +96,10 @@ pub const TEMPLATE_NAMES: &[&str] = &[
 /// True when messages of this template carry a secret (a code or a link): their bodies are
 /// scrubbed from the outbox once delivered. Unknown names count as secret.
 pub fn template_carries_secret(name: &str) -> bool {
-    !matches!(name, "account_created" | "request_decided")
+    !matches!(
+        name,
+        "account_created" | "request_decided" | "ecps_expiry_reminder"
+    )
 }
 
 /// A rendered e-mail.
@@ -120,6 +131,7 @@ impl Template {
     pub fn name(&self) -> &'static str {
         match self {
             Template::EcpsActivationCode { .. } => "ecps_activation_code",
+            Template::EcpsExpiryReminder { .. } => "ecps_expiry_reminder",
             Template::AccountCreationCode { .. } => "account_creation_code",
             Template::AccountRecoveryCode { .. } => "account_recovery_code",
             Template::AccountCreated { .. } => "account_created",
@@ -208,6 +220,10 @@ impl Template {
                 "e-CPS : votre code d'activation est {}. Valable {validity_minutes} min. Ne le communiquez à personne.",
                 gsm7::to_gsm7(code)
             ),
+            Template::EcpsExpiryReminder { expires_on, .. } => format!(
+                "e-CPS : votre e-CPS expire le {}. Réactivez-la avant cette date avec caducee ecps activate.",
+                gsm7::to_gsm7(expires_on)
+            ),
             Template::AccountCreationCode {
                 portal: p,
                 code,
@@ -277,7 +293,9 @@ impl Template {
     /// Who signs the message.
     fn sender(&self) -> &str {
         match self {
-            Template::EcpsActivationCode { .. } => "caducee (e-CPS)",
+            Template::EcpsActivationCode { .. } | Template::EcpsExpiryReminder { .. } => {
+                "caducee (e-CPS)"
+            }
             Template::AccountCreationCode { portal, .. }
             | Template::AccountRecoveryCode { portal, .. }
             | Template::AccountCreated { portal, .. }
@@ -314,6 +332,30 @@ impl Template {
                           et signalez-le à votre agence régionale de santé (ARS).".into()),
                 ],
             ),
+            Template::EcpsExpiryReminder {
+                expires_on,
+                days_left,
+            } => {
+                let when = match days_left {
+                    0 | 1 => "dans moins de 24 heures".to_string(),
+                    n => format!("dans {n} jours"),
+                };
+                (
+                    format!("Votre e-CPS expire le {expires_on}"),
+                    vec![
+                        Para(format!("Votre e-CPS expire le {expires_on}, {when}.")),
+                        Para("Après cette date, elle sera refusée et vous ne pourrez plus vous \
+                              connecter avec elle aux services de santé en ligne. Pour continuer à \
+                              l'utiliser, réactivez-la avant cette date avec la commande \
+                              « caducee ecps activate » : un code vous sera envoyé par e-mail et un \
+                              autre par SMS, aux coordonnées enregistrées au répertoire RPPS."
+                            .into()),
+                        Para("Si ces coordonnées ont changé, contactez votre agence régionale de \
+                              santé (ARS) pour les faire corriger avant de réactiver votre e-CPS."
+                            .into()),
+                    ],
+                )
+            }
             Template::AccountCreationCode {
                 portal,
                 code,
@@ -475,6 +517,10 @@ mod tests {
                 code: "98765432".into(),
                 validity_minutes: 15,
             },
+            Template::EcpsExpiryReminder {
+                expires_on: "28/02/2029".into(),
+                days_left: 30,
+            },
             Template::AccountCreationCode {
                 portal: portal.clone(),
                 code: "123456".into(),
@@ -604,6 +650,35 @@ mod tests {
         assert_eq!(
             t.render_sms(),
             "e-CPS : votre code d'activation est 123456. Valable 10 min. Ne le communiquez à personne."
+        );
+    }
+
+    #[test]
+    fn psc_05_expiry_reminder_says_when_and_how_to_reactivate() {
+        let t = Template::EcpsExpiryReminder {
+            expires_on: "02/03/2029".into(),
+            days_left: 7,
+        };
+        let (subject, text, html) = t.render_email();
+        assert_eq!(subject, "Votre e-CPS expire le 02/03/2029");
+        assert!(
+            text.contains("Votre e-CPS expire le 02/03/2029, dans 7 jours."),
+            "{text}"
+        );
+        assert!(text.contains("réactivez-la") && text.contains("caducee ecps activate"));
+        assert!(html.contains("caducee ecps activate"));
+        assert!(!t.carries_secret(), "nothing to scrub: no code, no link");
+        let last_day = Template::EcpsExpiryReminder {
+            expires_on: "02/03/2029".into(),
+            days_left: 1,
+        };
+        assert!(last_day
+            .render_email()
+            .1
+            .contains("dans moins de 24 heures"));
+        assert_eq!(
+            t.render_sms(),
+            "e-CPS : votre e-CPS expire le 02/03/2029. Réactivez-la avant cette date avec caducee ecps activate."
         );
     }
 }

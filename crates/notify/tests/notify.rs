@@ -940,6 +940,7 @@ async fn not_09_sms_templates_fit_one_gsm7_sms(dialect: Dialect) {
     let code = |c: &str| c.to_string();
     let templates = vec![
         activation_code("98765432"),
+        Template::EcpsExpiryReminder { expires_on: "28/02/2029".into(), days_left: 30 },
         Template::AccountCreationCode { portal: portal.into(), code: code("123456"), validity_minutes: 10 },
         Template::AccountRecoveryCode { portal: portal.into(), code: code("123456"), validity_minutes: 10 },
         Template::AccountCreated {

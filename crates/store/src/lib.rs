@@ -92,7 +92,15 @@ impl Store {
                     Ok(())
                 })
             }),
-            Dialect::Postgres => options,
+            // A transaction left open by a bug or a dropped connection must not hold its
+            // locks for ever: the server ends it after a minute of idleness.
+            Dialect::Postgres => options.after_connect(|conn, _meta| {
+                Box::pin(async move {
+                    conn.execute("SET idle_in_transaction_session_timeout = '60s'")
+                        .await?;
+                    Ok(())
+                })
+            }),
         };
         let pool = options
             .connect(&url)

@@ -5,8 +5,9 @@
 //! `{"error": "<stable code>", "message": "<French>"}`, a server fault a 500 without details.
 //!
 //! Must never hold an e-CPS rule (everything is decided by `caducee_ecps_server`), never log
-//! a code, a password or a proof, and never keep long-poll state in memory: the pending
-//! requests are read from the database so that any node answers.
+//! a code, a password or a proof, and never answer a long-poll from memory: the pending
+//! requests are read from the database so that any node answers (the e-CPS server only keeps
+//! who waits on this node, to wake them).
 
 use std::time::Duration;
 
@@ -26,8 +27,6 @@ use crate::AppState;
 pub const DEFAULT_WAIT_SECS: u64 = 25;
 /// Longest long-poll, in seconds.
 pub const MAX_WAIT_SECS: u64 = 30;
-/// How often a long-poll reads the database.
-const POLL_EVERY: Duration = Duration::from_millis(250);
 /// The header that carries the device proof.
 pub const PROOF_HEADER: &str = "dpop";
 
@@ -313,10 +312,11 @@ impl From<PendingRequest> for RequestItem {
     }
 }
 
-/// Long-poll: answers as soon as the device's professional has a pending request, reading
-/// the database every 250 ms (so a request created on another node is seen), for at most
-/// `wait` seconds. The wait is measured on the runtime's monotonic timer, not the injected
-/// clock: it bounds a connection, it decides nothing.
+/// Long-poll: answers as soon as the device's professional has a pending request, for at
+/// most `wait` seconds. A request created through this node wakes the poll at once; one
+/// created on another node is seen by this node's poller within
+/// [`caducee_ecps_server::POLL_EVERY`] (the database is shared, see
+/// [`caducee_ecps_server::EcpsServer::wait_for_pending`]).
 async fn pending_requests(
     State(state): State<AppState>,
     method: Method,
@@ -332,16 +332,14 @@ async fn pending_requests(
     })?;
     let wait = query.wait.unwrap_or(DEFAULT_WAIT_SECS).min(MAX_WAIT_SECS);
     let dev = device(&state, &method, &uri, &headers).await?;
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(wait);
-    loop {
-        let pending = state.inner.ecps.pending_for_device(&dev.id).await?;
-        if !pending.is_empty() || tokio::time::Instant::now() + POLL_EVERY > deadline {
-            return Ok(Json(RequestsBody {
-                requests: pending.into_iter().map(RequestItem::from).collect(),
-            }));
-        }
-        tokio::time::sleep(POLL_EVERY).await;
-    }
+    let pending = state
+        .inner
+        .ecps
+        .wait_for_pending(&dev.id, Duration::from_secs(wait))
+        .await?;
+    Ok(Json(RequestsBody {
+        requests: pending.into_iter().map(RequestItem::from).collect(),
+    }))
 }
 
 #[derive(Deserialize)]

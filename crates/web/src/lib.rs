@@ -33,6 +33,8 @@ pub struct AppInner {
     /// The e-CPS server (activation, devices, authentication requests) behind the device
     /// API.
     pub ecps: Arc<caducee_ecps_server::EcpsServer>,
+    /// The identity provider, mounted at `/auth/realms/esante-wallet/…` when present.
+    pub idp: Option<caducee_idp::Idp>,
 }
 
 impl AppState {
@@ -52,6 +54,23 @@ impl AppState {
                 demo,
                 notify,
                 ecps,
+                idp: None,
+            }),
+        }
+    }
+
+    /// The same state with the identity provider mounted.
+    pub fn with_idp(self, idp: caducee_idp::Idp) -> AppState {
+        let i = &self.inner;
+        AppState {
+            inner: Arc::new(AppInner {
+                store: i.store.clone(),
+                clock: i.clock.clone(),
+                public_url: i.public_url.clone(),
+                demo: i.demo,
+                notify: i.notify.clone(),
+                ecps: i.ecps.clone(),
+                idp: Some(idp),
             }),
         }
     }
@@ -61,10 +80,34 @@ impl AppState {
 pub fn router(state: AppState) -> Router {
     // Install the metrics recorder before the first request is counted.
     let _ = probes::prometheus();
-    let routes = Router::new()
+    let portals = demo_portals(&state);
+    let idp = state.inner.idp.clone();
+    let mut routes = Router::new()
         .merge(probes::routes())
         .merge(dev::routes())
         .merge(ecps_api::routes())
         .with_state(state);
+    if let Some(portals) = portals {
+        routes = routes.merge(caducee_portals::routes(portals));
+    }
+    if let Some(idp) = idp {
+        routes = routes.merge(caducee_idp::router(idp));
+    }
     middleware::wrap(routes)
+}
+
+/// The demo portal (`/espaces/demo`), a relying party of this node's identity provider over
+/// HTTP: mounted in demo mode only, where `serve --demo` registers its OIDC client.
+fn demo_portals(state: &AppState) -> Option<caducee_portals::Portals> {
+    if !state.inner.demo {
+        return None;
+    }
+    let s = &state.inner;
+    match caducee_portals::Portals::new(s.store.clone(), s.clock.clone(), &s.public_url) {
+        Ok(p) => Some(p),
+        Err(e) => {
+            tracing::error!(error = %e, "portail de démonstration non monté");
+            None
+        }
+    }
 }

@@ -80,11 +80,18 @@ async fn home(State(state): State<AppState>) -> impl IntoResponse {
 {mode}\
 <h2>Répertoire</h2>{registry}\
 <h2>Services</h2><ul class=\"cartes\">\
+<li><a href=\"/auth/realms/esante-wallet/.well-known/openid-configuration\">Fournisseur d'identité OpenID Connect</a> (émetteur <code>/auth/realms/esante-wallet</code>)</li>\
+{portal}\
 <li><a href=\"/healthz\">État du service</a> (<code>/healthz</code>, <code>/readyz</code>)</li>\
 <li><a href=\"/metrics\">Métriques Prometheus</a></li>\
 {dev}\
 </ul><p>Adresse publique : <code>{}</code></p>",
         escape(&state.inner.public_url),
+        portal = if state.inner.demo {
+            "<li><a href=\"/espaces/demo\">Espace de démonstration</a> : se connecter avec Pro Santé Connect (e-CPS)</li>"
+        } else {
+            ""
+        },
         dev = if state.inner.demo {
             "<li><a href=\"/dev/outbox\">Messages envoyés</a> (e-mails et SMS, mode démonstration)</li>"
         } else {

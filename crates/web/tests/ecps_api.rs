@@ -239,6 +239,7 @@ on_both_engines! {
     psc_04_missing_contact_answers_with_the_ars_message => missing_contact;
     psc_03_wrong_password_five_times_locks_with_423 => lock_flow;
     psc_04_bad_inputs_are_json_client_errors => bad_inputs;
+    psc_03_psc_05_request_and_device_expire_by_the_clock_through_http => expiry_flow;
 }
 
 async fn approve_flow(dialect: Dialect) {
@@ -630,6 +631,126 @@ async fn bad_inputs(dialect: Dialect) {
     )
     .await;
     assert_eq!((status, body["error"].as_str()), (400, Some("bad_wait")));
+    db.cleanup().await;
+}
+
+/// Expiry by moving the clock, through the real HTTP API: a request is listed until its
+/// 120 s have passed, then gone from the long-poll and refused with 410; the device works
+/// until the last second of its 3 years, then every call (answer included) is refused with
+/// 403 and a message that says to reactivate.
+async fn expiry_flow(dialect: Dialect) {
+    let (db, clock) = fresh_db(dialect).await;
+    let idnat = professional(1);
+    add_person(
+        &db.store,
+        &clock,
+        &idnat,
+        Some(("tudor.x01@cn.medecin.fr", "+33781234522")),
+    )
+    .await;
+    let node = start_node(db.store.clone(), &clock).await;
+    let dev = activate(&node, &clock, &idnat, idnat.as_str()).await;
+
+    let req = node
+        .ecps
+        .create_request(idnat.as_str(), "ROR National", None)
+        .await
+        .unwrap();
+    assert_eq!(req.expires_at, clock.unix() + 120);
+    clock.advance(Duration::seconds(119));
+    let (status, body) = device_call(
+        &node,
+        &clock,
+        &dev,
+        "GET",
+        "/ecps/api/v1/requests?wait=0",
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["requests"][0]["id"], req.id.as_str());
+    clock.advance(Duration::seconds(1));
+    let (status, body) = device_call(
+        &node,
+        &clock,
+        &dev,
+        "GET",
+        "/ecps/api/v1/requests?wait=0",
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["requests"], json!([]));
+    let path = format!("/ecps/api/v1/requests/{}", req.id);
+    let (status, body) = device_call(
+        &node,
+        &clock,
+        &dev,
+        "POST",
+        &path,
+        Some(json!({"code": req.code, "password": PASSWORD})),
+    )
+    .await;
+    assert_eq!(status, 410, "{body}");
+    assert_eq!(body["error"], "request_expired");
+    assert!(
+        body["message"].as_str().unwrap().contains("a expiré"),
+        "{body}"
+    );
+    assert_eq!(
+        node.ecps.request_state(&req.id).await.unwrap().status,
+        RequestStatus::Expired
+    );
+
+    // The device's 3 years: usable until its last second, refused from its expiry on.
+    let expires_at = node
+        .ecps
+        .active_device(idnat.as_str())
+        .await
+        .unwrap()
+        .unwrap()
+        .expires_at;
+    clock.set(time::OffsetDateTime::from_unix_timestamp(expires_at - 1).unwrap());
+    let req = node
+        .ecps
+        .create_request(idnat.as_str(), "Ordre", None)
+        .await
+        .unwrap();
+    let (status, body) = device_call(
+        &node,
+        &clock,
+        &dev,
+        "GET",
+        "/ecps/api/v1/requests?wait=0",
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["requests"][0]["id"], req.id.as_str());
+    clock.advance(Duration::seconds(1));
+    let path = format!("/ecps/api/v1/requests/{}", req.id);
+    for (method, path, body) in [
+        ("GET", "/ecps/api/v1/requests?wait=0", None),
+        (
+            "POST",
+            path.as_str(),
+            Some(json!({"code": req.code, "password": PASSWORD})),
+        ),
+    ] {
+        let (status, body) = device_call(&node, &clock, &dev, method, path, body).await;
+        assert_eq!(status, 403, "{method} {path}: {body}");
+        assert_eq!(body["error"], "device_expired");
+        let msg = body["message"].as_str().unwrap();
+        assert!(
+            msg.contains("a expiré") && msg.contains("réactivez-la"),
+            "{msg}"
+        );
+    }
+    assert_eq!(
+        node.ecps.request_state(&req.id).await.unwrap().status,
+        RequestStatus::Pending,
+        "an expired e-CPS decides nothing"
+    );
     db.cleanup().await;
 }
 

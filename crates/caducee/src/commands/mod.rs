@@ -1,7 +1,9 @@
 //! One module per command family.
 
+pub mod client;
 pub mod ecps;
 pub mod files;
+pub mod keys;
 pub mod registry;
 pub mod serve;
 
@@ -12,11 +14,16 @@ use caducee_store::Store;
 /// Opens the configured database and brings its schema up to date.
 pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
     let store = Store::connect(&config.database_url).await?;
-    // The e-CPS list already holds the registry's and the outbox's migrations, in order.
+    // The identity provider's list already holds the e-CPS', registry's and outbox's
+    // migrations, in order.
     store
-        .migrate(&caducee_ecps_server::migrations())
+        .migrate(&caducee_idp::migrations())
         .await
         .context("migrations")?;
+    store
+        .migrate(caducee_portals::MIGRATIONS)
+        .await
+        .context("migrations des portails")?;
     Ok(store)
 }
 

@@ -70,15 +70,58 @@ pub async fn run(mut config: Config, args: ServeArgs) -> anyhow::Result<ExitCode
             ..caducee_ecps_server::EcpsConfig::default()
         },
     ));
-    // Purges spent device-proof ids and closes overdue requests; any node may do it.
+    // Purges spent device-proof ids, closes overdue requests and sends the expiry reminders
+    // (PSC-05) that are due; any node may do it, several at once too (each reminder is
+    // claimed in the database).
     let housekeeping = tokio::spawn({
         let ecps = ecps.clone();
         async move {
             let mut every = tokio::time::interval(std::time::Duration::from_secs(60));
             loop {
                 every.tick().await;
-                if let Err(e) = ecps.housekeeping().await {
-                    tracing::warn!(error = %e, "e-CPS : ménage périodique");
+                match ecps.housekeeping().await {
+                    Ok(done) if done.reminders > 0 => {
+                        tracing::info!(
+                            reminders = done.reminders,
+                            "e-CPS : rappels d'expiration mis en file d'envoi"
+                        );
+                    }
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "e-CPS : ménage périodique"),
+                }
+            }
+        }
+    });
+    // The identity provider: signing keys sealed with the instance secret (created at
+    // first start), then the clients the configuration file declares.
+    let instance_secret = config.instance_secret()?;
+    let idp = caducee_idp::Idp::start(
+        store.clone(),
+        clock.clone(),
+        &config.public_url(),
+        config.idp.clone(),
+        ecps.clone(),
+        &instance_secret,
+    )
+    .await
+    .context("fournisseur d'identité")?;
+    crate::commands::client::apply_config_clients(&idp, &config).await?;
+    if config.demo {
+        register_demo_portal(&idp, &store, clock.clone(), &config.public_url()).await?;
+    }
+    // Key rotation when due, expired codes, tokens, login flows and sessions deleted; any
+    // node may do it.
+    let idp_housekeeping = tokio::spawn({
+        let idp = idp.clone();
+        async move {
+            let mut every = tokio::time::interval(std::time::Duration::from_secs(60));
+            loop {
+                every.tick().await;
+                if let Err(e) = idp.housekeeping().await {
+                    tracing::warn!(code = e.code(), error = %e, "fournisseur d'identité : ménage périodique");
+                }
+                if let Err(e) = caducee_idp::browser::housekeeping(&idp).await {
+                    tracing::warn!(code = e.code(), error = %e, "fournisseur d'identité : ménage des sessions");
                 }
             }
         }
@@ -90,7 +133,8 @@ pub async fn run(mut config: Config, args: ServeArgs) -> anyhow::Result<ExitCode
         config.demo,
         waker,
         ecps,
-    );
+    )
+    .with_idp(idp);
     let app = caducee_web::router(state);
     tracing::info!(listen = %local, public_url = %config.public_url(), database = %caducee_store::redact_url(&config.database_url), demo = config.demo, "caducee démarré");
     // Printed on stdout so scripts and tests can find an ephemeral port.
@@ -101,10 +145,43 @@ pub async fn run(mut config: Config, args: ServeArgs) -> anyhow::Result<ExitCode
     // The worker finishes the delivery round in progress; what it did not reach stays in
     // the outbox for the next start or another node.
     housekeeping.abort();
+    idp_housekeeping.abort();
     let _ = stop_worker.send(());
     let _ = worker_task.await;
     store.close().await;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Registers the OIDC client of the demo portal (`/espaces/demo`) at the provider. Its
+/// secret is generated once and kept by the portals component; registering again at every
+/// start makes a changed public URL follow.
+async fn register_demo_portal(
+    idp: &caducee_idp::Idp,
+    store: &caducee_store::Store,
+    clock: caducee_core::clock::SharedClock,
+    public_url: &str,
+) -> anyhow::Result<()> {
+    let portals = caducee_portals::Portals::new(store.clone(), clock, public_url)?;
+    let r = portals
+        .client_registration(&caducee_portals::DEMO)
+        .await
+        .context("client OIDC du portail de démonstration")?;
+    idp.upsert_client(
+        caducee_idp::ClientSpec {
+            client_id: r.client_id,
+            name: r.name,
+            secret: Some(r.secret),
+            redirect_uris: r.redirect_uris,
+            post_logout_redirect_uris: r.post_logout_redirect_uris,
+            grants: r.grants,
+            backchannel_logout_uri: r.backchannel_logout_uri,
+            ..caducee_idp::ClientSpec::default()
+        },
+        "system:demo",
+    )
+    .await
+    .context("client OIDC du portail de démonstration")?;
+    Ok(())
 }
 
 /// Names this node in the outbox claims (host and process), so an operator can tell which

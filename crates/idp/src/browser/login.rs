@@ -1,0 +1,531 @@
+//! The login page and the e-CPS waiting page of a login flow (PSC-02, PSC-03):
+//! identifier → e-CPS request (2-digit code, 120 s) → the phone answers → the flow issues
+//! one authorization code and opens the SSO session.
+
+use super::authorize::{error_redirect, issue};
+use super::flow::LoginFlow;
+use super::{cookies, flow, pages, session};
+use crate::{Idp, IdpError, REALM_PATH};
+use axum::extract::{Form, Path, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use axum_extra::extract::CookieJar;
+use caducee_core::ids::{Adeli, IdNatPs, Rpps};
+use caducee_ecps_server::{EcpsError, RequestStatus};
+use serde::Deserialize;
+
+/// What the e-CPS proves, in RFC 8176 terms: a password and a key held by the phone.
+const ECPS_AMR: &[&str] = &["pwd", "swk", "mfa"];
+/// `authMode` of an e-CPS login (the CIBA channel name PSC uses for the app).
+const ECPS_AUTH_MODE: &str = "MOBILE";
+
+fn url(idp: &Idp, flow: &str, suffix: &str) -> String {
+    format!("{}{REALM_PATH}/login/{flow}{suffix}", idp.public_url())
+}
+
+/// Loads a flow for this browser, or the page that explains why it cannot be used.
+async fn flow_for(
+    idp: &Idp,
+    jar: &CookieJar,
+    id: &str,
+) -> Result<Result<LoginFlow, Response>, IdpError> {
+    let found = flow::load(idp, id).await?;
+    Ok(match found {
+        Some(f) if f.belongs_to(cookies::existing_browser_secret(jar).as_deref()) => Ok(f),
+        _ => Err(super::html(
+            StatusCode::NOT_FOUND,
+            pages::message(
+                "Demande de connexion expirée",
+                "Cette demande de connexion n'existe pas, a expiré ou a été ouverte dans un autre navigateur. Revenez sur le site de l'application et cliquez à nouveau sur « Se connecter avec Pro Santé Connect ».",
+                None,
+            ),
+        )),
+    })
+}
+
+async fn service_name(idp: &Idp, client_id: &str) -> Result<String, IdpError> {
+    Ok(idp
+        .client(client_id)
+        .await?
+        .map(|c| c.name)
+        .unwrap_or_else(|| client_id.to_string()))
+}
+
+macro_rules! or_page {
+    ($e:expr) => {
+        match $e {
+            Ok(v) => v,
+            Err(page) => return Ok(page),
+        }
+    };
+}
+
+fn finish(result: Result<Response, IdpError>) -> Response {
+    result.unwrap_or_else(|e| super::internal_error(&e))
+}
+
+// ---------------------------------------------------------------------------------------
+// The form.
+// ---------------------------------------------------------------------------------------
+
+pub(super) async fn page(
+    State(idp): State<Idp>,
+    jar: CookieJar,
+    Path(id): Path<String>,
+) -> Response {
+    finish(page_inner(&idp, jar, &id).await)
+}
+
+async fn page_inner(idp: &Idp, jar: CookieJar, id: &str) -> Result<Response, IdpError> {
+    let f = or_page!(flow_for(idp, &jar, id).await?);
+    if f.status == "done" {
+        return Ok(already_used());
+    }
+    let (kind, identifier, remember) = match (f.login_hint.as_deref(), cookies::remembered(&jar)) {
+        (Some(hint), _) => ("rpps".to_string(), hint.to_string(), false),
+        (None, Some((kind, id))) => (kind, id, true),
+        (None, None) => ("rpps".to_string(), String::new(), false),
+    };
+    let form = Rendered {
+        kind: &kind,
+        identifier: &identifier,
+        remember,
+        error: None,
+        help_html: None,
+    };
+    render_form(idp, &jar, &f, form, StatusCode::OK).await
+}
+
+struct Rendered<'a> {
+    kind: &'a str,
+    identifier: &'a str,
+    remember: bool,
+    error: Option<&'a str>,
+    help_html: Option<String>,
+}
+
+async fn render_form(
+    idp: &Idp,
+    jar: &CookieJar,
+    f: &LoginFlow,
+    r: Rendered<'_>,
+    status: StatusCode,
+) -> Result<Response, IdpError> {
+    let csrf = cookies::existing_browser_secret(jar)
+        .map(|s| cookies::csrf_token(&s, &f.id))
+        .unwrap_or_default();
+    let service = service_name(idp, &f.client_id).await?;
+    let action = url(idp, &f.id, "");
+    Ok(super::html(
+        status,
+        pages::login(&pages::LoginForm {
+            action: &action,
+            csrf: &csrf,
+            service: &service,
+            identifier_type: r.kind,
+            identifier: r.identifier,
+            remember: r.remember,
+            error: r.error,
+            help_html: r.help_html,
+        }),
+    ))
+}
+
+#[derive(Deserialize)]
+pub(super) struct LoginInput {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    identifier_type: String,
+    #[serde(default)]
+    identifier: String,
+    #[serde(default)]
+    remember: Option<String>,
+}
+
+pub(super) async fn submit(
+    State(idp): State<Idp>,
+    jar: CookieJar,
+    Path(id): Path<String>,
+    Form(input): Form<LoginInput>,
+) -> Response {
+    finish(submit_inner(&idp, jar, &id, input).await)
+}
+
+async fn submit_inner(
+    idp: &Idp,
+    jar: CookieJar,
+    id: &str,
+    input: LoginInput,
+) -> Result<Response, IdpError> {
+    let f = or_page!(flow_for(idp, &jar, id).await?);
+    if !cookies::csrf_ok(&jar, &f.id, &input.csrf) {
+        return Ok(super::html(
+            StatusCode::FORBIDDEN,
+            pages::message(
+                "Formulaire expiré",
+                "Ce formulaire n'est plus valable (il a peut-être été ouvert dans un autre onglet). Rechargez la page de connexion et recommencez.",
+                Some((&url(idp, &f.id, ""), "Revenir à la page de connexion")),
+            ),
+        ));
+    }
+    if f.status == "done" {
+        return Ok(already_used());
+    }
+    let kind = match input.identifier_type.as_str() {
+        k @ ("rpps" | "adeli" | "idnat") => k,
+        _ => "rpps",
+    };
+    let typed = input.identifier.trim();
+    let remember = input.remember.is_some();
+    let form_error = |error: String, help_html: Option<String>, status| {
+        let f = f.clone();
+        let jar = jar.clone();
+        async move {
+            render_form(
+                idp,
+                &jar,
+                &f,
+                Rendered {
+                    kind,
+                    identifier: typed,
+                    remember,
+                    error: Some(&error),
+                    help_html,
+                },
+                status,
+            )
+            .await
+        }
+    };
+
+    let idnat = match parse_identifier(kind, typed) {
+        Ok(idnat) => idnat,
+        Err(msg) => return form_error(msg.to_string(), None, StatusCode::BAD_REQUEST).await,
+    };
+    let known = caducee_registry::queries::get_professional(idp.store(), &idnat)
+        .await
+        .map_err(|e| IdpError::Internal(e.to_string()))?;
+    if known.is_none() {
+        return form_error(
+            "Aucun professionnel de santé ne correspond à cet identifiant dans le RPPS. Vérifiez votre saisie (type d'identifiant et numéro) ou consultez l'Annuaire Santé.".to_string(),
+            None,
+            StatusCode::NOT_FOUND,
+        )
+        .await;
+    }
+
+    // A form submitted again (back button, another identifier) gives up the previous
+    // request, so the phone never shows two of this browser's requests.
+    if let Some(previous) = f.ecps_request_id.as_deref() {
+        let _ = idp.ecps().cancel_request(previous).await;
+    }
+    let service = service_name(idp, &f.client_id).await?;
+    let request = match idp
+        .ecps()
+        .create_request(idnat.as_str(), &service, None)
+        .await
+    {
+        Ok(r) => r,
+        Err(e) => {
+            let (msg, help, status) = ecps_refusal(idp, &e, kind, typed);
+            return form_error(msg, help, status).await;
+        }
+    };
+    flow::set_ecps_request(idp, &f.id, idnat.as_str(), &request.id).await?;
+    let jar = if remember {
+        cookies::remember(idp, jar, kind, typed)
+    } else {
+        cookies::forget(jar)
+    };
+    Ok((jar, super::redirect(&url(idp, &f.id, "/ecps"))).into_response())
+}
+
+/// Reads the identifier the way the professional typed it.
+fn parse_identifier(kind: &str, typed: &str) -> Result<IdNatPs, &'static str> {
+    if typed.is_empty() {
+        return Err("Saisissez votre identifiant.");
+    }
+    let digits: String = typed.chars().filter(|c| !c.is_whitespace()).collect();
+    match kind {
+        "adeli" => Adeli::parse(match digits.len() {
+            10 if digits.starts_with('0') => &digits[1..],
+            _ => digits.as_str(),
+        })
+        .map(IdNatPs::from)
+        .map_err(|_| "Le numéro ADELI compte 9 chiffres : vérifiez votre saisie."),
+        "idnat" => IdNatPs::parse(&digits)
+            .map_err(|_| "Cet identifiant national n'est pas valide : vérifiez votre saisie."),
+        _ => {
+            let rpps = match digits.len() {
+                12 if digits.starts_with('8') => &digits[1..],
+                _ => digits.as_str(),
+            };
+            Rpps::parse(rpps).map(IdNatPs::from).map_err(|_| {
+                "Le numéro RPPS compte 11 chiffres (ou 12 avec le « 8 » devant) et sa clé doit être juste : vérifiez votre saisie."
+            })
+        }
+    }
+}
+
+/// Why the e-CPS cannot be asked, said to the professional with what to do.
+fn ecps_refusal(
+    idp: &Idp,
+    e: &EcpsError,
+    kind: &str,
+    typed: &str,
+) -> (String, Option<String>, StatusCode) {
+    use caducee_core::html::escape;
+    let how_to_activate = || {
+        let id = if kind == "rpps" {
+            typed
+        } else {
+            "VOTRE_IDENTIFIANT"
+        };
+        format!(
+            "<p>Pour activer votre e-CPS, lancez sur votre appareil \
+<code>caducee ecps activate</code> (adresse du serveur : <code>{}</code>, identifiant : \
+<code>{}</code>). Un code vous est envoyé par courriel et un autre par SMS, aux \
+coordonnées enregistrées dans le RPPS. \
+Vos coordonnées sont incorrectes ? Contactez votre Agence régionale de santé (ARS).</p>",
+            escape(idp.public_url()),
+            escape(id)
+        )
+    };
+    match e {
+        EcpsError::NoDevice | EcpsError::UnknownDevice => (
+            "Vous n'avez pas encore activé votre e-CPS.".to_string(),
+            Some(how_to_activate()),
+            StatusCode::CONFLICT,
+        ),
+        EcpsError::DeviceExpired | EcpsError::DeviceLocked => (
+            super::capitalised(&e.to_string()),
+            Some(how_to_activate()),
+            StatusCode::FORBIDDEN,
+        ),
+        EcpsError::TooManyPending | EcpsError::TooManyRequests => (
+            super::capitalised(&e.to_string()),
+            None,
+            StatusCode::TOO_MANY_REQUESTS,
+        ),
+        other => {
+            tracing::error!(error = %other, "e-CPS request failed");
+            (
+                "La demande e-CPS n'a pas pu être envoyée. Réessayez dans quelques instants."
+                    .to_string(),
+                None,
+                StatusCode::SERVICE_UNAVAILABLE,
+            )
+        }
+    }
+}
+
+fn already_used() -> Response {
+    super::html(
+        StatusCode::GONE,
+        pages::message(
+            "Connexion déjà effectuée",
+            "Cette demande de connexion a déjà abouti. Revenez sur le site de l'application.",
+            None,
+        ),
+    )
+}
+
+// ---------------------------------------------------------------------------------------
+// The waiting page, its status, cancel and resume.
+// ---------------------------------------------------------------------------------------
+
+pub(super) async fn waiting(
+    State(idp): State<Idp>,
+    jar: CookieJar,
+    Path(id): Path<String>,
+) -> Response {
+    finish(waiting_inner(&idp, jar, &id).await)
+}
+
+async fn waiting_inner(idp: &Idp, jar: CookieJar, id: &str) -> Result<Response, IdpError> {
+    let f = or_page!(flow_for(idp, &jar, id).await?);
+    let Some(request_id) = f.ecps_request_id.as_deref().filter(|_| f.status == "ecps") else {
+        return Ok(super::redirect(&url(idp, &f.id, "")));
+    };
+    let state = idp.ecps().request_state(request_id).await?;
+    if state.status != RequestStatus::Pending {
+        return Ok(super::redirect(&url(idp, &f.id, "/continue")));
+    }
+    let csrf = cookies::existing_browser_secret(&jar)
+        .map(|s| cookies::csrf_token(&s, &format!("cancel:{}", f.id)))
+        .unwrap_or_default();
+    let service = service_name(idp, &f.client_id).await?;
+    let body = pages::waiting(&pages::Waiting {
+        service: &service,
+        code: &state.code,
+        seconds_left: state.expires_at - idp.now(),
+        status_url: &url(idp, &f.id, "/status"),
+        continue_url: &url(idp, &f.id, "/continue"),
+        cancel_url: &url(idp, &f.id, "/cancel"),
+        csrf: &csrf,
+        script_url: &format!("{}{REALM_PATH}/login/ecps.js", idp.public_url()),
+    });
+    let mut response = super::html(StatusCode::OK, body);
+    // "Quitter l'authentification" ends in a redirect to the client.
+    if let Ok(v) = HeaderValue::from_str(&super::csp_allowing_form_target(&f.redirect_uri)) {
+        response
+            .headers_mut()
+            .insert(header::CONTENT_SECURITY_POLICY, v);
+    }
+    Ok(response)
+}
+
+pub(super) async fn status(
+    State(idp): State<Idp>,
+    jar: CookieJar,
+    Path(id): Path<String>,
+) -> Response {
+    finish(status_inner(&idp, jar, &id).await)
+}
+
+async fn status_inner(idp: &Idp, jar: CookieJar, id: &str) -> Result<Response, IdpError> {
+    let found = flow::load(idp, id).await?;
+    let Some(f) = found.filter(|f| f.belongs_to(cookies::existing_browser_secret(&jar).as_deref()))
+    else {
+        return Ok((
+            StatusCode::NOT_FOUND,
+            Json(serde_json::json!({ "status": "unknown", "seconds_left": 0 })),
+        )
+            .into_response());
+    };
+    let (status, left) = match f.ecps_request_id.as_deref() {
+        Some(r) => {
+            let s = idp.ecps().request_state(r).await?;
+            (s.status.as_str(), (s.expires_at - idp.now()).max(0))
+        }
+        None => ("unknown", 0),
+    };
+    let status = if f.status == "cancelled" {
+        "cancelled"
+    } else {
+        status
+    };
+    Ok((
+        [(header::CACHE_CONTROL, "no-store")],
+        Json(serde_json::json!({ "status": status, "seconds_left": left })),
+    )
+        .into_response())
+}
+
+#[derive(Deserialize)]
+pub(super) struct CancelInput {
+    #[serde(default)]
+    csrf: String,
+}
+
+/// "Quitter l'authentification": the request is withdrawn from the phone and the client
+/// is told the professional gave up (`access_denied`).
+pub(super) async fn cancel(
+    State(idp): State<Idp>,
+    jar: CookieJar,
+    Path(id): Path<String>,
+    Form(input): Form<CancelInput>,
+) -> Response {
+    finish(cancel_inner(&idp, jar, &id, input).await)
+}
+
+async fn cancel_inner(
+    idp: &Idp,
+    jar: CookieJar,
+    id: &str,
+    input: CancelInput,
+) -> Result<Response, IdpError> {
+    let f = or_page!(flow_for(idp, &jar, id).await?);
+    if !cookies::csrf_ok(&jar, &format!("cancel:{}", f.id), &input.csrf) {
+        return Ok(super::redirect(&url(idp, &f.id, "/ecps")));
+    }
+    if let Some(r) = f.ecps_request_id.as_deref() {
+        idp.ecps().cancel_request(r).await?;
+    }
+    if !(flow::transition(idp, &f.id, "ecps", "cancelled").await?
+        || flow::transition(idp, &f.id, "login", "cancelled").await?)
+    {
+        return Ok(already_used());
+    }
+    Ok(super::redirect(&error_redirect(
+        idp,
+        &f.redirect_uri,
+        "access_denied",
+        "authentification abandonnée par l'utilisateur",
+        f.state.as_deref(),
+    )))
+}
+
+/// Where the waiting page goes once the phone answered (or the time is up).
+pub(super) async fn resume(
+    State(idp): State<Idp>,
+    jar: CookieJar,
+    Path(id): Path<String>,
+) -> Response {
+    finish(resume_inner(&idp, jar, &id).await)
+}
+
+async fn resume_inner(idp: &Idp, jar: CookieJar, id: &str) -> Result<Response, IdpError> {
+    let f = or_page!(flow_for(idp, &jar, id).await?);
+    if f.status == "done" {
+        return Ok(already_used());
+    }
+    let (Some(request_id), Some(idnat)) = (f.ecps_request_id.as_deref(), f.idnat.as_deref()) else {
+        return Ok(super::redirect(&url(idp, &f.id, "")));
+    };
+    let state = idp.ecps().request_state(request_id).await?;
+    let retry = url(idp, &f.id, "");
+    let (title, text) = match state.status {
+        RequestStatus::Pending => return Ok(super::redirect(&url(idp, &f.id, "/ecps"))),
+        RequestStatus::Approved => {
+            if state.idnat != idnat || !flow::transition(idp, &f.id, "ecps", "done").await? {
+                return Ok(already_used());
+            }
+            let amr: Vec<String> = ECPS_AMR.iter().map(|s| s.to_string()).collect();
+            let auth_time = state.decided_at.unwrap_or_else(|| idp.now());
+            // A new login opens a new session (never reuse an id a page may have seen);
+            // the session this browser held before ends.
+            if let Some(old) = session::find(idp, cookies::session(&jar)).await? {
+                session::end(idp, &old.id, &format!("ps:{}", old.idnat)).await?;
+            }
+            let (s, secret) = session::open(idp, idnat, auth_time, &amr, ECPS_AUTH_MODE).await?;
+            let target = issue(idp, &f.code_request(), &s.authentication(), f.state.as_deref()).await?;
+            let jar = cookies::set_session(idp, jar, &s.id, &secret);
+            return Ok((jar, super::redirect(&target)).into_response());
+        }
+        RequestStatus::Denied => (
+            "Authentification refusée",
+            "La demande a été refusée : le code choisi sur votre téléphone ne correspond pas à celui affiché, ou le mot de passe était erroné. Recommencez la connexion.",
+        ),
+        RequestStatus::Expired => (
+            "Délai dépassé",
+            "Le délai pour valider la demande d'authentification sur votre téléphone est dépassé. Recommencez la connexion.",
+        ),
+        RequestStatus::Cancelled => (
+            "Authentification abandonnée",
+            "Cette demande d'authentification a été abandonnée. Recommencez la connexion.",
+        ),
+    };
+    Ok(super::html(
+        StatusCode::OK,
+        pages::message(title, text, Some((&retry, "Recommencer la connexion"))),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn psc_02_identifier_with_or_without_the_8() {
+        let with = parse_identifier("rpps", "819999900012").map(|i| i.as_str().to_string());
+        let without = parse_identifier("rpps", "19999900012").map(|i| i.as_str().to_string());
+        assert_eq!(with, Ok("819999900012".to_string()));
+        assert_eq!(without, with);
+        assert!(parse_identifier("rpps", "19999900013").is_err());
+        assert!(parse_identifier("rpps", "").is_err());
+        assert!(parse_identifier("rpps", "abc").is_err());
+    }
+}

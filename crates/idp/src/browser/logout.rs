@@ -1,0 +1,164 @@
+//! The end-session endpoint (`/protocol/openid-connect/logout`, OIDC RP-Initiated Logout):
+//! ends the SSO session everywhere, then returns to the client's registered
+//! `post_logout_redirect_uri` (with its `state`) or shows "Vous êtes déconnecté".
+//!
+//! With a valid `id_token_hint` the logout is immediate; without one the request could
+//! come from any page (a forced logout), so the professional confirms with a CSRF-protected
+//! form, as Keycloak does.
+
+use super::authorize::with_query;
+use super::{cookies, pages, session};
+use crate::http::Form;
+use crate::{Idp, IdpError, REALM_PATH};
+use axum::extract::{RawQuery, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum_extra::extract::CookieJar;
+
+const CSRF_PURPOSE: &str = "logout";
+
+pub(super) async fn get(
+    State(idp): State<Idp>,
+    jar: CookieJar,
+    RawQuery(query): RawQuery,
+) -> Response {
+    logout(&idp, jar, query.as_deref().unwrap_or(""), false).await
+}
+
+pub(super) async fn post(State(idp): State<Idp>, jar: CookieJar, body: String) -> Response {
+    logout(&idp, jar, &body, true).await
+}
+
+async fn logout(idp: &Idp, jar: CookieJar, raw: &str, posted: bool) -> Response {
+    match logout_inner(idp, jar, raw, posted).await {
+        Ok(r) => r,
+        Err(e) => super::internal_error(&e),
+    }
+}
+
+fn refused(text: &str) -> Response {
+    super::html(
+        StatusCode::BAD_REQUEST,
+        pages::message("Déconnexion impossible", text, None),
+    )
+}
+
+async fn logout_inner(
+    idp: &Idp,
+    jar: CookieJar,
+    raw: &str,
+    posted: bool,
+) -> Result<Response, IdpError> {
+    let params = match Form::parse(raw.as_bytes()) {
+        Ok(p) => p,
+        Err(e) => return Ok(refused(&e.to_string())),
+    };
+    let param = |name: &str| params.get(name);
+
+    let hint = match param("id_token_hint") {
+        Some(jwt) => match idp.verify_id_token_hint(jwt).await {
+            Ok(h) => Some(h),
+            Err(_) => {
+                return Ok(refused(
+                    "Le jeton fourni par l'application (id_token_hint) n'est pas valide.",
+                ))
+            }
+        },
+        None => None,
+    };
+    // The client: the audience of the hint, else `client_id`; they must agree.
+    let client_id = match (
+        hint.as_ref().map(|h| h.client_id.as_str()),
+        param("client_id"),
+    ) {
+        (Some(a), Some(b)) if a != b => {
+            return Ok(refused(
+                "Le jeton et l'application de la demande de déconnexion ne correspondent pas.",
+            ))
+        }
+        (Some(a), _) => Some(a.to_string()),
+        (None, b) => b.map(str::to_string),
+    };
+    let target = match param("post_logout_redirect_uri") {
+        Some(uri) => {
+            let client = match client_id.as_deref() {
+                Some(id) => idp.client(id).await?,
+                None => None,
+            };
+            let Some(client) = client else {
+                return Ok(refused(
+                    "L'adresse de retour ne peut être acceptée que pour une application identifiée (id_token_hint ou client_id).",
+                ));
+            };
+            if !client.post_logout_redirect_uris.iter().any(|u| u == uri) {
+                return Ok(refused(
+                    "L'adresse de retour après déconnexion n'est pas enregistrée pour cette application.",
+                ));
+            }
+            Some(match param("state") {
+                Some(state) => with_query(uri, &[("state", state)]),
+                None => uri.to_string(),
+            })
+        }
+        None => None,
+    };
+
+    let confirmed = hint.is_some()
+        || (posted
+            && param("confirm") == Some("1")
+            && cookies::csrf_ok(&jar, CSRF_PURPOSE, param("csrf").unwrap_or("")));
+    if !confirmed {
+        let (jar, browser) = cookies::browser_secret(idp, jar);
+        let csrf = cookies::csrf_token(&browser, CSRF_PURPOSE);
+        let hidden: Vec<(&str, &str)> = ["post_logout_redirect_uri", "state", "client_id"]
+            .iter()
+            .filter_map(|name| param(name).map(|v| (*name, v)))
+            .collect();
+        let action = format!(
+            "{}{REALM_PATH}/protocol/openid-connect/logout",
+            idp.public_url()
+        );
+        let mut response = super::html(
+            StatusCode::OK,
+            pages::confirm_logout(&action, &csrf, &hidden),
+        );
+        if let Some(t) = &target {
+            if let Ok(v) = HeaderValue::from_str(&super::csp_allowing_form_target(t)) {
+                response
+                    .headers_mut()
+                    .insert(header::CONTENT_SECURITY_POLICY, v);
+            }
+        }
+        return Ok((jar, response).into_response());
+    }
+
+    // The browser's session, and the one the hint names (the cookie may be gone, e.g.
+    // another browser profile): both end.
+    let mut ended = Vec::new();
+    if let Some(s) = session::find(idp, cookies::session(&jar)).await? {
+        session::end(idp, &s.id, &format!("ps:{}", s.idnat)).await?;
+        ended.push(s.id);
+    }
+    if let Some(sid) = hint.as_ref().and_then(|h| h.sid.as_deref()) {
+        if !ended.iter().any(|e| e == sid) {
+            let actor = format!("client:{}", client_id.as_deref().unwrap_or("inconnu"));
+            session::end(idp, sid, &actor).await?;
+        }
+    }
+    let jar = cookies::clear_session(jar);
+    Ok(match target {
+        Some(url) => (jar, super::redirect(&url)).into_response(),
+        None => (
+            jar,
+            super::html(
+                StatusCode::OK,
+                pages::message(
+                    "Vous êtes déconnecté",
+                    "Votre session Pro Santé Connect est terminée sur ce navigateur et dans les applications qui l'utilisaient.",
+                    None,
+                ),
+            ),
+        )
+            .into_response(),
+    })
+}

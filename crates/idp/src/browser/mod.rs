@@ -1,0 +1,166 @@
+//! The browser side of the identity provider (PSC-02, PSC-03): the authorization endpoint,
+//! the login page, the e-CPS waiting page, the browser session (SSO) and the end-session
+//! endpoint. It authenticates a professional, then asks the protocol side for an
+//! authorization code through the seam ([`crate::Idp::issue_code`]); it never signs a
+//! token.
+//!
+//! Every piece of state is a row (login flows, sessions), so a login started on one node
+//! continues on another and survives a restart. Cookies hold only random secrets whose
+//! hashes are stored; a login flow is bound to the browser that started it, so a stolen
+//! flow link cannot be finished from another browser.
+
+mod authorize;
+mod cookies;
+mod flow;
+mod login;
+mod logout;
+mod pages;
+mod session;
+
+use crate::{Idp, REALM_PATH};
+use axum::routing::{get, post};
+use axum::Router;
+use caducee_store::Migration;
+
+pub const MIGRATIONS: &[Migration] = &[Migration {
+    component: "idp_browser",
+    version: 1,
+    name: "idp_login_flow_session",
+    // A login flow: the validated authorization request while the professional logs in.
+    // A session: one browser's SSO session; `id` is the public `sid`, the cookie holds a
+    // secret whose hash is `secret_hash`.
+    sql: "CREATE TABLE idp_login_flow (
+            id TEXT PRIMARY KEY,
+            browser_hash TEXT NOT NULL,
+            client_id TEXT NOT NULL,
+            redirect_uri TEXT NOT NULL,
+            scope TEXT NOT NULL,
+            state TEXT,
+            nonce TEXT,
+            code_challenge TEXT,
+            login_hint TEXT,
+            idnat TEXT,
+            ecps_request_id TEXT,
+            status TEXT NOT NULL,
+            created_at BIGINT NOT NULL,
+            expires_at BIGINT NOT NULL
+          );
+          CREATE INDEX idp_login_flow_expiry ON idp_login_flow (expires_at);
+          CREATE TABLE idp_session (
+            id TEXT PRIMARY KEY,
+            secret_hash TEXT NOT NULL,
+            idnat TEXT NOT NULL,
+            auth_time BIGINT NOT NULL,
+            acr TEXT NOT NULL,
+            amr TEXT NOT NULL,
+            auth_mode TEXT NOT NULL,
+            created_at BIGINT NOT NULL,
+            last_seen_at BIGINT NOT NULL,
+            expires_at BIGINT NOT NULL,
+            ended_at BIGINT
+          );
+          CREATE INDEX idp_session_idnat ON idp_session (idnat);
+          CREATE INDEX idp_session_expiry ON idp_session (expires_at);",
+}];
+
+/// The browser routes, under the realm path.
+pub fn routes() -> Router<Idp> {
+    let p = |suffix: &str| format!("{REALM_PATH}{suffix}");
+    Router::new()
+        .route(
+            &p("/protocol/openid-connect/auth"),
+            get(authorize::get).post(authorize::post),
+        )
+        .route(
+            &p("/protocol/openid-connect/logout"),
+            get(logout::get).post(logout::post),
+        )
+        .route(&p("/login/ecps.js"), get(pages::script))
+        .route(&p("/login/{flow}"), get(login::page).post(login::submit))
+        .route(&p("/login/{flow}/ecps"), get(login::waiting))
+        .route(&p("/login/{flow}/status"), get(login::status))
+        .route(&p("/login/{flow}/cancel"), post(login::cancel))
+        .route(&p("/login/{flow}/continue"), get(login::resume))
+}
+
+/// Deletes the login flows and sessions that can no longer be used. Safe on any node at any
+/// time; `serve` runs it periodically. Returns (flows, sessions) deleted.
+pub async fn housekeeping(idp: &Idp) -> Result<(u64, u64), crate::IdpError> {
+    let now = idp.now();
+    let flows = sqlx::query("DELETE FROM idp_login_flow WHERE expires_at < $1")
+        .bind(now)
+        .execute(idp.store().pool())
+        .await?
+        .rows_affected();
+    // Ended or expired sessions are kept a day for the audit of "who was logged in".
+    let sessions = sqlx::query(
+        "DELETE FROM idp_session WHERE expires_at < $1 OR (ended_at IS NOT NULL AND ended_at < $1)",
+    )
+    .bind(now - 86_400)
+    .execute(idp.store().pool())
+    .await?
+    .rows_affected();
+    Ok((flows, sessions))
+}
+
+/// A message of an error type (lower case, for logs) as the first sentence of a page.
+fn capitalised(s: &str) -> String {
+    let mut chars = s.chars();
+    chars
+        .next()
+        .map(|c| c.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
+}
+
+/// A page that must never be cached (it carries a CSRF token or a login state).
+fn html(status: axum::http::StatusCode, body: String) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    (
+        status,
+        [(axum::http::header::CACHE_CONTROL, "no-store")],
+        axum::response::Html(body),
+    )
+        .into_response()
+}
+
+/// A 303 (after a POST the browser must GET the target).
+fn redirect(url: &str) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    (
+        axum::http::StatusCode::SEE_OTHER,
+        [
+            (axum::http::header::LOCATION, url.to_string()),
+            (axum::http::header::CACHE_CONTROL, "no-store".to_string()),
+        ],
+    )
+        .into_response()
+}
+
+/// A failure of the server itself: logged with its details (the request id is in the
+/// span), shown to the user as a French page without them.
+fn internal_error(e: &crate::IdpError) -> axum::response::Response {
+    tracing::error!(error = %e, "login page failed");
+    html(
+        axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+        pages::message(
+            "Service momentanément indisponible",
+            "La connexion n'a pas pu aboutir à cause d'une erreur du service. Réessayez dans quelques instants ; si le problème persiste, contactez le support.",
+            None,
+        ),
+    )
+}
+
+/// The content security policy of a page whose form may end in a redirect to `target`
+/// (a client's redirect URI): browsers apply `form-action` to the redirects that follow a
+/// form submission, so the client's origin must be allowed there, and only it.
+fn csp_allowing_form_target(target: &str) -> String {
+    let origin = url::Url::parse(target)
+        .ok()
+        .map(|u| u.origin().ascii_serialization())
+        .filter(|o| o != "null")
+        .unwrap_or_default();
+    format!(
+        "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; \
+         frame-ancestors 'none'; form-action 'self' {origin}"
+    )
+}
