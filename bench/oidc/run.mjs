@@ -35,6 +35,9 @@ const want = (label) => !ONLY || ONLY.has(label);
 const METRICS = (env.BENCH_METRICS || 'client_credentials,refresh,userinfo,introspection').split(',');
 const RESOURCE = 'urn:caducee:bench';
 const peerRequire = createRequire(path.join(HERE, 'peer', 'package.json'));
+// BENCH_PERF=1: `perf record -g` on the server during each measured run, the profiles kept in
+// the work directory (perf-<target>-<metric>-<round>.data) for `perf report -i`.
+const PERF = env.BENCH_PERF === '1';
 const SECRET = `bench-${crypto.randomBytes(16).toString('hex')}`;
 
 const log = (...a) => console.error('[bench/oidc]', ...a);
@@ -318,7 +321,11 @@ async function main() {
               await wrk(w.url, { ...w, seconds: WARMUP });
             }
             const p = await prepare(t, m);
+            const perf = PERF ? spawn('perf', ['record', '-q', '-g', '-F', '499', '-p', String(t.pid),
+              '-o', path.join(WORK, `perf-${t.label}-${m}-${round}.data`), '--', 'sleep', String(DURATION)],
+            { stdio: 'ignore' }) : undefined;
             const res = await wrk(p.url, { ...p, seconds: DURATION });
+            if (perf) await new Promise((resolve) => (perf.exitCode !== null ? resolve() : perf.on('exit', resolve)));
             ((results[t.label] ??= {})[m] ??= []).push(res);
             log(`  ${m.padEnd(18)} ${t.label.padEnd(17)} ${Math.round(res.ok_per_s).toString().padStart(6)}/s  p99 ${(res.p99_us / 1000).toFixed(1)} ms${res.errors ? `  (${res.errors} errors of ${res.requests})` : ''}`);
           } catch (e) {

@@ -217,35 +217,48 @@ impl Idp {
                 let scope: String = row.try_get("scope")?;
                 let g = UserGrant::from_authentication(&auth, &scope, None);
                 let access = self.pending_access();
-                let gate = self.write_gate().await;
-                let mut tx = self.store().pool().begin().await?;
-                let claimed = sqlx::query(
-                    "UPDATE idp_ciba SET status = 'issued' WHERE id_hash = $1 AND status = 'pending'",
-                )
-                .bind(&hash)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-                if claimed == 0 {
-                    return Err(bad());
-                }
+                // Marking the request issued, starting its refresh family and the audit
+                // record: one transaction, in the store's write lane.
+                let family = self.new_family(client, &g, &access, &family_id);
+                let (hash, client_id, idnat) =
+                    (hash.clone(), client.client_id.clone(), state.idnat.clone());
                 let refresh = self
-                    .start_family(client, &g, &access, &family_id, &mut tx)
-                    .await?;
-                audit::record(
-                    &mut *tx,
-                    now,
-                    &AuditEvent {
-                        actor: &format!("client:{}", client.client_id),
-                        action: "idp.ciba.tokens_issued",
-                        subject: Some(&state.idnat),
-                        details: serde_json::json!({ "client": client.client_id, "ecpsRequest": ecps_id }),
-                        request_id: None,
-                    },
-                )
-                .await?;
-                tx.commit().await?;
-                drop(gate);
+                    .store()
+                    .serialized(Box::new(move |conn| {
+                        Box::pin(async move {
+                            let mut tx = sqlx::Connection::begin(conn).await?;
+                            let claimed = sqlx::query(
+                                "UPDATE idp_ciba SET status = 'issued'
+                                 WHERE id_hash = $1 AND status = 'pending'",
+                            )
+                            .bind(&hash)
+                            .execute(&mut *tx)
+                            .await?
+                            .rows_affected();
+                            if claimed == 0 {
+                                return Err(bad());
+                            }
+                            let refresh = match family {
+                                Some(f) => Some(f.insert(&mut tx).await?),
+                                None => None,
+                            };
+                            audit::record(
+                                &mut *tx,
+                                now,
+                                &AuditEvent {
+                                    actor: &format!("client:{client_id}"),
+                                    action: "idp.ciba.tokens_issued",
+                                    subject: Some(&idnat),
+                                    details: serde_json::json!({ "client": client_id, "ecpsRequest": ecps_id }),
+                                    request_id: None,
+                                },
+                            )
+                            .await?;
+                            tx.commit().await?;
+                            Ok::<_, IdpError>(refresh)
+                        })
+                    }))
+                    .await??;
                 self.user_token_response(client, &g, &access, &scope, refresh)
             }
         }

@@ -75,8 +75,6 @@ struct IdpInner {
     http: reqwest::Client,
     /// The discovery document, built once.
     discovery: String,
-    /// Queues this node's grant transactions on SQLite (see [`Idp::write_gate`]).
-    write_gate: tokio::sync::Mutex<()>,
 }
 
 impl Idp {
@@ -115,7 +113,6 @@ impl Idp {
                 claims: Default::default(),
                 revoked: Default::default(),
                 http,
-                write_gate: tokio::sync::Mutex::new(()),
             }),
         })
     }
@@ -154,17 +151,6 @@ impl Idp {
             self.now(),
             self.config().max_signed_token_ttl(),
         )
-    }
-
-    /// On SQLite, the grant transactions of this node take turns here. SQLite has one writer
-    /// at a time and makes the others wait by sleeping and retrying (its busy handler),
-    /// which costs milliseconds per collision when grants arrive in bursts; an in-memory
-    /// queue hands the write lock over at once. PostgreSQL locks rows, needs no gate.
-    pub(crate) async fn write_gate(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
-        match self.store().dialect() {
-            caducee_store::Dialect::Sqlite => Some(self.inner.write_gate.lock().await),
-            caducee_store::Dialect::Postgres => None,
-        }
     }
 
     /// Reloads the keys in the background when the set is older than `key_reload_secs`.

@@ -349,46 +349,6 @@ impl Idp {
         Ok((access_token, id_token))
     }
 
-    /// Creates a refresh token row of `family_id` (inside the caller's transaction).
-    async fn insert_refresh(
-        &self,
-        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
-        client_id: &str,
-        family_id: &str,
-        family_expires_at: i64,
-        g: &UserGrant,
-        access: &PendingAccess,
-    ) -> Result<(String, i64), IdpError> {
-        let token = random_secret();
-        let now = access.iat;
-        let expires_at = (now + self.config().refresh_token_ttl_secs).min(family_expires_at);
-        sqlx::query(
-            "INSERT INTO idp_refresh (token_hash, family_id, client_id, idnat, scope, nonce,
-                auth_time, acr, amr, auth_mode, session_id, created_at, expires_at,
-                family_expires_at, rotated_at, revoked_at, access_jti, access_exp)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, NULL, NULL, $15, $16)",
-        )
-        .bind(secret_hash(&token))
-        .bind(family_id)
-        .bind(client_id)
-        .bind(&g.idnat)
-        .bind(&g.scope)
-        .bind(&g.nonce)
-        .bind(g.auth_time)
-        .bind(&g.acr)
-        .bind(serde_json::to_string(&g.amr).unwrap_or_else(|_| "[]".into()))
-        .bind(&g.auth_mode)
-        .bind(&g.session_id)
-        .bind(now)
-        .bind(expires_at)
-        .bind(family_expires_at)
-        .bind(&access.jti)
-        .bind(access.exp)
-        .execute(&mut **tx)
-        .await?;
-        Ok((token, expires_at - now))
-    }
-
     /// Seam: stores an authorization code (hashed) with everything the token grant needs,
     /// and returns it.
     pub async fn issue_code(
@@ -437,23 +397,31 @@ impl Idp {
         Ok(code)
     }
 
-    /// Starts the refresh family of a fresh user authorization (code redemption or CIBA)
-    /// inside the caller's transaction that claimed it, when the client may refresh.
-    pub(crate) async fn start_family(
+    /// The first refresh token of a fresh user authorization (code redemption or CIBA),
+    /// when the client may refresh; inserted by the transaction that claims it.
+    pub(crate) fn new_family(
         &self,
         client: &Client,
         g: &UserGrant,
         access: &PendingAccess,
         family_id: &str,
-        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
-    ) -> Result<Option<(String, i64)>, IdpError> {
+    ) -> Option<NewFamily> {
         if !client.has_grant("refresh_token") {
-            return Ok(None);
+            return None;
         }
-        let family_expires = access.iat + self.config().session_max_secs;
-        self.insert_refresh(tx, &client.client_id, family_id, family_expires, g, access)
-            .await
-            .map(Some)
+        let now = access.iat;
+        let family_expires_at = now + self.config().session_max_secs;
+        Some(NewFamily {
+            token: random_secret(),
+            family_id: family_id.to_string(),
+            client_id: client.client_id.clone(),
+            grant: g.clone(),
+            now,
+            expires_at: (now + self.config().refresh_token_ttl_secs).min(family_expires_at),
+            family_expires_at,
+            access_jti: access.jti.clone(),
+            access_exp: access.exp,
+        })
     }
 
     /// Signs the tokens of a user grant and shapes the answer. Called after the commit:
@@ -551,24 +519,48 @@ impl Idp {
         let g = UserGrant::from_row(&row)?;
         let access = self.pending_access();
         let family_id = uuid::Uuid::new_v4().to_string();
-        let gate = self.write_gate().await;
-        let mut tx = self.store().pool().begin().await?;
-        let claimed = sqlx::query(
-            "UPDATE idp_code SET used_at = $1, family_id = $2, access_jti = $3, access_exp = $4
-             WHERE code_hash = $5 AND used_at IS NULL",
-        )
-        .bind(now)
-        .bind(&family_id)
-        .bind(&access.jti)
-        .bind(access.exp)
-        .bind(&hash)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if claimed == 0 {
+        // Claiming the code and starting its refresh family: one transaction, in the
+        // store's write lane.
+        let claim = {
+            let family = self.new_family(client, &g, &access, &family_id);
+            let (hash, family_id, jti, exp) = (
+                hash.clone(),
+                family_id.clone(),
+                access.jti.clone(),
+                access.exp,
+            );
+            self.store()
+                .serialized(Box::new(move |conn| {
+                    Box::pin(async move {
+                        let mut tx = sqlx::Connection::begin(conn).await?;
+                        let claimed = sqlx::query(
+                            "UPDATE idp_code SET used_at = $1, family_id = $2, access_jti = $3,
+                                access_exp = $4
+                             WHERE code_hash = $5 AND used_at IS NULL",
+                        )
+                        .bind(now)
+                        .bind(&family_id)
+                        .bind(&jti)
+                        .bind(exp)
+                        .bind(&hash)
+                        .execute(&mut *tx)
+                        .await?
+                        .rows_affected();
+                        if claimed == 0 {
+                            return Ok::<_, IdpError>(None);
+                        }
+                        let refresh = match family {
+                            Some(f) => Some(f.insert(&mut tx).await?),
+                            None => None,
+                        };
+                        tx.commit().await?;
+                        Ok(Some(refresh))
+                    })
+                }))
+                .await??
+        };
+        let Some(refresh) = claim else {
             // Redeemed by a concurrent request in the meantime: that is a reuse too.
-            drop(tx);
-            drop(gate);
             let family: Option<String> =
                 sqlx::query("SELECT family_id FROM idp_code WHERE code_hash = $1")
                     .bind(&hash)
@@ -580,12 +572,7 @@ impl Idp {
             self.code_reused(&client.client_id, family.as_deref(), &row)
                 .await?;
             return Err(bad());
-        }
-        let refresh = self
-            .start_family(client, &g, &access, &family_id, &mut tx)
-            .await?;
-        tx.commit().await?;
-        drop(gate);
+        };
         self.user_token_response(client, &g, &access, &g.scope, refresh)
     }
 
@@ -658,74 +645,49 @@ impl Idp {
         let access = self.pending_access();
         let new_token = random_secret();
         let new_hash = secret_hash(&new_token);
-        // Two statements, no transaction: first the successor is created from the old
-        // token, if that one is live and this client's (INSERT … SELECT … RETURNING, on
-        // SQLite ≥ 3.35 and PostgreSQL); then the old one is marked rotated. A crash in
-        // between leaves the old token live and an orphan successor nobody received: the
-        // client retries and nothing is lost. If the second statement finds the old token
-        // already rotated or revoked, a concurrent request used it too: that is a reuse, and
-        // the family (with the successor just made) is revoked. Fewer round trips than
-        // BEGIN … COMMIT matter here: on SQLite every statement is a hop to the connection's
-        // thread, inside the write gate.
-        let gate = self.write_gate().await;
-        let created = sqlx::query(
-            "INSERT INTO idp_refresh (token_hash, family_id, client_id, idnat, scope, nonce,
-                auth_time, acr, amr, auth_mode, session_id, created_at, expires_at,
-                family_expires_at, rotated_at, revoked_at, access_jti, access_exp)
-             SELECT $1, family_id, client_id, idnat, scope, nonce, auth_time, acr, amr,
-                auth_mode, session_id, $2,
-                CASE WHEN $3 < family_expires_at THEN $3 ELSE family_expires_at END,
-                family_expires_at, NULL, NULL, $4, $5
-             FROM idp_refresh
-             WHERE token_hash = $6 AND client_id = $7 AND rotated_at IS NULL
-               AND revoked_at IS NULL AND expires_at > $2 AND family_expires_at > $2
-             RETURNING *",
-        )
-        .bind(&new_hash)
-        .bind(now)
-        .bind(now + self.config().refresh_token_ttl_secs)
-        .bind(&access.jti)
-        .bind(access.exp)
-        .bind(&hash)
-        .bind(&client.client_id)
-        .fetch_optional(self.store().pool())
-        .await?;
-        let Some(row) = created else {
-            drop(gate);
-            let row = sqlx::query("SELECT * FROM idp_refresh WHERE token_hash = $1")
-                .bind(&hash)
-                .fetch_optional(self.store().pool())
-                .await?
-                .ok_or_else(bad)?;
-            // Presented again after its rotation (by this client): one of the two holders
-            // is a thief, and which one cannot be told, so the whole family dies.
-            if row.try_get::<String, _>("client_id")? == client.client_id
-                && row.try_get::<Option<i64>, _>("revoked_at")?.is_none()
-                && row.try_get::<Option<i64>, _>("rotated_at")?.is_some()
-            {
+        let rotation = {
+            let job = RefreshRotation {
+                dialect: self.store().dialect(),
+                old_hash: hash.clone(),
+                new_hash,
+                client_id: client.client_id.clone(),
+                now,
+                expires_at: now + self.config().refresh_token_ttl_secs,
+                access_jti: access.jti.clone(),
+                access_exp: access.exp,
+            };
+            self.store()
+                .serialized(Box::new(move |conn| Box::pin(job.run(conn))))
+                .await??
+        };
+        let row = match rotation {
+            Rotation::Rotated(row) => row,
+            Rotation::NotLive => {
+                let row = sqlx::query("SELECT * FROM idp_refresh WHERE token_hash = $1")
+                    .bind(&hash)
+                    .fetch_optional(self.store().pool())
+                    .await?
+                    .ok_or_else(bad)?;
+                // Presented again after its rotation (by this client): one of the two
+                // holders is a thief, and which one cannot be told, so the whole family dies.
+                if row.try_get::<String, _>("client_id")? == client.client_id
+                    && row.try_get::<Option<i64>, _>("revoked_at")?.is_none()
+                    && row.try_get::<Option<i64>, _>("rotated_at")?.is_some()
+                {
+                    let family: String = row.try_get("family_id")?;
+                    self.refresh_reused(&client.client_id, &family, &row)
+                        .await?;
+                }
+                return Err(bad());
+            }
+            Rotation::Raced(row) => {
                 let family: String = row.try_get("family_id")?;
                 self.refresh_reused(&client.client_id, &family, &row)
                     .await?;
+                return Err(bad());
             }
-            return Err(bad());
         };
-        let rotated = sqlx::query(
-            "UPDATE idp_refresh SET rotated_at = $1
-             WHERE token_hash = $2 AND rotated_at IS NULL AND revoked_at IS NULL",
-        )
-        .bind(now)
-        .bind(&hash)
-        .execute(self.store().pool())
-        .await?
-        .rows_affected();
-        drop(gate);
         let g = UserGrant::from_row(&row)?;
-        let family: String = row.try_get("family_id")?;
-        if rotated == 0 {
-            self.refresh_reused(&client.client_id, &family, &row)
-                .await?;
-            return Err(bad());
-        }
         let access_scope = requested_scope.unwrap_or_else(|| g.scope.clone());
         let expires_at: i64 = row.try_get("expires_at")?;
         self.user_token_response(
@@ -1183,6 +1145,154 @@ impl Idp {
     pub(crate) fn keys(&self) -> Arc<crate::keys::KeySet> {
         self.maybe_reload_keys();
         self.inner.keys.current()
+    }
+}
+
+/// The first refresh token of a family, to be inserted (see [`Idp::new_family`]).
+pub(crate) struct NewFamily {
+    token: String,
+    family_id: String,
+    client_id: String,
+    grant: UserGrant,
+    now: i64,
+    expires_at: i64,
+    family_expires_at: i64,
+    access_jti: String,
+    access_exp: i64,
+}
+
+impl NewFamily {
+    /// Inserts the token (hashed) on `conn`, inside the caller's transaction; returns the
+    /// token and its lifetime in seconds.
+    pub(crate) async fn insert(
+        self,
+        conn: &mut sqlx::AnyConnection,
+    ) -> Result<(String, i64), IdpError> {
+        let g = &self.grant;
+        sqlx::query(
+            "INSERT INTO idp_refresh (token_hash, family_id, client_id, idnat, scope, nonce,
+                auth_time, acr, amr, auth_mode, session_id, created_at, expires_at,
+                family_expires_at, rotated_at, revoked_at, access_jti, access_exp)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, NULL, NULL, $15, $16)",
+        )
+        .bind(secret_hash(&self.token))
+        .bind(&self.family_id)
+        .bind(&self.client_id)
+        .bind(&g.idnat)
+        .bind(&g.scope)
+        .bind(&g.nonce)
+        .bind(g.auth_time)
+        .bind(&g.acr)
+        .bind(serde_json::to_string(&g.amr).unwrap_or_else(|_| "[]".into()))
+        .bind(&g.auth_mode)
+        .bind(&g.session_id)
+        .bind(self.now)
+        .bind(self.expires_at)
+        .bind(self.family_expires_at)
+        .bind(&self.access_jti)
+        .bind(self.access_exp)
+        .execute(conn)
+        .await?;
+        Ok((self.token, self.expires_at - self.now))
+    }
+}
+
+/// The database half of a refresh grant, run in the store's write lane.
+struct RefreshRotation {
+    dialect: caducee_store::Dialect,
+    old_hash: String,
+    new_hash: String,
+    client_id: String,
+    now: i64,
+    expires_at: i64,
+    access_jti: String,
+    access_exp: i64,
+}
+
+enum Rotation {
+    /// The successor's row (it carries the grant).
+    Rotated(sqlx::any::AnyRow),
+    /// The presented token is not a live token of this client: unknown, expired, revoked,
+    /// or already rotated.
+    NotLive,
+    /// Rotated by a concurrent request between the two statements: a reuse.
+    Raced(sqlx::any::AnyRow),
+}
+
+/// The successor of a refresh token: the columns of `idp_refresh`, and what each takes
+/// from the old row `old` ($1 new hash, $2 now, $3 wanted expiry, $4/$5 access token).
+const SUCCESSOR_COLUMNS: &str = "token_hash, family_id, client_id, idnat, scope, nonce, \
+    auth_time, acr, amr, auth_mode, session_id, created_at, expires_at, family_expires_at, \
+    rotated_at, revoked_at, access_jti, access_exp";
+const SUCCESSOR_VALUES: &str = "$1, old.family_id, old.client_id, old.idnat, old.scope, \
+    old.nonce, old.auth_time, old.acr, old.amr, old.auth_mode, old.session_id, $2, \
+    CASE WHEN $3 < old.family_expires_at THEN $3 ELSE old.family_expires_at END, \
+    old.family_expires_at, NULL, NULL, $4, $5";
+/// The old token, if live and this client's ($6 its hash, $7 the client).
+const LIVE_OLD_TOKEN: &str = "token_hash = $6 AND client_id = $7 AND rotated_at IS NULL \
+    AND revoked_at IS NULL AND expires_at > $2 AND family_expires_at > $2";
+
+static ROTATE_SQLITE: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "INSERT INTO idp_refresh ({SUCCESSOR_COLUMNS}) SELECT {SUCCESSOR_VALUES} \
+         FROM idp_refresh AS old WHERE {LIVE_OLD_TOKEN} RETURNING *"
+    )
+});
+static ROTATE_POSTGRES: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "WITH old AS (UPDATE idp_refresh SET rotated_at = $2 WHERE {LIVE_OLD_TOKEN} \
+         RETURNING *) \
+         INSERT INTO idp_refresh ({SUCCESSOR_COLUMNS}) SELECT {SUCCESSOR_VALUES} FROM old \
+         RETURNING *"
+    )
+});
+
+impl RefreshRotation {
+    /// On PostgreSQL one statement marks the old token rotated and creates its successor
+    /// (a data-modifying WITH): one round trip and one commit, atomic, and a concurrent
+    /// rotation of the same token on another node waits for the row lock, then finds it
+    /// rotated (a reuse). SQLite has no UPDATE inside WITH: two statements, no transaction
+    /// (each statement is a hop to the connection's thread, BEGIN and COMMIT two more):
+    /// first the successor is created from the old token if that one is live, then the old
+    /// one is marked rotated. A crash in between leaves the old token live and an orphan
+    /// successor nobody received: the client retries and nothing is lost. If the second
+    /// statement finds the old token already rotated, another writer used it in between:
+    /// that is a reuse.
+    async fn run(self, conn: &mut sqlx::AnyConnection) -> Result<Rotation, IdpError> {
+        let sql = match self.dialect {
+            caducee_store::Dialect::Sqlite => ROTATE_SQLITE.as_str(),
+            caducee_store::Dialect::Postgres => ROTATE_POSTGRES.as_str(),
+        };
+        let created = sqlx::query(sql)
+            .bind(&self.new_hash)
+            .bind(self.now)
+            .bind(self.expires_at)
+            .bind(&self.access_jti)
+            .bind(self.access_exp)
+            .bind(&self.old_hash)
+            .bind(&self.client_id)
+            .fetch_optional(&mut *conn)
+            .await?;
+        let Some(row) = created else {
+            return Ok(Rotation::NotLive);
+        };
+        if self.dialect == caducee_store::Dialect::Postgres {
+            return Ok(Rotation::Rotated(row));
+        }
+        let rotated = sqlx::query(
+            "UPDATE idp_refresh SET rotated_at = $1
+             WHERE token_hash = $2 AND rotated_at IS NULL AND revoked_at IS NULL",
+        )
+        .bind(self.now)
+        .bind(&self.old_hash)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
+        Ok(if rotated == 0 {
+            Rotation::Raced(row)
+        } else {
+            Rotation::Rotated(row)
+        })
     }
 }
 

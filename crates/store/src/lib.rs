@@ -10,10 +10,12 @@ mod error;
 mod migrate;
 #[cfg(any(test, feature = "testkit"))]
 pub mod testkit;
+mod write_lane;
 
 pub use error::StoreError;
 pub use migrate::Migration;
 pub use sqlx;
+pub use write_lane::LaneWork;
 
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Executor};
@@ -54,6 +56,7 @@ impl Dialect {
 pub struct Store {
     pool: AnyPool,
     dialect: Dialect,
+    lane: std::sync::Arc<write_lane::WriteLane>,
 }
 
 impl Store {
@@ -106,7 +109,11 @@ impl Store {
             .connect(&url)
             .await
             .map_err(|e| StoreError::Connect(redact_url(&url), e))?;
-        Ok(Store { pool, dialect })
+        Ok(Store {
+            pool,
+            dialect,
+            lane: Default::default(),
+        })
     }
 
     pub fn pool(&self) -> &AnyPool {
@@ -115,6 +122,18 @@ impl Store {
 
     pub fn dialect(&self) -> Dialect {
         self.dialect
+    }
+
+    /// Runs a short write transaction (`work`, given a connection) so that the writers of
+    /// this node do not collide in SQLite's busy handler: on SQLite, in this store's write
+    /// lane, one at a time, on the lane's own connection and thread (see `write_lane.rs`);
+    /// on PostgreSQL, here on a pool connection. Keep slow work (signing, hashing, network)
+    /// out of `work`: the lane waits for it.
+    pub async fn serialized<T>(&self, work: LaneWork<T>) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+    {
+        self.lane.run(&self.pool, self.dialect, work).await
     }
 
     /// Applies the migrations not yet applied, in order, each in its own transaction.
@@ -254,7 +273,7 @@ mod tests {
 
 #[cfg(test)]
 mod db_tests {
-    #![allow(clippy::unwrap_used)]
+    #![allow(clippy::unwrap_used, clippy::panic)]
     use super::*;
     use crate::testkit::TestDb;
 
@@ -294,5 +313,89 @@ mod db_tests {
     #[tokio::test]
     async fn nfr_03_store_works_on_postgres() {
         migrations_are_idempotent_and_audit_appends(Dialect::Postgres).await;
+    }
+
+    /// Read-then-write transactions that would race on a pool: in the lane (SQLite) they
+    /// run one after the other, so every one sees the previous one's write.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn serialized_writes_take_turns_on_sqlite_and_a_panic_ends_only_its_job() {
+        let db = TestDb::new(Dialect::Sqlite).await;
+        sqlx::query("CREATE TABLE lane_test (n INTEGER NOT NULL UNIQUE)")
+            .execute(db.store.pool())
+            .await
+            .unwrap();
+        let jobs = (0..40).map(|_| {
+            let store = db.store.clone();
+            tokio::spawn(async move {
+                store
+                    .serialized(Box::new(|conn| {
+                        Box::pin(async move {
+                            let mut tx = sqlx::Connection::begin(conn).await?;
+                            let n: i64 =
+                                sqlx::query_scalar("SELECT COALESCE(MAX(n), 0) FROM lane_test")
+                                    .fetch_one(&mut *tx)
+                                    .await?;
+                            // Give every other job the chance to run in between, if it could.
+                            tokio::task::yield_now().await;
+                            sqlx::query("INSERT INTO lane_test (n) VALUES ($1)")
+                                .bind(n + 1)
+                                .execute(&mut *tx)
+                                .await?;
+                            tx.commit().await?;
+                            Ok::<_, sqlx::Error>(n + 1)
+                        })
+                    }))
+                    .await
+            })
+        });
+        let mut got = Vec::new();
+        for job in jobs.collect::<Vec<_>>() {
+            got.push(job.await.unwrap().unwrap().unwrap());
+        }
+        got.sort();
+        assert_eq!(got, (1..=40).collect::<Vec<i64>>());
+
+        let panicked = db
+            .store
+            .serialized::<()>(Box::new(|_conn| Box::pin(async { panic!("job bug") })))
+            .await;
+        assert!(
+            panicked.is_err(),
+            "the caller of a panicking job gets an error"
+        );
+        let after: i64 = db
+            .store
+            .serialized(Box::new(|conn| {
+                Box::pin(async move {
+                    sqlx::query_scalar("SELECT COUNT(*) FROM lane_test")
+                        .fetch_one(conn)
+                        .await
+                })
+            }))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            after, 40,
+            "the lane goes on after a panic, on a new connection"
+        );
+        db.cleanup().await;
+    }
+
+    #[tokio::test]
+    async fn serialized_work_runs_on_postgres_too() {
+        let db = TestDb::new(Dialect::Postgres).await;
+        let one: i64 = db
+            .store
+            .serialized(Box::new(|conn| {
+                Box::pin(
+                    async move { sqlx::query_scalar("SELECT 1::BIGINT").fetch_one(conn).await },
+                )
+            }))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(one, 1);
+        db.cleanup().await;
     }
 }
