@@ -40,6 +40,7 @@ pub use config::IdpConfig;
 pub use error::IdpError;
 pub use jwt::Alg;
 pub use keys::MIN_INSTANCE_SECRET_LEN;
+pub use logout::MAX_ATTEMPTS as MAX_LOGOUT_ATTEMPTS;
 pub use schema::{migrations, MIGRATIONS};
 pub use tokens::{
     idnat_of_subject, subject, AccessClaims, IdClaims, IdTokenHint, OtherId, TokenResponse, SCOPES,
@@ -167,7 +168,8 @@ impl Idp {
     }
 
     /// Periodic work, safe on any node at any time: automatic key rotation when due,
-    /// deletion of long-retired keys and of expired codes, tokens and CIBA requests.
+    /// deletion of long-retired keys, of expired codes, tokens and CIBA requests, and of
+    /// back-channel logouts done a week ago.
     pub async fn housekeeping(&self) -> Result<u64, IdpError> {
         let now = self.now();
         let days = self.config().key_rotation_days;
@@ -194,7 +196,7 @@ impl Idp {
             .keys
             .purge(self.store(), now, self.config().max_signed_token_ttl())
             .await?;
-        Ok(purged + self.purge_tokens().await?)
+        Ok(purged + self.purge_tokens().await? + self.purge_logout_deliveries().await?)
     }
     pub fn store(&self) -> &Store {
         &self.inner.store

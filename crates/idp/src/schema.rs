@@ -9,20 +9,21 @@
 
 use caducee_store::Migration;
 
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    component: "idp",
-    version: 1,
-    name: "idp_clients_keys_codes_tokens_ciba",
-    // idp_client: list-valued columns hold JSON arrays of strings.
-    // idp_key: `generation` numbers the keys of one algorithm; the unique index makes two
-    //   nodes that rotate at once create one successor, not two.
-    // idp_code / idp_refresh: `family_id` ties every refresh token descending from one
-    //   authorization (code redemption, CIBA) so that a reuse revokes them all; the access
-    //   token issued with each is remembered (`access_jti`) so it can be revoked too.
-    // idp_revoked_jti: access tokens revoked before their expiry (kept until then).
-    // idp_assertion_jti: private_key_jwt assertions already used (replay refusal).
-    // idp_ciba: CIBA requests (poll mode) and the e-CPS request behind each.
-    sql: "CREATE TABLE idp_client (
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        component: "idp",
+        version: 1,
+        name: "idp_clients_keys_codes_tokens_ciba",
+        // idp_client: list-valued columns hold JSON arrays of strings.
+        // idp_key: `generation` numbers the keys of one algorithm; the unique index makes two
+        //   nodes that rotate at once create one successor, not two.
+        // idp_code / idp_refresh: `family_id` ties every refresh token descending from one
+        //   authorization (code redemption, CIBA) so that a reuse revokes them all; the access
+        //   token issued with each is remembered (`access_jti`) so it can be revoked too.
+        // idp_revoked_jti: access tokens revoked before their expiry (kept until then).
+        // idp_assertion_jti: private_key_jwt assertions already used (replay refusal).
+        // idp_ciba: CIBA requests (poll mode) and the e-CPS request behind each.
+        sql: "CREATE TABLE idp_client (
             client_id TEXT PRIMARY KEY,
             name TEXT NOT NULL,
             secret_hash TEXT,
@@ -118,7 +119,31 @@ pub const MIGRATIONS: &[Migration] = &[Migration {
             expires_at BIGINT NOT NULL
           );
           CREATE INDEX idp_ciba_expiry ON idp_ciba (expires_at);",
-}];
+    },
+    Migration {
+        component: "idp",
+        version: 2,
+        name: "idp_logout_delivery",
+        // One row per back-channel logout to deliver, kept across restarts. No token is
+        // stored: each attempt signs a fresh one (iat, exp, jti) from these columns.
+        // `claimed_until` lets one node at a time attempt a row.
+        sql: "CREATE TABLE idp_logout_delivery (
+            id TEXT PRIMARY KEY,
+            client_id TEXT NOT NULL,
+            idnat TEXT NOT NULL,
+            session_id TEXT NOT NULL,
+            created_at BIGINT NOT NULL,
+            attempts BIGINT NOT NULL,
+            next_attempt_at BIGINT NOT NULL,
+            claimed_until BIGINT,
+            delivered_at BIGINT,
+            failed_at BIGINT,
+            last_error TEXT
+          );
+          CREATE INDEX idp_logout_delivery_due ON idp_logout_delivery (next_attempt_at);
+          CREATE INDEX idp_logout_delivery_created ON idp_logout_delivery (created_at);",
+    },
+];
 
 /// Every migration the identity provider needs, with those of the components it reads
 /// (registry, outbox, e-CPS), in order.

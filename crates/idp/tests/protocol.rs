@@ -1574,6 +1574,149 @@ async fn end_session_and_backchannel_logout(dialect: Dialect) {
     rig.db.cleanup().await;
 }
 
+/// A client endpoint for back-channel logouts that answers with the given statuses in turn
+/// (the last one repeats) and hands every body it receives to the test.
+async fn logout_endpoint(
+    statuses: Vec<u16>,
+) -> (String, tokio::sync::mpsc::UnboundedReceiver<String>) {
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<String>();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/backchannel", listener.local_addr().unwrap());
+    let calls = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let app = axum::Router::new().route(
+        "/backchannel",
+        axum::routing::post(move |body: String| {
+            let (tx, calls, statuses) = (tx.clone(), calls.clone(), statuses.clone());
+            async move {
+                let n = calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let _ = tx.send(body);
+                axum::http::StatusCode::from_u16(statuses[n.min(statuses.len() - 1)]).unwrap()
+            }
+        }),
+    );
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    (url, rx)
+}
+
+async fn delivery_row(rig: &Rig, client: &str) -> (i64, Option<i64>, Option<i64>) {
+    let r = sqlx::query(
+        "SELECT attempts, delivered_at, failed_at FROM idp_logout_delivery WHERE client_id = $1",
+    )
+    .bind(client)
+    .fetch_one(rig.db.store.pool())
+    .await
+    .unwrap();
+    use sqlx::Row;
+    (r.get(0), r.get(1), r.get(2))
+}
+
+/// NFR-01 for logouts: a back-channel logout the client refused is kept in the database,
+/// retried by another node (a restart) when its pause is over by the clock, with a freshly
+/// signed token; one that keeps failing is given up after its attempts, and audited.
+async fn backchannel_logout_survives_a_restart_and_is_retried(dialect: Dialect) {
+    let rig = rig(dialect).await;
+    let (flaky, mut flaky_rx) = logout_endpoint(vec![503, 200]).await;
+    let (down, mut down_rx) = logout_endpoint(vec![500]).await;
+    for (id, uri) in [("flaky", flaky), ("down", down)] {
+        rig.idp
+            .upsert_client(
+                ClientSpec {
+                    client_id: id.into(),
+                    name: id.into(),
+                    secret: Some(SECRET.into()),
+                    redirect_uris: vec![format!("https://{id}.example/cb")],
+                    backchannel_logout_uri: Some(uri),
+                    ..Default::default()
+                },
+                "operator:test",
+            )
+            .await
+            .unwrap();
+    }
+    let (verifier, challenge) = pkce();
+    for id in ["flaky", "down"] {
+        let code = rig.code(id, Some(&challenge), Some("sid-retry")).await;
+        rig.redeem(id, &code, Some(&verifier)).await;
+    }
+    rig.idp.end_session("sid-retry").await.unwrap();
+    // The first attempts are made at once, in the background, and refused.
+    for rx in [&mut flaky_rx, &mut down_rx] {
+        tokio::time::timeout(std::time::Duration::from_secs(10), rx.recv())
+            .await
+            .expect("first attempt")
+            .unwrap();
+    }
+    for id in ["flaky", "down"] {
+        let mut row = delivery_row(&rig, id).await;
+        for _ in 0..200 {
+            if row.0 == 1 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            row = delivery_row(&rig, id).await;
+        }
+        assert_eq!(row, (1, None, None), "{id}: one failed attempt recorded");
+    }
+
+    // "Restart": another node on the same database. Nothing is due before the pause.
+    let (node_b, _, _) = start_node(rig.db.store.clone(), &rig.clock, IdpConfig::default()).await;
+    assert_eq!(node_b.deliver_logouts().await.unwrap(), 0);
+    assert!(flaky_rx.try_recv().is_err());
+    rig.clock.advance(Duration::seconds(5));
+    assert_eq!(
+        node_b.deliver_logouts().await.unwrap(),
+        1,
+        "flaky now accepts"
+    );
+    let body = flaky_rx.try_recv().unwrap();
+    let token = url::form_urlencoded::parse(body.as_bytes())
+        .find(|(k, _)| k == "logout_token")
+        .map(|(_, v)| v.into_owned())
+        .unwrap();
+    let (_, claims) = verified_claims(&rig, &token).await;
+    assert_eq!(claims["aud"], "flaky");
+    assert_eq!(claims["sid"], "sid-retry");
+    assert_eq!(
+        claims["iat"],
+        caducee_core::clock::Clock::unix(&rig.clock),
+        "signed at the retry, not kept"
+    );
+    let flaky_row = delivery_row(&rig, "flaky").await;
+    assert_eq!((flaky_row.0, flaky_row.1.is_some()), (2, true));
+
+    // "down" keeps failing: retried after each pause, then given up and audited.
+    let mut attempts = delivery_row(&rig, "down").await.0;
+    while delivery_row(&rig, "down").await.2.is_none() {
+        rig.clock.advance(Duration::seconds(3600));
+        node_b.deliver_logouts().await.unwrap();
+        attempts += 1;
+        assert!(
+            attempts <= caducee_idp::MAX_LOGOUT_ATTEMPTS,
+            "given up in time"
+        );
+    }
+    assert_eq!(
+        delivery_row(&rig, "down").await.0,
+        caducee_idp::MAX_LOGOUT_ATTEMPTS
+    );
+    let audited: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM audit_event WHERE action = 'idp.logout.backchannel_failed'",
+    )
+    .fetch_one(rig.db.store.pool())
+    .await
+    .unwrap();
+    assert_eq!(audited, 1);
+    // Once given up, no more attempts.
+    rig.clock.advance(Duration::seconds(3600));
+    assert_eq!(node_b.deliver_logouts().await.unwrap(), 0);
+    while down_rx.try_recv().is_ok() {}
+    node_b.deliver_logouts().await.unwrap();
+    assert!(down_rx.try_recv().is_err());
+    rig.db.cleanup().await;
+}
+
 // ---------------------------------------------------------------------------------------
 // CIBA
 // ---------------------------------------------------------------------------------------
@@ -1753,5 +1896,6 @@ on_both_engines! {
     psc_01_private_key_jwt_client_authentication => private_key_jwt;
     psc_01_key_rotation_with_overlap_across_nodes => key_rotation_overlap;
     psc_01_end_session_revokes_and_sends_backchannel_logout => end_session_and_backchannel_logout;
+    psc_01_nfr_01_backchannel_logout_survives_a_restart_and_is_retried => backchannel_logout_survives_a_restart_and_is_retried;
     psc_01_ciba_pending_slow_down_approved_denied_expired => ciba;
 }

@@ -126,6 +126,20 @@ pub async fn run(mut config: Config, args: ServeArgs) -> anyhow::Result<ExitCode
             }
         }
     });
+    // Back-channel logouts: new ones are attempted at once by `end_session`; this loop
+    // retries the failed ones when their pause is over, and those a restart interrupted.
+    let logout_delivery = tokio::spawn({
+        let idp = idp.clone();
+        async move {
+            let mut every = tokio::time::interval(std::time::Duration::from_secs(2));
+            loop {
+                every.tick().await;
+                if let Err(e) = idp.deliver_logouts().await {
+                    tracing::warn!(code = e.code(), error = %e, "déconnexion back-channel");
+                }
+            }
+        }
+    });
     let state = caducee_web::AppState::new(
         store.clone(),
         clock,
@@ -146,6 +160,7 @@ pub async fn run(mut config: Config, args: ServeArgs) -> anyhow::Result<ExitCode
     // the outbox for the next start or another node.
     housekeeping.abort();
     idp_housekeeping.abort();
+    logout_delivery.abort();
     let _ = stop_worker.send(());
     let _ = worker_task.await;
     store.close().await;
