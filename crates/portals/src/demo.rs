@@ -303,7 +303,7 @@ async fn login_inner(st: &PortalState, headers: &HeaderMap) -> Result<Response, 
         }
     }
     let metadata = st.portals.provider().metadata().await?;
-    let secret = sessions::client_secret(&st.portals, &st.portal).await?;
+    let secret = st.portals.client_secret(&st.portal);
     let client = st.client(&metadata, &secret)?;
     let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
     let (url, state, nonce) = client
@@ -437,7 +437,7 @@ async fn callback_inner(
     let code = get("code").ok_or_else(|| PortalError::BadCallback("code absent".into()))?;
 
     // 3. The code for tokens, at the token endpoint (client_secret_basic + PKCE verifier).
-    let secret = sessions::client_secret(&st.portals, &st.portal).await?;
+    let secret = st.portals.client_secret(&st.portal);
     let client = st.client(&metadata, &secret)?;
     let tokens = client
         .exchange_code(AuthorizationCode::new(code.to_string()))

@@ -8,8 +8,9 @@
 //! exercises the same protocol a vendor's application uses, and a portal could run in
 //! another process (or against another provider) by changing only the issuer.
 //!
-//! All state is in the database (login attempts, sessions, the client secret): a login
-//! started on one node finishes on another, and survives a restart.
+//! All state is in the database (login attempts, sessions): a login started on one node
+//! finishes on another, and survives a restart. The client secret is derived from the
+//! instance secret, the same on every node, and stored nowhere.
 
 mod demo;
 mod error;
@@ -90,13 +91,22 @@ struct PortalsInner {
     public_url: String,
     /// The identity provider as seen from the portals: discovery and keys, fetched lazily.
     provider: oidc::Provider,
+    /// Derives the portals' client secrets (see [`Portals::client_secret`]).
+    secret_key: aws_lc_rs::hmac::Key,
 }
 
 impl Portals {
     /// `public_url` is the external base URL; the provider's issuer is
     /// `{public_url}/auth/realms/esante-wallet`. Nothing is fetched here: the provider is
     /// usually this very process, not yet listening when the router is built.
-    pub fn new(store: Store, clock: SharedClock, public_url: &str) -> Result<Portals, PortalError> {
+    /// `instance_secret` is the deployment's secret (the one that seals the provider's
+    /// keys): the portals' client secrets are derived from it, never stored.
+    pub fn new(
+        store: Store,
+        clock: SharedClock,
+        public_url: &str,
+        instance_secret: &[u8],
+    ) -> Result<Portals, PortalError> {
         let public_url = public_url.trim_end_matches('/').to_string();
         let issuer = format!("{public_url}{REALM_PATH}");
         let provider = oidc::Provider::new(&issuer, clock.clone())?;
@@ -106,6 +116,10 @@ impl Portals {
                 clock,
                 public_url,
                 provider,
+                secret_key: aws_lc_rs::hmac::Key::new(
+                    aws_lc_rs::hmac::HMAC_SHA256,
+                    instance_secret,
+                ),
             }),
         })
     }
@@ -137,14 +151,24 @@ impl Portals {
         format!("{}/espaces/{}", self.inner.public_url, portal.slug)
     }
 
-    /// The client registration of a portal, with its secret (generated once, then read back).
-    pub async fn client_registration(
-        &self,
-        portal: &PortalConfig,
-    ) -> Result<ClientRegistration, PortalError> {
-        let secret = sessions::client_secret(self, portal).await?;
+    /// The portal's OIDC client secret: HMAC-SHA256 of its client id under the instance
+    /// secret, base64url (characters that client_secret_basic carries unchanged). Nothing
+    /// to store, so nothing to leak with a copy of the database; the same on every node and
+    /// after a restart (logins in flight survive); another instance secret, another secret.
+    pub(crate) fn client_secret(&self, portal: &PortalConfig) -> String {
+        use base64::Engine as _;
+        let tag = aws_lc_rs::hmac::sign(
+            &self.inner.secret_key,
+            format!("caducee/portals/client-secret/v1/{}", portal.client_id).as_bytes(),
+        );
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(tag.as_ref())
+    }
+
+    /// The client registration of a portal, with its secret.
+    pub fn client_registration(&self, portal: &PortalConfig) -> ClientRegistration {
+        let secret = self.client_secret(portal);
         let home = self.home_url(portal);
-        Ok(ClientRegistration {
+        ClientRegistration {
             client_id: portal.client_id.to_string(),
             name: portal.name.to_string(),
             secret,
@@ -152,7 +176,7 @@ impl Portals {
             post_logout_redirect_uris: vec![home.clone()],
             backchannel_logout_uri: Some(format!("{home}/backchannel-logout")),
             grants: vec!["authorization_code".into(), "refresh_token".into()],
-        })
+        }
     }
 }
 

@@ -1,24 +1,25 @@
-//! The tables of the portals (component "portals"): the OIDC client secret of each portal,
-//! the login attempts in flight (state, nonce, PKCE verifier) and the portal sessions.
+//! The tables of the portals (component "portals"): the login attempts in flight (state,
+//! nonce, PKCE verifier) and the portal sessions.
 //!
 //! Portable SQL only (TEXT and BIGINT, times in Unix seconds from the injected clock).
 //! Browser-held secrets (the cookies of a login attempt and of a session) are stored as
-//! SHA-256 hashes: a copy of the database does not let anyone ride a session. The client
-//! secret is kept as is, because the portal must present it to the identity provider (which
-//! stores only its hash).
+//! SHA-256 hashes: a copy of the database does not let anyone ride a session. The portals'
+//! client secrets are derived from the instance secret, never stored (version 2 drops the
+//! table version 1 kept them in).
 
 use caducee_store::Migration;
 
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    component: "portals",
-    version: 1,
-    name: "portal_client_login_session",
-    // portal_login: one row per authorization request sent, keyed by its `state`, bound to
-    // the browser that sent it (hash of the login cookie) so that a stolen callback URL cannot
-    // be finished from another browser. One browser may have several (tabs).
-    // portal_session: `sid` is the provider's session (ID token `sid`), what a back-channel
-    // logout names; the claims are kept to show them, the ID token for `id_token_hint`.
-    sql: "CREATE TABLE portal_client (
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        component: "portals",
+        version: 1,
+        name: "portal_client_login_session",
+        // portal_login: one row per authorization request sent, keyed by its `state`, bound to
+        // the browser that sent it (hash of the login cookie) so that a stolen callback URL cannot
+        // be finished from another browser. One browser may have several (tabs).
+        // portal_session: `sid` is the provider's session (ID token `sid`), what a back-channel
+        // logout names; the claims are kept to show them, the ID token for `id_token_hint`.
+        sql: "CREATE TABLE portal_client (
             portal TEXT PRIMARY KEY,
             client_id TEXT NOT NULL,
             client_secret TEXT NOT NULL,
@@ -51,7 +52,14 @@ pub const MIGRATIONS: &[Migration] = &[Migration {
           CREATE INDEX portal_session_sid ON portal_session (portal, sid);
           CREATE INDEX portal_session_sub ON portal_session (portal, sub);
           CREATE INDEX portal_session_expiry ON portal_session (expires_at);",
-}];
+    },
+    Migration {
+        component: "portals",
+        version: 2,
+        name: "portal_client_secret_derived",
+        sql: "DROP TABLE portal_client;",
+    },
+];
 
 /// Every migration the portals need, with the audit trail they write to, in order.
 pub fn migrations() -> Vec<Migration> {

@@ -1,5 +1,4 @@
-//! The rows of a portal: its client secret, the login attempts in flight and the portal
-//! sessions. Every expiry reads the injected clock. Browser secrets are random 128-bit
+//! The rows of a portal: the login attempts in flight and the portal sessions. Every expiry reads the injected clock. Browser secrets are random 128-bit
 //! values; only their SHA-256 is stored (a fast hash is enough for random secrets, a
 //! password hash would only slow every page down).
 
@@ -24,30 +23,6 @@ pub(crate) fn random_token(n: usize) -> String {
 pub(crate) fn hash(secret: &str) -> String {
     use sha2::Digest;
     hex::encode(sha2::Sha256::digest(secret.as_bytes()))
-}
-
-/// The portal's OIDC client secret: generated on first call, then always the same (so a
-/// restart re-registers the same secret and the browsers' logins in flight survive).
-pub(crate) async fn client_secret(
-    portals: &Portals,
-    portal: &PortalConfig,
-) -> Result<String, PortalError> {
-    // 256 bits, base64url: only characters that client_secret_basic carries unchanged.
-    sqlx::query(
-        "INSERT INTO portal_client (portal, client_id, client_secret, created_at)
-         VALUES ($1, $2, $3, $4) ON CONFLICT (portal) DO NOTHING",
-    )
-    .bind(portal.slug)
-    .bind(portal.client_id)
-    .bind(random_token(32))
-    .bind(portals.now())
-    .execute(portals.store().pool())
-    .await?;
-    let row = sqlx::query("SELECT client_secret FROM portal_client WHERE portal = $1")
-        .bind(portal.slug)
-        .fetch_one(portals.store().pool())
-        .await?;
-    Ok(row.try_get::<String, _>(0)?)
 }
 
 /// What the callback needs from the authorization request it answers.

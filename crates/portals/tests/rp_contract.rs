@@ -33,6 +33,8 @@ use serde_json::{json, Value};
 use sha2::Digest;
 use time::macros::datetime;
 
+const INSTANCE_SECRET: &[u8] = b"instance secret of the portal tests, 32+ bytes";
+
 const REALM: &str = "/auth/realms/esante-wallet";
 const SUB: &str = "f:550dc1c8-d97b-4b1e-ac8c-8eb4471cf9dd:819999900012";
 const BCL_EVENT: &str = "http://schemas.openid.net/event/backchannel-logout";
@@ -311,7 +313,6 @@ struct World {
     base: String,
     fake: Arc<Fake>,
     browser: reqwest::Client,
-    portals: Portals,
     clock: ManualClock,
 }
 
@@ -383,8 +384,8 @@ async fn world(dialect: Dialect) -> World {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     // Built before anything listens, as in `serve`: discovery must be lazy.
-    let portals = Portals::new(db.store.clone(), clock.shared(), &base).unwrap();
-    let registration = portals.client_registration(&DEMO).await.unwrap();
+    let portals = Portals::new(db.store.clone(), clock.shared(), &base, INSTANCE_SECRET).unwrap();
+    let registration = portals.client_registration(&DEMO);
     assert_eq!(
         registration.redirect_uris,
         vec![format!("{base}/espaces/demo/callback")]
@@ -409,7 +410,7 @@ async fn world(dialect: Dialect) -> World {
         .route(&p("/protocol/openid-connect/userinfo"), get(userinfo))
         .route(&p("/protocol/openid-connect/logout"), get(end_session))
         .with_state(fake.clone());
-    let app = caducee_portals::routes(portals.clone()).merge(provider);
+    let app = caducee_portals::routes(portals).merge(provider);
     tokio::spawn(async move {
         let _ = axum::serve(listener, app).await;
     });
@@ -418,7 +419,6 @@ async fn world(dialect: Dialect) -> World {
         base,
         fake,
         browser: World::new_browser(),
-        portals,
         clock,
     }
 }
@@ -620,8 +620,32 @@ async fn backchannel_logout(dialect: Dialect) {
             .await
             .unwrap();
     assert_eq!(audited, 1);
-    // The registration's secret is stable: a restart registers the same one.
-    let again = w.portals.client_registration(&DEMO).await.unwrap();
-    assert_eq!(again.secret, w.fake.secret);
+    // The registration's secret is derived, not stored: a restart (another `Portals` on the
+    // same instance secret) registers the same one, another instance secret another one,
+    // and the database holds no client secret.
+    let restarted = Portals::new(
+        w.db.store.clone(),
+        w.clock.shared(),
+        &w.base,
+        INSTANCE_SECRET,
+    )
+    .unwrap();
+    assert_eq!(restarted.client_registration(&DEMO).secret, w.fake.secret);
+    let other = Portals::new(
+        w.db.store.clone(),
+        w.clock.shared(),
+        &w.base,
+        b"another instance secret, also 32+ bytes",
+    )
+    .unwrap();
+    assert_ne!(other.client_registration(&DEMO).secret, w.fake.secret);
+    assert!(w.fake.secret.len() >= 43, "256 bits");
+    assert!(
+        w.db.store
+            .count("SELECT COUNT(*) FROM portal_client")
+            .await
+            .is_err(),
+        "the table that kept client secrets is gone"
+    );
     w.db.cleanup().await;
 }

@@ -35,6 +35,8 @@ pub struct AppInner {
     pub ecps: Arc<caducee_ecps_server::EcpsServer>,
     /// The identity provider, mounted at `/auth/realms/esante-wallet/…` when present.
     pub idp: Option<caducee_idp::Idp>,
+    /// The portals (`/espaces/…`), mounted when present and in demo mode.
+    pub portals: Option<caducee_portals::Portals>,
 }
 
 impl AppState {
@@ -55,23 +57,36 @@ impl AppState {
                 notify,
                 ecps,
                 idp: None,
+                portals: None,
             }),
         }
     }
 
     /// The same state with the identity provider mounted.
     pub fn with_idp(self, idp: caducee_idp::Idp) -> AppState {
+        self.with(|i| i.idp = Some(idp))
+    }
+
+    /// The same state with the portals mounted (in demo mode: the demo portal).
+    pub fn with_portals(self, portals: caducee_portals::Portals) -> AppState {
+        self.with(|i| i.portals = Some(portals))
+    }
+
+    fn with(self, change: impl FnOnce(&mut AppInner)) -> AppState {
         let i = &self.inner;
+        let mut inner = AppInner {
+            store: i.store.clone(),
+            clock: i.clock.clone(),
+            public_url: i.public_url.clone(),
+            demo: i.demo,
+            notify: i.notify.clone(),
+            ecps: i.ecps.clone(),
+            idp: i.idp.clone(),
+            portals: i.portals.clone(),
+        };
+        change(&mut inner);
         AppState {
-            inner: Arc::new(AppInner {
-                store: i.store.clone(),
-                clock: i.clock.clone(),
-                public_url: i.public_url.clone(),
-                demo: i.demo,
-                notify: i.notify.clone(),
-                ecps: i.ecps.clone(),
-                idp: Some(idp),
-            }),
+            inner: Arc::new(inner),
         }
     }
 }
@@ -99,15 +114,5 @@ pub fn router(state: AppState) -> Router {
 /// The demo portal (`/espaces/demo`), a relying party of this node's identity provider over
 /// HTTP: mounted in demo mode only, where `serve --demo` registers its OIDC client.
 fn demo_portals(state: &AppState) -> Option<caducee_portals::Portals> {
-    if !state.inner.demo {
-        return None;
-    }
-    let s = &state.inner;
-    match caducee_portals::Portals::new(s.store.clone(), s.clock.clone(), &s.public_url) {
-        Ok(p) => Some(p),
-        Err(e) => {
-            tracing::error!(error = %e, "portail de démonstration non monté");
-            None
-        }
-    }
+    state.inner.portals.clone().filter(|_| state.inner.demo)
 }

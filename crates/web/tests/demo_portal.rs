@@ -20,6 +20,8 @@ use caducee_idp::{ClientSpec, Idp, IdpConfig};
 use caducee_store::testkit::TestDb;
 use caducee_store::{on_both_engines, Dialect};
 
+const INSTANCE_SECRET: &[u8] = b"instance secret of the demo portal tests, 32+ bytes";
+
 const PASSWORD: &str = "mot de passe e-CPS";
 const JULIE_RPPS: &str = "19999900012";
 const JULIE_IDNAT: &str = "819999900012";
@@ -62,17 +64,16 @@ async fn start(dialect: Dialect) -> App {
         &base,
         IdpConfig::default(),
         ecps.clone(),
-        b"instance secret of the demo portal tests, 32+ bytes",
+        INSTANCE_SECRET,
     )
     .await
     .unwrap();
 
     // What `serve --demo` does: register the demo portal's client at the provider.
-    let portals = caducee_portals::Portals::new(store.clone(), clock.shared(), &base).unwrap();
-    let r = portals
-        .client_registration(&caducee_portals::DEMO)
-        .await
-        .unwrap();
+    let portals =
+        caducee_portals::Portals::new(store.clone(), clock.shared(), &base, INSTANCE_SECRET)
+            .unwrap();
+    let r = portals.client_registration(&caducee_portals::DEMO);
     idp.upsert_client(
         ClientSpec {
             client_id: r.client_id,
@@ -90,7 +91,8 @@ async fn start(dialect: Dialect) -> App {
     .unwrap();
 
     let state = caducee_web::AppState::new(store, clock.shared(), base.clone(), true, waker, ecps)
-        .with_idp(idp.clone());
+        .with_idp(idp.clone())
+        .with_portals(portals);
     let app = caducee_web::router(state);
     tokio::spawn(async move {
         let _ = axum::serve(listener, app).await;

@@ -106,8 +106,14 @@ pub async fn run(mut config: Config, args: ServeArgs) -> anyhow::Result<ExitCode
     .await
     .context("fournisseur d'identité")?;
     crate::commands::client::apply_config_clients(&idp, &config).await?;
+    let portals = caducee_portals::Portals::new(
+        store.clone(),
+        clock.clone(),
+        &config.public_url(),
+        &instance_secret,
+    )?;
     if config.demo {
-        register_demo_portal(&idp, &store, clock.clone(), &config.public_url()).await?;
+        register_demo_portal(&idp, &portals).await?;
     }
     // Key rotation when due, expired codes, tokens, login flows and sessions deleted; any
     // node may do it.
@@ -148,7 +154,8 @@ pub async fn run(mut config: Config, args: ServeArgs) -> anyhow::Result<ExitCode
         waker,
         ecps,
     )
-    .with_idp(idp);
+    .with_idp(idp)
+    .with_portals(portals);
     let app = caducee_web::router(state);
     tracing::info!(listen = %local, public_url = %config.public_url(), database = %caducee_store::redact_url(&config.database_url), demo = config.demo, "caducee démarré");
     // Printed on stdout so scripts and tests can find an ephemeral port.
@@ -168,19 +175,13 @@ pub async fn run(mut config: Config, args: ServeArgs) -> anyhow::Result<ExitCode
 }
 
 /// Registers the OIDC client of the demo portal (`/espaces/demo`) at the provider. Its
-/// secret is generated once and kept by the portals component; registering again at every
-/// start makes a changed public URL follow.
+/// secret is derived from the instance secret by the portals component; registering again
+/// at every start makes a changed public URL or instance secret follow.
 async fn register_demo_portal(
     idp: &caducee_idp::Idp,
-    store: &caducee_store::Store,
-    clock: caducee_core::clock::SharedClock,
-    public_url: &str,
+    portals: &caducee_portals::Portals,
 ) -> anyhow::Result<()> {
-    let portals = caducee_portals::Portals::new(store.clone(), clock, public_url)?;
-    let r = portals
-        .client_registration(&caducee_portals::DEMO)
-        .await
-        .context("client OIDC du portail de démonstration")?;
+    let r = portals.client_registration(&caducee_portals::DEMO);
     idp.upsert_client(
         caducee_idp::ClientSpec {
             client_id: r.client_id,
