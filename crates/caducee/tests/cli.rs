@@ -300,12 +300,14 @@ fn serve_with(url: &str, env: &[(&str, &str)]) -> (std::process::Child, String) 
 }
 
 fn serve_full(url: &str, extra: &[&str], env: &[(&str, &str)]) -> (std::process::Child, String) {
+    // The server's log goes to a file, shown if it does not start.
+    let log = tempfile::NamedTempFile::new().unwrap();
     let mut child = caducee(url)
         .args(["serve", "--listen", "127.0.0.1:0"])
         .args(extra)
         .envs(env.iter().copied())
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(log.reopen().unwrap())
         .spawn()
         .unwrap();
     let stdout = child.stdout.take().unwrap();
@@ -314,7 +316,8 @@ fn serve_full(url: &str, extra: &[&str], env: &[(&str, &str)]) -> (std::process:
     let base = line.trim().rsplit(' ').next().unwrap().to_string();
     assert!(
         base.starts_with("http://127.0.0.1:"),
-        "unexpected first line: {line}"
+        "unexpected first line: {line}\nserver log:\n{}",
+        std::fs::read_to_string(log.path()).unwrap_or_default()
     );
     (child, base)
 }

@@ -41,6 +41,7 @@ macro_rules! string_conversions {
 
 pub mod clock;
 pub mod contact;
+pub mod date_fr;
 pub mod html;
 pub mod ids;
 pub mod mask;

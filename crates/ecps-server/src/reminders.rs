@@ -145,7 +145,7 @@ impl EcpsServer {
             let message = OutgoingMessage::email(
                 email,
                 Template::EcpsExpiryReminder {
-                    expires_on: date_fr(expires_at),
+                    expires_on: caducee_core::date_fr::date(expires_at),
                     days_left,
                 },
             )
@@ -203,17 +203,6 @@ impl EcpsServer {
     }
 }
 
-/// `JJ/MM/AAAA` of a Unix time, in UTC (the date the CLI and the device API show).
-fn date_fr(unix: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp(unix)
-        .ok()
-        .and_then(|t| {
-            t.format(time::macros::format_description!("[day]/[month]/[year]"))
-                .ok()
-        })
-        .unwrap_or_else(|| unix.to_string())
-}
-
 #[cfg(test)]
 mod unit {
     use super::*;
@@ -226,6 +215,6 @@ mod unit {
         assert_eq!(Threshold::due(7 * DAY), Some(Threshold::Days7));
         assert_eq!(Threshold::due(1), Some(Threshold::Days7));
         assert_eq!(Threshold::due(0), None);
-        assert_eq!(date_fr(1_867_741_200), "09/03/2029");
+        assert_eq!(caducee_core::date_fr::date(1_867_741_200), "09/03/2029");
     }
 }

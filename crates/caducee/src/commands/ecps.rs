@@ -103,16 +103,9 @@ fn read_password(path: &Path) -> anyhow::Result<String> {
     Ok(line)
 }
 
+/// What the professional reads: Paris time.
 fn date(unix: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp(unix)
-        .ok()
-        .and_then(|t| {
-            t.format(time::macros::format_description!(
-                "[day]/[month]/[year] [hour]:[minute] UTC"
-            ))
-            .ok()
-        })
-        .unwrap_or_else(|| unix.to_string())
+    caducee_core::date_fr::date_time(unix)
 }
 
 pub async fn run(command: EcpsCommand) -> anyhow::Result<ExitCode> {
