@@ -90,7 +90,7 @@ impl EcpsServer {
         let id = uuid::Uuid::new_v4().to_string();
         let expires_at = now + cfg.activation_ttl_secs;
         let (email_code, sms_code) = (six_digits(), six_digits());
-        let mut tx = self.store.pool().begin().await?;
+        let mut tx = self.store.begin().await?;
         sqlx::query(
             "UPDATE ecps_activation SET status = 'superseded' WHERE idnat = $1 AND status = 'pending'",
         )
@@ -175,7 +175,7 @@ impl EcpsServer {
         };
         let expires_at = now + self.config.activation_ttl_secs;
         let (email_code, sms_code) = (six_digits(), six_digits());
-        let mut tx = self.store.pool().begin().await?;
+        let mut tx = self.store.begin().await?;
         let updated = sqlx::query(
             "UPDATE ecps_activation SET email_code_hash = $1, sms_code_hash = $2, expires_at = $3,
                 resends = resends + 1
@@ -286,7 +286,7 @@ impl EcpsServer {
         let jwk = crate::proof::canonical_jwk(public_jwk)?;
         let now = self.now();
         let max_tries = i64::from(self.config.activation_max_tries);
-        let mut tx = self.store.pool().begin().await?;
+        let mut tx = self.store.begin().await?;
         // Write first: takes the row lock (PostgreSQL) or the write lock (SQLite) before
         // reading, so two confirmations of one activation are serialised.
         let touched = sqlx::query("UPDATE ecps_activation SET tries = tries WHERE id = $1")
@@ -382,7 +382,7 @@ impl EcpsServer {
         let activated_at = self.now();
         let device_expires_at = years_later(self.clock.now(), self.config.device_validity_years);
         let device_id = uuid::Uuid::new_v4().to_string();
-        let mut tx = self.store.pool().begin().await?;
+        let mut tx = self.store.begin().await?;
         let closed = sqlx::query(
             "UPDATE ecps_activation SET status = 'used' WHERE id = $1 AND status = 'confirming'",
         )

@@ -121,7 +121,7 @@ impl EcpsServer {
         // Read outside the transaction: the registry is another component's, and a contact
         // changed a moment later would not make this reminder wrong.
         let email = self.registry_email(idnat).await?;
-        let mut tx = self.store.pool().begin().await?;
+        let mut tx = self.store.begin().await?;
         // The 7-day reminder also closes the 30-day one (sent or skipped), so nothing can
         // send the 30-day reminder after it.
         let marked = sqlx::query(&format!(

@@ -122,7 +122,7 @@ impl EcpsServer {
         let service: String = service.trim().chars().take(MAX_SERVICE_CHARS).collect();
         let now = self.now();
         let cfg = &self.config;
-        let mut tx = self.store.pool().begin().await?;
+        let mut tx = self.store.begin().await?;
         // Write first: serialises the requests of one professional (row lock on PostgreSQL,
         // write lock on SQLite), so the limits below hold across nodes.
         let touched = sqlx::query(
@@ -290,7 +290,7 @@ impl EcpsServer {
         }
         let password_ok = self.hasher.verify(password, &dev.password_hash).await?;
         let now = self.now();
-        let mut tx = self.store.pool().begin().await?;
+        let mut tx = self.store.begin().await?;
         let actor = ps_actor(&dev.idnat);
         let subject = Some(dev.idnat.as_str());
         if password_ok {
@@ -455,7 +455,7 @@ impl EcpsServer {
     /// "Quitter l'authentification": the login page gives up a pending request.
     pub async fn cancel_request(&self, request_id: &str) -> Result<RequestState, EcpsError> {
         let now = self.now();
-        let mut tx = self.store.pool().begin().await?;
+        let mut tx = self.store.begin().await?;
         let done = sqlx::query(
             "UPDATE ecps_request SET status = 'cancelled', decided_at = $1
              WHERE id = $2 AND status = 'pending' AND expires_at > $1",

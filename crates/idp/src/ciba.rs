@@ -87,11 +87,7 @@ impl Idp {
                 "login_hint « {hint} » n'est pas un identifiant de professionnel valide"
             ))
         })?;
-        let known = sqlx::query("SELECT 1 FROM reg_person WHERE idnat = $1")
-            .bind(idnat.as_str())
-            .fetch_optional(self.store().pool())
-            .await?
-            .is_some();
+        let known = caducee_registry::queries::person_exists(self.store(), &idnat).await?;
         if !known {
             return Err(IdpError::UnknownUser(format!(
                 "aucun professionnel {} dans le répertoire",
@@ -106,7 +102,7 @@ impl Idp {
         let id = random_secret();
         let now = self.now();
         let interval = self.config().ciba_interval_secs.max(1);
-        let mut tx = self.store().pool().begin().await?;
+        let mut tx = self.store().begin().await?;
         sqlx::query(
             "INSERT INTO idp_ciba (id_hash, client_id, ecps_request_id, idnat, scope, acr, status,
                 poll_interval, last_polled_at, created_at, expires_at)
@@ -220,13 +216,14 @@ impl Idp {
                 // Marking the request issued, starting its refresh family and the audit
                 // record: one transaction, in the store's write lane.
                 let family = self.new_family(client, &g, &access, &family_id);
+                let dialect = self.store().dialect();
                 let (hash, client_id, idnat) =
                     (hash.clone(), client.client_id.clone(), state.idnat.clone());
                 let refresh = self
                     .store()
                     .serialized(Box::new(move |conn| {
                         Box::pin(async move {
-                            let mut tx = sqlx::Connection::begin(conn).await?;
+                            let mut tx = caducee_store::begin_on(conn, dialect).await?;
                             let claimed = sqlx::query(
                                 "UPDATE idp_ciba SET status = 'issued'
                                  WHERE id_hash = $1 AND status = 'pending'",

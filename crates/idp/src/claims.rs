@@ -1,12 +1,10 @@
 //! PSC-09: the userinfo claims, built from the registry with exactly the names and nesting
 //! of reference/psc.md (every activity field present, empty string when unknown).
 //!
-//! One query reads the person with their active activities and structures. It reads the
-//! registry's tables directly instead of `caducee_registry::queries::get_professional`
-//! because that shape merges the address into lines and leaves out columns PSC's userinfo
-//! exposes one by one (street number, repeat index, street type code, distribution,
-//! cedex, commune code, second phone, fax, former structure id, registration authority,
-//! know-how type), and takes six queries where one suffices on the hottest endpoint.
+//! The registry data comes from `caducee_registry::claims_view::person_with_active_activities`:
+//! the person with their active activities and every column of their structures, read by
+//! the registry crate in one query (userinfo is the hottest endpoint). This module knows
+//! none of the registry's tables; it only maps that view onto PSC's claim names.
 //!
 //! Caching: the claims of a professional are kept on each node for `claims_cache_secs`
 //! (5 s by default), so a burst of userinfo calls costs one query per professional; a
@@ -20,8 +18,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use caducee_registry::claims_view::{person_with_active_activities, ActivityRow};
 use serde_json::{Map, Value};
-use sqlx::Row;
 
 use crate::tokens::{other_ids, subject};
 use crate::{Idp, IdpError};
@@ -34,54 +32,46 @@ const SECTOR_OID: &str = "1.2.250.1.71.4.2.4";
 const PALIER: &str = "APPPRIP3^1.2.250.1.213.1.5.1.1.1";
 const PSI_LOCALE: &str = "1.2.250.1.213.1.3.1.1";
 
-/// The activity fields, in PSC's order, with the column each comes from.
-const ACTIVITY_FIELDS: [(&str, &str); 30] = [
-    ("codeModeExercice", "mode_code"),
-    ("codeSecteurDactivite", "sector_code"),
-    ("codeSectionPharmacien", "pharma_section_code"),
-    ("codeRole", "role_code"),
-    ("codeGenreActivite", "genre_code"),
-    ("numeroSiretSite", "siret"),
-    ("numeroSirenSite", "siren"),
-    ("numeroFinessSite", "finess"),
-    ("numeroFinessetablissementJuridique", "finess_ej"),
-    ("identifiantTechniqueDeLaStructure", "s_id"),
-    ("raisonSocialeSite", "name"),
-    ("enseigneCommercialeSite", "trade_name"),
-    ("complementDestinataire", "addr_recipient"),
-    ("complementPointGeographique", "addr_point"),
-    ("numeroVoie", "street_number"),
-    ("indiceRepetitionVoie", "street_repeat"),
-    ("codeTypeDeVoie", "street_type_code"),
-    ("libelleVoie", "street_name"),
-    ("mentionDistribution", "distribution"),
-    ("bureauCedex", "cedex"),
-    ("codePostal", "postcode"),
-    ("codeCommune", "commune_code"),
-    ("codePays", "country_code"),
-    ("telephone", "phone"),
-    ("telephone2", "phone2"),
-    ("telecopie", "fax"),
-    ("adresseEMail", "email"),
-    ("codeDepartement", "dept_code"),
-    ("ancienIdentifiantDeLaStructure", "old_id"),
-    ("autoriteDenregistrement", "registration_authority"),
-];
+/// Reads one field of an activity (or of its structure) from the registry's view.
+type Getter = fn(&ActivityRow) -> &str;
 
-const QUERY: &str =
-    "SELECT p.idnat, p.civility_code, p.ex_civility_code, p.last_name, p.first_name,
-        a.id AS a_id, a.profession_code, a.category_code, a.sf_type_code, a.sf_code, a.mode_code,
-        a.pharma_section_code, a.role_code, a.genre_code,
-        s.id AS s_id, s.siret, s.siren, s.finess, s.finess_ej, s.name, s.trade_name,
-        s.addr_recipient, s.addr_point, s.street_number, s.street_repeat, s.street_type_code,
-        s.street_name, s.distribution, s.cedex, s.postcode, s.commune_code, s.country_code,
-        s.phone, s.phone2, s.fax, s.email, s.dept_code, s.old_id, s.registration_authority,
-        s.sector_code
-     FROM reg_person p
-     LEFT JOIN reg_activity a ON a.idnat = p.idnat AND a.ended_at IS NULL
-     LEFT JOIN reg_structure s ON s.id = a.structure_id
-     WHERE p.idnat = $1
-     ORDER BY a.started_at, a.id";
+/// The activity fields, in PSC's order, with where each comes from.
+const ACTIVITY_FIELDS: [(&str, Getter); 30] = [
+    ("codeModeExercice", |a| &a.mode_code),
+    ("codeSecteurDactivite", |a| &a.structure.sector_code),
+    ("codeSectionPharmacien", |a| &a.pharma_section_code),
+    ("codeRole", |a| &a.role_code),
+    ("codeGenreActivite", |a| &a.genre_code),
+    ("numeroSiretSite", |a| &a.structure.siret),
+    ("numeroSirenSite", |a| &a.structure.siren),
+    ("numeroFinessSite", |a| &a.structure.finess),
+    ("numeroFinessetablissementJuridique", |a| {
+        &a.structure.finess_ej
+    }),
+    ("identifiantTechniqueDeLaStructure", |a| &a.structure.id),
+    ("raisonSocialeSite", |a| &a.structure.name),
+    ("enseigneCommercialeSite", |a| &a.structure.trade_name),
+    ("complementDestinataire", |a| &a.structure.addr_recipient),
+    ("complementPointGeographique", |a| &a.structure.addr_point),
+    ("numeroVoie", |a| &a.structure.street_number),
+    ("indiceRepetitionVoie", |a| &a.structure.street_repeat),
+    ("codeTypeDeVoie", |a| &a.structure.street_type_code),
+    ("libelleVoie", |a| &a.structure.street_name),
+    ("mentionDistribution", |a| &a.structure.distribution),
+    ("bureauCedex", |a| &a.structure.cedex),
+    ("codePostal", |a| &a.structure.postcode),
+    ("codeCommune", |a| &a.structure.commune_code),
+    ("codePays", |a| &a.structure.country_code),
+    ("telephone", |a| &a.structure.phone),
+    ("telephone2", |a| &a.structure.phone2),
+    ("telecopie", |a| &a.structure.fax),
+    ("adresseEMail", |a| &a.structure.email),
+    ("codeDepartement", |a| &a.structure.dept_code),
+    ("ancienIdentifiantDeLaStructure", |a| &a.structure.old_id),
+    ("autoriteDenregistrement", |a| {
+        &a.structure.registration_authority
+    }),
+];
 
 /// The registry claims of one professional and when they were read.
 type CachedClaims = (Arc<Map<String, Value>>, Instant);
@@ -92,8 +82,8 @@ pub(crate) struct ClaimsCache {
     entries: Mutex<HashMap<String, CachedClaims>>,
 }
 
-fn text(r: &sqlx::any::AnyRow, col: &str) -> Result<String, IdpError> {
-    Ok(r.try_get::<Option<String>, _>(col)?.unwrap_or_default())
+fn string(s: &str) -> Value {
+    Value::String(s.to_string())
 }
 
 /// Builds the registry part of the userinfo of one professional; None when unknown.
@@ -101,36 +91,24 @@ pub(crate) async fn registry_claims(
     store: &caducee_store::Store,
     idnat: &str,
 ) -> Result<Option<Map<String, Value>>, IdpError> {
-    let rows = sqlx::query(QUERY)
-        .bind(idnat)
-        .fetch_all(store.pool())
-        .await?;
-    let Some(first) = rows.first() else {
+    let Some(view) = person_with_active_activities(store, idnat).await? else {
         return Ok(None);
     };
-    let last_name = text(first, "last_name")?;
-    let first_name = text(first, "first_name")?;
-    let civility = text(first, "civility_code")?;
-    let ex_civility = text(first, "ex_civility_code")?;
+    let person = view.person;
 
     // Exercices: one per profession, in order of first appearance, each with its
     // activities.
     let mut exercices: Vec<Map<String, Value>> = Vec::new();
     let mut roles: Vec<Value> = Vec::new();
-    let mut first_activity: Option<&sqlx::any::AnyRow> = None;
-    for r in rows.iter() {
-        if r.try_get::<Option<String>, _>("a_id")?.is_none() {
-            continue; // the person has no active activity
-        }
-        first_activity.get_or_insert(r);
-        let profession = text(r, "profession_code")?;
+    for a in &view.activities {
+        let profession = a.profession_code.as_str();
         let mut activity = Map::new();
-        for (field, col) in ACTIVITY_FIELDS {
-            activity.insert(field.to_string(), Value::String(text(r, col)?));
+        for (field, get) in ACTIVITY_FIELDS {
+            activity.insert(field.to_string(), string(get(a)));
         }
         let pos = exercices
             .iter()
-            .position(|e| e.get("codeProfession").and_then(Value::as_str) == Some(&profession));
+            .position(|e| e.get("codeProfession").and_then(Value::as_str) == Some(profession));
         let ex = match pos {
             Some(i) => &mut exercices[i],
             None => {
@@ -138,17 +116,17 @@ pub(crate) async fn registry_claims(
                     roles.push(Value::String(format!("{profession}^{PROFESSION_OID}")));
                 }
                 let mut e = Map::new();
-                e.insert("codeProfession".into(), Value::String(profession.clone()));
+                e.insert("codeProfession".into(), string(profession));
                 e.insert(
                     "codeCategorieProfessionnelle".into(),
-                    Value::String(text(r, "category_code")?),
+                    string(&a.category_code),
                 );
                 e.insert(
                     "codeCiviliteDexercice".into(),
-                    Value::String(ex_civility.clone()),
+                    string(&person.ex_civility_code),
                 );
-                e.insert("nomDexercice".into(), Value::String(last_name.clone()));
-                e.insert("prenomDexercice".into(), Value::String(first_name.clone()));
+                e.insert("nomDexercice".into(), string(&person.last_name));
+                e.insert("prenomDexercice".into(), string(&person.first_name));
                 e.insert("codeTypeSavoirFaire".into(), Value::String(String::new()));
                 e.insert("codeSavoirFaire".into(), Value::String(String::new()));
                 e.insert("activities".into(), Value::Array(Vec::new()));
@@ -158,35 +136,34 @@ pub(crate) async fn registry_claims(
             }
         };
         // The exercice's know-how: that of its first activity which has one.
-        let sf = text(r, "sf_code")?;
-        if !sf.is_empty() && ex.get("codeSavoirFaire").and_then(Value::as_str) == Some("") {
-            ex.insert("codeSavoirFaire".into(), Value::String(sf));
-            ex.insert(
-                "codeTypeSavoirFaire".into(),
-                Value::String(text(r, "sf_type_code")?),
-            );
+        if !a.sf_code.is_empty() && ex.get("codeSavoirFaire").and_then(Value::as_str) == Some("") {
+            ex.insert("codeSavoirFaire".into(), string(&a.sf_code));
+            ex.insert("codeTypeSavoirFaire".into(), string(&a.sf_type_code));
         }
         if let Some(Value::Array(acts)) = ex.get_mut("activities") {
             acts.push(Value::Object(activity));
         }
     }
 
-    let (org, org_id, sector, genre) = match first_activity {
-        Some(r) => {
-            let sector = text(r, "sector_code")?;
+    let (org, org_id, sector, genre) = match view.activities.first() {
+        Some(a) => {
+            let sector = &a.structure.sector_code;
             (
-                text(r, "name")?,
-                text(r, "s_id")?,
+                a.structure.name.clone(),
+                a.structure.id.clone(),
                 if sector.is_empty() {
                     String::new()
                 } else {
                     format!("{sector}^{SECTOR_OID}")
                 },
-                text(r, "genre_code")?,
+                a.genre_code.clone(),
             )
         }
         None => Default::default(),
     };
+    let civility = person.civility_code;
+    let first_name = person.first_name;
+    let last_name = person.last_name;
 
     let mut refpro = Map::new();
     refpro.insert("codeCivilite".into(), Value::String(civility.clone()));

@@ -337,7 +337,7 @@ pub async fn upsert_client(
 ) -> Result<Client, IdpError> {
     let spec = spec.validate()?;
     let now = clock.unix();
-    let mut tx = store.pool().begin().await?;
+    let mut tx = store.begin().await?;
     let existed = sqlx::query("SELECT 1 FROM idp_client WHERE client_id = $1")
         .bind(&spec.client_id)
         .fetch_optional(&mut *tx)
@@ -411,7 +411,7 @@ pub async fn remove_client(
     actor: &str,
 ) -> Result<bool, IdpError> {
     let now = clock.unix();
-    let mut tx = store.pool().begin().await?;
+    let mut tx = store.begin().await?;
     let gone = sqlx::query("DELETE FROM idp_client WHERE client_id = $1")
         .bind(client_id)
         .execute(&mut *tx)

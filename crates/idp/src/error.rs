@@ -7,6 +7,17 @@
 
 use axum::http::StatusCode;
 
+/// The registry's reads (userinfo, CIBA's login hint): a database failure stays one;
+/// anything else is a bug on this side (the identifier was parsed before).
+impl From<caducee_registry::queries::RegistryError> for IdpError {
+    fn from(e: caducee_registry::queries::RegistryError) -> Self {
+        match e {
+            caducee_registry::queries::RegistryError::Store(e) => IdpError::StoreError(e),
+            other => IdpError::Internal(other.to_string()),
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum IdpError {
     #[error("base de données : {0}")]

@@ -421,7 +421,7 @@ impl KeyRing {
         let probe = SigningKey::from_pkcs8(String::new(), alg, 0, now, active_from, &pkcs8)?;
         let kid = thumbprint(&probe.jwk);
         let sealed = self.seal(&kid, alg, &pkcs8)?;
-        let mut tx = store.pool().begin().await?;
+        let mut tx = store.begin().await?;
         let generation: i64 =
             sqlx::query("SELECT COALESCE(MAX(generation), 0) + 1 FROM idp_key WHERE alg = $1")
                 .bind(alg.as_str())

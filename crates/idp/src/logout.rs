@@ -71,7 +71,7 @@ impl Idp {
                 continue;
             };
             let backchannel = client.backchannel_logout_uri.is_some();
-            let mut tx = self.store().pool().begin().await?;
+            let mut tx = self.store().begin().await?;
             if backchannel {
                 sqlx::query(
                     "INSERT INTO idp_logout_delivery (id, client_id, idnat, session_id,
@@ -251,7 +251,7 @@ impl Idp {
         let attempts = d.attempts + 1;
         let give_up = attempts >= MAX_ATTEMPTS || now - d.created_at >= GIVE_UP_AFTER_SECS;
         let pause = BACKOFF_SECS[(attempts as usize - 1).min(BACKOFF_SECS.len() - 1)];
-        let mut tx = self.store().pool().begin().await?;
+        let mut tx = self.store().begin().await?;
         sqlx::query(
             "UPDATE idp_logout_delivery SET attempts = $1, next_attempt_at = $2,
                 claimed_until = NULL, failed_at = $3, last_error = $4

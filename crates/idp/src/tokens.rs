@@ -523,6 +523,7 @@ impl Idp {
         // store's write lane.
         let claim = {
             let family = self.new_family(client, &g, &access, &family_id);
+            let dialect = self.store().dialect();
             let (hash, family_id, jti, exp) = (
                 hash.clone(),
                 family_id.clone(),
@@ -532,7 +533,7 @@ impl Idp {
             self.store()
                 .serialized(Box::new(move |conn| {
                     Box::pin(async move {
-                        let mut tx = sqlx::Connection::begin(conn).await?;
+                        let mut tx = caducee_store::begin_on(conn, dialect).await?;
                         let claimed = sqlx::query(
                             "UPDATE idp_code SET used_at = $1, family_id = $2, access_jti = $3,
                                 access_exp = $4

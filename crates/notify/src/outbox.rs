@@ -335,7 +335,7 @@ pub async fn enqueue_now(
     clock: &dyn Clock,
     msg: &OutgoingMessage,
 ) -> Result<String, NotifyError> {
-    let mut tx = store.pool().begin().await?;
+    let mut tx = store.begin().await?;
     let id = enqueue(&mut tx, clock, msg).await?;
     tx.commit().await?;
     Ok(id)

@@ -620,7 +620,7 @@ async fn write_batch(
     kind: FileKind,
     batch: &[Record],
 ) -> Result<(u64, u64), ImportError> {
-    let mut tx = store.pool().begin().await?;
+    let mut tx = store.begin().await?;
     let result = match kind {
         FileKind::PersonneActivite => {
             let persons = last_by_key(batch, |r| r.get(pa::IDNAT));

@@ -3,8 +3,10 @@
 //! (REG-10): import, export and synthetic generation.
 //!
 //! Owns the `reg_*` tables. Must never send a message or render a page: portals and the
-//! identity provider read it through [`queries`].
+//! identity provider read it through [`queries`], the identity provider's userinfo through
+//! [`claims_view`].
 
+pub mod claims_view;
 pub mod columns;
 pub mod demo;
 pub mod export;

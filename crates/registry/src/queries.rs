@@ -143,6 +143,15 @@ fn coded(row: &AnyRow, code: &str, label: &str) -> Result<Coded, sqlx::Error> {
     })
 }
 
+/// Whether the registry knows the professional `id` (one indexed lookup).
+pub async fn person_exists(store: &Store, id: &IdNatPs) -> Result<bool, RegistryError> {
+    Ok(sqlx::query("SELECT 1 FROM reg_person WHERE idnat = $1")
+        .bind(id.as_str())
+        .fetch_optional(store.pool())
+        .await?
+        .is_some())
+}
+
 /// One professional with everything the registry knows, or None.
 pub async fn get_professional(
     store: &Store,
@@ -394,7 +403,7 @@ pub async fn set_contact(
     let mobile =
         Mobile::parse(&update.mobile).map_err(|e| RegistryError::BadContact(e.to_string()))?;
     let now = clock.unix();
-    let mut tx = store.pool().begin().await?;
+    let mut tx = store.begin().await?;
     let known = sqlx::query("SELECT COUNT(*) FROM reg_person WHERE idnat = $1")
         .bind(id.as_str())
         .fetch_one(&mut *tx)

@@ -51,6 +51,26 @@ impl Dialect {
     }
 }
 
+/// On SQLite, write transactions take the write lock when they begin. With SQLite's default
+/// (deferred) BEGIN, a transaction that reads before it writes and finds that another
+/// connection committed in between cannot upgrade its snapshot and fails at once with
+/// "database is locked" (SQLITE_BUSY_SNAPSHOT, code 517), which no busy timeout cures; seen
+/// at start-up, where `serve` registers the demo portal's client while the housekeeping
+/// writes. IMMEDIATE makes it wait its turn (busy timeout) instead.
+const SQLITE_BEGIN_WRITE: &str = "BEGIN IMMEDIATE";
+
+/// Begins a write transaction on `conn` (a connection of a store of `dialect`, such as the
+/// one [`Store::serialized`] gives): `BEGIN IMMEDIATE` on SQLite, `BEGIN` on PostgreSQL.
+pub async fn begin_on(
+    conn: &mut sqlx::AnyConnection,
+    dialect: Dialect,
+) -> Result<sqlx::Transaction<'_, sqlx::Any>, sqlx::Error> {
+    match dialect {
+        Dialect::Sqlite => sqlx::Connection::begin_with(conn, SQLITE_BEGIN_WRITE).await,
+        Dialect::Postgres => sqlx::Connection::begin(conn).await,
+    }
+}
+
 /// A connection pool plus the dialect it speaks. Cheap to clone.
 #[derive(Clone, Debug)]
 pub struct Store {
@@ -122,6 +142,14 @@ impl Store {
 
     pub fn dialect(&self) -> Dialect {
         self.dialect
+    }
+
+    /// Begins a write transaction on a pool connection; see [`begin_on`].
+    pub async fn begin(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
+        match self.dialect {
+            Dialect::Sqlite => self.pool.begin_with(SQLITE_BEGIN_WRITE).await,
+            Dialect::Postgres => self.pool.begin().await,
+        }
     }
 
     /// Runs a short write transaction (`work`, given a connection) so that the writers of
@@ -397,5 +425,54 @@ mod db_tests {
             .unwrap();
         assert_eq!(one, 1);
         db.cleanup().await;
+    }
+
+    /// Write transactions that read first, on plain pool connections (no lane), at the same
+    /// time: with `Store::begin` (IMMEDIATE on SQLite) each waits its turn; with SQLite's
+    /// deferred BEGIN some fail with "database is locked" (code 517).
+    async fn write_transactions_that_read_first_wait_their_turn(dialect: Dialect) {
+        let db = TestDb::new(dialect).await;
+        sqlx::query("CREATE TABLE turn_test (n BIGINT NOT NULL)")
+            .execute(db.store.pool())
+            .await
+            .unwrap();
+        let jobs: Vec<_> = (0..20)
+            .map(|_| {
+                let store = db.store.clone();
+                tokio::spawn(async move {
+                    let mut tx = store.begin().await?;
+                    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM turn_test")
+                        .fetch_one(&mut *tx)
+                        .await?;
+                    tokio::task::yield_now().await;
+                    sqlx::query("INSERT INTO turn_test (n) VALUES ($1)")
+                        .bind(n)
+                        .execute(&mut *tx)
+                        .await?;
+                    tx.commit().await
+                })
+            })
+            .collect();
+        for job in jobs {
+            job.await.unwrap().unwrap();
+        }
+        assert_eq!(
+            db.store
+                .count("SELECT COUNT(*) FROM turn_test")
+                .await
+                .unwrap(),
+            20
+        );
+        db.cleanup().await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn nfr_01_sqlite_write_transactions_that_read_first_wait_their_turn() {
+        write_transactions_that_read_first_wait_their_turn(Dialect::Sqlite).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn nfr_01_postgres_write_transactions_that_read_first_wait_their_turn() {
+        write_transactions_that_read_first_wait_their_turn(Dialect::Postgres).await;
     }
 }

@@ -7,6 +7,7 @@ use anyhow::Context;
 use caducee_core::clock::system_clock;
 use clap::Args;
 use std::process::ExitCode;
+use std::time::Duration;
 
 #[derive(Args)]
 pub struct ServeArgs {
@@ -73,12 +74,11 @@ pub async fn run(mut config: Config, args: ServeArgs) -> anyhow::Result<ExitCode
     // Purges spent device-proof ids, closes overdue requests and sends the expiry reminders
     // (PSC-05) that are due; any node may do it, several at once too (each reminder is
     // claimed in the database).
-    let housekeeping = tokio::spawn({
+    let housekeeping = every(Duration::from_secs(60), {
         let ecps = ecps.clone();
-        async move {
-            let mut every = tokio::time::interval(std::time::Duration::from_secs(60));
-            loop {
-                every.tick().await;
+        move || {
+            let ecps = ecps.clone();
+            async move {
                 match ecps.housekeeping().await {
                     Ok(done) if done.reminders > 0 => {
                         tracing::info!(
@@ -117,12 +117,11 @@ pub async fn run(mut config: Config, args: ServeArgs) -> anyhow::Result<ExitCode
     }
     // Key rotation when due, expired codes, tokens, login flows and sessions deleted; any
     // node may do it.
-    let idp_housekeeping = tokio::spawn({
+    let idp_housekeeping = every(Duration::from_secs(60), {
         let idp = idp.clone();
-        async move {
-            let mut every = tokio::time::interval(std::time::Duration::from_secs(60));
-            loop {
-                every.tick().await;
+        move || {
+            let idp = idp.clone();
+            async move {
                 if let Err(e) = idp.housekeeping().await {
                     tracing::warn!(code = e.code(), error = %e, "fournisseur d'identité : ménage périodique");
                 }
@@ -134,12 +133,11 @@ pub async fn run(mut config: Config, args: ServeArgs) -> anyhow::Result<ExitCode
     });
     // Back-channel logouts: new ones are attempted at once by `end_session`; this loop
     // retries the failed ones when their pause is over, and those a restart interrupted.
-    let logout_delivery = tokio::spawn({
+    let logout_delivery = every(Duration::from_secs(2), {
         let idp = idp.clone();
-        async move {
-            let mut every = tokio::time::interval(std::time::Duration::from_secs(2));
-            loop {
-                every.tick().await;
+        move || {
+            let idp = idp.clone();
+            async move {
                 if let Err(e) = idp.deliver_logouts().await {
                     tracing::warn!(code = e.code(), error = %e, "déconnexion back-channel");
                 }
@@ -230,4 +228,21 @@ async fn shutdown_signal() {
     let term = std::future::pending::<()>();
     tokio::select! { _ = ctrl_c => {}, _ = term => {} }
     tracing::info!("arrêt demandé");
+}
+
+/// Runs `work` every `period` (the first time at once) in a task of its own, until aborted.
+/// A pass that overruns delays the next instead of piling up.
+fn every<F, Fut>(period: Duration, mut work: F) -> tokio::task::JoinHandle<()>
+where
+    F: FnMut() -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send,
+{
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(period);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticks.tick().await;
+            work().await;
+        }
+    })
 }

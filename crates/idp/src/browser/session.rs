@@ -43,7 +43,7 @@ pub(super) async fn open(
     let secret = crate::random_secret();
     let now = idp.now();
     let amr_json = serde_json::to_string(amr).map_err(|e| IdpError::Internal(e.to_string()))?;
-    let mut tx = idp.store().pool().begin().await?;
+    let mut tx = idp.store().begin().await?;
     sqlx::query(
         "INSERT INTO idp_session (id, secret_hash, idnat, auth_time, acr, amr, auth_mode,
             created_at, last_seen_at, expires_at)
@@ -129,7 +129,7 @@ pub(super) async fn find(
 /// protocol side (refresh tokens of the session revoked, back-channel logout sent).
 pub(super) async fn end(idp: &Idp, id: &str, actor: &str) -> Result<(), IdpError> {
     let now = idp.now();
-    let mut tx = idp.store().pool().begin().await?;
+    let mut tx = idp.store().begin().await?;
     let ended =
         sqlx::query("UPDATE idp_session SET ended_at = $1 WHERE id = $2 AND ended_at IS NULL")
             .bind(now)
