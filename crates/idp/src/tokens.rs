@@ -1233,10 +1233,14 @@ const SUCCESSOR_VALUES: &str = "$1, old.family_id, old.client_id, old.idnat, old
 const LIVE_OLD_TOKEN: &str = "token_hash = $6 AND client_id = $7 AND rotated_at IS NULL \
     AND revoked_at IS NULL AND expires_at > $2 AND family_expires_at > $2";
 
+/// What the grant needs of the successor (the whole row would cost its conversion).
+const SUCCESSOR_RETURNING: &str =
+    "idnat, scope, nonce, auth_time, acr, amr, auth_mode, session_id, family_id, expires_at";
+
 static ROTATE_SQLITE: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     format!(
         "INSERT INTO idp_refresh ({SUCCESSOR_COLUMNS}) SELECT {SUCCESSOR_VALUES} \
-         FROM idp_refresh AS old WHERE {LIVE_OLD_TOKEN} RETURNING *"
+         FROM idp_refresh AS old WHERE {LIVE_OLD_TOKEN} RETURNING {SUCCESSOR_RETURNING}"
     )
 });
 static ROTATE_POSTGRES: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
@@ -1244,7 +1248,7 @@ static ROTATE_POSTGRES: std::sync::LazyLock<String> = std::sync::LazyLock::new(|
         "WITH old AS (UPDATE idp_refresh SET rotated_at = $2 WHERE {LIVE_OLD_TOKEN} \
          RETURNING *) \
          INSERT INTO idp_refresh ({SUCCESSOR_COLUMNS}) SELECT {SUCCESSOR_VALUES} FROM old \
-         RETURNING *"
+         RETURNING {SUCCESSOR_RETURNING}"
     )
 });
 
