@@ -1471,22 +1471,7 @@ async fn key_rotation_overlap(dialect: Dialect) {
 async fn end_session_and_backchannel_logout(dialect: Dialect) {
     let rig = rig(dialect).await;
     // The client's back-channel endpoint.
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<String>();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let bc = format!("http://{}/backchannel", listener.local_addr().unwrap());
-    let app = axum::Router::new().route(
-        "/backchannel",
-        axum::routing::post(move |body: String| {
-            let tx = tx.clone();
-            async move {
-                let _ = tx.send(body);
-                axum::http::StatusCode::OK
-            }
-        }),
-    );
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
+    let (bc, mut rx) = logout_endpoint(vec![200]).await;
     rig.idp
         .upsert_client(
             ClientSpec {
@@ -1552,10 +1537,7 @@ async fn end_session_and_backchannel_logout(dialect: Dialect) {
         .await
         .expect("logout token delivered")
         .unwrap();
-    let token = url::form_urlencoded::parse(body.as_bytes())
-        .find(|(k, _)| k == "logout_token")
-        .map(|(_, v)| v.into_owned())
-        .unwrap();
+    let token = logout_token_of(&body);
     let (h, claims) = verified_claims(&rig, &token).await;
     assert_eq!(h["typ"], "logout+jwt");
     assert_eq!(claims["iss"], rig.issuer());
@@ -1598,6 +1580,14 @@ async fn logout_endpoint(
         let _ = axum::serve(listener, app).await;
     });
     (url, rx)
+}
+
+/// The `logout_token` of a back-channel logout request's form body.
+fn logout_token_of(body: &str) -> String {
+    url::form_urlencoded::parse(body.as_bytes())
+        .find(|(k, _)| k == "logout_token")
+        .map(|(_, v)| v.into_owned())
+        .unwrap()
 }
 
 async fn delivery_row(rig: &Rig, client: &str) -> (i64, Option<i64>, Option<i64>) {
@@ -1671,10 +1661,7 @@ async fn backchannel_logout_survives_a_restart_and_is_retried(dialect: Dialect) 
         "flaky now accepts"
     );
     let body = flaky_rx.try_recv().unwrap();
-    let token = url::form_urlencoded::parse(body.as_bytes())
-        .find(|(k, _)| k == "logout_token")
-        .map(|(_, v)| v.into_owned())
-        .unwrap();
+    let token = logout_token_of(&body);
     let (_, claims) = verified_claims(&rig, &token).await;
     assert_eq!(claims["aud"], "flaky");
     assert_eq!(claims["sid"], "sid-retry");
