@@ -408,7 +408,12 @@ struct SmtpSink {
 impl SmtpSink {
     fn start(port: u16) -> SmtpSink {
         let dir = tempfile::tempdir().unwrap();
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../notify/tests/smtp_sink.py");
+        // Read when the test runs (cargo and nextest set it): the value compiled in names the
+        // checkout that built the binary, which a shared build cache may have outlived.
+        let manifest = std::env::var_os("CARGO_MANIFEST_DIR")
+            .map(std::path::PathBuf::from)
+            .unwrap_or_else(|| env!("CARGO_MANIFEST_DIR").into());
+        let script = manifest.join("../notify/tests/smtp_sink.py");
         let child = Command::new("python3")
             .arg(script)
             .arg(port.to_string())
@@ -1287,16 +1292,7 @@ async fn psc_01_serve_registers_config_clients_and_keeps_its_instance_secret() {
     let first = token(http.clone(), token_url.clone()).await;
     assert!(first["access_token"].is_string(), "{first}");
     assert_eq!(first["expires_in"], 300);
-    let jwks: serde_json::Value = http
-        .get(format!(
-            "{base}/auth/realms/esante-wallet/protocol/openid-connect/certs"
-        ))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let jwks = jwks_of(&http, &base).await;
     child.kill().unwrap();
     child.wait().unwrap();
     // The instance secret was generated once, readable by its owner only.
@@ -1312,16 +1308,7 @@ async fn psc_01_serve_registers_config_clients_and_keeps_its_instance_secret() {
     }
     // A restart keeps the keys (same JWKS) and the client.
     let (mut child, base) = serve(&url, &["--config", conf]);
-    let again: serde_json::Value = http
-        .get(format!(
-            "{base}/auth/realms/esante-wallet/protocol/openid-connect/certs"
-        ))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let again = jwks_of(&http, &base).await;
     assert_eq!(jwks, again);
     let token_url = format!("{base}/auth/realms/esante-wallet/protocol/openid-connect/token");
     assert!(token(http.clone(), token_url).await["access_token"].is_string());
@@ -1337,6 +1324,19 @@ async fn psc_01_serve_registers_config_clients_and_keeps_its_instance_secret() {
     let new = listed.iter().find(|k| k["kid"] == rotated["kid"]).unwrap();
     assert_eq!(new["published"], true);
     assert_eq!(new["signing"], false);
+}
+
+/// The provider's published JWKS.
+async fn jwks_of(http: &reqwest::Client, base: &str) -> serde_json::Value {
+    http.get(format!(
+        "{base}/auth/realms/esante-wallet/protocol/openid-connect/certs"
+    ))
+    .send()
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap()
 }
 
 #[tokio::test]

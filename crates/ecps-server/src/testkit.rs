@@ -28,3 +28,23 @@ pub fn six_digit_run(text: &str) -> Option<String> {
         .find(|run| run.len() == 6)
         .map(str::to_string)
 }
+
+/// An e-CPS server for tests: the default rules, `public_url` in its messages, and the fast
+/// test argon2 parameters (the production ones take ~15 ms of a core per hash).
+pub fn server(
+    store: Store,
+    clock: caducee_core::clock::SharedClock,
+    waker: caducee_notify::Waker,
+    public_url: &str,
+) -> crate::EcpsServer {
+    crate::EcpsServer::new(
+        store,
+        clock,
+        waker,
+        crate::EcpsConfig {
+            public_url: Some(public_url.to_string()),
+            ..crate::EcpsConfig::default()
+        },
+    )
+    .with_hasher(crate::PasswordHasher::new(crate::Argon2Policy::for_tests()))
+}

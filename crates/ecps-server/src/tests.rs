@@ -60,16 +60,12 @@ async fn env(dialect: Dialect) -> Env {
     let db = TestDb::new(dialect).await;
     db.store.migrate(&migrations()).await.unwrap();
     let clock = ManualClock::new(datetime!(2026-03-02 09:00 UTC));
-    let ecps = EcpsServer::new(
+    let ecps = crate::testkit::server(
         db.store.clone(),
         clock.shared(),
         caducee_notify::Waker::new(),
-        EcpsConfig {
-            public_url: Some("https://caducee.test".into()),
-            ..EcpsConfig::default()
-        },
-    )
-    .with_hasher(PasswordHasher::new(Argon2Policy::for_tests()));
+        "https://caducee.test",
+    );
     let env = Env {
         db,
         clock,

@@ -8,7 +8,7 @@
 
 use caducee_core::clock::ManualClock;
 use caducee_core::ids::{IdNatPs, Rpps};
-use caducee_ecps_server::{Argon2Policy, EcpsConfig, EcpsServer, PasswordHasher};
+use caducee_ecps_server::EcpsServer;
 use caducee_idp::{Idp, IdpConfig};
 use caducee_registry::queries::{set_contact, ContactUpdate};
 use caducee_store::testkit::TestDb;
@@ -70,18 +70,12 @@ async fn env(dialect: Dialect) -> Env {
     let clock = ManualClock::new(datetime!(2026-03-02 09:00 UTC));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    let ecps = Arc::new(
-        EcpsServer::new(
-            db.store.clone(),
-            clock.shared(),
-            caducee_notify::Waker::new(),
-            EcpsConfig {
-                public_url: Some(base.clone()),
-                ..EcpsConfig::default()
-            },
-        )
-        .with_hasher(PasswordHasher::new(Argon2Policy::for_tests())),
-    );
+    let ecps = Arc::new(caducee_ecps_server::testkit::server(
+        db.store.clone(),
+        clock.shared(),
+        caducee_notify::Waker::new(),
+        &base,
+    ));
     let idp = Idp::start(
         db.store.clone(),
         clock.shared(),

@@ -13,7 +13,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use caducee_core::clock::ManualClock;
 use caducee_core::ids::IdNatPs;
-use caducee_ecps_server::{Argon2Policy, EcpsConfig, EcpsServer, Outcome, PasswordHasher};
+use caducee_ecps_server::{EcpsServer, Outcome};
 use caducee_idp::{Authentication, ClientSpec, CodeRequest, Idp, IdpConfig};
 use caducee_store::testkit::TestDb;
 use caducee_store::{on_both_engines, Dialect, Store};
@@ -90,18 +90,12 @@ async fn start_node_at(
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let own = format!("http://{}", listener.local_addr().unwrap());
     let base = public.map_or_else(|| own.clone(), str::to_string);
-    let ecps = Arc::new(
-        EcpsServer::new(
-            store.clone(),
-            clock.shared(),
-            caducee_notify::Waker::new(),
-            EcpsConfig {
-                public_url: Some(base.clone()),
-                ..EcpsConfig::default()
-            },
-        )
-        .with_hasher(PasswordHasher::new(Argon2Policy::for_tests())),
-    );
+    let ecps = Arc::new(caducee_ecps_server::testkit::server(
+        store.clone(),
+        clock.shared(),
+        caducee_notify::Waker::new(),
+        &base,
+    ));
     let idp = Idp::start(
         store,
         clock.shared(),

@@ -27,6 +27,15 @@ use time::macros::datetime;
 
 // ------------------------------------------------------------------ real SMTP server
 
+/// This package's folder, read when the test runs (cargo and nextest set it): the value
+/// compiled in names the checkout that built the binary, which a build cache shared by
+/// several checkouts (CI clones) may have deleted since.
+fn manifest_dir() -> PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")))
+}
+
 /// `python3 tests/smtp_sink.py PORT DIR …`, killed on drop.
 struct SmtpSink {
     child: Child,
@@ -41,7 +50,7 @@ impl SmtpSink {
 
     async fn start_on(port: u16, extra: &[&str]) -> SmtpSink {
         let dir = tempfile::tempdir().unwrap();
-        let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/smtp_sink.py");
+        let script = manifest_dir().join("tests/smtp_sink.py");
         let mut child = Command::new("python3")
             .arg(&script)
             .arg(port.to_string())

@@ -15,7 +15,6 @@ use std::time::Duration as StdDuration;
 
 use caducee_core::clock::{Clock, ManualClock, SystemClock};
 use caducee_ecps::{DeviceClient, EcpsClient};
-use caducee_ecps_server::{Argon2Policy, EcpsConfig, EcpsServer, PasswordHasher};
 use caducee_idp::{ClientSpec, Idp, IdpConfig};
 use caducee_store::testkit::TestDb;
 use caducee_store::{on_both_engines, Dialect};
@@ -46,18 +45,12 @@ async fn start(dialect: Dialect) -> App {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let waker = caducee_notify::Waker::new();
-    let ecps = Arc::new(
-        EcpsServer::new(
-            store.clone(),
-            clock.shared(),
-            waker.clone(),
-            EcpsConfig {
-                public_url: Some(base.clone()),
-                ..EcpsConfig::default()
-            },
-        )
-        .with_hasher(PasswordHasher::new(Argon2Policy::for_tests())),
-    );
+    let ecps = Arc::new(caducee_ecps_server::testkit::server(
+        store.clone(),
+        clock.shared(),
+        waker.clone(),
+        &base,
+    ));
     let idp = Idp::start(
         store.clone(),
         clock.shared(),

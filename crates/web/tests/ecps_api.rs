@@ -12,9 +12,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use caducee_core::clock::{Clock, ManualClock};
 use caducee_core::ids::{IdNatPs, Rpps};
-use caducee_ecps_server::{
-    migrations, Argon2Policy, EcpsConfig, EcpsServer, PasswordHasher, RequestStatus,
-};
+use caducee_ecps_server::{migrations, EcpsServer, RequestStatus};
 use caducee_registry::queries::{set_contact, ContactUpdate};
 use caducee_store::testkit::TestDb;
 use caducee_store::{Dialect, Store};
@@ -45,18 +43,12 @@ async fn start_node_at(store: Store, clock: &ManualClock, public: Option<&str>) 
     let base = format!("http://{}", listener.local_addr().unwrap());
     let public = public.map_or_else(|| base.clone(), str::to_string);
     let waker = caducee_notify::Waker::new();
-    let ecps = Arc::new(
-        EcpsServer::new(
-            store.clone(),
-            clock.shared(),
-            waker.clone(),
-            EcpsConfig {
-                public_url: Some(public.clone()),
-                ..EcpsConfig::default()
-            },
-        )
-        .with_hasher(PasswordHasher::new(Argon2Policy::for_tests())),
-    );
+    let ecps = Arc::new(caducee_ecps_server::testkit::server(
+        store.clone(),
+        clock.shared(),
+        waker.clone(),
+        &public,
+    ));
     let state = caducee_web::AppState::new(
         store,
         clock.shared(),
@@ -111,6 +103,19 @@ async fn add_person(
         .await
         .unwrap();
     }
+}
+
+/// Professional 1 with an e-mail and a mobile in the registry: one who can activate.
+async fn reachable_professional(store: &Store, clock: &ManualClock) -> IdNatPs {
+    let idnat = professional(1);
+    add_person(
+        store,
+        clock,
+        &idnat,
+        Some(("tudor.x01@cn.medecin.fr", "+33781234522")),
+    )
+    .await;
+    idnat
 }
 
 async fn fresh_db(dialect: Dialect) -> (TestDb, ManualClock) {
@@ -244,14 +249,7 @@ on_both_engines! {
 
 async fn approve_flow(dialect: Dialect) {
     let (db, clock) = fresh_db(dialect).await;
-    let idnat = professional(1);
-    add_person(
-        &db.store,
-        &clock,
-        &idnat,
-        Some(("tudor.x01@cn.medecin.fr", "+33781234522")),
-    )
-    .await;
+    let idnat = reachable_professional(&db.store, &clock).await;
     let node = start_node(db.store.clone(), &clock).await;
     // The RPPS without the leading 8.
     let dev = activate(&node, &clock, &idnat, &idnat.as_str()[1..]).await;
@@ -467,14 +465,7 @@ async fn missing_contact(dialect: Dialect) {
 
 async fn lock_flow(dialect: Dialect) {
     let (db, clock) = fresh_db(dialect).await;
-    let idnat = professional(1);
-    add_person(
-        &db.store,
-        &clock,
-        &idnat,
-        Some(("tudor.x01@cn.medecin.fr", "+33781234522")),
-    )
-    .await;
+    let idnat = reachable_professional(&db.store, &clock).await;
     let node = start_node(db.store.clone(), &clock).await;
     let dev = activate(&node, &clock, &idnat, idnat.as_str()).await;
     let req = node
@@ -527,14 +518,7 @@ async fn lock_flow(dialect: Dialect) {
 
 async fn bad_inputs(dialect: Dialect) {
     let (db, clock) = fresh_db(dialect).await;
-    let idnat = professional(1);
-    add_person(
-        &db.store,
-        &clock,
-        &idnat,
-        Some(("tudor.x01@cn.medecin.fr", "+33781234522")),
-    )
-    .await;
+    let idnat = reachable_professional(&db.store, &clock).await;
     let node = start_node(db.store.clone(), &clock).await;
     // Not JSON / missing field.
     let r = node
@@ -640,14 +624,7 @@ async fn bad_inputs(dialect: Dialect) {
 /// 403 and a message that says to reactivate.
 async fn expiry_flow(dialect: Dialect) {
     let (db, clock) = fresh_db(dialect).await;
-    let idnat = professional(1);
-    add_person(
-        &db.store,
-        &clock,
-        &idnat,
-        Some(("tudor.x01@cn.medecin.fr", "+33781234522")),
-    )
-    .await;
+    let idnat = reachable_professional(&db.store, &clock).await;
     let node = start_node(db.store.clone(), &clock).await;
     let dev = activate(&node, &clock, &idnat, idnat.as_str()).await;
 
@@ -759,14 +736,7 @@ async fn expiry_flow(dialect: Dialect) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn psc_03_two_nodes_request_created_on_a_is_approved_through_b() {
     let (db, clock) = fresh_db(Dialect::Postgres).await;
-    let idnat = professional(1);
-    add_person(
-        &db.store,
-        &clock,
-        &idnat,
-        Some(("tudor.x01@cn.medecin.fr", "+33781234522")),
-    )
-    .await;
+    let idnat = reachable_professional(&db.store, &clock).await;
     // Both nodes behind one public name, as behind a load balancer.
     let public = Some("https://caducee.test");
     let node_a = start_node_at(db.store.clone(), &clock, public).await;
