@@ -46,3 +46,4 @@ pub mod html;
 pub mod ids;
 pub mod mask;
 pub mod nomenclature;
+pub mod source;

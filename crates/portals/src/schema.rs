@@ -63,7 +63,7 @@ pub const MIGRATIONS: &[Migration] = &[
 
 /// Every migration the portals need, with the audit trail they write to, in order.
 pub fn migrations() -> Vec<Migration> {
-    caducee_store::audit::MIGRATIONS
+    caducee_store::MIGRATIONS
         .iter()
         .chain(MIGRATIONS)
         .copied()

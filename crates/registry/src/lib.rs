@@ -20,7 +20,7 @@ pub use schema::MIGRATIONS;
 
 /// Every migration the registry needs, after the store's own.
 pub fn migrations() -> Vec<caducee_store::Migration> {
-    caducee_store::audit::MIGRATIONS
+    caducee_store::MIGRATIONS
         .iter()
         .chain(MIGRATIONS)
         .copied()

@@ -6,7 +6,7 @@
 use crate::{Migration, StoreError};
 use sqlx::{Any, Executor};
 
-pub const MIGRATIONS: &[Migration] = &[Migration {
+pub const MIGRATION: Migration = Migration {
     component: "store",
     version: 1,
     name: "audit_event",
@@ -21,7 +21,7 @@ pub const MIGRATIONS: &[Migration] = &[Migration {
           );
           CREATE INDEX audit_event_subject ON audit_event (subject, at);
           CREATE INDEX audit_event_at ON audit_event (at);",
-}];
+};
 
 /// One security event.
 #[derive(Debug, Clone)]

@@ -8,6 +8,7 @@
 pub mod audit;
 mod error;
 mod migrate;
+pub mod throttle;
 #[cfg(any(test, feature = "testkit"))]
 pub mod testkit;
 mod write_lane;
@@ -16,6 +17,10 @@ pub use error::StoreError;
 pub use migrate::Migration;
 pub use sqlx;
 pub use write_lane::LaneWork;
+
+/// The store's own tables (the audit trail, the rate-limit windows), which every component's
+/// migrations start with.
+pub const MIGRATIONS: &[Migration] = &[audit::MIGRATION, throttle::MIGRATION];
 
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Executor};
@@ -307,8 +312,8 @@ mod db_tests {
 
     async fn migrations_are_idempotent_and_audit_appends(dialect: Dialect) {
         let db = TestDb::new(dialect).await;
-        db.store.migrate(audit::MIGRATIONS).await.unwrap();
-        db.store.migrate(audit::MIGRATIONS).await.unwrap();
+        db.store.migrate(MIGRATIONS).await.unwrap();
+        db.store.migrate(MIGRATIONS).await.unwrap();
         assert!(db.store.ping().await);
         let event = audit::AuditEvent {
             actor: "operator:test",
