@@ -4,11 +4,15 @@
 //! answer one, and read the device's status. JSON in and out; an error is
 //! `{"error": "<stable code>", "message": "<French>"}`, a server fault a 500 without details.
 //!
-//! Must never hold an e-CPS rule (everything is decided by `caducee_ecps_server`), never log
-//! a code, a password or a proof, and never answer a long-poll from memory: the pending
+//! Served by the e-CPS server component itself ([`router`]), which `web` only mounts, as it
+//! mounts the identity provider's.
+//!
+//! Must never hold an e-CPS rule (everything is decided by [`EcpsServer`]), never log a
+//! code, a password or a proof, and never answer a long-poll from memory: the pending
 //! requests are read from the database so that any node answers (the e-CPS server only keeps
 //! who waits on this node, to wake them).
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::rejection::{JsonRejection, QueryRejection};
@@ -18,10 +22,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use caducee_core::ids::IdNatPs;
-use caducee_ecps_server::{ActivationStarted, DeviceRef, EcpsError, Outcome, PendingRequest};
 use serde::{Deserialize, Serialize};
 
-use crate::AppState;
+use crate::{ActivationStarted, DeviceRef, EcpsError, EcpsServer, Outcome, PendingRequest};
 
 /// Default long-poll duration, in seconds.
 pub const DEFAULT_WAIT_SECS: u64 = 25;
@@ -30,7 +33,26 @@ pub const MAX_WAIT_SECS: u64 = 30;
 /// The header that carries the device proof.
 pub const PROOF_HEADER: &str = "dpop";
 
-pub fn routes() -> Router<AppState> {
+/// What the handlers share: the e-CPS server of this node and the public URL the device
+/// proofs are bound to.
+#[derive(Clone)]
+struct AppState {
+    ecps: Arc<EcpsServer>,
+    /// External base URL, without trailing slash (`htu` = this + path).
+    public_url: Arc<str>,
+}
+
+/// The device API (`/ecps/api/v1/…`) of this node's e-CPS server. `public_url` is the
+/// external base URL of the server, the one devices sign in their proofs (the same on every
+/// node behind one name).
+pub fn router(ecps: Arc<EcpsServer>, public_url: &str) -> Router {
+    routes().with_state(AppState {
+        ecps,
+        public_url: public_url.trim_end_matches('/').into(),
+    })
+}
+
+fn routes() -> Router<AppState> {
     Router::new()
         .route("/ecps/api/v1/activations", post(start_activation))
         .route(
@@ -196,8 +218,7 @@ async fn start_activation(
 ) -> Result<Response, ApiError> {
     let body = json_body(body)?;
     let idnat = parse_id(&body.id)?;
-    let started = state.inner.ecps.start_activation(&idnat).await?;
-    state.inner.notify.wake();
+    let started = state.ecps.start_activation(&idnat).await?;
     Ok((StatusCode::CREATED, Json(ActivationBody::from(started))).into_response())
 }
 
@@ -205,8 +226,7 @@ async fn resend_activation(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<ActivationBody>, ApiError> {
-    let started = state.inner.ecps.resend_activation(&id).await?;
-    state.inner.notify.wake();
+    let started = state.ecps.resend_activation(&id).await?;
     Ok(Json(started.into()))
 }
 
@@ -236,7 +256,6 @@ async fn confirm_activation(
         other => other.to_string(),
     };
     let device = state
-        .inner
         .ecps
         .confirm_activation(
             &id,
@@ -275,9 +294,8 @@ async fn device(
                 "en-tête DPoP absent : chaque appel de l'appareil doit être signé par sa clé",
             )
         })?;
-    let url = format!("{}{}", state.inner.public_url, uri.path());
+    let url = format!("{}{}", state.public_url, uri.path());
     Ok(state
-        .inner
         .ecps
         .authenticate_device(proof, method.as_str(), &url)
         .await?)
@@ -315,8 +333,7 @@ impl From<PendingRequest> for RequestItem {
 /// Long-poll: answers as soon as the device's professional has a pending request, for at
 /// most `wait` seconds. A request created through this node wakes the poll at once; one
 /// created on another node is seen by this node's poller within
-/// [`caducee_ecps_server::POLL_EVERY`] (the database is shared, see
-/// [`caducee_ecps_server::EcpsServer::wait_for_pending`]).
+/// [`crate::POLL_EVERY`] (the database is shared, see [`EcpsServer::wait_for_pending`]).
 async fn pending_requests(
     State(state): State<AppState>,
     method: Method,
@@ -333,7 +350,6 @@ async fn pending_requests(
     let wait = query.wait.unwrap_or(DEFAULT_WAIT_SECS).min(MAX_WAIT_SECS);
     let dev = device(&state, &method, &uri, &headers).await?;
     let pending = state
-        .inner
         .ecps
         .wait_for_pending(&dev.id, Duration::from_secs(wait))
         .await?;
@@ -366,7 +382,6 @@ async fn answer_request(
     let dev = device(&state, &method, &uri, &headers).await?;
     let body = json_body(body)?;
     let outcome = state
-        .inner
         .ecps
         .answer(&dev.id, &id, &body.code, &body.password)
         .await?;

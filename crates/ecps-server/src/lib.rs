@@ -1,5 +1,6 @@
-//! Server side of the e-CPS (PSC-03, PSC-04, PSC-05): what the device API and the identity
-//! provider call, as a plain async Rust API (the HTTP routes live elsewhere).
+//! Server side of the e-CPS (PSC-03, PSC-04, PSC-05): a plain async Rust API that the
+//! identity provider calls, and the device API over HTTP ([`router`], `/ecps/api/v1/…`),
+//! which `web` mounts as it mounts the identity provider's router.
 //!
 //! - **Activation** ([`EcpsServer::start_activation`], [`EcpsServer::confirm_activation`]):
 //!   one 6-digit code by e-mail and one by SMS to the coordinates of the RPPS registry, sent
@@ -26,6 +27,7 @@
 mod activation;
 mod config;
 mod error;
+mod http;
 pub mod password;
 mod proof;
 mod reminders;
@@ -44,6 +46,7 @@ use caducee_store::Store;
 pub use activation::{ActivationStarted, Device};
 pub use config::EcpsConfig;
 pub use error::EcpsError;
+pub use http::router;
 pub use password::{Argon2Policy, PasswordHasher};
 pub use proof::DeviceRef;
 pub use requests::{AuthRequest, Outcome, PendingRequest, RequestState, RequestStatus};

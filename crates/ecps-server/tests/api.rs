@@ -1,7 +1,8 @@
-//! The e-CPS device API through real HTTP (PSC-03, PSC-04, PSC-05): the real router on an
-//! ephemeral port, a real database (SQLite and PostgreSQL), a `ManualClock`, the cheap test
-//! argon2 policy. Codes are read back from the outbox; the device is a P-256 key signing
-//! DPoP-like proofs. Two routers on one PostgreSQL database play two nodes.
+//! The e-CPS device API through real HTTP (PSC-03, PSC-04, PSC-05): the component's router
+//! (`caducee_ecps_server::router`, what `web` mounts) on an ephemeral port, a real database
+//! (SQLite and PostgreSQL), a `ManualClock`, the cheap test argon2 policy. Codes are read
+//! back from the outbox; the device is a P-256 key signing DPoP-like proofs. Two routers on
+//! one PostgreSQL database play two nodes.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -24,7 +25,7 @@ use time::Duration;
 
 const PASSWORD: &str = "mot de passe e-CPS";
 
-/// One caducee node: the real router served on an ephemeral port.
+/// One caducee node: the device API router served on an ephemeral port.
 struct Node {
     /// Where this node listens.
     base: String,
@@ -42,22 +43,13 @@ async fn start_node_at(store: Store, clock: &ManualClock, public: Option<&str>) 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let public = public.map_or_else(|| base.clone(), str::to_string);
-    let waker = caducee_notify::Waker::new();
     let ecps = Arc::new(caducee_ecps_server::testkit::server(
-        store.clone(),
-        clock.shared(),
-        waker.clone(),
-        &public,
-    ));
-    let state = caducee_web::AppState::new(
         store,
         clock.shared(),
-        public.clone(),
-        false,
-        waker,
-        ecps.clone(),
-    );
-    let app = caducee_web::router(state);
+        caducee_notify::Waker::new(),
+        &public,
+    ));
+    let app = caducee_ecps_server::router(ecps.clone(), &public);
     tokio::spawn(async move {
         let _ = axum::serve(listener, app).await;
     });

@@ -3,7 +3,6 @@
 //! headers). Must never hold business rules: a route here only calls a component.
 
 mod dev;
-pub mod ecps_api;
 mod layout;
 mod middleware;
 mod probes;
@@ -97,11 +96,12 @@ pub fn router(state: AppState) -> Router {
     let _ = probes::prometheus();
     let portals = demo_portals(&state);
     let idp = state.inner.idp.clone();
+    let ecps = caducee_ecps_server::router(state.inner.ecps.clone(), &state.inner.public_url);
     let mut routes = Router::new()
         .merge(probes::routes())
         .merge(dev::routes())
-        .merge(ecps_api::routes())
-        .with_state(state);
+        .with_state(state)
+        .merge(ecps);
     if let Some(portals) = portals {
         routes = routes.merge(caducee_portals::routes(portals));
     }
