@@ -15,8 +15,8 @@ use caducee_ecps_server::RequestStatus;
 use caducee_store::audit::{self, AuditEvent};
 use sqlx::Row;
 
-use crate::clients::{AuthBy, ClientRecord};
-use crate::http::Form;
+use crate::clients::ClientRecord;
+use crate::request::{AuthBy, Form};
 use crate::tokens::{check_scope, TokenResponse, UserGrant};
 use crate::{random_secret, secret_hash, Authentication, Idp, IdpError};
 

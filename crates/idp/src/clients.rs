@@ -29,6 +29,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::Row;
 
 use crate::jwt::{self, Alg, VerifyKey};
+use crate::request::{AuthBy, Form};
 use crate::{same_hash, secret_hash, Idp, IdpError};
 
 /// Shortest client secret accepted (characters).
@@ -319,14 +320,6 @@ impl ClientCache {
 const JWKS_TTL: Duration = Duration::from_secs(300);
 const JWKS_REFETCH: Duration = Duration::from_secs(10);
 
-/// How a request authenticated its client.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum AuthBy {
-    Secret,
-    Assertion,
-    None,
-}
-
 /// Creates or replaces a client (CLI, configuration file, demo portals), audited in the
 /// same transaction. Works on a bare store, so the CLI needs no running provider.
 pub async fn upsert_client(
@@ -517,7 +510,7 @@ impl Idp {
     pub(crate) async fn authenticate_client(
         &self,
         headers: &HeaderMap,
-        form: &crate::http::Form,
+        form: &Form,
         audience: &str,
     ) -> Result<(Arc<ClientRecord>, AuthBy), IdpError> {
         let fail = |m: &str| IdpError::InvalidClient(m.to_string());

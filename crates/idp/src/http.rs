@@ -18,38 +18,8 @@ use axum::routing::{get, post};
 use axum::Router;
 use serde_json::json;
 
+use crate::request::{AuthBy, Form};
 use crate::{Idp, IdpError, REALM_PATH};
-
-/// A parsed `application/x-www-form-urlencoded` body. A parameter sent twice is refused
-/// (RFC 6749 §3.1).
-#[derive(Debug, Default)]
-pub struct Form {
-    pairs: Vec<(String, String)>,
-}
-
-impl Form {
-    pub fn parse(body: &[u8]) -> Result<Form, IdpError> {
-        let mut pairs: Vec<(String, String)> = Vec::new();
-        for (k, v) in url::form_urlencoded::parse(body) {
-            if pairs.iter().any(|(x, _)| *x == k) {
-                return Err(IdpError::InvalidRequest(format!(
-                    "paramètre « {k} » répété"
-                )));
-            }
-            pairs.push((k.into_owned(), v.into_owned()));
-        }
-        Ok(Form { pairs })
-    }
-
-    /// A parameter's value; an empty value counts as absent (RFC 6749 §3.1).
-    pub fn get(&self, key: &str) -> Option<&str> {
-        self.pairs
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.as_str())
-            .filter(|v| !v.is_empty())
-    }
-}
 
 fn p(suffix: &str) -> String {
     format!("{REALM_PATH}{suffix}")
@@ -293,7 +263,7 @@ async fn introspect(State(idp): State<Idp>, headers: HeaderMap, body: Bytes) -> 
         let form = form_of(&headers, &body)?;
         let endpoint = format!("{}/protocol/openid-connect/token/introspect", idp.issuer());
         let (rec, by) = idp.authenticate_client(&headers, &form, &endpoint).await?;
-        if by == crate::clients::AuthBy::None {
+        if by == AuthBy::None {
             return Err(IdpError::InvalidClient(
                 "l'introspection demande un client authentifié".into(),
             ));
@@ -432,19 +402,5 @@ impl Idp {
             .map(|k| &k.jwk)
             .collect();
         json!({ "keys": published })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #![allow(clippy::unwrap_used)]
-    use super::*;
-
-    #[test]
-    fn repeated_parameters_are_refused_and_empty_ones_absent() {
-        assert!(Form::parse(b"a=1&a=2").is_err());
-        let f = Form::parse(b"a=&b=x+y").unwrap();
-        assert_eq!(f.get("a"), None);
-        assert_eq!(f.get("b"), Some("x y"));
     }
 }

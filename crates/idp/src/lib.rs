@@ -24,6 +24,7 @@ mod http;
 mod jwt;
 mod keys;
 mod logout;
+mod request;
 mod schema;
 mod tokens;
 

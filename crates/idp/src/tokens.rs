@@ -26,8 +26,9 @@ use serde::{Deserialize, Serialize};
 use sha2::Digest;
 use sqlx::Row;
 
-use crate::clients::{AuthBy, Client, ClientRecord};
+use crate::clients::{Client, ClientRecord};
 use crate::jwt::{b64, Alg};
+use crate::request::AuthBy;
 use crate::{random_secret, secret_hash, Authentication, CodeRequest, Idp, IdpError};
 
 /// The uuid of PSC's federated subject `f:<uuid>:<idNat>`: the one PSC itself uses (see

@@ -8,7 +8,7 @@
 //! with `error`, `state` and `iss` (RFC 9207).
 
 use super::{cookies, flow, pages, session};
-use crate::http::Form;
+use crate::request::Form;
 use crate::{Authentication, CodeRequest, Idp, IdpError, REALM_PATH};
 use axum::extract::{RawQuery, State};
 use axum::response::{IntoResponse, Response};

@@ -8,7 +8,7 @@
 
 use super::authorize::with_query;
 use super::{cookies, pages, session};
-use crate::http::Form;
+use crate::request::Form;
 use crate::{Idp, IdpError, REALM_PATH};
 use axum::extract::{RawQuery, State};
 use axum::http::{header, HeaderValue, StatusCode};
