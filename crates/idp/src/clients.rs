@@ -316,6 +316,13 @@ impl ClientCache {
     }
 }
 
+/// Longest life of a `private_key_jwt` assertion (`exp - iat`, seconds): an assertion is
+/// made for one request and sent at once (openid-client gives 60 s), so a longer one is a
+/// credential kept for later, which a replay cache could not hold for ever.
+pub(crate) const MAX_ASSERTION_LIFETIME: i64 = 300;
+/// How far ahead of our clock an assertion's `iat` (and `nbf`) may be (the client's clock).
+pub(crate) const ASSERTION_CLOCK_SKEW: i64 = 60;
+
 /// Remote JWKS are reused this long; an unknown kid refetches after `JWKS_REFETCH`.
 const JWKS_TTL: Duration = Duration::from_secs(300);
 const JWKS_REFETCH: Duration = Duration::from_secs(10);
@@ -582,8 +589,11 @@ impl Idp {
         Ok(rec)
     }
 
-    /// private_key_jwt (RFC 7523 §3): `iss` = `sub` = the client, `aud` names us, not
-    /// expired, signed by one of the client's keys, `jti` never seen before.
+    /// private_key_jwt (RFC 7523 §3): `iss` = `sub` = the client, `aud` names us, signed by
+    /// one of the client's keys, short-lived (`iat` required, not ahead of our clock by more
+    /// than [`ASSERTION_CLOCK_SKEW`], `exp - iat` at most [`MAX_ASSERTION_LIFETIME`]), not
+    /// expired, `jti` never seen before. Each `jti` is remembered in the database (every
+    /// node reads it) until the assertion's `exp`, so it is refused as long as it is valid.
     async fn assertion_client(
         &self,
         assertion: &str,
@@ -596,6 +606,10 @@ impl Idp {
             sub: String,
             aud: serde_json::Value,
             exp: i64,
+            #[serde(default)]
+            iat: Option<i64>,
+            #[serde(default)]
+            nbf: Option<i64>,
             jti: String,
         }
         let fail = |m: &str| IdpError::InvalidClient(format!("assertion du client refusée : {m}"));
@@ -640,6 +654,21 @@ impl Idp {
         if unverified.exp <= now {
             return Err(fail("expirée"));
         }
+        let Some(iat) = unverified.iat else {
+            return Err(fail("date d'émission (iat) manquante"));
+        };
+        if iat > now + ASSERTION_CLOCK_SKEW
+            || unverified
+                .nbf
+                .is_some_and(|nbf| nbf > now + ASSERTION_CLOCK_SKEW)
+        {
+            return Err(fail("émise dans le futur (iat ou nbf)"));
+        }
+        if unverified.exp - iat > MAX_ASSERTION_LIFETIME {
+            return Err(fail(&format!(
+                "durée de validité supérieure à {MAX_ASSERTION_LIFETIME} secondes (exp - iat)"
+            )));
+        }
         let auds: Vec<&str> = match &unverified.aud {
             serde_json::Value::String(s) => vec![s.as_str()],
             serde_json::Value::Array(a) => a.iter().filter_map(|v| v.as_str()).collect(),
@@ -661,7 +690,9 @@ impl Idp {
         )
         .bind(&c.client_id)
         .bind(&unverified.jti)
-        .bind(unverified.exp.min(now + 3600))
+        // Until the assertion expires (at most MAX_ASSERTION_LIFETIME + the skew from now):
+        // the housekeeping deletes the id only once the assertion can no longer pass.
+        .bind(unverified.exp)
         .execute(self.store().pool())
         .await?
         .rows_affected();

@@ -1259,8 +1259,9 @@ fn es256_assertion(key: &p256::ecdsa::SigningKey, kid: &str, claims: Value) -> S
     format!("{input}.{}", URL_SAFE_NO_PAD.encode(sig.to_bytes()))
 }
 
-async fn private_key_jwt(dialect: Dialect) {
-    let rig = rig(dialect).await;
+/// Registers the `private_key_jwt` client "pkj" (client credentials) with a fresh P-256 key
+/// of kid "k1"; returns the key that signs its assertions.
+async fn pkj_client(rig: &Rig) -> p256::ecdsa::SigningKey {
     let sk = p256::SecretKey::random(&mut rand::rngs::OsRng);
     let mut jwk: Value = serde_json::from_str(&sk.public_key().to_jwk_string()).unwrap();
     jwk["kid"] = json!("k1");
@@ -1277,32 +1278,38 @@ async fn private_key_jwt(dialect: Dialect) {
         )
         .await
         .unwrap();
+    p256::ecdsa::SigningKey::from(sk)
+}
+
+/// The status of a client credentials grant authenticated by `assertion`.
+async fn send_assertion(rig: &Rig, assertion: &str) -> u16 {
+    rig.http
+        .post(rig.url("/protocol/openid-connect/token"))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            (
+                "client_assertion_type",
+                "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+            ),
+            ("client_assertion", assertion),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+async fn private_key_jwt(dialect: Dialect) {
+    let rig = rig(dialect).await;
+    let key = pkj_client(&rig).await;
     let client = rig.idp.client("pkj").await.unwrap().unwrap();
     assert!(!client.public);
     assert_eq!(client.auth_method, "private_key_jwt");
-    let key = p256::ecdsa::SigningKey::from(sk);
     let token_url = rig.url("/protocol/openid-connect/token");
     let claims = |jti: &str, aud: &str| json!({"iss": "pkj", "sub": "pkj", "aud": aud, "jti": jti, "exp": rig.now() + 60, "iat": rig.now()});
-    let send = |assertion: String| {
-        let http = rig.http.clone();
-        let url = token_url.clone();
-        async move {
-            http.post(url)
-                .form(&[
-                    ("grant_type", "client_credentials"),
-                    (
-                        "client_assertion_type",
-                        "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
-                    ),
-                    ("client_assertion", assertion.as_str()),
-                ])
-                .send()
-                .await
-                .unwrap()
-                .status()
-                .as_u16()
-        }
-    };
+    let r = &rig;
+    let send = |assertion: String| async move { send_assertion(r, &assertion).await };
     let a1 = es256_assertion(&key, "k1", claims("j1", &token_url));
     assert_eq!(send(a1.clone()).await, 200);
     // Replayed, wrong audience, wrong key, expired: refused.
@@ -1334,6 +1341,118 @@ async fn private_key_jwt(dialect: Dialect) {
         .token("pkj", &[("grant_type", "client_credentials")])
         .await;
     assert_eq!(st, 401);
+    rig.db.cleanup().await;
+}
+
+/// Issue 10 item 7: an assertion is a short-lived credential. It must say when it was made
+/// (`iat`), live at most five minutes (`exp - iat`), and not come from the future beyond a
+/// small clock skew.
+async fn sec_07_private_key_jwt_with_long_lifetime_is_refused(dialect: Dialect) {
+    let rig = rig(dialect).await;
+    let key = pkj_client(&rig).await;
+    let aud = rig.url("/protocol/openid-connect/token");
+    let now = rig.now();
+    let assertion = |jti: &str, iat: Option<i64>, exp: i64| {
+        let mut c = json!({"iss": "pkj", "sub": "pkj", "aud": aud, "jti": jti, "exp": exp});
+        if let Some(iat) = iat {
+            c["iat"] = json!(iat);
+        }
+        es256_assertion(&key, "k1", c)
+    };
+    let ten_years = 10 * 365 * 86_400;
+    for (what, a) in [
+        (
+            "exp ten years ahead",
+            assertion("long", Some(now), now + ten_years),
+        ),
+        ("no iat", assertion("no-iat", None, now + 60)),
+        (
+            "an hour of life",
+            assertion("hour", Some(now - 10), now + 3590),
+        ),
+        (
+            "iat an hour ahead",
+            assertion("future", Some(now + 3600), now + 3660),
+        ),
+    ] {
+        assert_eq!(send_assertion(&rig, &a).await, 401, "{what}");
+    }
+    // Five minutes of life, and an iat a few seconds ahead (clock skew), are fine.
+    assert_eq!(
+        send_assertion(&rig, &assertion("five", Some(now), now + 300)).await,
+        200
+    );
+    assert_eq!(
+        send_assertion(&rig, &assertion("skew", Some(now + 5), now + 65)).await,
+        200
+    );
+    rig.db.cleanup().await;
+}
+
+/// Issue 10 item 7: a `jti` is remembered, in the database every node reads, as long as its
+/// assertion is valid: never accepted twice, even an hour later after a purge.
+async fn sec_07_jti_remembered_until_exp(dialect: Dialect) {
+    let rig = rig(dialect).await;
+    let key = pkj_client(&rig).await;
+    let aud = rig.url("/protocol/openid-connect/token");
+    let now = rig.now();
+    let signed = |jti: &str, iat: i64, exp: i64| {
+        es256_assertion(
+            &key,
+            "k1",
+            json!({"iss": "pkj", "sub": "pkj", "aud": aud, "jti": jti, "iat": iat, "exp": exp}),
+        )
+    };
+    // An assertion valid two hours: whatever its first answer, its replay an hour later
+    // (remembered ids purged by the housekeeping) is refused.
+    let long = signed("deux-heures", now, now + 7200);
+    let _ = send_assertion(&rig, &long).await;
+    rig.clock.advance(Duration::seconds(3601));
+    rig.idp.housekeeping().await.unwrap();
+    assert_eq!(
+        send_assertion(&rig, &long).await,
+        401,
+        "replayed after an hour"
+    );
+
+    // The longest assertion accepted is remembered until its exp, in the database …
+    let now = rig.now();
+    let a = signed("cinq-minutes", now, now + 300);
+    assert_eq!(send_assertion(&rig, &a).await, 200);
+    let stored: i64 = sqlx::query_scalar(
+        "SELECT expires_at FROM idp_assertion_jti WHERE client_id = 'pkj' AND jti = 'cinq-minutes'",
+    )
+    .fetch_one(rig.db.store.pool())
+    .await
+    .unwrap();
+    assert_eq!(stored, now + 300);
+    // … so that another node refuses its replay up to its last second, purge or not.
+    let (_, _, other) = start_node_at(
+        rig.db.store.clone(),
+        &rig.clock,
+        IdpConfig::default(),
+        Some(&rig.base),
+    )
+    .await;
+    rig.clock.advance(Duration::seconds(299));
+    rig.idp.housekeeping().await.unwrap();
+    let replay = rig
+        .http
+        .post(format!(
+            "{other}/auth/realms/esante-wallet/protocol/openid-connect/token"
+        ))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            (
+                "client_assertion_type",
+                "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+            ),
+            ("client_assertion", a.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(replay.status(), 401, "replayed on another node");
     rig.db.cleanup().await;
 }
 
@@ -1875,6 +1994,8 @@ on_both_engines! {
     psc_09_userinfo_signed_for_a_client_configured_so => signed_userinfo;
     psc_01_introspection_and_revocation => introspection_and_revocation;
     psc_01_private_key_jwt_client_authentication => private_key_jwt;
+    sec_07_private_key_jwt_with_long_lifetime_is_refused => sec_07_private_key_jwt_with_long_lifetime_is_refused;
+    sec_07_jti_remembered_until_exp => sec_07_jti_remembered_until_exp;
     psc_01_key_rotation_with_overlap_across_nodes => key_rotation_overlap;
     psc_01_end_session_revokes_and_sends_backchannel_logout => end_session_and_backchannel_logout;
     psc_01_nfr_01_backchannel_logout_survives_a_restart_and_is_retried => backchannel_logout_survives_a_restart_and_is_retried;
