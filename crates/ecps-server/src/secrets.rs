@@ -1,6 +1,6 @@
 //! Random codes and their storage: 6-digit activation codes (OS randomness), stored as
-//! SHA-256 over a per-row salt, compared in constant time; 2-digit login codes and their
-//! three shuffled choices.
+//! SHA-256 over a per-row salt, compared in constant time; 2-digit login codes (`00`–`99`)
+//! and their three shuffled choices, the decoys drawn from the same space.
 //!
 //! Must never log or return a stored hash, and never compare secrets with `==`.
 
@@ -33,12 +33,17 @@ pub fn code_matches(salt: &str, purpose: &str, typed: &str, stored_hash: &str) -
     bool::from(computed.as_bytes().ct_eq(stored_hash.as_bytes()))
 }
 
-/// A 2-digit login code, `10` to `99` (no leading zero to misread).
+/// A 2-digit login code, `00` to `99`: the space of the CIBA binding messages too, so that
+/// the codes the server draws and those a client chooses share one space with their decoys
+/// (see [`choices_for`]).
 pub fn two_digits() -> String {
-    OsRng.gen_range(10..100u32).to_string()
+    format!("{:02}", OsRng.gen_range(0..100u32))
 }
 
-/// Three distinct 2-digit choices containing `code`, in random order.
+/// Three distinct 2-digit choices containing `code`, in random order. The two decoys are
+/// drawn uniformly from the code's own space, `00`–`99` (issue 10, item 10): decoys drawn
+/// from `10`–`99` made a binding message `00`–`09` the only choice with a leading zero, so
+/// the right answer could be picked without looking at the login page.
 pub fn choices_for(code: &str) -> Vec<String> {
     let mut out = vec![code.to_string()];
     while out.len() < 3 {
@@ -58,6 +63,7 @@ pub fn is_two_digits(s: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
 
     #[test]
@@ -96,5 +102,111 @@ mod tests {
         assert!(!is_two_digits("7"));
         assert!(!is_two_digits("123"));
         assert!(!is_two_digits("a1"));
+    }
+
+    /// Counts over `n` draws of (code, choices): where the code sits, how many decoys have a
+    /// leading zero, and how often the code is the only choice with one.
+    struct Draws {
+        n: u32,
+        positions: [u32; 3],
+        decoys_with_zero: u32,
+        code_alone_with_zero: u32,
+    }
+
+    fn draws(n: u32, mut code: impl FnMut(u32) -> String) -> Draws {
+        let mut d = Draws {
+            n,
+            positions: [0; 3],
+            decoys_with_zero: 0,
+            code_alone_with_zero: 0,
+        };
+        for i in 0..n {
+            let code = code(i);
+            let ch = choices_for(&code);
+            let pos = ch.iter().position(|c| *c == code).unwrap();
+            d.positions[pos] += 1;
+            let zero = |c: &String| c.starts_with('0');
+            let decoys = ch.iter().filter(|c| **c != code);
+            let with_zero = decoys.filter(|c| zero(c)).count();
+            d.decoys_with_zero += with_zero as u32;
+            if zero(&code) && with_zero == 0 {
+                d.code_alone_with_zero += 1;
+            }
+        }
+        d
+    }
+
+    fn assert_near(what: &str, got: f64, expected: f64, tolerance: f64) {
+        assert!(
+            (got - expected).abs() <= tolerance,
+            "{what}: {got:.4}, expected {expected:.4} ± {tolerance}"
+        );
+    }
+
+    fn assert_positions_uniform(d: &Draws) {
+        // Each position holds the code a third of the time (σ ≈ 0.0033 for 20,000 draws).
+        for (i, &p) in d.positions.iter().enumerate() {
+            assert_near(
+                &format!("share of the code at position {i}"),
+                f64::from(p) / f64::from(d.n),
+                1.0 / 3.0,
+                0.025,
+            );
+        }
+    }
+
+    /// Issue 10 item 10: a CIBA binding message 00–09 must not be the only choice with a
+    /// leading zero. The decoys come from the code's own space, 00–99: each decoy is one of
+    /// the 99 other codes, so it has a leading zero 9 or 10 times in 99, and a code 00–09 is
+    /// the only leading-zero choice with probability 90/99 × 89/98 ≈ 0.826 (not always).
+    #[test]
+    fn sec_10_decoys_come_from_the_codes_space_00_to_99() {
+        const N: u32 = 20_000;
+        // Bindings 00..09, as a CIBA client may send.
+        let d = draws(N, |i| format!("{:02}", i % 10));
+        assert_positions_uniform(&d);
+        assert_near(
+            "decoys with a leading zero, for codes 00–09",
+            f64::from(d.decoys_with_zero) / f64::from(2 * N),
+            9.0 / 99.0,
+            0.015,
+        );
+        assert_near(
+            "code 00–09 alone with a leading zero",
+            f64::from(d.code_alone_with_zero) / f64::from(N),
+            90.0 / 99.0 * 89.0 / 98.0,
+            0.025,
+        );
+        // Bindings anywhere in 00..99.
+        let d = draws(N, |i| format!("{:02}", i % 100));
+        assert_positions_uniform(&d);
+        assert_near(
+            "decoys with a leading zero, for codes 00–99",
+            f64::from(d.decoys_with_zero) / f64::from(2 * N),
+            0.1,
+            0.015,
+        );
+        // Codes the server draws itself are in the same space: a leading zero tells nothing
+        // about which choice is right, whoever chose the code.
+        let mut drawn_with_zero = 0u32;
+        let d = draws(N, |_| {
+            let c = two_digits();
+            assert!(is_two_digits(&c), "{c}");
+            drawn_with_zero += u32::from(c.starts_with('0'));
+            c
+        });
+        assert_near(
+            "drawn codes with a leading zero",
+            f64::from(drawn_with_zero) / f64::from(N),
+            0.1,
+            0.015,
+        );
+        assert_positions_uniform(&d);
+        assert_near(
+            "decoys with a leading zero, for drawn codes",
+            f64::from(d.decoys_with_zero) / f64::from(2 * N),
+            0.1,
+            0.015,
+        );
     }
 }
