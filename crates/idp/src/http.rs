@@ -312,6 +312,14 @@ pub(crate) fn discovery_document(issuer: &str) -> String {
         "client_secret_post",
         "private_key_jwt",
     ];
+    // Public clients (no secret, no keys) send only their client_id at the token and
+    // revocation endpoints; introspection demands an authenticated client.
+    let with_none = [
+        "client_secret_basic",
+        "client_secret_post",
+        "private_key_jwt",
+        "none",
+    ];
     let algs = ["RS256", "ES256"];
     let doc = json!({
         "issuer": issuer,
@@ -332,11 +340,11 @@ pub(crate) fn discovery_document(issuer: &str) -> String {
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": algs,
         "userinfo_signing_alg_values_supported": algs,
-        "token_endpoint_auth_methods_supported": auth_methods,
+        "token_endpoint_auth_methods_supported": with_none,
         "token_endpoint_auth_signing_alg_values_supported": algs,
         "introspection_endpoint_auth_methods_supported": auth_methods,
         "introspection_endpoint_auth_signing_alg_values_supported": algs,
-        "revocation_endpoint_auth_methods_supported": auth_methods,
+        "revocation_endpoint_auth_methods_supported": with_none,
         "revocation_endpoint_auth_signing_alg_values_supported": algs,
         "backchannel_token_delivery_modes_supported": ["poll"],
         "backchannel_user_code_parameter_supported": false,

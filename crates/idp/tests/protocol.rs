@@ -438,6 +438,45 @@ async fn discovery_and_jwks(dialect: Dialect) {
     rig.db.cleanup().await;
 }
 
+/// Issue 10 item 16: public clients authenticate with `none` (client_id only, PKCE) at the
+/// token and revocation endpoints, so discovery says so; introspection refuses them and
+/// does not list it.
+async fn sec_16_discovery_lists_none_for_public_clients(dialect: Dialect) {
+    let rig = rig(dialect).await;
+    let doc: Value = rig
+        .http
+        .get(rig.url("/.well-known/wallet-openid-configuration"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let methods = |k: &str| -> Vec<String> {
+        doc[k]
+            .as_array()
+            .unwrap_or_else(|| panic!("{k}"))
+            .iter()
+            .map(|v| v.as_str().unwrap().to_string())
+            .collect()
+    };
+    let has_none = |k: &str| methods(k).iter().any(|m| m == "none");
+    assert!(has_none("token_endpoint_auth_methods_supported"));
+    assert!(has_none("revocation_endpoint_auth_methods_supported"));
+    assert!(!has_none("introspection_endpoint_auth_methods_supported"));
+    for m in [
+        "client_secret_basic",
+        "client_secret_post",
+        "private_key_jwt",
+    ] {
+        assert!(
+            methods("token_endpoint_auth_methods_supported").contains(&m.to_string()),
+            "{m}"
+        );
+    }
+    rig.db.cleanup().await;
+}
+
 // ---------------------------------------------------------------------------------------
 // Client credentials, client authentication, clients added while running
 // ---------------------------------------------------------------------------------------
@@ -1985,6 +2024,7 @@ async fn ciba(dialect: Dialect) {
 
 on_both_engines! {
     psc_01_discovery_documents_and_jwks => discovery_and_jwks;
+    sec_16_discovery_lists_none_for_public_clients => sec_16_discovery_lists_none_for_public_clients;
     psc_01_client_credentials_and_client_authentication => client_credentials;
     psc_01_client_added_while_running_is_usable_at_once => client_added_while_running_is_usable_at_once;
     psc_01_code_grant_pkce_redirect_and_single_use => code_grant_with_pkce;
