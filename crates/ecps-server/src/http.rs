@@ -309,6 +309,9 @@ struct WaitQuery {
 #[derive(Serialize)]
 struct RequestsBody {
     requests: Vec<RequestItem>,
+    /// Present (true) when a newer long-poll of the same device ended this one.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    superseded: bool,
 }
 
 #[derive(Serialize)]
@@ -334,6 +337,8 @@ impl From<PendingRequest> for RequestItem {
 /// most `wait` seconds. A request created through this node wakes the poll at once; one
 /// created on another node is seen by this node's poller within
 /// [`crate::POLL_EVERY`] (the database is shared, see [`EcpsServer::wait_for_pending`]).
+/// One long-poll per device: a newer one ends this one, answered at once with an empty list
+/// and `"superseded": true` (200, so that every client reads it as "nothing yet").
 async fn pending_requests(
     State(state): State<AppState>,
     method: Method,
@@ -349,12 +354,13 @@ async fn pending_requests(
     })?;
     let wait = query.wait.unwrap_or(DEFAULT_WAIT_SECS).min(MAX_WAIT_SECS);
     let dev = device(&state, &method, &uri, &headers).await?;
-    let pending = state
+    let polled = state
         .ecps
-        .wait_for_pending(&dev.id, Duration::from_secs(wait))
+        .long_poll(&dev.id, Duration::from_secs(wait))
         .await?;
     Ok(Json(RequestsBody {
-        requests: pending.into_iter().map(RequestItem::from).collect(),
+        requests: polled.requests.into_iter().map(RequestItem::from).collect(),
+        superseded: polled.superseded,
     }))
 }
 

@@ -51,7 +51,7 @@ pub use password::{Argon2Policy, PasswordHasher};
 pub use proof::DeviceRef;
 pub use requests::{AuthRequest, Outcome, PendingRequest, RequestState, RequestStatus};
 pub use schema::{migrations, MIGRATIONS};
-pub use watch::POLL_EVERY;
+pub use watch::{LongPoll, POLL_EVERY};
 
 /// The e-CPS server of one node. Cheap to clone; clones share the password hasher (and so
 /// its bound on concurrent argon2 computations).

@@ -8,11 +8,22 @@
 //! pending request, so a request created on another node is seen within 250 ms. With 1,000
 //! devices waiting that is 4 queries a second instead of 8,000.
 //!
+//! **One long-poll per device** (issue 10, item 14): a device that opens a new long-poll
+//! ends the one it already holds on this node, which answers at once with an empty list
+//! marked `superseded`; so one device cannot pile up connections. This holds per node, on
+//! purpose: the bound wanted is on what one device can hold open, and per node it is one
+//! long-poll, so at most one per node across a deployment, a small fixed number. Making the
+//! newest win across nodes would need a generation counter written in the database at every
+//! long-poll and read for every waiting device at every tick of every node's poller (with
+//! 1,000 devices waiting, 4,000 rows a second per node), to close connections that cost a
+//! few kilobytes each and end by themselves within 30 s.
+//!
 //! Must never decide anything from memory (a wake-up only triggers a fresh read), and never
 //! lose a wake-up: a waiter registers before it reads, and `Notify::notify_one` keeps a
 //! permit for a waiter that is between its read and its wait.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -33,8 +44,17 @@ pub(crate) struct Watch {
 #[derive(Debug, Default)]
 struct State {
     waiters: HashMap<String, Vec<(u64, Arc<Notify>)>>,
+    /// The long-poll each device holds on this node: its waiter id, and how to end it.
+    by_device: HashMap<String, (u64, Ended)>,
     next_id: u64,
     poller_running: bool,
+}
+
+/// How a newer long-poll of the same device ends an older one: the flag, then a wake-up.
+#[derive(Debug, Clone)]
+struct Ended {
+    flag: Arc<AtomicBool>,
+    notify: Arc<Notify>,
 }
 
 /// A waiter's place in the [`Watch`], removed on drop (also when the HTTP client goes away
@@ -42,8 +62,16 @@ struct State {
 struct Registration {
     watch: Arc<Watch>,
     idnat: String,
+    device_id: String,
     id: u64,
     notify: Arc<Notify>,
+    superseded: Arc<AtomicBool>,
+}
+
+impl Registration {
+    fn superseded(&self) -> bool {
+        self.superseded.load(Ordering::Acquire)
+    }
 }
 
 impl Drop for Registration {
@@ -55,7 +83,25 @@ impl Drop for Registration {
                 state.waiters.remove(&self.idnat);
             }
         }
+        // Only its own entry: a newer long-poll of the device may have taken the place.
+        if state
+            .by_device
+            .get(&self.device_id)
+            .is_some_and(|(id, _)| *id == self.id)
+        {
+            state.by_device.remove(&self.device_id);
+        }
     }
+}
+
+/// What a long-poll returns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LongPoll {
+    /// The pending requests of the device's professional (empty when none came in time).
+    pub requests: Vec<PendingRequest>,
+    /// A newer long-poll of the same device took over on this node: this one ended early,
+    /// empty.
+    pub superseded: bool,
 }
 
 impl Watch {
@@ -96,21 +142,35 @@ impl EcpsServer {
         device_id: &str,
         wait: Duration,
     ) -> Result<Vec<PendingRequest>, EcpsError> {
+        Ok(self.long_poll(device_id, wait).await?.requests)
+    }
+
+    /// [`Self::wait_for_pending`], telling also whether the long-poll was ended early by a
+    /// newer one of the same device on this node (see the module's documentation): the
+    /// newest long-poll of a device wins, the older answers at once, empty and `superseded`.
+    pub async fn long_poll(&self, device_id: &str, wait: Duration) -> Result<LongPoll, EcpsError> {
         let deadline = tokio::time::Instant::now() + wait;
+        let answer = |requests, superseded| LongPoll {
+            requests,
+            superseded,
+        };
         if wait.is_zero() {
-            return self.pending_for_device(device_id).await;
+            return Ok(answer(self.pending_for_device(device_id).await?, false));
         }
         let idnat = self.device_row(device_id).await?.idnat;
-        let registration = self.register(idnat);
+        let registration = self.register(idnat, device_id);
         loop {
+            if registration.superseded() {
+                return Ok(answer(Vec::new(), true));
+            }
             // Read after registering: a request committed in between has woken us already.
             let pending = self.pending_for_device(device_id).await?;
             if !pending.is_empty() {
-                return Ok(pending);
+                return Ok(answer(pending, false));
             }
             tokio::select! {
                 _ = registration.notify.notified() => {}
-                _ = tokio::time::sleep_until(deadline) => return Ok(Vec::new()),
+                _ = tokio::time::sleep_until(deadline) => return Ok(answer(Vec::new(), false)),
             }
         }
     }
@@ -120,8 +180,11 @@ impl EcpsServer {
         self.watch.waiting()
     }
 
-    fn register(&self, idnat: String) -> Registration {
+    /// Registers a long-poll of `device_id` (of `idnat`), ending the one the device already
+    /// holds on this node.
+    fn register(&self, idnat: String, device_id: &str) -> Registration {
         let notify = Arc::new(Notify::new());
+        let superseded = Arc::new(AtomicBool::new(false));
         let (id, start_poller) = {
             let mut state = self.watch.lock();
             state.next_id += 1;
@@ -131,6 +194,14 @@ impl EcpsServer {
                 .entry(idnat.clone())
                 .or_default()
                 .push((id, notify.clone()));
+            let ended = Ended {
+                flag: superseded.clone(),
+                notify: notify.clone(),
+            };
+            if let Some((_, older)) = state.by_device.insert(device_id.to_string(), (id, ended)) {
+                older.flag.store(true, Ordering::Release);
+                older.notify.notify_one();
+            }
             let start = !state.poller_running;
             state.poller_running = true;
             (id, start)
@@ -141,8 +212,10 @@ impl EcpsServer {
         Registration {
             watch: self.watch.clone(),
             idnat,
+            device_id: device_id.to_string(),
             id,
             notify,
+            superseded,
         }
     }
 

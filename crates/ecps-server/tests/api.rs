@@ -237,6 +237,7 @@ on_both_engines! {
     psc_03_wrong_password_five_times_locks_with_423 => lock_flow;
     psc_04_bad_inputs_are_json_client_errors => bad_inputs;
     psc_03_psc_05_request_and_device_expire_by_the_clock_through_http => expiry_flow;
+    sec_14_one_long_poll_per_device_a_new_one_ends_the_old => one_long_poll_per_device;
 }
 
 async fn approve_flow(dialect: Dialect) {
@@ -784,5 +785,122 @@ async fn psc_03_two_nodes_request_created_on_a_is_approved_through_b() {
         "{body}"
     );
     store_b.close().await;
+    db.cleanup().await;
+}
+
+/// A long-poll of `GET /ecps/api/v1/requests?wait=SECS`, sent now and answered later:
+/// (status, body, how long it took).
+fn spawn_long_poll(
+    node: &Node,
+    clock: &ManualClock,
+    dev: &Device,
+    wait: u64,
+) -> tokio::task::JoinHandle<(u16, Value, StdDuration)> {
+    let proof = dev.proof(
+        clock,
+        "GET",
+        &format!("{}/ecps/api/v1/requests", node.public),
+    );
+    let url = format!("{}/ecps/api/v1/requests?wait={wait}", node.base);
+    tokio::spawn(async move {
+        let t0 = Instant::now();
+        let r = reqwest::Client::new()
+            .get(url)
+            .header("DPoP", proof)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        (status, r.json::<Value>().await.unwrap(), t0.elapsed())
+    })
+}
+
+/// Waits (real time, a few milliseconds at a time) until `n` long-polls wait on the node.
+async fn until_waiting(node: &Node, n: usize) {
+    let deadline = Instant::now() + StdDuration::from_secs(5);
+    while node.ecps.waiting_devices() != n {
+        assert!(
+            Instant::now() < deadline,
+            "{} long-polls waiting, {n} expected",
+            node.ecps.waiting_devices()
+        );
+        tokio::time::sleep(StdDuration::from_millis(10)).await;
+    }
+}
+
+/// Issue 10 item 14: one device holds one long-poll at a time. A new long-poll of the same
+/// device ends the one waiting on the node (answered at once, empty, `superseded`), the new
+/// one gets the next request, and another device's long-poll is left alone.
+async fn one_long_poll_per_device(dialect: Dialect) {
+    let (db, clock) = fresh_db(dialect).await;
+    let idnat = reachable_professional(&db.store, &clock).await;
+    let other = professional(2);
+    add_person(
+        &db.store,
+        &clock,
+        &other,
+        Some(("autre.x02@cn.medecin.fr", "+33781234533")),
+    )
+    .await;
+    let node = start_node(db.store.clone(), &clock).await;
+    let dev = activate(&node, &clock, &idnat, idnat.as_str()).await;
+    clock.advance(Duration::seconds(1));
+    let (status, started) = post(
+        &node,
+        "/ecps/api/v1/activations",
+        json!({"id": other.as_str()}),
+    )
+    .await;
+    assert_eq!(status, 201, "{started}");
+    let (e, s) = caducee_ecps_server::testkit::activation_codes(&db.store).await;
+    let mut other_dev = Device::new();
+    let (status, created) = post(
+        &node,
+        &format!(
+            "/ecps/api/v1/activations/{}/confirm",
+            started["activation_id"].as_str().unwrap()
+        ),
+        json!({"email_code": e, "sms_code": s, "password": PASSWORD, "public_jwk": other_dev.jwk}),
+    )
+    .await;
+    assert_eq!(status, 201, "{created}");
+    other_dev.id = created["device_id"].as_str().unwrap().to_string();
+
+    let bystander = spawn_long_poll(&node, &clock, &other_dev, 10);
+    until_waiting(&node, 1).await;
+    let first = spawn_long_poll(&node, &clock, &dev, 5);
+    until_waiting(&node, 2).await;
+    let second = spawn_long_poll(&node, &clock, &dev, 10);
+    let (status, body, took) = first.await.unwrap();
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["requests"], json!([]), "{body}");
+    assert_eq!(body["superseded"], true, "{body}");
+    assert!(
+        took < StdDuration::from_secs(4),
+        "the old long-poll waited {took:?}"
+    );
+    // The new one and the other device's still wait: one long-poll per device.
+    until_waiting(&node, 2).await;
+    assert!(!second.is_finished() && !bystander.is_finished());
+
+    let req = node
+        .ecps
+        .create_request(idnat.as_str(), "ROR National", None)
+        .await
+        .unwrap();
+    let (status, body, _) = second.await.unwrap();
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["requests"][0]["id"], req.id.as_str(), "{body}");
+    assert!(body.get("superseded").is_none(), "{body}");
+    until_waiting(&node, 1).await;
+    assert!(!bystander.is_finished());
+    let req = node
+        .ecps
+        .create_request(other.as_str(), "Ordre", None)
+        .await
+        .unwrap();
+    let (status, body, _) = bystander.await.unwrap();
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["requests"][0]["id"], req.id.as_str(), "{body}");
     db.cleanup().await;
 }
