@@ -254,6 +254,20 @@ fn at_hash(access_token: &str) -> String {
     b64(&d[..16])
 }
 
+/// The scopes of an authorization request that this provider knows, deduplicated, in
+/// request order; the others are dropped, as Keycloak (which PSC is) ignores them and RFC
+/// 6749 §3.3 allows, so a relying party written for PSC that sends one still logs in (the
+/// token response's `scope` says what was granted).
+pub(crate) fn known_scopes(requested: &str) -> String {
+    let mut out: Vec<&str> = Vec::new();
+    for s in requested.split(' ').filter(|s| SCOPES.contains(s)) {
+        if !out.contains(&s) {
+            out.push(s);
+        }
+    }
+    out.join(" ")
+}
+
 /// Checks a requested scope against what the provider knows (and, when given, what was
 /// granted); returns it normalised (deduplicated, in request order).
 pub(crate) fn check_scope(requested: &str, granted: Option<&str>) -> Result<String, IdpError> {
@@ -1321,6 +1335,15 @@ mod tests {
             s256("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"),
             "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
         );
+    }
+
+    #[test]
+    fn psc_01_unknown_scopes_are_dropped() {
+        assert_eq!(
+            known_scopes("openid  inconnu scope_all openid"),
+            "openid scope_all"
+        );
+        assert_eq!(known_scopes("admin"), "");
     }
 
     #[test]

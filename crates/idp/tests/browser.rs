@@ -528,3 +528,6 @@ on_both_engines! {
     psc_03_wrong_code_expiry_and_cancel => psc_03_wrong_code_expiry_and_cancel;
     psc_02_bad_requests_and_foreign_browsers => psc_02_bad_requests_and_foreign_browsers;
 }
+
+#[path = "browser/requests.rs"]
+mod requests;

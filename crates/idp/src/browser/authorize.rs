@@ -100,7 +100,11 @@ async fn authorize_inner(idp: &Idp, jar: CookieJar, raw: &str) -> Result<Respons
             "cette application n'est pas autorisée à utiliser le flux authorization_code",
         ));
     }
-    let scope = param("scope").unwrap_or("");
+    // Scopes are settled here, before anyone is asked to log in: unknown ones are dropped
+    // (Keycloak, which PSC is, ignores them; relying parties written for PSC may send some),
+    // rather than refused with invalid_scope (RFC 6749 §4.1.2.1 allows both); `openid`
+    // missing is an error.
+    let scope = crate::tokens::known_scopes(param("scope").unwrap_or(""));
     if !scope.split(' ').any(|s| s == "openid") {
         return Ok(back("invalid_scope", "le scope doit contenir openid"));
     }
@@ -146,7 +150,7 @@ async fn authorize_inner(idp: &Idp, jar: CookieJar, raw: &str) -> Result<Respons
     let request = CodeRequest {
         client_id: client.client_id.clone(),
         redirect_uri: redirect_uri.to_string(),
-        scope: scope.to_string(),
+        scope,
         nonce: param("nonce").map(str::to_string),
         code_challenge: code_challenge.map(str::to_string),
     };
