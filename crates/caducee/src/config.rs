@@ -39,6 +39,62 @@ pub struct Config {
     pub idp: caducee_idp::IdpConfig,
     /// OIDC clients declared in the file (`[[clients]]`), upserted at each `serve` start.
     pub clients: Vec<ClientConfig>,
+    /// Bearer token that reads `/metrics` on the main address outside demo mode
+    /// (`CADUCEE_METRICS_TOKEN_FILE` to read it from a file). Without it and without
+    /// `metrics_listen`, `/metrics` is a 404 outside demo mode.
+    pub metrics_token: Option<String>,
+    /// A separate address serving `/metrics` alone (e.g. `127.0.0.1:9090`, reachable by the
+    /// monitoring only); open there unless `metrics_token` is set.
+    pub metrics_listen: Option<String>,
+    /// Limits of the HTTP server (`[http]` table).
+    pub http: HttpConfig,
+}
+
+/// `[http]`: what one client may hold, and which reverse proxies are believed.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct HttpConfig {
+    /// Seconds a client has to send a request head; idle keep-alive connections too (10).
+    pub header_read_timeout_secs: u64,
+    /// Open connections in all (10,000).
+    pub max_connections: usize,
+    /// Open connections of one source address (IPv6: its /64) (256).
+    pub max_connections_per_source: usize,
+    /// Reverse proxies whose `X-Forwarded-For` gives the client's address (addresses or
+    /// CIDR blocks, e.g. `["127.0.0.1", "10.0.0.0/8"]`); none by default.
+    pub trusted_proxies: Vec<String>,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        let d = caducee_web::ServerLimits::default();
+        HttpConfig {
+            header_read_timeout_secs: d.header_read_timeout.as_secs(),
+            max_connections: d.max_connections,
+            max_connections_per_source: d.max_connections_per_source,
+            trusted_proxies: Vec::new(),
+        }
+    }
+}
+
+impl HttpConfig {
+    pub fn limits(&self) -> anyhow::Result<caducee_web::ServerLimits> {
+        let trusted_proxies = self
+            .trusted_proxies
+            .iter()
+            .map(|p| p.parse::<caducee_web::IpBlock>())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| anyhow::anyhow!("[http] trusted_proxies : {e}"))?;
+        Ok(caducee_web::ServerLimits {
+            header_read_timeout: std::time::Duration::from_secs(
+                self.header_read_timeout_secs.max(1),
+            ),
+            max_connections: self.max_connections.max(1),
+            max_connections_per_source: self.max_connections_per_source.max(1),
+            trusted_proxies,
+            ..caducee_web::ServerLimits::default()
+        })
+    }
 }
 
 /// One `[[clients]]` entry of the configuration file: the flags of `caducee client add`.
@@ -77,6 +133,9 @@ impl Default for Config {
             instance_secret: None,
             idp: caducee_idp::IdpConfig::default(),
             clients: Vec::new(),
+            metrics_token: None,
+            metrics_listen: None,
+            http: HttpConfig::default(),
         }
     }
 }
@@ -88,6 +147,7 @@ const SECRET_KEYS: &[&str] = &[
     "smtp_password",
     "sms_url",
     "instance_secret",
+    "metrics_token",
 ];
 
 impl Config {

@@ -3,6 +3,7 @@
 
 mod commands;
 mod config;
+mod log_fields;
 mod progress;
 
 use clap::{Parser, Subcommand};

@@ -46,4 +46,5 @@ pub mod html;
 pub mod ids;
 pub mod mask;
 pub mod nomenclature;
+pub mod public_url;
 pub mod source;

@@ -49,7 +49,10 @@ pub use error::EcpsError;
 pub use http::router;
 pub use password::{Argon2Policy, PasswordHasher};
 pub use proof::DeviceRef;
-pub use requests::{AuthRequest, Outcome, PendingRequest, RequestState, RequestStatus};
+pub use requests::{
+    AuthRequest, Outcome, PendingRequest, RequestBudget, RequestState, RequestStatus,
+    QUICK_CANCEL_SECS,
+};
 pub use schema::{migrations, MIGRATIONS};
 pub use watch::{LongPoll, POLL_EVERY};
 

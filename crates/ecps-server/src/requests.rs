@@ -103,15 +103,43 @@ pub(crate) struct DeviceRow {
     expires_at: i64,
 }
 
+/// Whose budget a new request spends (issue 10, item 5: strangers must not be able to spend
+/// the budget of a professional's real logins).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RequestBudget {
+    /// The professional's window (10 per 10 minutes), shared by everyone who types their
+    /// identifier: the push-bombing limit.
+    Professional,
+    /// A browser that completed a login of this professional recently: the caller limits it
+    /// on its own budget (per browser), so the professional's window does not stop it.
+    KnownBrowser,
+}
+
+/// A request its own browser cancelled within this many seconds weighs half in the
+/// professional's window: a mistyped identifier fixed at once should not cost a full login.
+pub const QUICK_CANCEL_SECS: i64 = 10;
+
 impl EcpsServer {
     /// Starts an authentication for `idnat` on behalf of `service` (its display name). With
     /// `binding` (a CIBA `binding_message` of 2 digits chosen by the client) that code is
-    /// used; otherwise one is drawn.
+    /// used; otherwise one is drawn. Spends the professional's window.
     pub async fn create_request(
         &self,
         idnat: &str,
         service: &str,
         binding: Option<&str>,
+    ) -> Result<AuthRequest, EcpsError> {
+        self.create_request_with(idnat, service, binding, RequestBudget::Professional)
+            .await
+    }
+
+    /// [`Self::create_request`], spending `budget`.
+    pub async fn create_request_with(
+        &self,
+        idnat: &str,
+        service: &str,
+        binding: Option<&str>,
+        budget: RequestBudget,
     ) -> Result<AuthRequest, EcpsError> {
         let binding = binding.map(str::trim);
         if let Some(b) = binding {
@@ -156,16 +184,25 @@ impl EcpsServer {
         .fetch_one(&mut *tx)
         .await?
         .try_get(0)?;
-        let recent: i64 =
-            sqlx::query("SELECT COUNT(*) FROM ecps_request WHERE idnat = $1 AND created_at > $2")
-                .bind(idnat)
-                .bind(now - cfg.request_window_secs)
-                .fetch_one(&mut *tx)
-                .await?
-                .try_get(0)?;
+        // In half units: a request cancelled by its browser within QUICK_CANCEL_SECS weighs
+        // 1, any other 2, so such cancellations still bound the pushes a phone receives.
+        let recent_halves: i64 = sqlx::query(
+            "SELECT COALESCE(SUM(CASE WHEN status = 'cancelled' AND decided_at - created_at <= $3
+                                 THEN 1 ELSE 2 END), 0)
+             FROM ecps_request WHERE idnat = $1 AND created_at > $2",
+        )
+        .bind(idnat)
+        .bind(now - cfg.request_window_secs)
+        .bind(QUICK_CANCEL_SECS)
+        .fetch_one(&mut *tx)
+        .await?
+        .try_get(0)?;
+        let recent = recent_halves / 2;
         let refusal = if pending >= i64::from(cfg.max_pending_requests) {
             Some(EcpsError::TooManyPending)
-        } else if recent >= i64::from(cfg.max_requests_per_window) {
+        } else if budget == RequestBudget::Professional
+            && recent_halves >= 2 * i64::from(cfg.max_requests_per_window)
+        {
             Some(EcpsError::TooManyRequests)
         } else {
             None

@@ -212,6 +212,12 @@ impl Idp {
         &self.inner.public_url
     }
 
+    /// Whether the public URL is https (the scheme compared without regard to case, as
+    /// URLs define it): cookies are then Secure and `__Host-` prefixed.
+    pub fn is_https(&self) -> bool {
+        caducee_core::public_url::is_https(&self.inner.public_url)
+    }
+
     /// `{public_url}/auth/realms/esante-wallet`.
     pub fn issuer(&self) -> &str {
         &self.inner.issuer

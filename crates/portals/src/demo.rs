@@ -97,7 +97,22 @@ impl PortalState {
             Cookie::Session => "session",
             Cookie::Logout => "logout",
         };
-        format!("caducee_{}_{kind}", self.portal.slug)
+        // Over https, `__Host-` (Secure, path `/`, no domain): a sibling subdomain cannot
+        // plant it. The portal's slug in the name keeps portals apart on the one path.
+        if self.portals.secure_cookies() {
+            format!("__Host-caducee_{}_{kind}", self.portal.slug)
+        } else {
+            format!("caducee_{}_{kind}", self.portal.slug)
+        }
+    }
+
+    /// The path of our cookies: the portal's own over http, `/` as `__Host-` requires.
+    fn cookie_path(&self) -> String {
+        if self.portals.secure_cookies() {
+            "/".to_string()
+        } else {
+            self.base()
+        }
     }
 
     /// The value of one of our cookies in the request, when well-formed.
@@ -127,7 +142,7 @@ impl PortalState {
         let mut s = format!(
             "{}={value}; Path={}; HttpOnly; SameSite=Lax",
             self.cookie_name(c),
-            self.base()
+            self.cookie_path()
         );
         if self.portals.secure_cookies() {
             s.push_str("; Secure");

@@ -142,8 +142,9 @@ impl Portals {
 
     /// Cookies carry `Secure` when the portal is served over HTTPS (a plain-HTTP demo on
     /// 127.0.0.1 would otherwise never get its cookies back).
+    /// Whether the public URL is https (scheme compared without regard to case).
     fn secure_cookies(&self) -> bool {
-        self.inner.public_url.starts_with("https://")
+        caducee_core::public_url::is_https(&self.inner.public_url)
     }
 
     /// `{public_url}/espaces/{slug}`.

@@ -92,7 +92,9 @@ impl Limit {
         .fetch_one(&mut *conn)
         .await?
         .try_get(0)?;
-        let previous = self.hits_in(conn, key, start - self.window_secs.max(1)).await?;
+        let previous = self
+            .hits_in(conn, key, start - self.window_secs.max(1))
+            .await?;
         Ok(self.judge(now, previous, current))
     }
 
@@ -105,7 +107,9 @@ impl Limit {
     ) -> Result<Verdict, StoreError> {
         let start = self.window_start(now);
         let current = self.hits_in(conn, key, start).await? + 1;
-        let previous = self.hits_in(conn, key, start - self.window_secs.max(1)).await?;
+        let previous = self
+            .hits_in(conn, key, start - self.window_secs.max(1))
+            .await?;
         Ok(self.judge(now, previous, current))
     }
 
@@ -195,6 +199,8 @@ pub async fn prune(pool: &sqlx::AnyPool, now: i64) -> Result<u64, StoreError> {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
+
     use super::*;
     use crate::testkit::TestDb;
     use crate::Dialect;
@@ -227,7 +233,11 @@ mod tests {
         );
         // A second connection (another node) sees the same counts.
         let mut other = db.store.pool().acquire().await.unwrap();
-        assert!(LIMIT.peek(&mut other, "a", t0 + 20).await.unwrap().is_refused());
+        assert!(LIMIT
+            .peek(&mut other, "a", t0 + 20)
+            .await
+            .unwrap()
+            .is_refused());
         // Half-way through the next window, the 4 hits of the last one weigh 2: one more
         // hit is allowed, a second is not.
         let mid = t0 + 60 + 30;

@@ -6,8 +6,10 @@ mod dev;
 mod layout;
 mod middleware;
 mod probes;
+pub mod server;
 
 pub use layout::{escape, page};
+pub use server::{serve, IpBlock, ServerLimits};
 
 use axum::Router;
 use caducee_core::clock::SharedClock;
@@ -36,6 +38,20 @@ pub struct AppInner {
     pub idp: Option<caducee_idp::Idp>,
     /// The portals (`/espaces/…`), mounted when present and in demo mode.
     pub portals: Option<caducee_portals::Portals>,
+    /// Who may read `/metrics` on the main listener (issue 10, item 16).
+    pub metrics: MetricsAccess,
+}
+
+/// Who may read `/metrics`. Metrics tell an attacker how busy and how broken a node is
+/// (failed deliveries, refused logins), so outside demo mode they are not public.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MetricsAccess {
+    /// Anyone (demo mode, or the separate `metrics_listen` address).
+    Open,
+    /// Requests bearing `Authorization: Bearer <token>`.
+    Token(String),
+    /// Nobody on this listener (404).
+    Hidden,
 }
 
 impl AppState {
@@ -57,6 +73,11 @@ impl AppState {
                 ecps,
                 idp: None,
                 portals: None,
+                metrics: if demo {
+                    MetricsAccess::Open
+                } else {
+                    MetricsAccess::Hidden
+                },
             }),
         }
     }
@@ -71,6 +92,11 @@ impl AppState {
         self.with(|i| i.portals = Some(portals))
     }
 
+    /// The same state with `/metrics` readable as `access` says.
+    pub fn with_metrics(self, access: MetricsAccess) -> AppState {
+        self.with(|i| i.metrics = access)
+    }
+
     fn with(self, change: impl FnOnce(&mut AppInner)) -> AppState {
         let i = &self.inner;
         let mut inner = AppInner {
@@ -82,6 +108,7 @@ impl AppState {
             ecps: i.ecps.clone(),
             idp: i.idp.clone(),
             portals: i.portals.clone(),
+            metrics: i.metrics.clone(),
         };
         change(&mut inner);
         AppState {
@@ -97,6 +124,7 @@ pub fn router(state: AppState) -> Router {
     let portals = demo_portals(&state);
     let idp = state.inner.idp.clone();
     let ecps = caducee_ecps_server::router(state.inner.ecps.clone(), &state.inner.public_url);
+    let state_url = state.inner.public_url.clone();
     let mut routes = Router::new()
         .merge(probes::routes())
         .merge(dev::routes())
@@ -108,7 +136,22 @@ pub fn router(state: AppState) -> Router {
     if let Some(idp) = idp {
         routes = routes.merge(caducee_idp::router(idp));
     }
-    middleware::wrap(routes)
+    middleware::wrap(routes, caducee_core::public_url::is_https(&state_url))
+}
+
+/// The router of the separate metrics address (`metrics_listen`): `/metrics` only, open
+/// unless a token is set.
+pub fn metrics_router(state: AppState) -> Router {
+    let _ = probes::prometheus();
+    let https = caducee_core::public_url::is_https(&state.inner.public_url);
+    let access = match &state.inner.metrics {
+        MetricsAccess::Token(t) => MetricsAccess::Token(t.clone()),
+        _ => MetricsAccess::Open,
+    };
+    middleware::wrap(
+        probes::metrics_only().with_state(state.with_metrics(access)),
+        https,
+    )
 }
 
 /// The demo portal (`/espaces/demo`), a relying party of this node's identity provider over

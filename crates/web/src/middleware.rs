@@ -15,10 +15,11 @@ use tower_http::trace::TraceLayer;
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
-pub fn wrap(router: Router) -> Router {
+/// `https`: the public URL is https, so responses carry `Strict-Transport-Security`.
+pub fn wrap(router: Router, https: bool) -> Router {
     router
         .layer(axum::middleware::from_fn(run_to_completion))
-        .layer(axum::middleware::from_fn(security_headers))
+        .layer(axum::middleware::from_fn(move |req, next| security_headers(https, req, next)))
         .layer(axum::middleware::from_fn(record_metrics))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
             let id = req
@@ -65,13 +66,22 @@ async fn record_metrics(req: Request, next: Next) -> Response {
     response
 }
 
-async fn security_headers(req: Request, next: Next) -> Response {
+async fn security_headers(https: bool, req: Request, next: Next) -> Response {
     let mut response = next.run(req).await;
     let h = response.headers_mut();
     let set = |h: &mut axum::http::HeaderMap, name: &'static str, value: &'static str| {
         h.entry(HeaderName::from_static(name))
             .or_insert(HeaderValue::from_static(value));
     };
+    if https {
+        // Two years, the preload lists' minimum; subdomains too, since the cookies are
+        // `__Host-` and no part of a health identity service should be reached in clear.
+        set(
+            h,
+            "strict-transport-security",
+            "max-age=63072000; includeSubDomains",
+        );
+    }
     set(h, "x-content-type-options", "nosniff");
     set(h, "x-frame-options", "DENY");
     set(h, "referrer-policy", "same-origin");
@@ -99,18 +109,21 @@ mod tests {
         let (go_tx, go_rx) = oneshot::channel::<()>();
         let (done_tx, done_rx) = oneshot::channel::<()>();
         let slots = Arc::new(Mutex::new(Some((go_rx, done_tx))));
-        let app = wrap(Router::new().route(
-            "/",
-            axum::routing::get(move || {
-                let slots = slots.clone();
-                async move {
-                    let (go, done) = slots.lock().unwrap().take().unwrap();
-                    let _ = go.await;
-                    let _ = done.send(());
-                    "fini"
-                }
-            }),
-        ));
+        let app = wrap(
+            Router::new().route(
+                "/",
+                axum::routing::get(move || {
+                    let slots = slots.clone();
+                    async move {
+                        let (go, done) = slots.lock().unwrap().take().unwrap();
+                        let _ = go.await;
+                        let _ = done.send(());
+                        "fini"
+                    }
+                }),
+            ),
+            false,
+        );
         let mut service = app.into_service::<Body>();
         let request = tower::Service::call(&mut service, Request::new(Body::empty()));
         tokio::select! {

@@ -1,9 +1,9 @@
 //! `/`, `/healthz`, `/readyz`, `/metrics`: what is running and whether it is well.
 
-use crate::{escape, page, AppState};
+use crate::{escape, page, AppState, MetricsAccess};
 use axum::extract::State;
-use axum::http::{header, StatusCode};
-use axum::response::{Html, IntoResponse};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
@@ -15,6 +15,11 @@ pub fn routes() -> Router<AppState> {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
+}
+
+/// `/metrics` alone, for the separate metrics address.
+pub fn metrics_only() -> Router<AppState> {
+    Router::new().route("/metrics", get(metrics))
 }
 
 /// The process-wide Prometheus recorder, installed on first use (a recorder is global:
@@ -44,7 +49,19 @@ async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     }
 }
 
-async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let allowed = match &state.inner.metrics {
+        MetricsAccess::Open => true,
+        MetricsAccess::Hidden => false,
+        MetricsAccess::Token(token) => headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .is_some_and(|given| same_secret(given.trim(), token)),
+    };
+    if !allowed {
+        return StatusCode::NOT_FOUND.into_response();
+    }
     let ready = if state.inner.store.ping().await {
         1.0
     } else {
@@ -55,7 +72,16 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
         tracing::warn!(error = %e, "compteurs de la file d'envoi indisponibles");
     }
     let body = prometheus().map(|h| h.render()).unwrap_or_default();
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body)
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
+}
+
+/// Compares two secrets in a time that depends on their lengths only.
+fn same_secret(a: &str, b: &str) -> bool {
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
 }
 
 async fn home(State(state): State<AppState>) -> impl IntoResponse {

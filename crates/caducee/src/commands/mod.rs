@@ -39,6 +39,8 @@ pub fn init_logging(config: &Config, server: bool) {
     if config.log_format == "json" {
         builder.json().init();
     } else {
-        builder.init();
+        builder
+            .fmt_fields(crate::log_fields::escaped_fields())
+            .init();
     }
 }

@@ -76,9 +76,15 @@ pub async fn run(mut config: Config, args: ServeArgs) -> anyhow::Result<ExitCode
     // claimed in the database).
     let housekeeping = every(Duration::from_secs(60), {
         let ecps = ecps.clone();
+        let (store, clock) = (store.clone(), clock.clone());
         move || {
             let ecps = ecps.clone();
+            let (store, clock) = (store.clone(), clock.clone());
             async move {
+                // Rate-limit windows that no longer count.
+                if let Err(e) = caducee_store::throttle::prune(store.pool(), clock.unix()).await {
+                    tracing::warn!(error = %e, "limites de débit : ménage périodique");
+                }
                 match ecps.housekeeping().await {
                     Ok(done) if done.reminders > 0 => {
                         tracing::info!(
@@ -154,13 +160,39 @@ pub async fn run(mut config: Config, args: ServeArgs) -> anyhow::Result<ExitCode
     )
     .with_idp(idp)
     .with_portals(portals);
-    let app = caducee_web::router(state);
+    let state = match (&config.metrics_token, config.demo) {
+        (Some(token), false) => {
+            state.with_metrics(caducee_web::MetricsAccess::Token(token.clone()))
+        }
+        _ => state,
+    };
+    let limits = config.http.limits()?;
+    let app = caducee_web::router(state.clone());
     tracing::info!(listen = %local, public_url = %config.public_url(), database = %caducee_store::redact_url(&config.database_url), demo = config.demo, "caducee démarré");
     // Printed on stdout so scripts and tests can find an ephemeral port.
     println!("caducee écoute sur http://{local}");
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    // `/metrics` on an address of its own, for the monitoring (issue 10, item 16).
+    let metrics_server = match &config.metrics_listen {
+        Some(addr) => {
+            let metrics_listener = tokio::net::TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("écoute des métriques sur {addr}"))?;
+            tracing::info!(listen = %addr, "métriques");
+            let metrics_app = caducee_web::metrics_router(state.clone());
+            let limits = limits.clone();
+            Some(tokio::spawn(caducee_web::serve(
+                metrics_listener,
+                metrics_app,
+                limits,
+                std::future::pending(),
+            )))
+        }
+        None => None,
+    };
+    caducee_web::serve(listener, app, limits, shutdown_signal()).await?;
+    if let Some(task) = metrics_server {
+        task.abort();
+    }
     // The worker finishes the delivery round in progress; what it did not reach stays in
     // the outbox for the next start or another node.
     housekeeping.abort();

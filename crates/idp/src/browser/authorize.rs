@@ -7,33 +7,52 @@
 //! would be handed to phishers); after that, errors go back to the client's redirect URI
 //! with `error`, `state` and `iss` (RFC 9207).
 
-use super::{cookies, flow, pages, session};
+use super::{binding, cookies, flow, pages, session};
 use crate::request::Form;
 use crate::{Authentication, CodeRequest, Idp, IdpError, REALM_PATH};
 use axum::extract::{RawQuery, State};
 use axum::response::{IntoResponse, Response};
+use axum::Extension;
 use axum_extra::extract::CookieJar;
+use caducee_core::source::ClientSource;
 
 pub(super) async fn get(
     State(idp): State<Idp>,
     jar: CookieJar,
+    source: Option<Extension<ClientSource>>,
     RawQuery(query): RawQuery,
 ) -> Response {
-    authorize(&idp, jar, query.as_deref().unwrap_or("")).await
+    authorize(&idp, jar, source, query.as_deref().unwrap_or("")).await
 }
 
-pub(super) async fn post(State(idp): State<Idp>, jar: CookieJar, body: String) -> Response {
-    authorize(&idp, jar, &body).await
+pub(super) async fn post(
+    State(idp): State<Idp>,
+    jar: CookieJar,
+    source: Option<Extension<ClientSource>>,
+    body: String,
+) -> Response {
+    authorize(&idp, jar, source, &body).await
 }
 
-async fn authorize(idp: &Idp, jar: CookieJar, raw: &str) -> Response {
-    match authorize_inner(idp, jar, raw).await {
+async fn authorize(
+    idp: &Idp,
+    jar: CookieJar,
+    source: Option<Extension<ClientSource>>,
+    raw: &str,
+) -> Response {
+    let source = source.map_or_else(ClientSource::unknown, |Extension(s)| s);
+    match authorize_inner(idp, jar, source, raw).await {
         Ok(response) => response,
         Err(e) => super::internal_error(&e),
     }
 }
 
-async fn authorize_inner(idp: &Idp, jar: CookieJar, raw: &str) -> Result<Response, IdpError> {
+async fn authorize_inner(
+    idp: &Idp,
+    jar: CookieJar,
+    source: ClientSource,
+    raw: &str,
+) -> Result<Response, IdpError> {
     // A query string parses as a form body (a parameter given twice is refused).
     let params = match Form::parse(raw.as_bytes()) {
         Ok(p) => p,
@@ -157,7 +176,7 @@ async fn authorize_inner(idp: &Idp, jar: CookieJar, raw: &str) -> Result<Respons
     let login_hint = param("login_hint");
 
     // 3. A live SSO session answers at once (unless a fresh login is asked for).
-    let live = session::find(idp, cookies::session(&jar)).await?;
+    let live = session::find(idp, cookies::session(idp, &jar)).await?;
     let usable = live.filter(|s| {
         !prompt.contains(&"login")
             // max_age=0 asks for a fresh login, as Keycloak reads it (an authentication of
@@ -175,8 +194,19 @@ async fn authorize_inner(idp: &Idp, jar: CookieJar, raw: &str) -> Result<Respons
         return Ok(back("login_required", "aucune session active"));
     }
 
-    // 4. Otherwise, a login flow bound to this browser.
-    let (jar, browser) = cookies::browser_secret(idp, jar);
+    // 4. Otherwise, a login flow bound to this browser: a row until it expires, so a source
+    // may open only so many (issue 10, item 16).
+    let verdict = {
+        let mut conn = idp.store().pool().acquire().await?;
+        binding::FLOWS_PER_SOURCE
+            .hit(&mut conn, &source.throttle_key(), idp.now())
+            .await?
+    };
+    if verdict.is_refused() {
+        tracing::warn!(source = %source, "login flows over the limit");
+        return Ok(too_many_flows());
+    }
+    let (jar, browser) = cookies::browser_secret(idp, jar).await?;
     let id = flow::create(
         idp,
         flow::NewFlow {
@@ -237,6 +267,17 @@ fn is_s256_challenge(c: &str) -> bool {
     c.len() == 43
         && c.bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+fn too_many_flows() -> Response {
+    super::html(
+        axum::http::StatusCode::TOO_MANY_REQUESTS,
+        pages::message(
+            "Trop de demandes de connexion",
+            "Trop de demandes de connexion ont été ouvertes depuis votre réseau en peu de temps. Patientez quelques minutes, puis revenez sur le site de l'application et cliquez à nouveau sur « Se connecter avec Pro Santé Connect ».",
+            None,
+        ),
+    )
 }
 
 fn bad_request(text: &str) -> Response {

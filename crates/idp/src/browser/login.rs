@@ -4,15 +4,18 @@
 
 use super::authorize::{error_redirect, issue};
 use super::flow::LoginFlow;
-use super::{cookies, flow, pages, session};
+use super::{binding, cookies, flow, pages, session};
 use crate::{Idp, IdpError, REALM_PATH};
 use axum::extract::{Form, Path, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use axum::Extension;
 use axum::Json;
 use axum_extra::extract::CookieJar;
 use caducee_core::ids::{Adeli, IdNatPs, Rpps};
-use caducee_ecps_server::{EcpsError, RequestStatus};
+use caducee_core::source::ClientSource;
+use caducee_ecps_server::{EcpsError, RequestBudget, RequestStatus};
+use caducee_store::throttle::Verdict;
 use serde::Deserialize;
 
 /// What the e-CPS proves, in RFC 8176 terms: a password and a key held by the phone.
@@ -32,7 +35,10 @@ async fn flow_for(
 ) -> Result<Result<LoginFlow, Response>, IdpError> {
     let found = flow::load(idp, id).await?;
     Ok(match found {
-        Some(f) if f.belongs_to(cookies::existing_browser_secret(jar).as_deref()) => Ok(f),
+        // A finished flow says so to anyone: the login renewed the browser binding, and the
+        // back button of the browser that logged in must still get the right page.
+        Some(f) if f.status == "done" => Err(already_used()),
+        Some(f) if f.belongs_to(cookies::existing_browser_secret(idp, jar).as_deref()) => Ok(f),
         _ => Err(super::html(
             StatusCode::NOT_FOUND,
             pages::message(
@@ -82,11 +88,12 @@ async fn page_inner(idp: &Idp, jar: CookieJar, id: &str) -> Result<Response, Idp
     if f.status == "done" {
         return Ok(already_used());
     }
-    let (kind, identifier, remember) = match (f.login_hint.as_deref(), cookies::remembered(&jar)) {
-        (Some(hint), _) => ("rpps".to_string(), hint.to_string(), false),
-        (None, Some((kind, id))) => (kind, id, true),
-        (None, None) => ("rpps".to_string(), String::new(), false),
-    };
+    let (kind, identifier, remember) =
+        match (f.login_hint.as_deref(), cookies::remembered(idp, &jar)) {
+            (Some(hint), _) => ("rpps".to_string(), hint.to_string(), false),
+            (None, Some((kind, id))) => (kind, id, true),
+            (None, None) => ("rpps".to_string(), String::new(), false),
+        };
     let form = Rendered {
         kind: &kind,
         identifier: &identifier,
@@ -112,7 +119,7 @@ async fn render_form(
     r: Rendered<'_>,
     status: StatusCode,
 ) -> Result<Response, IdpError> {
-    let csrf = cookies::existing_browser_secret(jar)
+    let csrf = cookies::existing_browser_secret(idp, jar)
         .map(|s| cookies::csrf_token(&s, &f.id))
         .unwrap_or_default();
     let service = service_name(idp, &f.client_id).await?;
@@ -147,20 +154,23 @@ pub(super) struct LoginInput {
 pub(super) async fn submit(
     State(idp): State<Idp>,
     jar: CookieJar,
+    source: Option<Extension<ClientSource>>,
     Path(id): Path<String>,
     Form(input): Form<LoginInput>,
 ) -> Response {
-    finish(submit_inner(&idp, jar, &id, input).await)
+    let source = source.map_or_else(ClientSource::unknown, |Extension(s)| s);
+    finish(submit_inner(&idp, jar, source, &id, input).await)
 }
 
 async fn submit_inner(
     idp: &Idp,
     jar: CookieJar,
+    source: ClientSource,
     id: &str,
     input: LoginInput,
 ) -> Result<Response, IdpError> {
     let f = or_page!(flow_for(idp, &jar, id).await?);
-    if !cookies::csrf_ok(&jar, &f.id, &input.csrf) {
+    if !cookies::csrf_ok(idp, &jar, &f.id, &input.csrf) {
         return Ok(super::html(
             StatusCode::FORBIDDEN,
             pages::message(
@@ -204,6 +214,35 @@ async fn submit_inner(
         Ok(idnat) => idnat,
         Err(msg) => return form_error(msg.to_string(), None, StatusCode::BAD_REQUEST).await,
     };
+    // Every answer below tells something of this identifier, so the limits are counted
+    // first. A browser that logged this professional in recently spends its own budget:
+    // strangers typing the identifier cannot lock the professional out (issue 10, item 5).
+    let browser = cookies::existing_browser_secret(idp, &jar).unwrap_or_default();
+    let known_browser = binding::is_known_for(idp, &browser, idnat.as_str()).await?;
+    let now = idp.now();
+    let verdict = {
+        let mut conn = idp.store().pool().acquire().await?;
+        if known_browser {
+            let key = format!("{}:{}", crate::secret_hash(&browser), idnat.as_str());
+            binding::LOGINS_PER_KNOWN_BROWSER
+                .hit(&mut conn, &key, now)
+                .await?
+        } else {
+            binding::LOGINS_PER_SOURCE
+                .hit(&mut conn, &source.throttle_key(), now)
+                .await?
+        }
+    };
+    if let Verdict::Refused { retry_after_secs } = verdict {
+        tracing::warn!(source = %source, known_browser, "login attempts over the limit");
+        let minutes = (retry_after_secs + 59) / 60;
+        return form_error(
+            format!("Trop de tentatives de connexion depuis ce poste. Réessayez dans {minutes} minute(s)."),
+            None,
+            StatusCode::TOO_MANY_REQUESTS,
+        )
+        .await;
+    }
     let known = caducee_registry::queries::get_professional(idp.store(), &idnat)
         .await
         .map_err(|e| IdpError::Internal(e.to_string()))?;
@@ -222,9 +261,14 @@ async fn submit_inner(
         let _ = idp.ecps().cancel_request(previous).await;
     }
     let service = service_name(idp, &f.client_id).await?;
+    let budget = if known_browser {
+        RequestBudget::KnownBrowser
+    } else {
+        RequestBudget::Professional
+    };
     let request = match idp
         .ecps()
-        .create_request(idnat.as_str(), &service, None)
+        .create_request_with(idnat.as_str(), &service, None, budget)
         .await
     {
         Ok(r) => r,
@@ -237,7 +281,7 @@ async fn submit_inner(
     let jar = if remember {
         cookies::remember(idp, jar, kind, typed)
     } else {
-        cookies::forget(jar)
+        cookies::forget(idp, jar)
     };
     Ok((jar, super::redirect(&url(idp, &f.id, "/ecps"))).into_response())
 }
@@ -353,7 +397,7 @@ async fn waiting_inner(idp: &Idp, jar: CookieJar, id: &str) -> Result<Response, 
     if state.status != RequestStatus::Pending {
         return Ok(super::redirect(&url(idp, &f.id, "/continue")));
     }
-    let csrf = cookies::existing_browser_secret(&jar)
+    let csrf = cookies::existing_browser_secret(idp, &jar)
         .map(|s| cookies::csrf_token(&s, &format!("cancel:{}", f.id)))
         .unwrap_or_default();
     let service = service_name(idp, &f.client_id).await?;
@@ -387,7 +431,8 @@ pub(super) async fn status(
 
 async fn status_inner(idp: &Idp, jar: CookieJar, id: &str) -> Result<Response, IdpError> {
     let found = flow::load(idp, id).await?;
-    let Some(f) = found.filter(|f| f.belongs_to(cookies::existing_browser_secret(&jar).as_deref()))
+    let Some(f) =
+        found.filter(|f| f.belongs_to(cookies::existing_browser_secret(idp, &jar).as_deref()))
     else {
         return Ok((
             StatusCode::NOT_FOUND,
@@ -438,7 +483,7 @@ async fn cancel_inner(
     input: CancelInput,
 ) -> Result<Response, IdpError> {
     let f = or_page!(flow_for(idp, &jar, id).await?);
-    if !cookies::csrf_ok(&jar, &format!("cancel:{}", f.id), &input.csrf) {
+    if !cookies::csrf_ok(idp, &jar, &format!("cancel:{}", f.id), &input.csrf) {
         return Ok(super::redirect(&url(idp, &f.id, "/ecps")));
     }
     if let Some(r) = f.ecps_request_id.as_deref() {
@@ -487,12 +532,13 @@ async fn resume_inner(idp: &Idp, jar: CookieJar, id: &str) -> Result<Response, I
             let auth_time = state.decided_at.unwrap_or_else(|| idp.now());
             // A new login opens a new session (never reuse an id a page may have seen);
             // the session this browser held before ends.
-            if let Some(old) = session::find(idp, cookies::session(&jar)).await? {
+            if let Some(old) = session::find(idp, cookies::session(idp, &jar)).await? {
                 session::end(idp, &old.id, &format!("ps:{}", old.idnat)).await?;
             }
             let (s, secret) = session::open(idp, idnat, auth_time, &amr, ECPS_AUTH_MODE).await?;
             let target = issue(idp, &f.code_request(), &s.authentication(), f.state.as_deref()).await?;
             let jar = cookies::set_session(idp, jar, &s.id, &secret);
+            let jar = cookies::renew_browser_secret(idp, jar, idnat).await?;
             return Ok((jar, super::redirect(&target)).into_response());
         }
         RequestStatus::Denied => (

@@ -2,9 +2,12 @@
 //! ends the SSO session everywhere, then returns to the client's registered
 //! `post_logout_redirect_uri` (with its `state`) or shows "Vous êtes déconnecté".
 //!
-//! With a valid `id_token_hint` the logout is immediate; without one the request could
-//! come from any page (a forced logout), so the professional confirms with a CSRF-protected
-//! form, as Keycloak does.
+//! The logout is immediate only when a valid `id_token_hint` names this browser's own
+//! session (its `sid`, or its professional for a token without `sid`). Otherwise — no hint,
+//! or the ID token of another session or another professional, which anyone can obtain and
+//! put in a link — the request could come from any page (a forced logout), so the
+//! professional confirms with a CSRF-protected form, as Keycloak does; and only this
+//! browser's session ends, never the one a foreign hint names.
 
 use super::authorize::with_query;
 use super::{cookies, pages, session};
@@ -103,17 +106,36 @@ async fn logout_inner(
         None => None,
     };
 
-    let confirmed = hint.is_some()
+    // This browser's session, and whether the hint names it (issue 10 item 8). The cookie
+    // of a session idle too long still proves it is this browser's: the relying party's
+    // logout then ends it (its refresh tokens are revoked) without asking.
+    let cookie = cookies::session(idp, &jar);
+    let live = session::find(idp, cookie.clone()).await?;
+    let hint_is_ours = match hint.as_ref() {
+        None => false,
+        Some(h) => match (&h.sid, &live) {
+            (Some(sid), Some(s)) if *sid == s.id => true,
+            (Some(sid), _) => cookie_holds(idp, cookie.as_ref(), sid).await?,
+            (None, Some(s)) => h.idnat == s.idnat,
+            (None, None) => false,
+        },
+    };
+    let confirmed = hint_is_ours
         || (posted
             && param("confirm") == Some("1")
-            && cookies::csrf_ok(&jar, CSRF_PURPOSE, param("csrf").unwrap_or("")));
+            && cookies::csrf_ok(idp, &jar, CSRF_PURPOSE, param("csrf").unwrap_or("")));
     if !confirmed {
-        let (jar, browser) = cookies::browser_secret(idp, jar);
+        let (jar, browser) = cookies::browser_secret(idp, jar).await?;
         let csrf = cookies::csrf_token(&browser, CSRF_PURPOSE);
-        let hidden: Vec<(&str, &str)> = ["post_logout_redirect_uri", "state", "client_id"]
+        // The hint itself is not carried over: the client it named is, so that the
+        // confirmed request may still go back to it.
+        let mut hidden: Vec<(&str, &str)> = ["post_logout_redirect_uri", "state"]
             .iter()
             .filter_map(|name| param(name).map(|v| (*name, v)))
             .collect();
+        if let Some(c) = client_id.as_deref() {
+            hidden.push(("client_id", c));
+        }
         let action = format!(
             "{}{REALM_PATH}/protocol/openid-connect/logout",
             idp.public_url()
@@ -132,20 +154,20 @@ async fn logout_inner(
         return Ok((jar, response).into_response());
     }
 
-    // The browser's session, and the one the hint names (the cookie may be gone, e.g.
-    // another browser profile): both end.
+    // The browser's live session ends; so does the session the hint names when it is this
+    // browser's (idle too long to be live).
     let mut ended = Vec::new();
-    if let Some(s) = session::find(idp, cookies::session(&jar)).await? {
+    if let Some(s) = live {
         session::end(idp, &s.id, &format!("ps:{}", s.idnat)).await?;
         ended.push(s.id);
     }
     if let Some(sid) = hint.as_ref().and_then(|h| h.sid.as_deref()) {
-        if !ended.iter().any(|e| e == sid) {
+        if hint_is_ours && !ended.iter().any(|e| e == sid) {
             let actor = format!("client:{}", client_id.as_deref().unwrap_or("inconnu"));
             session::end(idp, sid, &actor).await?;
         }
     }
-    let jar = cookies::clear_session(jar);
+    let jar = cookies::clear_session(idp, jar);
     Ok(match target {
         Some(url) => (jar, super::redirect(&url)).into_response(),
         None => (
@@ -161,4 +183,24 @@ async fn logout_inner(
         )
             .into_response(),
     })
+}
+
+/// Whether this browser's session cookie is the one of session `sid`, its secret checked
+/// against the stored hash, even when the session is too idle to be used: the browser then
+/// is the one that session was opened in.
+async fn cookie_holds(
+    idp: &Idp,
+    cookie: Option<&(String, String)>,
+    sid: &str,
+) -> Result<bool, IdpError> {
+    let Some((id, secret)) = cookie.filter(|(id, _)| id == sid) else {
+        return Ok(false);
+    };
+    let stored: Option<String> = sqlx::query_scalar(
+        "SELECT secret_hash FROM idp_session WHERE id = $1 AND ended_at IS NULL",
+    )
+    .bind(id)
+    .fetch_optional(idp.store().pool())
+    .await?;
+    Ok(stored.is_some_and(|h| crate::same_hash(&crate::secret_hash(secret), &h)))
 }

@@ -10,6 +10,7 @@
 //! flow link cannot be finished from another browser.
 
 mod authorize;
+mod binding;
 mod cookies;
 mod flow;
 mod login;
@@ -22,14 +23,15 @@ use axum::routing::{get, post};
 use axum::Router;
 use caducee_store::Migration;
 
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    component: "idp_browser",
-    version: 1,
-    name: "idp_login_flow_session",
-    // A login flow: the validated authorization request while the professional logs in.
-    // A session: one browser's SSO session; `id` is the public `sid`, the cookie holds a
-    // secret whose hash is `secret_hash`.
-    sql: "CREATE TABLE idp_login_flow (
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        component: "idp_browser",
+        version: 1,
+        name: "idp_login_flow_session",
+        // A login flow: the validated authorization request while the professional logs in.
+        // A session: one browser's SSO session; `id` is the public `sid`, the cookie holds a
+        // secret whose hash is `secret_hash`.
+        sql: "CREATE TABLE idp_login_flow (
             id TEXT PRIMARY KEY,
             browser_hash TEXT NOT NULL,
             client_id TEXT NOT NULL,
@@ -61,7 +63,23 @@ pub const MIGRATIONS: &[Migration] = &[Migration {
           );
           CREATE INDEX idp_session_idnat ON idp_session (idnat);
           CREATE INDEX idp_session_expiry ON idp_session (expires_at);",
-}];
+    },
+    Migration {
+        component: "idp_browser",
+        version: 2,
+        name: "idp_browser_binding",
+        // The browser bindings this server minted (hash of the `caducee_navigateur` value),
+        // and the professional a browser completed a login of (binding.rs).
+        sql: "CREATE TABLE idp_browser (
+            hash TEXT PRIMARY KEY,
+            created_at BIGINT NOT NULL,
+            expires_at BIGINT NOT NULL,
+            known_idnat TEXT,
+            known_until BIGINT
+          );
+          CREATE INDEX idp_browser_expiry ON idp_browser (expires_at);",
+    },
+];
 
 /// The browser routes, under the realm path.
 pub fn routes() -> Router<Idp> {
@@ -100,6 +118,7 @@ pub async fn housekeeping(idp: &Idp) -> Result<(u64, u64), crate::IdpError> {
     .execute(idp.store().pool())
     .await?
     .rows_affected();
+    binding::prune(idp).await?;
     Ok((flows, sessions))
 }
 
