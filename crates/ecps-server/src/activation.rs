@@ -2,15 +2,28 @@
 //! coordinates of the RPPS registry, then registration of the device (P-256 public key,
 //! argon2id password hash) for 3 years; a new activation replaces the previous device.
 //!
+//! Limits (issue 10, items 6 and 17), all kept in the database so every node counts alike:
+//! - per **source** (address, IPv6 /64), through the device API: 10 code sends an hour
+//!   (starts and resends) and 2 activations an hour for one professional, counted before
+//!   the identifier is looked up, so that reading states (unknown identifier, missing
+//!   coordinates) costs a stranger as much as sending codes;
+//! - per **professional**: 5 activations per 24 hours, where an activation whose codes were
+//!   never entered right weighs one hour only: a stranger cannot block someone's
+//!   activation for a day, and cannot make a stranger's activation weigh more by typing
+//!   wrong codes either (only the right codes, proof of the registry's e-mail and mobile,
+//!   make it weigh 24 hours).
+//!
 //! Must never store or audit a code or a password, and never send anything itself: the
 //! codes leave through the notify outbox, written in the same transaction as the activation.
 
 use caducee_core::contact::{Email, Mobile};
 use caducee_core::ids::IdNatPs;
 use caducee_core::mask::{mask_email, mask_phone};
+use caducee_core::source::ClientSource;
 use caducee_notify::{OutgoingMessage, Template};
 use caducee_registry::queries;
 use caducee_store::audit::{self, AuditEvent};
+use caducee_store::throttle::{Limit, Verdict};
 use sqlx::Row;
 
 use crate::password::check_password_rules;
@@ -42,10 +55,136 @@ pub struct Device {
     pub expires_at: i64,
 }
 
+/// Activation statuses whose codes were entered right: such an activation weighs 24 hours
+/// against the professional's budget.
+const CODES_USED: [&str; 2] = ["confirming", "used"];
+
 impl EcpsServer {
     /// Sends an activation code to the e-mail and one to the mobile the registry holds for
-    /// `idnat`. Any pending activation of the same professional is superseded.
+    /// `idnat`. Any pending activation of the same professional is superseded. For callers
+    /// inside the process, which have no network source (tools, tests): the device API
+    /// calls [`Self::start_activation_from`].
     pub async fn start_activation(&self, idnat: &IdNatPs) -> Result<ActivationStarted, EcpsError> {
+        self.start(idnat, None).await
+    }
+
+    /// [`Self::start_activation`] asked from `source` (the device API): counted against the
+    /// source's limits first, before anything is looked up, so that every answer (unknown
+    /// identifier, missing coordinates, codes sent) costs the same.
+    pub async fn start_activation_from(
+        &self,
+        idnat: &IdNatPs,
+        source: &ClientSource,
+    ) -> Result<ActivationStarted, EcpsError> {
+        self.start(idnat, Some(source)).await
+    }
+
+    /// Code sends (starts and resends) per source and hour.
+    fn sends_per_source(&self) -> Limit {
+        Limit::new(
+            "ecps.activation.source",
+            self.config.activation_max_per_source_per_hour,
+            3600,
+        )
+    }
+
+    /// Activations created per source and professional and hour, with the key counted.
+    fn starts_per_source_and_person(
+        &self,
+        source: &ClientSource,
+        idnat: &IdNatPs,
+    ) -> (Limit, String) {
+        let limit = Limit::new(
+            "ecps.activation.source_person",
+            self.config.activation_max_per_source_and_person_per_hour,
+            3600,
+        );
+        (
+            limit,
+            format!("{} {}", source.throttle_key(), idnat.as_str()),
+        )
+    }
+
+    /// Counts one send asked from `source`, in a transaction of its own committed whatever
+    /// the answer turns out to be; when starting an activation for `idnat`, also refuses
+    /// when the source has created too many for that professional (those are counted when
+    /// created: a start the professional's budget refuses sends nothing and is not one).
+    async fn count_source(
+        &self,
+        source: &ClientSource,
+        idnat: Option<&IdNatPs>,
+    ) -> Result<(), EcpsError> {
+        let now = self.now();
+        let mut tx = self.store.begin().await?;
+        let mut verdict = self
+            .sends_per_source()
+            .hit(&mut tx, &source.throttle_key(), now)
+            .await?;
+        if let (Verdict::Allowed, Some(idnat)) = (verdict, idnat) {
+            let (limit, key) = self.starts_per_source_and_person(source, idnat);
+            verdict = limit.peek(&mut tx, &key, now).await?;
+        }
+        tx.commit().await?;
+        match verdict {
+            Verdict::Allowed => Ok(()),
+            Verdict::Refused { retry_after_secs } => {
+                tracing::warn!(
+                    source = %source,
+                    "e-CPS : demande d'activation refusée, trop de demandes de cette source"
+                );
+                Err(EcpsError::TooManyFromSource { retry_after_secs })
+            }
+        }
+    }
+
+    /// Refuses a new activation when the professional's budget is spent: activations of the
+    /// last 24 hours, those whose codes were never entered right only during their first
+    /// [`crate::EcpsConfig::activation_unused_weight_secs`]. Says when one frees up.
+    async fn check_professional_budget(&self, idnat: &IdNatPs, now: i64) -> Result<(), EcpsError> {
+        let cfg = &self.config;
+        let rows = sqlx::query(
+            "SELECT created_at, status FROM ecps_activation WHERE idnat = $1 AND created_at > $2",
+        )
+        .bind(idnat.as_str())
+        .bind(now - 86_400)
+        .fetch_all(self.store.pool())
+        .await?;
+        let mut weigh_until = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let created_at: i64 = r.try_get(0)?;
+            let status: String = r.try_get(1)?;
+            let weight = if CODES_USED.contains(&status.as_str()) {
+                86_400
+            } else {
+                cfg.activation_unused_weight_secs.min(86_400)
+            };
+            if created_at + weight > now {
+                weigh_until.push(created_at + weight);
+            }
+        }
+        let max = usize::try_from(cfg.activation_max_per_day).unwrap_or(usize::MAX);
+        if weigh_until.len() < max {
+            return Ok(());
+        }
+        weigh_until.sort_unstable();
+        // One more is allowed once all but max − 1 have stopped weighing.
+        let frees_at = weigh_until
+            .get(weigh_until.len() - max)
+            .copied()
+            .unwrap_or(now + 86_400);
+        Err(EcpsError::TooManyActivations {
+            retry_after_secs: (frees_at - now).max(1),
+        })
+    }
+
+    async fn start(
+        &self,
+        idnat: &IdNatPs,
+        source: Option<&ClientSource>,
+    ) -> Result<ActivationStarted, EcpsError> {
+        if let Some(source) = source {
+            self.count_source(source, Some(idnat)).await?;
+        }
         let professional = queries::get_professional(&self.store, idnat)
             .await
             .map_err(|e| match e {
@@ -76,21 +215,15 @@ impl EcpsServer {
         };
         let now = self.now();
         let cfg = &self.config;
-        let recent: i64 = sqlx::query(
-            "SELECT COUNT(*) FROM ecps_activation WHERE idnat = $1 AND created_at > $2",
-        )
-        .bind(idnat.as_str())
-        .bind(now - 86_400)
-        .fetch_one(self.store.pool())
-        .await?
-        .try_get(0)?;
-        if recent >= i64::from(cfg.activation_max_per_day) {
-            return Err(EcpsError::TooManyActivations);
-        }
+        self.check_professional_budget(idnat, now).await?;
         let id = uuid::Uuid::new_v4().to_string();
         let expires_at = now + cfg.activation_ttl_secs;
         let (email_code, sms_code) = (six_digits(), six_digits());
         let mut tx = self.store.begin().await?;
+        if let Some(source) = source {
+            let (limit, key) = self.starts_per_source_and_person(source, idnat);
+            limit.hit(&mut tx, &key, now).await?;
+        }
         sqlx::query(
             "UPDATE ecps_activation SET status = 'superseded' WHERE idnat = $1 AND status = 'pending'",
         )
@@ -139,10 +272,32 @@ impl EcpsServer {
 
     /// Sends new codes for a pending activation (new validity; earlier codes stop working).
     /// At most [`crate::EcpsConfig::activation_max_resends`] times; failed tries still count.
+    /// For callers inside the process; the device API calls [`Self::resend_activation_from`].
     pub async fn resend_activation(
         &self,
         activation_id: &str,
     ) -> Result<ActivationStarted, EcpsError> {
+        self.resend(activation_id, None).await
+    }
+
+    /// [`Self::resend_activation`] asked from `source`: one of the source's sends, counted
+    /// first.
+    pub async fn resend_activation_from(
+        &self,
+        activation_id: &str,
+        source: &ClientSource,
+    ) -> Result<ActivationStarted, EcpsError> {
+        self.resend(activation_id, Some(source)).await
+    }
+
+    async fn resend(
+        &self,
+        activation_id: &str,
+        source: Option<&ClientSource>,
+    ) -> Result<ActivationStarted, EcpsError> {
+        if let Some(source) = source {
+            self.count_source(source, None).await?;
+        }
         let now = self.now();
         let row = sqlx::query("SELECT idnat, status, resends FROM ecps_activation WHERE id = $1")
             .bind(activation_id)

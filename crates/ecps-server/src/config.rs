@@ -13,8 +13,20 @@ pub struct EcpsConfig {
     pub activation_max_tries: u32,
     /// Times the codes of one activation may be sent again (3).
     pub activation_max_resends: u32,
-    /// Activation requests one professional may start per 24 hours (5).
+    /// Activation requests one professional may have started per 24 hours (5). An activation
+    /// whose codes were never entered right (what a stranger typing someone else's RPPS
+    /// leaves behind) weighs only [`Self::activation_unused_weight_secs`].
     pub activation_max_per_day: u32,
+    /// How long an activation whose codes were never entered right counts against
+    /// [`Self::activation_max_per_day`] (1 hour instead of 24).
+    pub activation_unused_weight_secs: i64,
+    /// Code sends one source (address, IPv6 /64) may ask for per hour through the device
+    /// API: activation starts and resends, counted before anything is looked up, whatever
+    /// the answer (10). Bounds the messages a stranger sends and the states they read.
+    pub activation_max_per_source_per_hour: u32,
+    /// Activations one source may start per hour for one professional (2): fewer than
+    /// [`Self::activation_max_per_day`], so one source alone cannot block a professional.
+    pub activation_max_per_source_and_person_per_hour: u32,
     /// Validity of a device from its activation, in years (3, PSC-05).
     pub device_validity_years: i32,
     /// Consecutive wrong passwords that lock the device (5).
@@ -39,6 +51,9 @@ impl Default for EcpsConfig {
             activation_max_tries: 5,
             activation_max_resends: 3,
             activation_max_per_day: 5,
+            activation_unused_weight_secs: 3600,
+            activation_max_per_source_per_hour: 10,
+            activation_max_per_source_and_person_per_hour: 2,
             device_validity_years: 3,
             max_wrong_passwords: 5,
             request_ttl_secs: 120,

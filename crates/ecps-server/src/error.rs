@@ -15,8 +15,17 @@ pub enum EcpsError {
     /// PSC-04: the registry lacks a usable e-mail or mobile.
     #[error("{0}")]
     MissingContact(String),
-    #[error("trop de demandes d'activation pour cet identifiant : réessayez dans 24 heures")]
-    TooManyActivations,
+    #[error(
+        "trop de demandes d'activation pour cet identifiant : réessayez {}",
+        later(*.retry_after_secs)
+    )]
+    TooManyActivations { retry_after_secs: i64 },
+    /// Issue 10, items 6 and 17: too many activation requests from one network source.
+    #[error(
+        "trop de demandes d'activation depuis votre adresse réseau : réessayez {}",
+        later(*.retry_after_secs)
+    )]
+    TooManyFromSource { retry_after_secs: i64 },
     #[error("demande d'activation introuvable")]
     ActivationNotFound,
     #[error(
@@ -79,7 +88,27 @@ impl From<sqlx::Error> for EcpsError {
     }
 }
 
+/// "dans 45 minutes", "dans 18 heures": when to try again, rounded up.
+fn later(secs: i64) -> String {
+    let minutes = (secs.max(1) + 59) / 60;
+    let (n, unit) = if minutes <= 90 {
+        (minutes, "minute")
+    } else {
+        ((minutes + 59) / 60, "heure")
+    };
+    format!("dans {n} {unit}{}", if n > 1 { "s" } else { "" })
+}
+
 impl EcpsError {
+    /// Seconds after which a refused caller may try again, for a rate limit's refusal.
+    pub fn retry_after_secs(&self) -> Option<i64> {
+        match self {
+            EcpsError::TooManyActivations { retry_after_secs }
+            | EcpsError::TooManyFromSource { retry_after_secs } => Some(*retry_after_secs),
+            _ => None,
+        }
+    }
+
     /// True when the caller sent something wrong (HTTP 4xx), false for a server fault.
     pub fn is_client_error(&self) -> bool {
         !matches!(
@@ -89,5 +118,27 @@ impl EcpsError {
                 | EcpsError::Store(_)
                 | EcpsError::Notify(_)
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn psc_04_retry_delays_read_in_french() {
+        assert_eq!(later(0), "dans 1 minute");
+        assert_eq!(later(61), "dans 2 minutes");
+        assert_eq!(later(3_590), "dans 60 minutes");
+        assert_eq!(later(5_500), "dans 2 heures");
+        assert_eq!(later(64_000), "dans 18 heures");
+        let e = EcpsError::TooManyFromSource {
+            retry_after_secs: 600,
+        };
+        assert_eq!(
+            e.to_string(),
+            "trop de demandes d'activation depuis votre adresse réseau : réessayez dans 10 minutes"
+        );
+        assert_eq!(e.retry_after_secs(), Some(600));
     }
 }

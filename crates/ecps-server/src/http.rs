@@ -20,8 +20,9 @@ use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::{Extension, Json, Router};
 use caducee_core::ids::IdNatPs;
+use caducee_core::source::ClientSource;
 use serde::{Deserialize, Serialize};
 
 use crate::{ActivationStarted, DeviceRef, EcpsError, EcpsServer, Outcome, PendingRequest};
@@ -76,6 +77,8 @@ pub struct ApiError {
     status: StatusCode,
     code: &'static str,
     message: String,
+    /// `Retry-After`, in seconds, for a rate limit's refusal.
+    retry_after: Option<i64>,
 }
 
 #[derive(Serialize)]
@@ -90,6 +93,7 @@ impl ApiError {
             status,
             code,
             message: message.into(),
+            retry_after: None,
         }
     }
 
@@ -105,6 +109,11 @@ impl IntoResponse for ApiError {
             message: &self.message,
         });
         let mut response = (self.status, body).into_response();
+        if let Some(secs) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs.max(1)));
+        }
         if self.status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(
                 header::WWW_AUTHENTICATE,
@@ -124,7 +133,8 @@ fn classify(e: &EcpsError) -> Option<(StatusCode, &'static str)> {
         E::BadId(_) => (S::BAD_REQUEST, "bad_id"),
         E::UnknownProfessional(_) => (S::NOT_FOUND, "unknown_professional"),
         E::MissingContact(_) => (S::CONFLICT, "missing_contact"),
-        E::TooManyActivations => (S::TOO_MANY_REQUESTS, "too_many_activations"),
+        E::TooManyActivations { .. } => (S::TOO_MANY_REQUESTS, "too_many_activations"),
+        E::TooManyFromSource { .. } => (S::TOO_MANY_REQUESTS, "too_many_from_source"),
         E::ActivationNotFound => (S::NOT_FOUND, "activation_not_found"),
         E::ActivationClosed => (S::GONE, "activation_closed"),
         E::ActivationExpired => (S::GONE, "activation_expired"),
@@ -151,9 +161,10 @@ fn classify(e: &EcpsError) -> Option<(StatusCode, &'static str)> {
 impl From<EcpsError> for ApiError {
     fn from(e: EcpsError) -> ApiError {
         match classify(&e) {
-            Some((status, code)) if e.is_client_error() => {
-                ApiError::new(status, code, e.to_string())
-            }
+            Some((status, code)) if e.is_client_error() => ApiError {
+                retry_after: e.retry_after_secs(),
+                ..ApiError::new(status, code, e.to_string())
+            },
             _ => {
                 tracing::error!(error = %e, "e-CPS : erreur du serveur");
                 ApiError::new(
@@ -212,21 +223,39 @@ fn parse_id(input: &str) -> Result<IdNatPs, ApiError> {
         .map_err(|e| ApiError::bad_request("bad_id", format!("identifiant invalide : {e}")))
 }
 
+/// Where the request comes from, as the HTTP server (`web::server`) says; unknown sources
+/// share one budget.
+fn source_of(source: Option<Extension<ClientSource>>) -> ClientSource {
+    source.map_or_else(ClientSource::unknown, |Extension(s)| s)
+}
+
+/// Every answer past the identifier's syntax (unknown identifier, missing coordinates,
+/// codes sent, too many) is counted against the source's limits before it is computed
+/// (issue 10, items 6 and 17); a malformed identifier is refused without counting, since
+/// that answer reveals nothing a check digit does not.
 async fn start_activation(
     State(state): State<AppState>,
+    source: Option<Extension<ClientSource>>,
     body: Result<Json<StartBody>, JsonRejection>,
 ) -> Result<Response, ApiError> {
     let body = json_body(body)?;
     let idnat = parse_id(&body.id)?;
-    let started = state.ecps.start_activation(&idnat).await?;
+    let started = state
+        .ecps
+        .start_activation_from(&idnat, &source_of(source))
+        .await?;
     Ok((StatusCode::CREATED, Json(ActivationBody::from(started))).into_response())
 }
 
 async fn resend_activation(
     State(state): State<AppState>,
+    source: Option<Extension<ClientSource>>,
     Path(id): Path<String>,
 ) -> Result<Json<ActivationBody>, ApiError> {
-    let started = state.ecps.resend_activation(&id).await?;
+    let started = state
+        .ecps
+        .resend_activation_from(&id, &source_of(source))
+        .await?;
     Ok(Json(started.into()))
 }
 

@@ -49,7 +49,8 @@ async fn start_node_at(store: Store, clock: &ManualClock, public: Option<&str>) 
         caducee_notify::Waker::new(),
         &public,
     ));
-    let app = caducee_ecps_server::router(ecps.clone(), &public);
+    let app = caducee_ecps_server::router(ecps.clone(), &public)
+        .layer(axum::middleware::from_fn(test_source));
     tokio::spawn(async move {
         let _ = axum::serve(listener, app).await;
     });
@@ -59,6 +60,26 @@ async fn start_node_at(store: Store, clock: &ManualClock, public: Option<&str>) 
         ecps,
         http: reqwest::Client::new(),
     }
+}
+
+/// The source address a test client claims (`x-test-source`), put where the real server
+/// (`web::server`) puts the peer's, so that the per-source limits can be played from several
+/// addresses on one loopback. Without the header the request has no source, as behind a
+/// router served without `web::server`.
+async fn test_source(
+    mut req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let claimed = req
+        .headers()
+        .get("x-test-source")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<std::net::IpAddr>().ok());
+    if let Some(ip) = claimed {
+        req.extensions_mut()
+            .insert(caducee_core::source::ClientSource::new(ip));
+    }
+    next.run(req).await
 }
 
 fn professional(n: u32) -> IdNatPs {
@@ -238,6 +259,8 @@ on_both_engines! {
     psc_04_bad_inputs_are_json_client_errors => bad_inputs;
     psc_03_psc_05_request_and_device_expire_by_the_clock_through_http => expiry_flow;
     sec_14_one_long_poll_per_device_a_new_one_ends_the_old => one_long_poll_per_device;
+    sec_06_activations_limited_per_source_and_untried_codes_block_for_an_hour_only => activation_limits;
+    sec_17_every_activation_answer_is_counted_per_source_before_it_is_computed => enumeration_costs;
 }
 
 async fn approve_flow(dialect: Dialect) {
@@ -902,5 +925,248 @@ async fn one_long_poll_per_device(dialect: Dialect) {
     let (status, body, _) = bystander.await.unwrap();
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["requests"][0]["id"], req.id.as_str(), "{body}");
+    db.cleanup().await;
+}
+
+/// A POST from the source address `source`: (status, body, Retry-After).
+async fn post_from(
+    node: &Node,
+    source: &str,
+    path: &str,
+    body: Value,
+) -> (u16, Value, Option<i64>) {
+    let r = node
+        .http
+        .post(format!("{}{path}", node.base))
+        .header("x-test-source", source)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    let retry = r
+        .headers()
+        .get("retry-after")
+        .map(|v| v.to_str().unwrap().parse::<i64>().unwrap());
+    (status, r.json().await.unwrap_or(Value::Null), retry)
+}
+
+/// Activation messages queued so far (e-mails, SMS).
+async fn activation_messages(store: &Store) -> (usize, usize) {
+    let msgs = caducee_notify::recent(store, 1000).await.unwrap();
+    let count = |kind| {
+        msgs.iter()
+            .filter(|m| m.template == "ecps_activation_code" && m.channel == kind)
+            .count()
+    };
+    (
+        count(caducee_notify::ChannelKind::Email),
+        count(caducee_notify::ChannelKind::Sms),
+    )
+}
+
+/// Issue 10 item 6: activations of someone else's RPPS. One source may start 2 activations an
+/// hour for one professional and send 10 code pairs an hour (starts and resends, whoever
+/// for); an activation whose codes were never entered right weighs on the professional's
+/// budget (5) for one hour only, while one that was used weighs for 24 hours as before.
+async fn activation_limits(dialect: Dialect) {
+    const STRANGER: &str = "203.0.113.7";
+    const VICTIM: &str = "198.51.100.20";
+    let (db, clock) = fresh_db(dialect).await;
+    let victim = reachable_professional(&db.store, &clock).await;
+    let node = start_node(db.store.clone(), &clock).await;
+    let start = json!({"id": victim.as_str()});
+    let path = "/ecps/api/v1/activations";
+
+    // The stranger: two activations for the victim, then refused for that person.
+    let mut last = String::new();
+    for _ in 0..2 {
+        clock.advance(Duration::seconds(1));
+        let (status, body, _) = post_from(&node, STRANGER, path, start.clone()).await;
+        assert_eq!(status, 201, "{body}");
+        last = body["activation_id"].as_str().unwrap().to_string();
+    }
+    let (status, body, retry) = post_from(&node, STRANGER, path, start.clone()).await;
+    assert_eq!(status, 429, "{body}");
+    assert_eq!(body["error"], "too_many_from_source", "{body}");
+    assert!(
+        body["message"].as_str().unwrap().contains("réessayez dans"),
+        "{body}"
+    );
+    assert!(retry.is_some_and(|r| r > 0 && r <= 3600), "{retry:?}");
+    // Its resends and its starts for other people share one budget of 10 sends an hour
+    // (the refused start above counted: 3 so far).
+    for _ in 0..3 {
+        let (status, body, _) =
+            post_from(&node, STRANGER, &format!("{path}/{last}/resend"), json!({})).await;
+        assert_eq!(status, 200, "{body}");
+    }
+    for n in 10..14 {
+        let (status, body, _) = post_from(
+            &node,
+            STRANGER,
+            path,
+            json!({"id": professional(n).as_str()}),
+        )
+        .await;
+        assert_eq!(status, 404, "{body}");
+    }
+    let (status, body, _) =
+        post_from(&node, STRANGER, &format!("{path}/{last}/resend"), json!({})).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (429, Some("too_many_from_source")),
+        "{body}"
+    );
+    // What reached the victim: 2 activations and 3 resends, 5 e-mails and 5 SMS, not 8.
+    assert_eq!(activation_messages(&db.store).await, (5, 5));
+
+    // The victim, from their own address, still activates: strangers' activations whose
+    // codes were never entered do not use up their budget.
+    clock.advance(Duration::seconds(1));
+    let (status, body, _) = post_from(&node, VICTIM, path, start.clone()).await;
+    assert_eq!(status, 201, "{body}");
+
+    // A stranger from another address fills the budget (2 + 1 + 2 = 5)…
+    for source in ["203.0.113.8", "203.0.113.8"] {
+        clock.advance(Duration::seconds(1));
+        let (status, body, _) = post_from(&node, source, path, start.clone()).await;
+        assert_eq!(status, 201, "{source}: {body}");
+    }
+    let (status, body, retry) = post_from(&node, VICTIM, path, start.clone()).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (429, Some("too_many_activations")),
+        "{body}"
+    );
+    let message = body["message"].as_str().unwrap();
+    assert!(message.contains("minutes"), "{message}");
+    let retry = retry.unwrap();
+    assert!(retry > 0 && retry <= 3600, "{retry}");
+    // …for an hour only, not a day.
+    clock.advance(Duration::seconds(retry));
+    clock.advance(Duration::seconds(1));
+    let dev = activate_from(&node, &clock, VICTIM, &victim).await;
+    assert!(!dev.id.is_empty());
+
+    // Activations whose codes were used still weigh 24 hours: five in a day, then none.
+    for _ in 0..4 {
+        clock.advance(Duration::hours(1));
+        activate_from(&node, &clock, VICTIM, &victim).await;
+    }
+    clock.advance(Duration::hours(2));
+    let (status, body, retry) = post_from(&node, VICTIM, path, start.clone()).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (429, Some("too_many_activations")),
+        "{body}"
+    );
+    assert!(
+        body["message"].as_str().unwrap().contains("heures"),
+        "{body}"
+    );
+    let retry = retry.unwrap();
+    assert!(retry > 3600 && retry <= 86_400, "{retry}");
+    clock.advance(Duration::seconds(retry + 1));
+    let (status, body, _) = post_from(&node, VICTIM, path, start).await;
+    assert_eq!(status, 201, "{body}");
+    db.cleanup().await;
+}
+
+/// An activation from `source`, confirmed with the codes of the outbox.
+async fn activate_from(node: &Node, clock: &ManualClock, source: &str, idnat: &IdNatPs) -> Device {
+    let (status, started, _) = post_from(
+        node,
+        source,
+        "/ecps/api/v1/activations",
+        json!({"id": idnat.as_str()}),
+    )
+    .await;
+    assert_eq!(status, 201, "{started}");
+    let (e, s) = caducee_ecps_server::testkit::activation_codes(node.ecps.store()).await;
+    let mut dev = Device::new();
+    let (status, created, _) = post_from(
+        node,
+        source,
+        &format!(
+            "/ecps/api/v1/activations/{}/confirm",
+            started["activation_id"].as_str().unwrap()
+        ),
+        json!({"email_code": e, "sms_code": s, "password": PASSWORD, "public_jwk": dev.jwk}),
+    )
+    .await;
+    assert_eq!(status, 201, "{created}");
+    dev.id = created["device_id"].as_str().unwrap().to_string();
+    clock.advance(Duration::seconds(1));
+    dev
+}
+
+/// Issue 10 item 17: the activation API tells an unknown identifier, missing coordinates and
+/// a reachable professional apart (the professional needs the masked coordinates and the
+/// "contact your ARS"), so every such answer is counted per source, before it is computed:
+/// past the source's budget, every identifier gets the same refusal and nothing is looked
+/// up or sent.
+async fn enumeration_costs(dialect: Dialect) {
+    const PROBE: &str = "2001:db8:42:7::1";
+    let (db, clock) = fresh_db(dialect).await;
+    let known = reachable_professional(&db.store, &clock).await;
+    let unreachable = professional(2);
+    add_person(&db.store, &clock, &unreachable, None).await;
+    let node = start_node(db.store.clone(), &clock).await;
+    let path = "/ecps/api/v1/activations";
+    let mut answers = Vec::new();
+    for n in 0..10u32 {
+        clock.advance(Duration::seconds(1));
+        let id = match n {
+            0 => unreachable.clone(),
+            1 => known.clone(),
+            n => professional(100 + n),
+        };
+        // Another address of the same IPv6 /64 each time: one source.
+        let source = format!("2001:db8:42:7::{:x}", n + 2);
+        let (status, body, _) = post_from(&node, &source, path, json!({"id": id.as_str()})).await;
+        answers.push((status, body["error"].as_str().map(str::to_string)));
+    }
+    assert_eq!(answers[0], (409, Some("missing_contact".to_string())));
+    assert_eq!(answers[1].0, 201);
+    assert!(answers[2..]
+        .iter()
+        .all(|a| *a == (404, Some("unknown_professional".to_string()))));
+    let sent = activation_messages(&db.store).await;
+    assert_eq!(sent, (1, 1));
+    // The eleventh answer, whatever the identifier: the same refusal, nothing sent.
+    let mut refusals = Vec::new();
+    for id in [&known, &unreachable, &professional(999)] {
+        let (status, body, retry) = post_from(&node, PROBE, path, json!({"id": id.as_str()})).await;
+        assert_eq!(status, 429, "{body}");
+        assert!(retry.is_some(), "{body}");
+        refusals.push(body);
+    }
+    assert_eq!(refusals[0]["error"], "too_many_from_source");
+    assert!(refusals.iter().all(|r| *r == refusals[0]), "{refusals:?}");
+    assert_eq!(activation_messages(&db.store).await, sent);
+    // Another source is not concerned.
+    let (status, body, _) = post_from(
+        &node,
+        "192.0.2.55",
+        path,
+        json!({"id": professional(999).as_str()}),
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (404, Some("unknown_professional")),
+        "{body}"
+    );
+    // An hour later, the probing source has its budget back.
+    clock.advance(Duration::hours(2));
+    let (status, body, _) = post_from(
+        &node,
+        PROBE,
+        path,
+        json!({"id": professional(999).as_str()}),
+    )
+    .await;
+    assert_eq!(status, 404, "{body}");
     db.cleanup().await;
 }
