@@ -11,8 +11,10 @@
 //! This module must never issue tokens for a request the e-CPS server has not approved.
 
 use axum::http::HeaderMap;
-use caducee_ecps_server::RequestStatus;
+use caducee_core::ids::IdNatPs;
+use caducee_ecps_server::{AuthRequest, RequestStatus};
 use caducee_store::audit::{self, AuditEvent};
+use caducee_store::throttle::Limit;
 use sqlx::Row;
 
 use crate::clients::ClientRecord;
@@ -31,7 +33,38 @@ pub struct CibaStarted {
     pub interval: i64,
 }
 
+/// Refused CIBA requests (unknown identifier, no e-CPS, locked…) one client may receive
+/// per 10 minutes.
+pub(crate) const CIBA_REFUSALS_PER_CLIENT: Limit = Limit::new("idp.ciba.refusals", 30, 600);
+
 impl Idp {
+    /// The professional a CIBA request names, and the e-CPS request sent to them.
+    async fn ciba_target(
+        &self,
+        hint: &str,
+        binding: &str,
+        service: &str,
+    ) -> Result<(IdNatPs, AuthRequest), IdpError> {
+        let idnat = caducee_registry::queries::parse_id(hint).map_err(|_| {
+            IdpError::UnknownUser(format!(
+                "login_hint « {hint} » n'est pas un identifiant de professionnel valide"
+            ))
+        })?;
+        let known = caducee_registry::queries::person_exists(self.store(), &idnat).await?;
+        if !known {
+            return Err(IdpError::UnknownUser(format!(
+                "aucun professionnel {} dans le répertoire",
+                idnat.as_str()
+            )));
+        }
+        let req = self
+            .ecps()
+            .create_request(idnat.as_str(), service, Some(binding))
+            .await
+            .map_err(IdpError::from_ecps_for_ciba)?;
+        Ok((idnat, req))
+    }
+
     /// `POST …/ext/ciba/auth`.
     pub(crate) async fn ciba_start(
         &self,
@@ -82,25 +115,30 @@ impl Idp {
                     .into(),
             )
         })?;
-        let idnat = caducee_registry::queries::parse_id(hint).map_err(|_| {
-            IdpError::UnknownUser(format!(
-                "login_hint « {hint} » n'est pas un identifiant de professionnel valide"
-            ))
-        })?;
-        let known = caducee_registry::queries::person_exists(self.store(), &idnat).await?;
-        if !known {
-            return Err(IdpError::UnknownUser(format!(
-                "aucun professionnel {} dans le répertoire",
-                idnat.as_str()
-            )));
-        }
-        let req = self
-            .ecps()
-            .create_request(idnat.as_str(), &client.name, Some(binding))
-            .await
-            .map_err(IdpError::from_ecps_for_ciba)?;
-        let id = random_secret();
+        // Every refusal below tells the client something of the identifier (unknown, no
+        // e-CPS, locked…): a client may collect only so many (issue 10, item 17). Checked
+        // before the answer is computed, counted when the answer is a refusal.
         let now = self.now();
+        {
+            let mut conn = self.store().pool().acquire().await?;
+            let verdict = CIBA_REFUSALS_PER_CLIENT
+                .peek(&mut conn, &client.client_id, now)
+                .await?;
+            if verdict.is_refused() {
+                return Err(IdpError::TooManyRequests(
+                    "trop de demandes CIBA refusées pour ce client : réessayez plus tard".into(),
+                ));
+            }
+        }
+        let found = self.ciba_target(hint, binding, &client.name).await;
+        if found.is_err() {
+            let mut conn = self.store().pool().acquire().await?;
+            CIBA_REFUSALS_PER_CLIENT
+                .hit(&mut conn, &client.client_id, now)
+                .await?;
+        }
+        let (idnat, req) = found?;
+        let id = random_secret();
         let interval = self.config().ciba_interval_secs.max(1);
         let mut tx = self.store().begin().await?;
         sqlx::query(

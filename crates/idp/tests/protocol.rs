@@ -2041,3 +2041,40 @@ on_both_engines! {
     psc_01_nfr_01_backchannel_logout_survives_a_restart_and_is_retried => backchannel_logout_survives_a_restart_and_is_retried;
     psc_01_ciba_pending_slow_down_approved_denied_expired => ciba;
 }
+
+/// Issue 10 item 17: CIBA answers tell a client whether an identifier exists, has an e-CPS,
+/// is locked: a client collects 30 refusals per 10 minutes, then every request is refused
+/// before its answer is computed, a real professional's too; another client is not
+/// affected, and the budget comes back with time.
+mod ciba_enumeration {
+    use super::*;
+
+    async fn sec_17_ciba_refusals_per_client_are_bounded(dialect: Dialect) {
+        let rig = rig(dialect).await;
+        rig.confidential("scanner", &["ciba"]).await;
+        rig.confidential("honest", &["ciba"]).await;
+        let _device = activate(&rig, JULIE).await;
+        for i in 0..30u64 {
+            let rpps =
+                caducee_core::ids::Rpps::from_payload(&format!("{}", 2_000_000_000 + i)).unwrap();
+            let (st, v) = ciba_start(&rig, "scanner", rpps.as_str(), "42").await;
+            assert_eq!((st, s(&v, "error")), (400, "unknown_user_id"), "{i}: {v}");
+        }
+        let (st, v) = ciba_start(&rig, "scanner", JULIE, "42").await;
+        assert_eq!(st, 429, "{v}");
+        assert!(
+            s(&v, "error_description").contains("trop de demandes"),
+            "{v}"
+        );
+        let (st, v) = ciba_start(&rig, "honest", JULIE, "42").await;
+        assert_eq!(st, 200, "{v}");
+        rig.clock.advance(Duration::seconds(1_201));
+        let (st, v) = ciba_start(&rig, "scanner", JULIE, "43").await;
+        assert_eq!(st, 200, "{v}");
+        rig.db.cleanup().await;
+    }
+
+    on_both_engines! {
+        sec_17_ciba_refusals_per_client_are_bounded => sec_17_ciba_refusals_per_client_are_bounded;
+    }
+}
