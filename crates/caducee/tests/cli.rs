@@ -373,6 +373,50 @@ async fn nfr_03_serve_demo_answers_probes_and_seeds_personas() {
     assert_eq!(ok(caducee(&url).args(["registry", "stats"])), stats);
 }
 
+/// Issue 10 item 1: the README's `serve --demo` starts on a database that already holds an
+/// imported extract (without the personas): the personas are added, the imported rows are
+/// left as they were.
+#[tokio::test]
+async fn nfr_03_serve_demo_starts_on_an_imported_registry() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = generate(dir.path(), 300);
+    for dialect in [Dialect::Sqlite, Dialect::Postgres] {
+        let db = TestDb::new(dialect).await;
+        ok(caducee(&db.url).args(["import", "rpps"]).arg(&file));
+        let before: serde_json::Value =
+            serde_json::from_str(&ok(caducee(&db.url).args(["registry", "stats"]))).unwrap();
+        let secret = "a shared instance secret of 32 characters or more";
+        let (mut child, base) =
+            serve_full(&db.url, &["--demo"], &[("CADUCEE_INSTANCE_SECRET", secret)]);
+        let ready = reqwest::get(format!("{base}/readyz")).await.unwrap();
+        assert_eq!(ready.status(), 200, "{dialect:?}");
+        child.kill().unwrap();
+        child.wait().unwrap();
+        let personas = caducee_registry::generate::demo_personas();
+        for persona in &personas {
+            let json: serde_json::Value = serde_json::from_str(&ok(caducee(&db.url).args([
+                "registry",
+                "get",
+                &persona.rpps,
+            ])))
+            .unwrap();
+            assert_eq!(json["contact"]["email"], persona.email, "{dialect:?}");
+        }
+        let after: serde_json::Value =
+            serde_json::from_str(&ok(caducee(&db.url).args(["registry", "stats"]))).unwrap();
+        assert_eq!(
+            after["persons"].as_i64().unwrap(),
+            before["persons"].as_i64().unwrap() + personas.len() as i64,
+            "{dialect:?}: only the personas are added"
+        );
+        assert_eq!(
+            after["endedActivities"], before["endedActivities"],
+            "{after}"
+        );
+        db.cleanup().await;
+    }
+}
+
 #[test]
 fn nfr_03_database_url_comes_from_a_secret_file_and_bad_urls_are_explained() {
     let dir = tempfile::tempdir().unwrap();

@@ -1,7 +1,10 @@
 //! The demo registry of `caducee serve --demo`: a few thousand synthetic professionals plus
 //! the named personas the README lists (known birth dates, e-mails and mobiles), loaded
-//! through the real import path. Seeding is idempotent: a restart adds nothing.
+//! through the real import path. Seeding is idempotent: a restart adds nothing. On a
+//! registry that holds an imported extract, only the missing personas are added, and
+//! nothing imported is ended or rewritten.
 
+use crate::format::{pa, FileKind};
 use crate::generate::{demo_personas, generate_personne_activite, personas_rows, GenerateOptions};
 use crate::import::{import_reader, ImportOptions, ImportSummary, NoProgress};
 use crate::queries::{self, CivilIdentity, ContactUpdate, RegistryError};
@@ -26,12 +29,15 @@ pub enum DemoError {
     Persona(String),
 }
 
-/// Loads the demo registry when the registry is empty; always (re)asserts the personas'
-/// contact coordinates and civil identity. Returns the import summary when data was loaded.
+/// Loads the demo registry when the registry is empty. On a registry that already holds
+/// data (an imported extract, an earlier demo), adds only the personas it lacks (a persona
+/// is lacking when no active activity carries its identifier: never seeded, or ended by the
+/// import of an extract that does not list it), without ending or rewriting anything else.
+/// Then (re)asserts the personas' contact coordinates and civil identity when missing.
+/// Returns the import summary when data was loaded.
 pub async fn seed(store: &Store, clock: &dyn Clock) -> Result<Option<ImportSummary>, DemoError> {
     let empty = queries::stats(store).await?.persons == 0;
-    let mut summary = None;
-    if empty {
+    let (data, options) = if empty {
         let mut data = Vec::with_capacity(2 << 20);
         generate_personne_activite(
             &GenerateOptions {
@@ -42,6 +48,34 @@ pub async fn seed(store: &Store, clock: &dyn Clock) -> Result<Option<ImportSumma
             &mut data,
         )?;
         data.extend_from_slice(personas_rows().as_bytes());
+        (data, ImportOptions::default())
+    } else {
+        let lacking = lacking_personas(store).await?;
+        let mut data = Vec::new();
+        if !lacking.is_empty() {
+            data.extend_from_slice(FileKind::PersonneActivite.header_line().as_bytes());
+            data.push(b'\n');
+            for line in personas_rows().lines() {
+                if line
+                    .split('|')
+                    .nth(pa::IDNAT)
+                    .is_some_and(|idnat| lacking.iter().any(|l| l == idnat))
+                {
+                    data.extend_from_slice(line.as_bytes());
+                    data.push(b'\n');
+                }
+            }
+        }
+        // The registry's other rows are not the demo's: they are not the personas' file's
+        // to end.
+        let options = ImportOptions {
+            keep_unseen: true,
+            ..ImportOptions::default()
+        };
+        (data, options)
+    };
+    let mut summary = None;
+    if !data.is_empty() {
         let total = data.len() as u64;
         let report = std::env::temp_dir().join("caducee-demo-import.report.tsv");
         summary = Some(
@@ -52,7 +86,7 @@ pub async fn seed(store: &Store, clock: &dyn Clock) -> Result<Option<ImportSumma
                 Box::new(std::io::Cursor::new(data)),
                 total,
                 report,
-                &ImportOptions::default(),
+                &options,
                 Arc::new(NoProgress),
             )
             .await?,
@@ -97,4 +131,20 @@ pub async fn seed(store: &Store, clock: &dyn Clock) -> Result<Option<ImportSumma
         }
     }
     Ok(summary)
+}
+
+/// The idNat of the personas without an active activity in the registry.
+async fn lacking_personas(store: &Store) -> Result<Vec<String>, RegistryError> {
+    let mut lacking = Vec::new();
+    for persona in demo_personas() {
+        let active =
+            sqlx::query("SELECT 1 FROM reg_activity WHERE idnat = $1 AND ended_at IS NULL")
+                .bind(&persona.idnat)
+                .fetch_optional(store.pool())
+                .await?;
+        if active.is_none() {
+            lacking.push(persona.idnat);
+        }
+    }
+    Ok(lacking)
 }

@@ -69,6 +69,10 @@ pub struct ImportOptions {
     pub report: Option<PathBuf>,
     /// Lines per transaction (default [`DEFAULT_BATCH_LINES`]).
     pub batch_lines: Option<usize>,
+    /// Leaves what the file does not list as it is (no activity ended, no know-how or
+    /// diploma removed): the file adds to the registry instead of replacing its kind
+    /// (the demo personas beside an imported extract).
+    pub keep_unseen: bool,
 }
 
 /// What an import did, for the summary line.
@@ -250,7 +254,11 @@ pub async fn import_reader(
             return Err(e);
         }
     };
-    let retired = retire_unseen(store, kind, &run_id, clock.unix()).await?;
+    let retired = if options.keep_unseen {
+        0
+    } else {
+        retire_unseen(store, kind, &run_id, clock.unix()).await?
+    };
     sqlx::query(
         "UPDATE reg_import_run SET status = 'done', finished_at = $1, rows_read = $2, rejected = $3, warnings = $4 WHERE id = $5",
     )

@@ -465,3 +465,83 @@ async fn reg_05_operator_sets_contact_validated_normalised_and_audited() {
         db.cleanup().await;
     }
 }
+
+/// Issue 10 item 1: `serve --demo` on a registry that already holds an imported extract
+/// (without the personas) seeds the missing personas and leaves the imported rows as they
+/// were: no synthetic rows added, no imported activity ended or rewritten.
+#[tokio::test]
+async fn nfr_03_demo_seeds_missing_personas_beside_an_imported_registry() {
+    let dir = tempfile::tempdir().unwrap();
+    let real = write_file(
+        dir.path(),
+        "PS_LibreAcces_Personne_activite_202611230000.txt",
+        pa_header(),
+        &[
+            activity(1, "DUPONT", "10", Some(SIRET_A)),
+            activity(2, "DURAND", "60", None),
+        ],
+        "\n",
+    );
+    let personas = caducee_registry::generate::demo_personas();
+    for dialect in BOTH {
+        let db = fresh(dialect).await;
+        let c = clock();
+        import(&db, &c, &real).await.unwrap();
+        let imported: Vec<_> = [1, 2]
+            .iter()
+            .map(|n| queries::parse_id(&rpps(*n)).unwrap())
+            .collect();
+        let mut before = Vec::new();
+        for id in &imported {
+            before.push(queries::get_professional(&db.store, id).await.unwrap());
+        }
+        c.advance(time::Duration::days(1));
+        caducee_registry::demo::seed(&db.store, &c)
+            .await
+            .unwrap_or_else(|e| panic!("{dialect:?}: demo seeding failed: {e}"));
+        for persona in &personas {
+            let p =
+                queries::get_professional(&db.store, &queries::parse_id(&persona.rpps).unwrap())
+                    .await
+                    .unwrap()
+                    .unwrap_or_else(|| panic!("{dialect:?}: persona {} missing", persona.rpps));
+            assert_eq!(p.contact.unwrap().email, persona.email);
+            assert_eq!(p.civil_identity.unwrap().birth_date, persona.birth_date);
+            assert_eq!(p.activities.iter().filter(|a| a.active).count(), 1);
+        }
+        for (id, was) in imported.iter().zip(&before) {
+            assert_eq!(
+                &queries::get_professional(&db.store, id).await.unwrap(),
+                was,
+                "{dialect:?}: an imported professional was touched"
+            );
+        }
+        let stats = queries::stats(&db.store).await.unwrap();
+        assert_eq!(
+            (stats.persons, stats.ended_activities),
+            (2 + personas.len() as i64, 0),
+            "{dialect:?}: only the personas are added, nothing is ended"
+        );
+        // A restart adds nothing.
+        let digest = queries::content_digest(&db.store).await.unwrap();
+        caducee_registry::demo::seed(&db.store, &c).await.unwrap();
+        assert_eq!(queries::content_digest(&db.store).await.unwrap(), digest);
+        // A newer extract, which does not list the personas, ends their activities; the
+        // next demo start brings them back, still without touching the imported rows.
+        c.advance(time::Duration::days(1));
+        assert_eq!(import(&db, &c, &real).await.unwrap().retired, 5);
+        caducee_registry::demo::seed(&db.store, &c).await.unwrap();
+        assert_eq!(
+            queries::content_digest(&db.store).await.unwrap(),
+            digest,
+            "{dialect:?}"
+        );
+        for (id, was) in imported.iter().zip(&before) {
+            assert_eq!(
+                &queries::get_professional(&db.store, id).await.unwrap(),
+                was
+            );
+        }
+        db.cleanup().await;
+    }
+}

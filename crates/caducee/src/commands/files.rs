@@ -81,6 +81,7 @@ pub async fn import(config: Config, what: ImportWhat) -> anyhow::Result<ExitCode
             &ImportOptions {
                 report,
                 batch_lines,
+                ..ImportOptions::default()
             },
             progress.clone(),
         )
