@@ -41,6 +41,12 @@ pub struct IdpConfig {
     pub client_cache_secs: u64,
     /// How often a node reloads the list of revoked access tokens written by other nodes.
     pub revocation_reload_millis: u64,
+    /// Identifiers one source address (IPv6: its /64) may type on the login page per
+    /// 10 minutes, browsers that logged the professional in recently apart (30). Raise it
+    /// for many professionals behind one address that log in for the first time.
+    pub login_attempts_per_source: u32,
+    /// Login flows one source address may open per 10 minutes (300).
+    pub login_flows_per_source: u32,
 }
 
 impl Default for IdpConfig {
@@ -60,6 +66,8 @@ impl Default for IdpConfig {
             claims_cache_secs: 5,
             client_cache_secs: 2,
             revocation_reload_millis: 1000,
+            login_attempts_per_source: 30,
+            login_flows_per_source: 300,
         }
     }
 }

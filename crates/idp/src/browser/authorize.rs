@@ -198,7 +198,7 @@ async fn authorize_inner(
     // may open only so many (issue 10, item 16).
     let verdict = {
         let mut conn = idp.store().pool().acquire().await?;
-        binding::FLOWS_PER_SOURCE
+        binding::flows_per_source(idp)
             .hit(&mut conn, &source.throttle_key(), idp.now())
             .await?
     };

@@ -21,13 +21,28 @@ pub(super) const BINDING_TTL_SECS: i64 = 30 * 86_400;
 /// How long a browser stays known for the professional it logged in.
 pub(super) const KNOWN_FOR_SECS: i64 = 30 * 86_400;
 
-/// Login flows a source may open per 10 minutes (each is a row until it expires).
-pub(super) const FLOWS_PER_SOURCE: Limit = Limit::new("idp.authorize.source", 300, 600);
-/// Identifiers a source may submit on the login page per 10 minutes. Every answer to a
-/// submission tells something of the identifier (unknown, no e-CPS, locked…), so this limit
-/// is counted before the answer is computed: enumeration costs what guessing costs. Known
-/// browsers are not counted (a hospital behind one address keeps its regular users).
-pub(super) const LOGINS_PER_SOURCE: Limit = Limit::new("idp.login.source", 30, 600);
+/// Login flows a source may open per 10 minutes (each is a row until it expires):
+/// `[idp] login_flows_per_source`.
+pub(super) fn flows_per_source(idp: &Idp) -> Limit {
+    Limit::new(
+        "idp.authorize.source",
+        idp.config().login_flows_per_source,
+        600,
+    )
+}
+
+/// Identifiers a source may submit on the login page per 10 minutes
+/// (`[idp] login_attempts_per_source`). Every answer to a submission tells something of the
+/// identifier (unknown, no e-CPS, locked…), so this limit is counted before the answer is
+/// computed: enumeration costs what guessing costs. Known browsers are not counted (a
+/// hospital behind one address keeps its regular users).
+pub(super) fn logins_per_source(idp: &Idp) -> Limit {
+    Limit::new(
+        "idp.login.source",
+        idp.config().login_attempts_per_source,
+        600,
+    )
+}
 /// e-CPS requests a known browser may send for its professional per 10 minutes.
 pub(super) const LOGINS_PER_KNOWN_BROWSER: Limit = Limit::new("idp.login.known_browser", 10, 600);
 

@@ -228,7 +228,7 @@ async fn submit_inner(
                 .hit(&mut conn, &key, now)
                 .await?
         } else {
-            binding::LOGINS_PER_SOURCE
+            binding::logins_per_source(idp)
                 .hit(&mut conn, &source.throttle_key(), now)
                 .await?
         }
