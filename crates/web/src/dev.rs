@@ -24,20 +24,9 @@ fn status_label(status: caducee_notify::Status) -> &'static str {
     }
 }
 
+/// In Paris time, as every other page and message shows it (`core::date_fr`).
 fn when(unix: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp(unix)
-        .map(|t| {
-            format!(
-                "{:04}-{:02}-{:02} {:02}:{:02}:{:02} UTC",
-                t.year(),
-                u8::from(t.month()),
-                t.day(),
-                t.hour(),
-                t.minute(),
-                t.second()
-            )
-        })
-        .unwrap_or_default()
+    caducee_core::date_fr::date_time(unix)
 }
 
 async fn outbox(State(state): State<AppState>) -> Response {
@@ -81,10 +70,23 @@ async fn outbox(State(state): State<AppState>) -> Response {
 <p>Mode démonstration : voici les e-mails et SMS que caducee a remis (ou va remettre), les plus récents d'abord. \
 En production cette page n'existe pas.</p>\
 <p>{} en attente, {} envoyés, {} en échec, {} expirés.</p>\
-<table><caption>Les 100 derniers messages</caption><thead><tr><th scope=\"col\">Date</th><th scope=\"col\">Canal</th>\
+<table><caption>Les 100 derniers messages</caption><thead><tr><th scope=\"col\">Date (heure de Paris)</th><th scope=\"col\">Canal</th>\
 <th scope=\"col\">Destinataire</th><th scope=\"col\">Objet</th><th scope=\"col\">État</th><th scope=\"col\">Tentatives</th>\
 <th scope=\"col\">Texte</th></tr></thead><tbody>{rows}</tbody></table>",
         counts.pending, counts.sent, counts.failed, counts.expired
     );
     Html(page("Messages envoyés", &body)).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::when;
+
+    /// Issue 10 item 4: the outbox shows Paris time, as every other page and message.
+    #[test]
+    fn nfr_03_dev_outbox_shows_paris_time() {
+        // 2026-01-15 12:00 UTC (CET, +1) and 2026-07-01 12:00 UTC (CEST, +2).
+        assert_eq!(when(1_768_478_400), "15/01/2026 à 13:00");
+        assert_eq!(when(1_782_907_200), "01/07/2026 à 14:00");
+    }
 }
