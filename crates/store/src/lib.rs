@@ -241,7 +241,11 @@ pub fn redact_url(url: &str) -> String {
     }
 }
 
-/// Creates the folder of a SQLite file and asks sqlx to create the file (`mode=rwc`).
+/// Creates the folder of a SQLite file (0700) and the file itself (0600) when missing, then
+/// asks sqlx to open it (`mode=rwc`). The database holds contact coordinates, the audit trail
+/// and codes not yet sent: created by SQLite, it would be 0644 under the usual umask. SQLite
+/// gives the `-wal` and `-shm` files it makes beside the database the database file's own
+/// mode, so they are 0600 too. A folder or file that already exists keeps its mode.
 fn prepare_sqlite_url(url: &str) -> Result<String, StoreError> {
     let rest = url.trim_start_matches("sqlite:").trim_start_matches("//");
     let (path, query) = match rest.split_once('?') {
@@ -253,18 +257,53 @@ fn prepare_sqlite_url(url: &str) -> Result<String, StoreError> {
     }
     if let Some(parent) = Path::new(path).parent() {
         if !parent.as_os_str().is_empty() {
-            std::fs::create_dir_all(parent)
+            private_dir_all(parent)
                 .map_err(|e| StoreError::Io(format!("{}: {e}", parent.display())))?;
         }
     }
     // Validate early so a typo gives our message, not a driver panic.
     let _ = sqlx::sqlite::SqliteConnectOptions::from_str(&format!("sqlite://{path}"))
         .map_err(|e| StoreError::BadUrl(format!("{url}: {e}")))?;
+    // Only when SQLite would create it (no mode given, or `rwc`): `mode=ro`/`rw` must keep
+    // failing on a missing file.
+    let creates =
+        query.is_none_or(|q| !q.contains("mode=") || q.split('&').any(|p| p == "mode=rwc"));
+    if creates {
+        create_private_file(Path::new(path)).map_err(|e| StoreError::Io(format!("{path}: {e}")))?;
+    }
     Ok(match query {
         Some(q) if q.contains("mode=") => format!("sqlite://{path}?{q}"),
         Some(q) => format!("sqlite://{path}?{q}&mode=rwc"),
         None => format!("sqlite://{path}?mode=rwc"),
     })
+}
+
+/// `create_dir_all`, with the folders it creates readable by their owner only (Unix).
+fn private_dir_all(dir: &Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder.create(dir)
+}
+
+/// Creates an empty file readable by its owner only (0600 on Unix), unless it exists.
+fn create_private_file(path: &Path) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e),
+    }
 }
 
 #[cfg(test)]
@@ -479,5 +518,39 @@ mod db_tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn nfr_01_postgres_write_transactions_that_read_first_wait_their_turn() {
         write_transactions_that_read_first_wait_their_turn(Dialect::Postgres).await;
+    }
+
+    /// Issue 10 item 15: the SQLite database holds contacts, the audit trail and codes not
+    /// yet sent: the folder caducee creates for it is 0700, the database file 0600, and the
+    /// -wal and -shm files SQLite makes beside it follow the database file's mode. A folder
+    /// that was already there keeps the mode its owner gave it. (PostgreSQL has no files of
+    /// ours: nothing to test there.)
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn sec_15_database_files_are_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        let data = dir.path().join("data");
+        let url = format!("sqlite://{}/nested/caducee.db", data.display());
+        let store = Store::connect(&url).await.unwrap();
+        // A write, so that the -wal and -shm files exist.
+        sqlx::query("CREATE TABLE private_test (n BIGINT NOT NULL)")
+            .execute(store.pool())
+            .await
+            .unwrap();
+        assert_eq!(mode(dir.path()), 0o755, "an existing folder is left alone");
+        assert_eq!(mode(&data), 0o700);
+        assert_eq!(mode(&data.join("nested")), 0o700);
+        for f in ["caducee.db", "caducee.db-wal", "caducee.db-shm"] {
+            assert_eq!(mode(&data.join("nested").join(f)), 0o600, "{f}");
+        }
+        store.close().await;
+        // Opening it again (existing folder and file) works and changes nothing.
+        let store = Store::connect(&url).await.unwrap();
+        assert!(store.ping().await);
+        assert_eq!(mode(&data.join("nested/caducee.db")), 0o600);
+        store.close().await;
     }
 }
