@@ -293,6 +293,9 @@ async fn reg_11_cli_contact_validates_in_french_and_normalises() {
 #[path = "cli/hardening.rs"]
 mod hardening;
 
+#[path = "cli/ecps.rs"]
+mod ecps;
+
 /// Starts `caducee serve`, returns the child and its base URL (read from stdout).
 fn serve(url: &str, extra: &[&str]) -> (std::process::Child, String) {
     serve_full(url, extra, &[])

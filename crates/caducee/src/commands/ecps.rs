@@ -44,11 +44,18 @@ pub enum EcpsCommand {
         #[command(flatten)]
         store: StoreArg,
     },
-    /// Answers the next pending request whose choices contain CODE.
+    /// Answers the pending request whose choices contain CODE; refuses when several do,
+    /// unless --service or --request says which.
     Approve {
         /// The 2-digit code shown by the service.
         #[arg(long)]
         code: String,
+        /// Only a request of this service (its name as the device shows it, any case).
+        #[arg(long)]
+        service: Option<String>,
+        /// Only this request (its id).
+        #[arg(long)]
+        request: Option<String>,
         /// File holding the e-CPS password (first line).
         #[arg(long)]
         password_file: PathBuf,
@@ -139,10 +146,19 @@ pub async fn run(command: EcpsCommand) -> anyhow::Result<ExitCode> {
         EcpsCommand::Watch { store } => watch(&store.open()?).await,
         EcpsCommand::Approve {
             code,
+            service,
+            request,
             password_file,
             wait,
             store,
-        } => approve(&store.open()?, code.trim(), &password_file, wait).await,
+        } => {
+            let wanted = Wanted {
+                code: code.trim().to_string(),
+                service: service.map(|s| s.trim().to_string()),
+                request: request.map(|r| r.trim().to_string()),
+            };
+            approve(&store.open()?, &wanted, &password_file, wait).await
+        }
         EcpsCommand::Status { store } => {
             let store = store.open()?;
             let device = store.load_device()?;
@@ -494,12 +510,80 @@ async fn answer(client: &DeviceClient, request: &RequestItem, code: &str, passwo
     }
 }
 
+/// Which request `approve` answers: one offering `code`, of `service` and with id `request`
+/// when given.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Wanted {
+    code: String,
+    service: Option<String>,
+    request: Option<String>,
+}
+
+impl Wanted {
+    fn matches(&self, r: &RequestItem) -> bool {
+        r.choices.contains(&self.code)
+            && self
+                .service
+                .as_ref()
+                .is_none_or(|s| r.service.trim().to_lowercase() == s.to_lowercase())
+            && self.request.as_ref().is_none_or(|id| r.id == *id)
+    }
+
+    /// What the user asked for, to tell them nothing matched.
+    fn describe(&self) -> String {
+        let mut out = format!("le code {}", self.code);
+        if let Some(s) = &self.service {
+            out.push_str(&format!(" pour le service « {s} »"));
+        }
+        if let Some(id) = &self.request {
+            out.push_str(&format!(" avec l'identifiant {id}"));
+        }
+        out
+    }
+}
+
+/// What `approve` makes of the pending requests.
+#[derive(Debug, PartialEq, Eq)]
+enum Pick {
+    /// Exactly one matches: it is answered.
+    One(RequestItem),
+    /// None (yet).
+    None,
+    /// Several offer the code: answering one would be a guess (issue 10, item 11).
+    Several(Vec<RequestItem>),
+}
+
+fn pick(pending: Vec<RequestItem>, wanted: &Wanted) -> Pick {
+    let mut matching: Vec<RequestItem> =
+        pending.into_iter().filter(|r| wanted.matches(r)).collect();
+    match matching.len() {
+        0 => Pick::None,
+        1 => matching.pop().map_or(Pick::None, Pick::One),
+        _ => Pick::Several(matching),
+    }
+}
+
+/// The French refusal when several pending requests offer the code.
+fn several_message(wanted: &Wanted, several: &[RequestItem]) -> String {
+    let list = several
+        .iter()
+        .map(|r| format!("  - « {} » (--request {})", r.service, r.id))
+        .collect::<Vec<_>>()
+        .join("\n");
+    format!(
+        "Plusieurs demandes en attente proposent {} :\n{list}\n\
+Aucune n'a été approuvée : précisez laquelle avec --service NOM ou --request ID.",
+        wanted.describe()
+    )
+}
+
 async fn approve(
     store: &DeviceStore,
-    code: &str,
+    wanted: &Wanted,
     password_file: &Path,
     wait: u64,
 ) -> anyhow::Result<ExitCode> {
+    let code = wanted.code.as_str();
     if code.len() != 2 || !code.bytes().all(|b| b.is_ascii_digit()) {
         anyhow::bail!("code invalide : deux chiffres attendus (celui affiché par le service)");
     }
@@ -511,15 +595,19 @@ async fn approve(
     let deadline = Instant::now() + Duration::from_secs(wait);
     let request = loop {
         let left = deadline.saturating_duration_since(Instant::now()).as_secs();
-        let pending = client.pending(left).await?;
-        if let Some(r) = pending
-            .into_iter()
-            .find(|r| r.choices.iter().any(|c| c == code))
-        {
-            break r;
+        match pick(client.pending(left).await?, wanted) {
+            Pick::One(r) => break r,
+            Pick::Several(several) => {
+                eprintln!("{}", several_message(wanted, &several));
+                return Ok(ExitCode::from(2));
+            }
+            Pick::None => {}
         }
         if Instant::now() >= deadline {
-            eprintln!("Aucune demande en attente ne propose le code {code}.");
+            eprintln!(
+                "Aucune demande en attente ne propose {}.",
+                wanted.describe()
+            );
             return Ok(ExitCode::from(3));
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
@@ -545,5 +633,67 @@ async fn approve(
             Ok(ExitCode::from(5))
         }
         other => anyhow::bail!("réponse inattendue du serveur e-CPS : {other}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::panic)]
+    use super::*;
+
+    fn item(id: &str, service: &str, choices: [&str; 3]) -> RequestItem {
+        RequestItem {
+            id: id.into(),
+            service: service.into(),
+            choices: choices.iter().map(|c| c.to_string()).collect(),
+            expires_at: 0,
+        }
+    }
+
+    fn wanted(code: &str, service: Option<&str>, request: Option<&str>) -> Wanted {
+        Wanted {
+            code: code.into(),
+            service: service.map(str::to_string),
+            request: request.map(str::to_string),
+        }
+    }
+
+    /// Issue 10 item 11: a code offered by two pending requests (as the right code of one
+    /// and a decoy of the other, say) is not answered unless the service or the request is
+    /// named.
+    #[test]
+    fn sec_11_a_code_two_requests_offer_needs_the_service_or_the_request() {
+        let pending = vec![
+            item("r1", "ROR National", ["12", "42", "77"]),
+            item("r2", "Ordre", ["42", "05", "63"]),
+            item("r3", "RPLUS", ["11", "22", "33"]),
+        ];
+        match pick(pending.clone(), &wanted("42", None, None)) {
+            Pick::Several(s) => {
+                assert_eq!(s.len(), 2);
+                let msg = several_message(&wanted("42", None, None), &s);
+                assert!(msg.contains("« ROR National » (--request r1)"), "{msg}");
+                assert!(msg.contains("« Ordre » (--request r2)"), "{msg}");
+                assert!(msg.contains("Aucune n'a été approuvée"), "{msg}");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(
+            pick(pending.clone(), &wanted("42", Some("ordre"), None)),
+            Pick::One(pending[1].clone())
+        );
+        assert_eq!(
+            pick(pending.clone(), &wanted("42", None, Some("r1"))),
+            Pick::One(pending[0].clone())
+        );
+        assert_eq!(
+            pick(pending.clone(), &wanted("22", None, None)),
+            Pick::One(pending[2].clone())
+        );
+        assert_eq!(
+            pick(pending.clone(), &wanted("42", Some("RPLUS"), None)),
+            Pick::None
+        );
+        assert_eq!(pick(pending, &wanted("99", None, None)), Pick::None);
     }
 }
