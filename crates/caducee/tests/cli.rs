@@ -1421,3 +1421,71 @@ async fn psc_01_postgres_requires_a_shared_instance_secret() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("ne peut pas être déchiffrée"));
     db.cleanup().await;
 }
+
+/// Issue 10 item 2: two Personne_activite files in one command are two parts of one extract:
+/// neither ends the other's activities, and what none of them lists is ended once both are
+/// in; the registry ends as after importing the two concatenated. One file per command
+/// keeps the old behaviour (it is the whole extract).
+#[tokio::test]
+async fn reg_10_files_of_one_kind_in_one_command_are_parts_of_one_extract() {
+    let dir = tempfile::tempdir().unwrap();
+    let gen = |name: &str, rows: &str, seed: &str| {
+        let out = dir.path().join(name);
+        ok(caducee("sqlite://unused.db")
+            .args(["generate", "rpps", "--rows", rows, "--seed", seed, "--out"])
+            .arg(&out));
+        out
+    };
+    let a = gen("a.txt", "200", "11");
+    let b = gen("b.txt", "200", "12");
+    let old = gen("old.txt", "50", "13");
+    let whole = dir.path().join("whole.txt");
+    let b_text = std::fs::read_to_string(&b).unwrap();
+    let b_lines = b_text.split_once('\n').unwrap().1;
+    std::fs::write(&whole, std::fs::read_to_string(&a).unwrap() + b_lines).unwrap();
+    for dialect in [Dialect::Sqlite, Dialect::Postgres] {
+        let ended = "SELECT COUNT(*) FROM reg_activity WHERE ended_at IS NOT NULL";
+        let active = "SELECT COUNT(*) FROM reg_activity WHERE ended_at IS NULL";
+        let reference = TestDb::new(dialect).await;
+        ok(caducee(&reference.url).args(["import", "rpps"]).arg(&old));
+        ok(caducee(&reference.url).args(["import", "rpps"]).arg(&whole));
+        let expected_ended = reference.store.count(ended).await.unwrap();
+        assert!(expected_ended > 0, "the older extract has rows to end");
+
+        let db = TestDb::new(dialect).await;
+        ok(caducee(&db.url).args(["import", "rpps"]).arg(&old));
+        let out = ok(caducee(&db.url)
+            .args(["import", "rpps", "--batch-lines", "50"])
+            .arg(&a)
+            .arg(&b));
+        assert_eq!(
+            db.store.count(ended).await.unwrap(),
+            expected_ended,
+            "{dialect:?}: {out}"
+        );
+        assert_eq!(
+            digest(&db.url).await,
+            digest(&reference.url).await,
+            "{dialect:?}: two parts in one command differ from the whole extract"
+        );
+        assert!(
+            out.contains(&format!(
+                "{expected_ended} retirées (absentes des 2 fichiers)"
+            )),
+            "the retirement is reported once, for both files: {out}"
+        );
+
+        // One file alone is the whole extract: b ends what only a listed.
+        let b_alone = TestDb::new(dialect).await;
+        ok(caducee(&b_alone.url).args(["import", "rpps"]).arg(&b));
+        ok(caducee(&db.url).args(["import", "rpps"]).arg(&b));
+        assert_eq!(
+            db.store.count(active).await.unwrap(),
+            b_alone.store.count(active).await.unwrap(),
+            "{dialect:?}"
+        );
+        reference.cleanup().await;
+        b_alone.cleanup().await;
+        db.cleanup().await;
+    }
+}

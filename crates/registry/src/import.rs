@@ -7,11 +7,13 @@
 //!
 //! Each batch is one transaction of multi-row upserts. A row whose content hash did not
 //! change is not rewritten, so a second import of the same file changes nothing. Every
-//! activity, know-how and diploma row read is stamped with the run id; once the whole file
-//! is in, those of a full Personne_activite extract that were not seen are ended (know-how
-//! and diplomas not seen are removed). An import killed half-way never reaches that step,
-//! and running it again rewrites every line of the file, last line wins: the registry ends
-//! exactly as after an uninterrupted import.
+//! activity, know-how and diploma row read is stamped with the run's stamp; once the whole
+//! extract is in, the activities it does not list are ended (know-how and diplomas not
+//! listed are removed). The files of one kind given to one command ([`ImportSession`]) are
+//! parts of one extract: they share one stamp, and that step runs once, after the last of
+//! them. An import killed half-way never reaches that step, and running it again rewrites
+//! every line of every file, last line wins: the registry ends exactly as after an
+//! uninterrupted import.
 
 use crate::columns;
 use crate::format::{pa, FileKind, HeaderError, Layout};
@@ -71,8 +73,12 @@ pub struct ImportOptions {
     pub batch_lines: Option<usize>,
     /// Leaves what the file does not list as it is (no activity ended, no know-how or
     /// diploma removed): the file adds to the registry instead of replacing its kind
-    /// (the demo personas beside an imported extract).
+    /// (the demo personas beside an imported extract), or is one part of an extract whose
+    /// retirement runs later ([`ImportSession::finish`]).
     pub keep_unseen: bool,
+    /// The stamp written on every row read and that the retirement compares with; default:
+    /// this file's run id. The files of one [`ImportSession`] share one.
+    pub stamp: Option<String>,
 }
 
 /// What an import did, for the summary line.
@@ -88,7 +94,7 @@ pub struct ImportSummary {
     /// Lines that repeat an earlier line's key in the same file (merged, last wins).
     pub duplicates: u64,
     /// Activities ended (Personne_activite) or know-how/diplomas removed because the file
-    /// no longer contains them.
+    /// no longer contains them (0 in an [`ImportSession`]: its [`Retirement`]s say it).
     pub retired: u64,
     pub report: Option<String>,
     pub seconds: f64,
@@ -104,7 +110,8 @@ impl ImportSummary {
     }
 }
 
-/// Imports one extraction file from disk.
+/// Imports one extraction file from disk, as the whole extract of its kind: what it does not
+/// list is retired at the end (unless `options.keep_unseen`).
 pub async fn import_file(
     store: &Store,
     clock: &dyn Clock,
@@ -112,6 +119,16 @@ pub async fn import_file(
     options: &ImportOptions,
     progress: Arc<dyn Progress>,
 ) -> Result<ImportSummary, ImportError> {
+    Ok(read_file(store, clock, path, options, progress).await?.0)
+}
+
+async fn read_file(
+    store: &Store,
+    clock: &dyn Clock,
+    path: &Path,
+    options: &ImportOptions,
+    progress: Arc<dyn Progress>,
+) -> Result<(ImportSummary, FileKind), ImportError> {
     let name = path.display().to_string();
     let io = |source| ImportError::Io {
         path: name.clone(),
@@ -123,7 +140,7 @@ pub async fn import_file(
         .report
         .clone()
         .unwrap_or_else(|| default_report_path(path));
-    import_reader(
+    read(
         store,
         clock,
         &name,
@@ -157,6 +174,31 @@ pub async fn import_reader(
     options: &ImportOptions,
     progress: Arc<dyn Progress>,
 ) -> Result<ImportSummary, ImportError> {
+    Ok(read(
+        store,
+        clock,
+        name,
+        input,
+        total_bytes,
+        report_path,
+        options,
+        progress,
+    )
+    .await?
+    .0)
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn read(
+    store: &Store,
+    clock: &dyn Clock,
+    name: &str,
+    input: Box<dyn Read + Send>,
+    total_bytes: u64,
+    report_path: PathBuf,
+    options: &ImportOptions,
+    progress: Arc<dyn Progress>,
+) -> Result<(ImportSummary, FileKind), ImportError> {
     let started = Instant::now();
     let mut reader = BufReader::with_capacity(1 << 20, input);
     let mut header = Vec::new();
@@ -211,7 +253,7 @@ pub async fn import_reader(
     });
 
     let ctx = WriteContext {
-        run_id: run_id.clone(),
+        stamp: options.stamp.clone().unwrap_or_else(|| run_id.clone()),
         now,
         dialect: store.dialect(),
     };
@@ -257,7 +299,7 @@ pub async fn import_reader(
     let retired = if options.keep_unseen {
         0
     } else {
-        retire_unseen(store, kind, &run_id, clock.unix()).await?
+        retire_unseen(store, kind, &ctx.stamp, clock.unix()).await?
     };
     sqlx::query(
         "UPDATE reg_import_run SET status = 'done', finished_at = $1, rows_read = $2, rejected = $3, warnings = $4 WHERE id = $5",
@@ -269,7 +311,7 @@ pub async fn import_reader(
     .bind(&run_id)
     .execute(store.pool())
     .await?;
-    Ok(ImportSummary {
+    let summary = ImportSummary {
         file: name.to_string(),
         kind: kind.to_string(),
         run_id,
@@ -281,7 +323,79 @@ pub async fn import_reader(
         retired,
         report: stats.report.map(|p| p.display().to_string()),
         seconds: started.elapsed().as_secs_f64(),
-    })
+    };
+    Ok((summary, kind))
+}
+
+/// The files of one `caducee import rpps` command. Files of one kind are parts of one
+/// extract (the registry ends as if they were one file): they are stamped alike, and what
+/// none of them lists is retired once, by [`ImportSession::finish`], after the last one is
+/// in. A session killed or failed before `finish` retires nothing; run again, it stamps
+/// every line of every file anew, so it ends as an uninterrupted one. A session of one file
+/// is [`import_file`].
+pub struct ImportSession<'a> {
+    store: &'a Store,
+    clock: &'a dyn Clock,
+    stamp: String,
+    /// The kinds to retire, in the order met, with their number of files.
+    kinds: Vec<(FileKind, usize)>,
+}
+
+/// What [`ImportSession::finish`] retired for one kind: activities ended (Personne_activite),
+/// know-how or diplomas removed, because none of the session's files of that kind lists them.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Retirement {
+    pub kind: String,
+    /// How many files of this kind the session imported.
+    pub files: usize,
+    pub retired: u64,
+}
+
+impl<'a> ImportSession<'a> {
+    pub fn new(store: &'a Store, clock: &'a dyn Clock) -> ImportSession<'a> {
+        ImportSession {
+            store,
+            clock,
+            stamp: uuid_like("session", clock.unix()),
+            kinds: Vec::new(),
+        }
+    }
+
+    /// Imports one file of the session; nothing is retired yet.
+    pub async fn import_file(
+        &mut self,
+        path: &Path,
+        options: &ImportOptions,
+        progress: Arc<dyn Progress>,
+    ) -> Result<ImportSummary, ImportError> {
+        let part = ImportOptions {
+            keep_unseen: true,
+            stamp: Some(self.stamp.clone()),
+            ..options.clone()
+        };
+        let (summary, kind) = read_file(self.store, self.clock, path, &part, progress).await?;
+        if !options.keep_unseen {
+            match self.kinds.iter_mut().find(|(k, _)| *k == kind) {
+                Some((_, files)) => *files += 1,
+                None => self.kinds.push((kind, 1)),
+            }
+        }
+        Ok(summary)
+    }
+
+    /// Once every file is in: retires, for each kind imported, what none of its files lists.
+    pub async fn finish(self) -> Result<Vec<Retirement>, ImportError> {
+        let mut done = Vec::with_capacity(self.kinds.len());
+        for (kind, files) in self.kinds {
+            let retired = retire_unseen(self.store, kind, &self.stamp, self.clock.unix()).await?;
+            done.push(Retirement {
+                kind: kind.to_string(),
+                files,
+                retired,
+            });
+        }
+        Ok(done)
+    }
 }
 
 /// A run id unique enough for bookkeeping (file name, time and randomness mixed).
@@ -616,7 +730,8 @@ fn short_hash(parts: &[&str]) -> String {
 }
 
 struct WriteContext {
-    run_id: String,
+    /// Written on every row as `seen_run`.
+    stamp: String,
     now: i64,
     dialect: caducee_store::Dialect,
 }
@@ -865,7 +980,7 @@ async fn upsert(
                     Extra::RowId => query.bind(r.row_id.as_str()),
                     Extra::Idnat => query.bind(r.get(pa::IDNAT)),
                     Extra::Hash(h) => query.bind(r.hashes[*h].as_str()),
-                    Extra::SeenRun => query.bind(ctx.run_id.as_str()),
+                    Extra::SeenRun => query.bind(ctx.stamp.as_str()),
                     Extra::Now(_) => query.bind(ctx.now),
                 };
             }
@@ -875,27 +990,27 @@ async fn upsert(
     Ok(())
 }
 
-/// After a complete file: end the activities a full extract no longer lists, remove the
-/// know-how and diplomas it no longer lists.
+/// After a complete extract: end the activities it no longer lists, remove the know-how and
+/// diplomas it no longer lists (the rows not stamped `stamp`).
 async fn retire_unseen(
     store: &Store,
     kind: FileKind,
-    run_id: &str,
+    stamp: &str,
     now: i64,
 ) -> Result<u64, ImportError> {
     let result = match kind {
         FileKind::PersonneActivite => {
             sqlx::query("UPDATE reg_activity SET ended_at = $1, updated_at = $1 WHERE ended_at IS NULL AND seen_run <> $2")
                 .bind(now)
-                .bind(run_id)
+                .bind(stamp)
                 .execute(store.pool())
                 .await?
         }
         FileKind::SavoirFaire => {
-            sqlx::query("DELETE FROM reg_know_how WHERE seen_run <> $1").bind(run_id).execute(store.pool()).await?
+            sqlx::query("DELETE FROM reg_know_how WHERE seen_run <> $1").bind(stamp).execute(store.pool()).await?
         }
         FileKind::DiplAutExerc => {
-            sqlx::query("DELETE FROM reg_diploma WHERE seen_run <> $1").bind(run_id).execute(store.pool()).await?
+            sqlx::query("DELETE FROM reg_diploma WHERE seen_run <> $1").bind(stamp).execute(store.pool()).await?
         }
     };
     Ok(result.rows_affected())

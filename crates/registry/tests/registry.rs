@@ -545,3 +545,135 @@ async fn nfr_03_demo_seeds_missing_personas_beside_an_imported_registry() {
         db.cleanup().await;
     }
 }
+
+/// Issue 10 item 2: the files of one kind in one session are parts of one extract, even with
+/// a file of another kind between them; nothing is retired before `finish`, so a session
+/// that stops after its first part (killed) and is run again ends as an uninterrupted one.
+#[tokio::test]
+async fn reg_10_parts_of_one_extract_retire_once_and_survive_an_interrupted_session() {
+    use caducee_registry::import::ImportSession;
+    let dir = tempfile::tempdir().unwrap();
+    let sf_line = |n: u64, name: &str, code: &str| {
+        let id = rpps(n);
+        format!(
+            "8|{id}|8{id}|{name}|Jean|10|Médecin|C|Civil|S|Spécialité ordinale|{code}|Spécialité|"
+        )
+    };
+    let sf_header = FileKind::SavoirFaire.header_line();
+    let old = write_file(
+        dir.path(),
+        "old.txt",
+        pa_header(),
+        &[
+            activity(1, "DUPONT", "10", Some(SIRET_A)),
+            activity(1, "DUPONT", "10", Some(SIRET_B)),
+            activity(2, "DURAND", "60", None),
+        ],
+        "\n",
+    );
+    let old_sf = write_file(
+        dir.path(),
+        "old_sf.txt",
+        sf_header,
+        &[sf_line(2, "DURAND", "SM26")],
+        "\n",
+    );
+    let part1 = write_file(
+        dir.path(),
+        "part1.txt",
+        pa_header(),
+        &[
+            activity(1, "DUPONT", "10", Some(SIRET_A)),
+            activity(3, "PETIT", "40", None),
+        ],
+        "\n",
+    );
+    let part2 = write_file(
+        dir.path(),
+        "part2.txt",
+        pa_header(),
+        &[
+            activity(2, "DURAND", "60", None),
+            activity(4, "MARTIN", "10", None),
+        ],
+        "\n",
+    );
+    let sf = write_file(
+        dir.path(),
+        "sf.txt",
+        sf_header,
+        &[sf_line(1, "DUPONT", "SM54")],
+        "\n",
+    );
+    let options = ImportOptions {
+        batch_lines: Some(2),
+        ..Default::default()
+    };
+    let session = |db: &TestDb, c: &ManualClock, files: Vec<PathBuf>| {
+        let store = db.store.clone();
+        let c = c.clone();
+        let options = options.clone();
+        async move {
+            let mut session = ImportSession::new(&store, &c);
+            for f in &files {
+                let summary = session
+                    .import_file(f, &options, Arc::new(NoProgress))
+                    .await
+                    .unwrap();
+                assert_eq!(summary.retired, 0, "nothing is retired before finish");
+            }
+            session.finish().await.unwrap()
+        }
+    };
+    for dialect in BOTH {
+        let reference = fresh(dialect).await;
+        let db = fresh(dialect).await;
+        let c = clock();
+        for d in [&reference, &db] {
+            import(d, &c, &old).await.unwrap();
+            import(d, &c, &old_sf).await.unwrap();
+        }
+        c.advance(time::Duration::days(1));
+        let done = session(
+            &reference,
+            &c,
+            vec![part1.clone(), sf.clone(), part2.clone()],
+        )
+        .await;
+        let done: Vec<_> = done
+            .iter()
+            .map(|r| (r.kind.as_str(), r.files, r.retired))
+            .collect();
+        assert_eq!(
+            done,
+            [
+                ("PS_LibreAcces_Personne_activite", 2, 1),
+                ("PS_LibreAcces_SavoirFaire", 1, 1)
+            ],
+            "{dialect:?}: only DUPONT's activity at B and DURAND's SM26 are listed by no file"
+        );
+        let stats = queries::stats(&reference.store).await.unwrap();
+        assert_eq!(
+            (stats.activities, stats.ended_activities, stats.know_how),
+            (4, 1, 1)
+        );
+
+        // Killed after its first part: nothing is ended yet; run again, it ends the same.
+        {
+            let mut first = ImportSession::new(&db.store, &c);
+            first
+                .import_file(&part1, &options, Arc::new(NoProgress))
+                .await
+                .unwrap();
+        }
+        assert_eq!(queries::stats(&db.store).await.unwrap().ended_activities, 0);
+        session(&db, &c, vec![part1.clone(), sf.clone(), part2.clone()]).await;
+        assert_eq!(
+            queries::content_digest(&db.store).await.unwrap(),
+            queries::content_digest(&reference.store).await.unwrap(),
+            "{dialect:?}"
+        );
+        reference.cleanup().await;
+        db.cleanup().await;
+    }
+}

@@ -5,7 +5,7 @@ use crate::config::Config;
 use anyhow::Context;
 use caducee_core::clock::system_clock;
 use caducee_registry::generate::{generate_personne_activite, GenerateOptions};
-use caducee_registry::import::{import_file, ImportOptions};
+use caducee_registry::import::{ImportOptions, ImportSession};
 use clap::Subcommand;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -14,6 +14,8 @@ use std::sync::Arc;
 #[derive(Subcommand)]
 pub enum ImportWhat {
     /// PS_LibreAcces files (Personne_activite, SavoirFaire, Dipl_AutExerc; kind read from the header).
+    /// Files of one kind are parts of one extract: what none of them lists is retired once,
+    /// after the last file.
     Rpps {
         /// Files to import, in order.
         #[arg(required = true)]
@@ -66,6 +68,8 @@ pub async fn import(config: Config, what: ImportWhat) -> anyhow::Result<ExitCode
     let clock = system_clock();
     let progress: Arc<dyn caducee_registry::import::Progress> =
         Arc::from(crate::progress::for_terminal());
+    // The files of one kind are parts of one extract: retired together, once all are in.
+    let mut session = ImportSession::new(&store, clock.as_ref());
     for (i, file) in files.iter().enumerate() {
         let report = report.as_ref().map(|r| {
             if files.len() > 1 {
@@ -74,33 +78,48 @@ pub async fn import(config: Config, what: ImportWhat) -> anyhow::Result<ExitCode
                 r.clone()
             }
         });
-        let summary = import_file(
-            &store,
-            clock.as_ref(),
-            file,
-            &ImportOptions {
-                report,
-                batch_lines,
-                ..ImportOptions::default()
-            },
-            progress.clone(),
-        )
-        .await?;
+        let summary = session
+            .import_file(
+                file,
+                &ImportOptions {
+                    report,
+                    batch_lines,
+                    ..ImportOptions::default()
+                },
+                progress.clone(),
+            )
+            .await?;
         if json {
             println!("{}", serde_json::to_string(&summary)?);
         } else {
             println!(
-                "{} : {} lignes lues, {} importées, {} rejetées, {} avertissements, {} doublons fusionnés, {} retirées (absentes du fichier) en {:.1} s ({:.0} lignes/s){}",
+                "{} ({}) : {} lignes lues, {} importées, {} rejetées, {} avertissements, {} doublons fusionnés en {:.1} s ({:.0} lignes/s){}",
                 summary.kind,
+                summary.file,
                 summary.lines,
                 summary.imported,
                 summary.rejected,
                 summary.warnings,
                 summary.duplicates,
-                summary.retired,
                 summary.seconds,
                 summary.rows_per_second(),
                 summary.report.as_ref().map(|r| format!(" ; rapport : {r}")).unwrap_or_default()
+            );
+        }
+    }
+    for retirement in session.finish().await? {
+        if json {
+            println!("{}", serde_json::to_string(&retirement)?);
+        } else {
+            println!(
+                "{} : {} retirées (absentes {})",
+                retirement.kind,
+                retirement.retired,
+                if retirement.files == 1 {
+                    "du fichier".to_string()
+                } else {
+                    format!("des {} fichiers", retirement.files)
+                }
             );
         }
     }
