@@ -1489,3 +1489,36 @@ async fn reg_10_files_of_one_kind_in_one_command_are_parts_of_one_extract() {
         db.cleanup().await;
     }
 }
+
+/// Issue 10 item 3: when the report cannot be written beside the input (a read-only
+/// folder; here `/proc/self/fd`, where nobody, not even root, may create a file), it goes
+/// to the working directory, and the summary says where.
+#[tokio::test]
+async fn reg_10_report_goes_to_the_working_directory_when_the_input_folder_is_read_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("input.txt");
+    let mut text = std::fs::read_to_string(generate(dir.path(), 20)).unwrap();
+    if !text.ends_with('\n') {
+        text.push('\n');
+    }
+    text.push_str("8|123|\n"); // wrong number of fields: rejected into the report
+    std::fs::write(&input, text).unwrap();
+    for dialect in [Dialect::Sqlite, Dialect::Postgres] {
+        let db = TestDb::new(dialect).await;
+        let cwd = tempfile::tempdir().unwrap();
+        let out = ok(caducee(&db.url)
+            .current_dir(cwd.path())
+            .args(["import", "rpps", "/proc/self/fd/0"])
+            .stdin(std::fs::File::open(&input).unwrap()));
+        let report = cwd.path().join("0.report.tsv");
+        let written = std::fs::read_to_string(&report).unwrap_or_else(|e| {
+            panic!("{dialect:?}: no report in the working directory ({e}): {out}")
+        });
+        assert!(written.contains("22\trejet\t2 champs"), "{written}");
+        assert!(
+            out.contains(&format!("rapport : {}", report.display())),
+            "the summary names where the report went: {out}"
+        );
+        db.cleanup().await;
+    }
+}

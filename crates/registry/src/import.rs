@@ -67,7 +67,8 @@ impl Progress for NoProgress {}
 
 #[derive(Debug, Clone, Default)]
 pub struct ImportOptions {
-    /// Where rejected lines and warnings go; default: next to the file, `<file>.report.tsv`.
+    /// Where rejected lines and warnings go; default: next to the file, `<file>.report.tsv`,
+    /// or in the working directory when the file's folder is not writable.
     pub report: Option<PathBuf>,
     /// Lines per transaction (default [`DEFAULT_BATCH_LINES`]).
     pub batch_lines: Option<usize>,
@@ -136,10 +137,13 @@ async fn read_file(
     };
     let file = std::fs::File::open(path).map_err(io)?;
     let total = file.metadata().map_err(io)?.len();
-    let report = options
-        .report
-        .clone()
-        .unwrap_or_else(|| default_report_path(path));
+    let report = match &options.report {
+        Some(chosen) => ReportPlace {
+            path: chosen.clone(),
+            fallback: None,
+        },
+        None => default_report_place(path),
+    };
     read(
         store,
         clock,
@@ -153,13 +157,30 @@ async fn read_file(
     .await
 }
 
-fn default_report_path(path: &Path) -> PathBuf {
+/// `<file>.report.tsv` beside the file; failing that (a read-only or shared folder), the
+/// same name in the working directory.
+fn default_report_place(path: &Path) -> ReportPlace {
     let mut name = path
         .file_name()
         .map(|n| n.to_os_string())
         .unwrap_or_default();
     name.push(".report.tsv");
-    path.with_file_name(name)
+    let beside = path.with_file_name(&name);
+    let fallback = std::env::current_dir()
+        .ok()
+        .map(|cwd| cwd.join(&name))
+        .filter(|here| here != &beside);
+    ReportPlace {
+        path: beside,
+        fallback,
+    }
+}
+
+/// Where the report goes: `path`, or `fallback` when `path` cannot be created.
+#[derive(Debug, Clone)]
+struct ReportPlace {
+    path: PathBuf,
+    fallback: Option<PathBuf>,
 }
 
 /// Imports from any byte source (used by `serve --demo` to load generated data).
@@ -174,13 +195,17 @@ pub async fn import_reader(
     options: &ImportOptions,
     progress: Arc<dyn Progress>,
 ) -> Result<ImportSummary, ImportError> {
+    let report = ReportPlace {
+        path: report_path,
+        fallback: None,
+    };
     Ok(read(
         store,
         clock,
         name,
         input,
         total_bytes,
-        report_path,
+        report,
         options,
         progress,
     )
@@ -195,7 +220,7 @@ async fn read(
     name: &str,
     input: Box<dyn Read + Send>,
     total_bytes: u64,
-    report_path: PathBuf,
+    report: ReportPlace,
     options: &ImportOptions,
     progress: Arc<dyn Progress>,
 ) -> Result<(ImportSummary, FileKind), ImportError> {
@@ -245,7 +270,7 @@ async fn read(
             header_bytes as u64,
             layout,
             batch_lines,
-            &report_path,
+            report,
             &reader_name,
             reader_progress.as_ref(),
             tx,
@@ -433,7 +458,7 @@ struct ReadStats {
 
 /// Lazily created report of rejected lines and warnings (TSV: line, level, reason).
 struct Report {
-    path: PathBuf,
+    place: ReportPlace,
     out: Option<std::io::BufWriter<std::fs::File>>,
     failed: bool,
 }
@@ -441,20 +466,44 @@ struct Report {
 impl Report {
     fn write(&mut self, line: u64, level: &str, reason: &str) {
         if self.out.is_none() && !self.failed {
-            match std::fs::File::create(&self.path) {
-                Ok(f) => {
-                    let mut w = std::io::BufWriter::new(f);
-                    let _ = writeln!(w, "ligne\tniveau\tmotif");
-                    self.out = Some(w);
-                }
-                Err(e) => {
-                    tracing::warn!(path = %self.path.display(), error = %e, "rapport d'import impossible à créer");
-                    self.failed = true;
-                }
-            }
+            self.open();
         }
         if let Some(w) = self.out.as_mut() {
             let _ = writeln!(w, "{line}\t{level}\t{}", reason.replace(['\t', '\n'], " "));
+        }
+    }
+
+    /// Creates the report at its place, else at its fallback (which then becomes its path).
+    fn open(&mut self) {
+        let file = match std::fs::File::create(&self.place.path) {
+            Ok(f) => Ok(f),
+            Err(e) => match self.place.fallback.take() {
+                Some(fallback) => match std::fs::File::create(&fallback) {
+                    Ok(f) => {
+                        tracing::warn!(
+                            wanted = %self.place.path.display(),
+                            error = %e,
+                            path = %fallback.display(),
+                            "dossier du fichier non accessible en écriture : rapport d'import écrit dans le dossier courant"
+                        );
+                        self.place.path = fallback;
+                        Ok(f)
+                    }
+                    Err(e) => Err((fallback, e)),
+                },
+                None => Err((self.place.path.clone(), e)),
+            },
+        };
+        match file {
+            Ok(f) => {
+                let mut w = std::io::BufWriter::new(f);
+                let _ = writeln!(w, "ligne\tniveau\tmotif");
+                self.out = Some(w);
+            }
+            Err((path, e)) => {
+                tracing::warn!(path = %path.display(), error = %e, "rapport d'import impossible à créer");
+                self.failed = true;
+            }
         }
     }
 }
@@ -465,13 +514,13 @@ fn read_lines(
     header_bytes: u64,
     layout: Layout,
     batch_lines: usize,
-    report_path: &Path,
+    report: ReportPlace,
     name: &str,
     progress: &dyn Progress,
     tx: tokio::sync::mpsc::Sender<Vec<Record>>,
 ) -> Result<ReadStats, ImportError> {
     let mut report = Report {
-        path: report_path.to_path_buf(),
+        place: report,
         out: None,
         failed: false,
     };
@@ -548,7 +597,7 @@ fn read_lines(
     progress.update(bytes_done, stats.lines);
     if let Some(mut w) = report.out.take() {
         let _ = w.flush();
-        stats.report = Some(report.path);
+        stats.report = Some(report.place.path);
     }
     Ok(stats)
 }
