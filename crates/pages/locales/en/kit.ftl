@@ -1,0 +1,13 @@
+kit-language-name = English
+kit-language-nav = Language
+kit-skip-link = Skip to content
+kit-footer = caducee — identity of health professionals
+kit-error-summary-title = There is a problem with the form
+kit-steps-position = Step { $current } of { $total }
+kit-steps-next = Next step: { $title }
+kit-password-strength = Password strength:
+kit-password-weak = Weak
+kit-password-medium = Medium
+kit-password-strong = Strong
+kit-rule-met = met
+kit-rule-unmet = not met

@@ -1,0 +1,14 @@
+# The page kit: layout and components. French is the source language.
+kit-language-name = Français
+kit-language-nav = Langue
+kit-skip-link = Aller au contenu
+kit-footer = caducee — identité des professionnels de santé
+kit-error-summary-title = Le formulaire contient des erreurs
+kit-steps-position = Étape { $current } sur { $total }
+kit-steps-next = Étape suivante : { $title }
+kit-password-strength = Sécurité du mot de passe :
+kit-password-weak = Faible
+kit-password-medium = Moyen
+kit-password-strong = Fort
+kit-rule-met = respectée
+kit-rule-unmet = non respectée
