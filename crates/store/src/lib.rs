@@ -8,9 +8,9 @@
 pub mod audit;
 mod error;
 mod migrate;
-pub mod throttle;
 #[cfg(any(test, feature = "testkit"))]
 pub mod testkit;
+pub mod throttle;
 mod write_lane;
 
 pub use error::StoreError;
