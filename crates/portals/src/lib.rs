@@ -14,7 +14,9 @@
 
 mod demo;
 mod error;
+pub mod flows;
 mod oidc;
+pub mod one_time;
 mod pages;
 mod schema;
 mod sessions;

@@ -59,6 +59,52 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "portal_client_secret_derived",
         sql: "DROP TABLE portal_client;",
     },
+    Migration {
+        component: "portals",
+        version: 3,
+        name: "portal_flow_code_link",
+        // portal_flow: the self-service flows as rows (flows.rs); `data` is the JSON typed
+        // so far, never a password or a code. portal_code: one-time codes (one_time.rs),
+        // HMAC under the instance secret; one live per flow. portal_link: single-use links,
+        // HMAC of the token.
+        sql: "CREATE TABLE portal_flow (
+            id TEXT PRIMARY KEY,
+            portal TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            step TEXT NOT NULL,
+            browser_hash TEXT NOT NULL,
+            data TEXT NOT NULL,
+            created_at BIGINT NOT NULL,
+            updated_at BIGINT NOT NULL,
+            expires_at BIGINT NOT NULL
+          );
+          CREATE INDEX portal_flow_expiry ON portal_flow (expires_at);
+          CREATE TABLE portal_code (
+            id TEXT PRIMARY KEY,
+            portal TEXT NOT NULL,
+            flow_id TEXT NOT NULL,
+            channel TEXT NOT NULL,
+            idnat TEXT NOT NULL,
+            code_hash TEXT NOT NULL,
+            tries BIGINT NOT NULL,
+            dead BIGINT NOT NULL,
+            created_at BIGINT NOT NULL,
+            expires_at BIGINT NOT NULL,
+            used_at BIGINT
+          );
+          CREATE INDEX portal_code_flow ON portal_code (flow_id);
+          CREATE INDEX portal_code_expiry ON portal_code (expires_at);
+          CREATE TABLE portal_link (
+            token_hash TEXT PRIMARY KEY,
+            portal TEXT NOT NULL,
+            account_id TEXT NOT NULL,
+            purpose TEXT NOT NULL,
+            created_at BIGINT NOT NULL,
+            expires_at BIGINT NOT NULL,
+            used_at BIGINT
+          );
+          CREATE INDEX portal_link_expiry ON portal_link (expires_at);",
+    },
 ];
 
 /// Every migration the portals need, with the audit trail they write to, in order.

@@ -107,7 +107,7 @@ pub(crate) async fn take_login(
 }
 
 /// Constant-time comparison of two hex digests.
-fn same_hash(a: &str, b: &str) -> bool {
+pub(crate) fn same_hash(a: &str, b: &str) -> bool {
     a.len() == b.len()
         && a.bytes()
             .zip(b.bytes())
