@@ -356,18 +356,40 @@ impl Input {
     }
 }
 
+/// A device sealed before the current cost (version 1, 19 MiB) is sealed again once its
+/// password has opened it (issue 10, item 18). A failure only leaves the old seal in place.
+fn upgrade_seal(
+    store: &DeviceStore,
+    device: &mut DeviceState,
+    key: &p256::SecretKey,
+    password: &str,
+) {
+    match store.upgrade_seal(device, key, password) {
+        Ok(true) => eprintln!(
+            "Clé de l'appareil protégée à nouveau, avec un coût plus élevé contre les essais de mots de passe hors ligne."
+        ),
+        Ok(false) => {}
+        Err(e) => eprintln!(
+            "Avertissement : la protection de la clé de l'appareil n'a pas pu être renforcée ({e})."
+        ),
+    }
+}
+
 /// Wrong passwords tolerated by `watch` before giving up (checked on the device only).
 const WATCH_PASSWORD_TRIES: u32 = 3;
 
 /// `caducee ecps watch`: asks the password once, then shows each request and its codes.
 async fn watch(store: &DeviceStore) -> anyhow::Result<ExitCode> {
-    let device = store.load_device()?;
+    let mut device = store.load_device()?;
     let mut input = Input::new();
     let mut tries = 0;
     let (password, key) = loop {
         let password = input.secret("Mot de passe e-CPS : ").await?;
         match device.key.open(&password) {
-            Ok(key) => break (password, key),
+            Ok(key) => {
+                upgrade_seal(store, &mut device, &key, &password);
+                break (password, key);
+            }
             Err(AuthenticatorError::WrongPassword) => {
                 tries += 1;
                 eprintln!("Mot de passe e-CPS incorrect.");
@@ -587,10 +609,11 @@ async fn approve(
     if code.len() != 2 || !code.bytes().all(|b| b.is_ascii_digit()) {
         anyhow::bail!("code invalide : deux chiffres attendus (celui affiché par le service)");
     }
-    let device = store.load_device()?;
+    let mut device = store.load_device()?;
     let password = read_password(password_file)?;
     // A wrong password stops here: nothing is sent to the server.
     let key = device.key.open(&password)?;
+    upgrade_seal(store, &mut device, &key, &password);
     let client = EcpsClient::new(&device.server)?.device(&device.device_id, &key);
     let deadline = Instant::now() + Duration::from_secs(wait);
     let request = loop {
