@@ -16,7 +16,7 @@
 //! uninterrupted import.
 
 use crate::columns;
-use crate::format::{pa, FileKind, HeaderError, Layout};
+use crate::format::{dipl, pa, sf, FileKind, HeaderError, Layout};
 use caducee_core::clock::Clock;
 use caducee_core::ids::{Adeli, Finess, IdNatPs, Rpps, Siren, Siret};
 use caducee_store::{values_placeholders, Store, StoreError};
@@ -804,6 +804,7 @@ async fn write_batch(
             upsert(&mut tx, ctx, &structures, &STRUCTURE_TABLE).await?;
             let activities = last_by_key(batch, |r| r.row_id.as_str());
             upsert(&mut tx, ctx, &activities, &ACTIVITY_TABLE).await?;
+            index_batch(&mut tx, ctx, kind, &persons, &structures).await?;
             (batch.len() as u64, (batch.len() - activities.len()) as u64)
         }
         FileKind::SavoirFaire | FileKind::DiplAutExerc => {
@@ -816,11 +817,59 @@ async fn write_batch(
                 &DIPLOMA_TABLE
             };
             upsert(&mut tx, ctx, &rows, table).await?;
+            index_batch(&mut tx, ctx, kind, &persons, &[]).await?;
             (batch.len() as u64, (batch.len() - rows.len()) as u64)
         }
     };
     tx.commit().await?;
     Ok(result)
+}
+
+/// The directory's search index follows the batch, in its transaction (issue 15): names of
+/// persons and structures, and `last_updated` of the persons whose rows the batch changed.
+async fn index_batch(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    ctx: &WriteContext,
+    kind: FileKind,
+    persons: &[&Record],
+    structures: &[&Record],
+) -> Result<(), ImportError> {
+    use crate::search::{self, PersonEntry, StructureEntry, Written};
+    let (names, written) = match kind {
+        FileKind::PersonneActivite => ((7, pa::FIRST_NAME), Written::Activities),
+        FileKind::SavoirFaire => ((sf::LAST_NAME, sf::FIRST_NAME), Written::KnowHow),
+        FileKind::DiplAutExerc => ((dipl::LAST_NAME, dipl::FIRST_NAME), Written::Diplomas),
+    };
+    let entries: Vec<PersonEntry> = persons
+        .iter()
+        .map(|r| PersonEntry {
+            idnat: r.get(pa::IDNAT),
+            last_name: r.get(names.0),
+            first_name: r.get(names.1),
+        })
+        .collect();
+    let overwrite = kind == FileKind::PersonneActivite;
+    search::index_persons(tx, ctx.dialect, ctx.now, &entries, overwrite).await?;
+    let entries: Vec<StructureEntry> = structures
+        .iter()
+        .map(|r| StructureEntry {
+            id: &r.structure_id,
+            name: r.get(24),
+            trade_name: r.get(25),
+            commune: r.get(37),
+            cedex: r.get(34),
+            postcode: r.get(35),
+            dept: r.get(44),
+            sector: r.get(48),
+            finess: r.get(pa::FINESS),
+            siret: r.get(pa::SIRET),
+            row_hash: &r.hashes[1],
+        })
+        .collect();
+    search::index_structures(tx, ctx.dialect, ctx.now, &entries).await?;
+    let idnats: Vec<&str> = persons.iter().map(|r| r.get(pa::IDNAT)).collect();
+    search::touch_persons(tx, ctx.now, written, &idnats).await?;
+    Ok(())
 }
 
 /// Keeps the last record of each key, in first-seen order (a multi-row upsert may not touch
@@ -1047,21 +1096,34 @@ async fn retire_unseen(
     stamp: &str,
     now: i64,
 ) -> Result<u64, ImportError> {
+    use crate::search::{touch_retired, Written};
+    // The search index's `last_updated` moves in the same transaction (issue 15).
+    let mut tx = store.begin().await?;
     let result = match kind {
         FileKind::PersonneActivite => {
+            touch_retired(&mut tx, now, Written::Activities, stamp).await?;
             sqlx::query("UPDATE reg_activity SET ended_at = $1, updated_at = $1 WHERE ended_at IS NULL AND seen_run <> $2")
                 .bind(now)
                 .bind(stamp)
-                .execute(store.pool())
+                .execute(&mut *tx)
                 .await?
         }
         FileKind::SavoirFaire => {
-            sqlx::query("DELETE FROM reg_know_how WHERE seen_run <> $1").bind(stamp).execute(store.pool()).await?
+            touch_retired(&mut tx, now, Written::KnowHow, stamp).await?;
+            sqlx::query("DELETE FROM reg_know_how WHERE seen_run <> $1")
+                .bind(stamp)
+                .execute(&mut *tx)
+                .await?
         }
         FileKind::DiplAutExerc => {
-            sqlx::query("DELETE FROM reg_diploma WHERE seen_run <> $1").bind(stamp).execute(store.pool()).await?
+            touch_retired(&mut tx, now, Written::Diplomas, stamp).await?;
+            sqlx::query("DELETE FROM reg_diploma WHERE seen_run <> $1")
+                .bind(stamp)
+                .execute(&mut *tx)
+                .await?
         }
     };
+    tx.commit().await?;
     Ok(result.rows_affected())
 }
 

@@ -15,6 +15,7 @@ pub mod generate;
 pub mod import;
 pub mod queries;
 pub mod schema;
+pub mod search;
 
 pub use schema::MIGRATIONS;
 

@@ -5,7 +5,7 @@
 //! and numbers its migrations independently. The SQL of a migration must be portable
 //! between SQLite and PostgreSQL (TEXT, BIGINT, no SERIAL, no BOOLEAN).
 
-use crate::{Store, StoreError};
+use crate::{Dialect, Store, StoreError};
 use sqlx::{Executor, Row};
 
 /// One schema change of one component.
@@ -47,7 +47,8 @@ pub(crate) async fn run(store: &Store, migrations: &[Migration]) -> Result<(), S
         };
         let mut tx = pool.begin().await.map_err(fail)?;
         // A bare &str runs through the simple-query protocol: several statements are allowed.
-        tx.execute(m.sql).await.map_err(fail)?;
+        let sql = for_dialect(m.sql, store.dialect());
+        tx.execute(sql.as_str()).await.map_err(fail)?;
         // Two nodes starting together: the primary key makes the loser fail here and roll
         // back its copy of the same DDL.
         sqlx::query("INSERT INTO schema_migration (component, version, name) VALUES ($1, $2, $3)")
@@ -66,4 +67,36 @@ pub(crate) async fn run(store: &Store, migrations: &[Migration]) -> Result<(), S
         );
     }
     Ok(())
+}
+
+/// The statements of `sql` meant for `dialect`: everything outside `--@sqlite` /
+/// `--@postgres` sections, and the sections of that engine.
+pub fn for_dialect(sql: &str, dialect: Dialect) -> String {
+    let mut out = String::with_capacity(sql.len());
+    let mut keep = true;
+    for line in sql.lines() {
+        match line.trim() {
+            "--@sqlite" => keep = dialect == Dialect::Sqlite,
+            "--@postgres" => keep = dialect == Dialect::Postgres,
+            "--@both" => keep = true,
+            _ if keep => {
+                out.push_str(line);
+                out.push('\n');
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn engine_sections_are_kept_for_their_engine_only() {
+        let sql = "A;\n--@sqlite\nS;\n--@postgres\nP;\n--@both\nB;\n";
+        assert_eq!(for_dialect(sql, Dialect::Sqlite), "A;\nS;\nB;\n");
+        assert_eq!(for_dialect(sql, Dialect::Postgres), "A;\nP;\nB;\n");
+    }
 }

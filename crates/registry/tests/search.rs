@@ -1,0 +1,502 @@
+//! The directory's search index (REG-10, issue 15) on both engines: kept by the import in
+//! its transactions, normalised names, substring and prefix search, filters, keyset paging.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use caducee_core::clock::{Clock, ManualClock};
+use caducee_core::ids::Rpps;
+use caducee_registry::format::{pa, FileKind};
+use caducee_registry::import::{import_file, ImportOptions, NoProgress};
+use caducee_registry::search::{
+    self, Cmp, NameField, Page, PersonFilter, StructureFilter, TextMatch,
+};
+use caducee_store::testkit::TestDb;
+use caducee_store::{on_both_engines, Dialect, Store};
+use std::path::Path;
+use std::sync::Arc;
+use time::macros::datetime;
+
+fn rpps(n: u64) -> String {
+    Rpps::from_payload(&format!("1{:09}", n))
+        .unwrap()
+        .as_str()
+        .to_string()
+}
+
+fn idnat(n: u64) -> String {
+    format!("8{}", rpps(n))
+}
+
+struct Person {
+    n: u64,
+    last: &'static str,
+    first: &'static str,
+    profession: &'static str,
+    /// (siret, name, postcode, commune, dept)
+    place: Option<(
+        &'static str,
+        &'static str,
+        &'static str,
+        &'static str,
+        &'static str,
+    )>,
+}
+
+fn line(p: &Person) -> String {
+    let mut f = vec![String::new(); pa::COUNT];
+    let id = rpps(p.n);
+    f[pa::ID_TYPE] = "8".into();
+    f[pa::ID_PP] = id.clone();
+    f[pa::IDNAT] = format!("8{id}");
+    f[7] = p.last.into();
+    f[pa::FIRST_NAME] = p.first.into();
+    f[pa::PROFESSION_CODE] = p.profession.into();
+    f[11] = "C".into();
+    if let Some((siret, name, postcode, commune, dept)) = p.place {
+        f[17] = "L".into();
+        f[pa::SIRET] = siret.into();
+        f[pa::STRUCTURE_ID] = format!("C{siret}");
+        f[24] = name.into();
+        f[35] = postcode.into();
+        f[37] = commune.into();
+        f[44] = dept.into();
+        f[48] = "SA07".into();
+    }
+    format!("{}|", f.join("|"))
+}
+
+const SIRET_A: &str = "73282932000074";
+const SIRET_B: &str = "44306184100047";
+
+fn people() -> Vec<Person> {
+    let paris = Some((SIRET_A, "CABINET DU DR MARTIN", "75014", "PARIS", "75"));
+    let lyon = Some((SIRET_B, "Pharmacie de l'Église", "69003", "LYON", "69"));
+    vec![
+        Person {
+            n: 1,
+            last: "MARTIN",
+            first: "Julie",
+            profession: "10",
+            place: paris,
+        },
+        Person {
+            n: 2,
+            last: "DE LA FONTAINE",
+            first: "Jean-Pierre",
+            profession: "10",
+            place: paris,
+        },
+        Person {
+            n: 3,
+            last: "N'GUYEN",
+            first: "Hélène",
+            profession: "21",
+            place: lyon,
+        },
+        Person {
+            n: 4,
+            last: "Müller",
+            first: "Éric",
+            profession: "60",
+            place: None,
+        },
+        Person {
+            n: 5,
+            last: "MARTINEZ",
+            first: "Jérôme",
+            profession: "70",
+            place: lyon,
+        },
+        Person {
+            n: 6,
+            last: "Frasle",
+            first: "Anne-Sophie",
+            profession: "10",
+            place: lyon,
+        },
+    ]
+}
+
+fn write(dir: &Path, name: &str, people: &[Person]) -> std::path::PathBuf {
+    let mut s = String::from(FileKind::PersonneActivite.header_line());
+    s.push('\n');
+    for p in people {
+        s.push_str(&line(p));
+        s.push('\n');
+    }
+    let path = dir.join(name);
+    std::fs::write(&path, s).unwrap();
+    path
+}
+
+async fn import(store: &Store, clock: &ManualClock, path: &Path) {
+    import_file(
+        store,
+        clock,
+        path,
+        &ImportOptions {
+            batch_lines: Some(2),
+            ..Default::default()
+        },
+        Arc::new(NoProgress),
+    )
+    .await
+    .unwrap();
+}
+
+const ALL: Page = Page {
+    after: None,
+    max_key: None,
+    limit: 100,
+};
+
+async fn ids(store: &Store, filters: &[PersonFilter]) -> Vec<String> {
+    let hits = search::search_persons(store, filters, ALL).await.unwrap();
+    let count = search::count_persons(store, filters, None).await.unwrap();
+    assert_eq!(count, hits.len() as i64, "{filters:?}");
+    let mut ids: Vec<String> = hits.into_iter().map(|h| h.id).collect();
+    ids.sort();
+    ids
+}
+
+fn of(ns: &[u64]) -> Vec<String> {
+    let mut v: Vec<String> = ns.iter().map(|n| idnat(*n)).collect();
+    v.sort();
+    v
+}
+
+fn name(field: NameField, mode: TextMatch, values: &[&str]) -> PersonFilter {
+    PersonFilter::Name {
+        field,
+        mode,
+        any_of: values.iter().map(|s| s.to_string()).collect(),
+    }
+}
+
+fn strings(values: &[&str]) -> Vec<String> {
+    values.iter().map(|s| s.to_string()).collect()
+}
+
+async fn reg_10_search_index_follows_the_import(dialect: Dialect) {
+    let db = TestDb::new(dialect).await;
+    let store = &db.store;
+    store
+        .migrate(&caducee_registry::migrations())
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::new(datetime!(2026-11-23 10:00 UTC));
+    let t0 = clock.unix();
+    import(store, &clock, &write(dir.path(), "a.txt", &people())).await;
+
+    use NameField::*;
+    use TextMatch::*;
+    // Substrings: accents, case, hyphens, apostrophes, words in any order.
+    assert_eq!(
+        ids(store, &[name(Any, Contains, &["helene"])]).await,
+        of(&[3])
+    );
+    assert_eq!(
+        ids(store, &[name(Any, Contains, &["HÉLÈNE"])]).await,
+        of(&[3])
+    );
+    assert_eq!(
+        ids(store, &[name(Any, Contains, &["nguyen"])]).await,
+        of(&[3])
+    );
+    assert_eq!(
+        ids(store, &[name(Any, Contains, &["n'guyen"])]).await,
+        of(&[3])
+    );
+    assert_eq!(
+        ids(store, &[name(Any, Contains, &["la fontaine"])]).await,
+        of(&[2])
+    );
+    assert_eq!(
+        ids(store, &[name(Any, Contains, &["pierre jean"])]).await,
+        of(&[2])
+    );
+    assert_eq!(
+        ids(store, &[name(Any, Contains, &["artin"])]).await,
+        of(&[1, 5])
+    );
+    assert_eq!(
+        ids(store, &[name(Any, Contains, &["frasl"])]).await,
+        of(&[6])
+    );
+    // Two letters, one letter: no trigram, still found.
+    assert_eq!(ids(store, &[name(Any, Contains, &["ez"])]).await, of(&[5]));
+    assert_eq!(ids(store, &[name(Any, Contains, &["Mü"])]).await, of(&[4]));
+    assert_eq!(
+        ids(store, &[name(Any, Contains, &["tin ju"])]).await,
+        of(&[1])
+    );
+    // Comma = OR, repetition = AND.
+    assert_eq!(
+        ids(store, &[name(Any, Contains, &["helene", "muller"])]).await,
+        of(&[3, 4])
+    );
+    assert_eq!(
+        ids(
+            store,
+            &[
+                name(Any, Contains, &["mart"]),
+                name(Any, Contains, &["jer"])
+            ]
+        )
+        .await,
+        of(&[5])
+    );
+    assert_eq!(
+        ids(store, &[name(Family, Contains, &["julie"])]).await,
+        of(&[])
+    );
+    // Starts with (FHIR's default).
+    assert_eq!(
+        ids(store, &[name(Family, StartsWith, &["mart"])]).await,
+        of(&[1, 5])
+    );
+    assert_eq!(
+        ids(store, &[name(Family, StartsWith, &["martin"])]).await,
+        of(&[1, 5])
+    );
+    assert_eq!(
+        ids(store, &[name(Family, StartsWith, &["artin"])]).await,
+        of(&[])
+    );
+    assert_eq!(
+        ids(store, &[name(Given, StartsWith, &["jean-p"])]).await,
+        of(&[2])
+    );
+    assert_eq!(
+        ids(store, &[name(Any, StartsWith, &["eric"])]).await,
+        of(&[4])
+    );
+    // Exact: as stored.
+    assert_eq!(
+        ids(store, &[name(Family, Exact, &["MARTIN"])]).await,
+        of(&[1])
+    );
+    assert_eq!(
+        ids(store, &[name(Family, Exact, &["Martin"])]).await,
+        of(&[])
+    );
+    assert_eq!(ids(store, &[name(Any, Exact, &["Hélène"])]).await, of(&[3]));
+    assert_eq!(ids(store, &[name(Any, Exact, &["Helene"])]).await, of(&[]));
+    // Identifier, profession, places.
+    assert_eq!(
+        ids(store, &[PersonFilter::Idnat(of(&[2, 4]))]).await,
+        of(&[2, 4])
+    );
+    assert_eq!(
+        ids(store, &[PersonFilter::Profession(strings(&["10"]))]).await,
+        of(&[1, 2, 6])
+    );
+    assert_eq!(
+        ids(store, &[PersonFilter::Profession(strings(&["21", "60"]))]).await,
+        of(&[3, 4])
+    );
+    assert_eq!(
+        ids(store, &[PersonFilter::Postcode(strings(&["75"]))]).await,
+        of(&[1, 2])
+    );
+    assert_eq!(
+        ids(store, &[PersonFilter::City(strings(&["lyo"]))]).await,
+        of(&[3, 5, 6])
+    );
+    assert_eq!(
+        ids(
+            store,
+            &[
+                PersonFilter::Dept(strings(&["69"])),
+                PersonFilter::Profession(strings(&["10"]))
+            ]
+        )
+        .await,
+        of(&[6])
+    );
+    assert_eq!(
+        ids(
+            store,
+            &[
+                name(Any, Contains, &["mart"]),
+                PersonFilter::Dept(strings(&["75"]))
+            ]
+        )
+        .await,
+        of(&[1])
+    );
+    assert_eq!(
+        ids(store, &[PersonFilter::Active(true)]).await,
+        of(&[1, 2, 3, 4, 5, 6])
+    );
+    assert_eq!(ids(store, &[PersonFilter::Active(false)]).await, of(&[]));
+
+    // Structures.
+    let sids = |filters: Vec<StructureFilter>| async move {
+        let hits = search::search_structures(store, &filters, ALL)
+            .await
+            .unwrap();
+        let count = search::count_structures(store, &filters, None)
+            .await
+            .unwrap();
+        assert_eq!(count, hits.len() as i64);
+        let mut v: Vec<String> = hits.into_iter().map(|h| h.id).collect();
+        v.sort();
+        v
+    };
+    let a = format!("C{SIRET_A}");
+    let b = format!("C{SIRET_B}");
+    assert_eq!(
+        sids(vec![StructureFilter::Name {
+            mode: Contains,
+            any_of: strings(&["eglise"])
+        }])
+        .await,
+        [b.as_str()]
+    );
+    assert_eq!(
+        sids(vec![StructureFilter::Name {
+            mode: StartsWith,
+            any_of: strings(&["cabinet du"])
+        }])
+        .await,
+        [a.as_str()]
+    );
+    assert_eq!(
+        sids(vec![StructureFilter::Identifier(strings(&[SIRET_B]))]).await,
+        [b.as_str()]
+    );
+    assert_eq!(
+        sids(vec![StructureFilter::City(strings(&["Paris"]))]).await,
+        [a.as_str()]
+    );
+    assert_eq!(
+        sids(vec![StructureFilter::Postcode(strings(&["69"]))]).await,
+        [b.as_str()]
+    );
+    assert_eq!(
+        sids(vec![StructureFilter::Sector(strings(&["SA07"]))]).await,
+        [b.as_str(), a.as_str()]
+    );
+
+    // A newer extract: Müller is gone, Martin renamed. Their `last_updated` moves; the
+    // others' does not.
+    clock.advance(time::Duration::hours(1));
+    let t1 = clock.unix();
+    let mut newer = people();
+    newer.retain(|p| p.n != 4);
+    newer[0].last = "MARTIN-DURAND";
+    import(store, &clock, &write(dir.path(), "b.txt", &newer)).await;
+    assert_eq!(ids(store, &[PersonFilter::Active(false)]).await, of(&[4]));
+    assert_eq!(
+        ids(store, &[PersonFilter::LastUpdated(Cmp::Gt, t0)]).await,
+        of(&[1, 4])
+    );
+    assert_eq!(
+        ids(store, &[PersonFilter::LastUpdated(Cmp::Le, t0)]).await,
+        of(&[2, 3, 5, 6])
+    );
+    assert_eq!(
+        ids(store, &[PersonFilter::LastUpdated(Cmp::Eq, t1)]).await,
+        of(&[1, 4])
+    );
+    assert_eq!(
+        ids(store, &[name(Any, Contains, &["durand"])]).await,
+        of(&[1])
+    );
+    assert_eq!(
+        ids(store, &[name(Family, StartsWith, &["martin durand"])]).await,
+        of(&[1])
+    );
+    // The same file again changes nothing.
+    clock.advance(time::Duration::hours(1));
+    import(store, &clock, &write(dir.path(), "c.txt", &newer)).await;
+    assert_eq!(
+        ids(store, &[PersonFilter::LastUpdated(Cmp::Gt, t1)]).await,
+        of(&[])
+    );
+
+    // Keyset paging, bounded by the first page's largest key: a person added while paging
+    // does not appear.
+    let max = search::max_person_key(store).await.unwrap();
+    let mut seen = Vec::new();
+    let mut after = None;
+    loop {
+        let page = Page {
+            after,
+            max_key: Some(max),
+            limit: 2,
+        };
+        let hits = search::search_persons(store, &[], page).await.unwrap();
+        if seen.is_empty() {
+            let mut more = people();
+            more.push(Person {
+                n: 7,
+                last: "AAA",
+                first: "Nouveau",
+                profession: "10",
+                place: None,
+            });
+            import(store, &clock, &write(dir.path(), "d.txt", &more)).await;
+        }
+        if hits.is_empty() {
+            break;
+        }
+        after = hits.last().map(|h| h.key);
+        seen.extend(hits.into_iter().map(|h| h.id));
+    }
+    seen.sort();
+    assert_eq!(seen, of(&[1, 2, 3, 4, 5, 6]));
+    assert_eq!(
+        search::count_persons(store, &[], Some(max)).await.unwrap(),
+        6
+    );
+    assert_eq!(search::count_persons(store, &[], None).await.unwrap(), 7);
+    db.cleanup().await;
+}
+
+/// A database filled before the index existed gets its rows indexed once.
+async fn reg_10_search_index_fills_what_it_misses(dialect: Dialect) {
+    let db = TestDb::new(dialect).await;
+    let store = &db.store;
+    store
+        .migrate(&caducee_registry::migrations())
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::new(datetime!(2026-11-23 10:00 UTC));
+    import(store, &clock, &write(dir.path(), "a.txt", &people())).await;
+    sqlx::query("DELETE FROM reg_search_person")
+        .execute(store.pool())
+        .await
+        .unwrap();
+    sqlx::query("DELETE FROM reg_search_structure")
+        .execute(store.pool())
+        .await
+        .unwrap();
+    assert_eq!(
+        ids(
+            store,
+            &[name(NameField::Any, TextMatch::Contains, &["helene"])]
+        )
+        .await,
+        of(&[])
+    );
+    assert_eq!(search::index_missing(store).await.unwrap(), 6 + 2);
+    assert_eq!(search::index_missing(store).await.unwrap(), 0);
+    assert_eq!(
+        ids(
+            store,
+            &[name(NameField::Any, TextMatch::Contains, &["helene"])]
+        )
+        .await,
+        of(&[3])
+    );
+    db.cleanup().await;
+}
+
+on_both_engines! {
+    reg_10_search_index_follows_the_import => reg_10_search_index_follows_the_import;
+    reg_10_search_index_fills_what_it_misses => reg_10_search_index_fills_what_it_misses;
+}
