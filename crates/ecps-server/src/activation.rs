@@ -531,7 +531,7 @@ impl EcpsServer {
                 .bind(activation_id)
                 .execute(self.store.pool())
                 .await;
-                return Err(e);
+                return Err(e.into());
             }
         };
         let activated_at = self.now();

@@ -99,6 +99,15 @@ fn later(secs: i64) -> String {
     format!("dans {n} {unit}{}", if n > 1 { "s" } else { "" })
 }
 
+impl From<caducee_passwords::PasswordError> for EcpsError {
+    fn from(e: caducee_passwords::PasswordError) -> Self {
+        match e {
+            caducee_passwords::PasswordError::Hashing(m) => EcpsError::Hashing(m),
+            caducee_passwords::PasswordError::Corrupt(m) => EcpsError::Corrupt(m),
+        }
+    }
+}
+
 impl EcpsError {
     /// Seconds after which a refused caller may try again, for a rate limit's refusal.
     pub fn retry_after_secs(&self) -> Option<i64> {
