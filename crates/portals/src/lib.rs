@@ -12,6 +12,7 @@
 //! finishes on another, and survives a restart. The client secret is derived from the
 //! instance secret, the same on every node, and stored nowhere.
 
+pub mod accounts;
 mod demo;
 mod error;
 pub mod flows;

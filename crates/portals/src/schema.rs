@@ -105,6 +105,25 @@ pub const MIGRATIONS: &[Migration] = &[
           );
           CREATE INDEX portal_link_expiry ON portal_link (expires_at);",
     },
+    Migration {
+        component: "portals",
+        version: 4,
+        name: "portal_account",
+        // A local account (accounts.rs): one per professional and portal, its login e-mail
+        // unique on the portal without case (`email_folded`); the password as argon2id PHC.
+        sql: "CREATE TABLE portal_account (
+            id TEXT PRIMARY KEY,
+            portal TEXT NOT NULL,
+            idnat TEXT NOT NULL,
+            email TEXT NOT NULL,
+            email_folded TEXT NOT NULL,
+            password_hash TEXT NOT NULL,
+            created_at BIGINT NOT NULL,
+            updated_at BIGINT NOT NULL
+          );
+          CREATE UNIQUE INDEX portal_account_idnat ON portal_account (portal, idnat);
+          CREATE UNIQUE INDEX portal_account_email ON portal_account (portal, email_folded);",
+    },
 ];
 
 /// Every migration the portals need, with the audit trail they write to, in order.
