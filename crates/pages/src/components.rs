@@ -23,6 +23,8 @@ pub struct Field {
     pub required: bool,
     /// More ids for `aria-describedby` (a password's rules and strength).
     pub described_also: Vec<String>,
+    /// In error although the message is elsewhere (an alert above the form).
+    pub invalid: bool,
 }
 
 impl Field {
@@ -70,6 +72,19 @@ impl Field {
     pub fn inputmode(mut self, m: &'static str) -> Field {
         self.inputmode = Some(m);
         self
+    }
+
+    /// Marks the field invalid, its message being the element `message_id` (an alert
+    /// above the form), which `aria-describedby` then names first.
+    pub fn invalid_by(mut self, message_id: &str) -> Field {
+        self.invalid = true;
+        self.described_also.insert(0, message_id.to_string());
+        self
+    }
+
+    /// `aria-invalid`: an error of its own, or one shown elsewhere.
+    pub fn is_invalid(&self) -> bool {
+        self.error.is_some() || self.invalid
     }
 
     pub fn required(mut self) -> Field {

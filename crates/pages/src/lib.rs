@@ -66,3 +66,32 @@ pub fn html(status: StatusCode, template: &impl Template) -> Response {
 
 #[cfg(test)]
 mod tests;
+
+// The templates of this crate name the escaper by its absolute path, as other crates do.
+extern crate self as caducee_pages;
+
+/// The HTML escaper of every template (`askama.toml`: `[[escaper]]`): `&`, `<`, `>` and `"`
+/// become `&amp;`, `&lt;`, `&gt;`, `&quot;`. The apostrophe stays as typed (French is
+/// full of them), which is safe because every attribute of the kit's templates is quoted
+/// with `"` — a rule the kit's tests check on every template.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct HtmlEscaper;
+
+impl askama::filters::Escaper for HtmlEscaper {
+    fn write_escaped_str<W: std::fmt::Write>(&self, mut dest: W, string: &str) -> std::fmt::Result {
+        let mut last = 0;
+        for (i, b) in string.bytes().enumerate() {
+            let entity = match b {
+                b'&' => "&amp;",
+                b'<' => "&lt;",
+                b'>' => "&gt;",
+                b'"' => "&quot;",
+                _ => continue,
+            };
+            dest.write_str(&string[last..i])?;
+            dest.write_str(entity)?;
+            last = i + 1;
+        }
+        dest.write_str(&string[last..])
+    }
+}

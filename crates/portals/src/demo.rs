@@ -27,6 +27,7 @@ use axum::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
+use caducee_pages::PageCtx;
 use caducee_store::audit::{self, AuditEvent};
 use openidconnect::core::{CoreAuthenticationFlow, CoreClient, CoreGenderClaim, CoreIdToken};
 use openidconnect::{
@@ -160,7 +161,10 @@ impl PortalState {
 
     /// A failure: logged with the request id (louder when it may be an attack or a fault),
     /// shown as a French page with "Réessayer".
-    fn fail(&self, e: &PortalError, request_id: Option<&str>) -> Response {
+    /// The page's language is read from `headers`; its language switch leads to the
+    /// portal's home (a failed callback cannot be replayed).
+    fn fail(&self, headers: &HeaderMap, e: &PortalError, request_id: Option<&str>) -> Response {
+        let ctx = &PageCtx::from_headers(headers, self.base());
         let rid = request_id.unwrap_or("-");
         match e {
             PortalError::Store(_) | PortalError::Internal(_) => {
@@ -173,10 +177,10 @@ impl PortalState {
                 tracing::warn!(request_id = rid, portal = self.portal.slug, error = %e, "portail : connexion refusée")
             }
         }
-        let (status, title, message) = e.explain();
+        let (status, title, message) = e.explain(&ctx.tr);
         html(
             status,
-            pages::error(&self.portal, title, &message, request_id),
+            pages::error(ctx, &self.portal, &title, &message, request_id),
             Vec::new(),
         )
     }
@@ -248,27 +252,28 @@ async fn home(
     RawQuery(query): RawQuery,
 ) -> Response {
     let rid = request_id(&headers);
+    let ctx = PageCtx::from_headers(&headers, st.base());
     let mut set = Vec::new();
     if let Some(secret) = st.cookie(&headers, &Cookie::Session) {
         match sessions::find_session(&st.portals, &st.portal, &secret).await {
             Ok(Some(session)) => {
                 // The logout form redirects to the provider: the CSP must let it go there.
                 let csp = format!(
-                    "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; \
-                     frame-ancestors 'none'; form-action 'self' {}",
+                    "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; \
+                     form-action 'self' {}",
                     origin(st.portals.provider().issuer().as_str())
                 );
                 let csp = HeaderValue::from_str(&csp)
                     .unwrap_or_else(|_| HeaderValue::from_static("form-action 'self'"));
                 return html(
                     StatusCode::OK,
-                    pages::logged_in(&st.portal, &session),
+                    pages::logged_in(&ctx, &st.portal, &session),
                     vec![(header::CONTENT_SECURITY_POLICY, csp)],
                 );
             }
             // Ended (logout elsewhere) or expired: forget the cookie.
             Ok(None) => set.push((header::SET_COOKIE, st.clear_cookie(&Cookie::Session))),
-            Err(e) => return st.fail(&e, rid.as_deref()),
+            Err(e) => return st.fail(&headers, &e, rid.as_deref()),
         }
     }
     // Back from the provider's logout: greet only the browser that asked for it.
@@ -276,16 +281,15 @@ async fn home(
         .ok()
         .and_then(|p| p.get("state").cloned());
     let expected = st.cookie(&headers, &Cookie::Logout);
-    let notice = match (returned, &expected) {
-        (Some(a), Some(b)) if a == *b => {
-            Some("Vous êtes déconnecté(e) de l'espace et de Pro Santé Connect.")
-        }
-        _ => None,
-    };
+    let logged_out = matches!((returned, &expected), (Some(a), Some(b)) if a == *b);
     if expected.is_some() {
         set.push((header::SET_COOKIE, st.clear_cookie(&Cookie::Logout)));
     }
-    html(StatusCode::OK, pages::anonymous(&st.portal, notice), set)
+    html(
+        StatusCode::OK,
+        pages::anonymous(&ctx, &st.portal, logged_out),
+        set,
+    )
 }
 
 /// `scheme://host[:port]` of a URL, for a CSP source.
@@ -304,7 +308,7 @@ fn origin(url: &str) -> String {
 async fn login(State(st): State<PortalState>, headers: HeaderMap) -> Response {
     match login_inner(&st, &headers).await {
         Ok(r) => r,
-        Err(e) => st.fail(&e, request_id(&headers).as_deref()),
+        Err(e) => st.fail(&headers, &e, request_id(&headers).as_deref()),
     }
 }
 
@@ -360,7 +364,7 @@ async fn callback(
         Ok(session) => {
             let secret = match sessions::create_session(&st.portals, &st.portal, &session).await {
                 Ok(s) => s,
-                Err(e) => return st.fail(&e, rid.as_deref()),
+                Err(e) => return st.fail(&headers, &e, rid.as_deref()),
             };
             record_audit(
                 &st,
@@ -381,7 +385,7 @@ async fn callback(
                 vec![st.set_cookie(&Cookie::Session, &secret, None)],
             )
         }
-        Err(e) => st.fail(&e, rid.as_deref()),
+        Err(e) => st.fail(&headers, &e, rid.as_deref()),
     }
 }
 
@@ -608,7 +612,7 @@ async fn logout(State(st): State<PortalState>, headers: HeaderMap) -> Response {
     // Local first: whatever happens at the provider, this portal forgets the person.
     let session = match sessions::end_session(&st.portals, &st.portal, &secret).await {
         Ok(s) => s,
-        Err(e) => return st.fail(&e, rid.as_deref()),
+        Err(e) => return st.fail(&headers, &e, rid.as_deref()),
     };
     let clear = st.clear_cookie(&Cookie::Session);
     let Some(session) = session else {

@@ -3,6 +3,7 @@
 //! id of the span), never to the page.
 
 use axum::http::StatusCode;
+use caducee_pages::{Arg, Tr};
 
 #[derive(Debug, thiserror::Error)]
 pub enum PortalError {
@@ -37,70 +38,59 @@ pub enum PortalError {
 }
 
 impl PortalError {
-    /// Title and explanation for the professional, and the HTTP status of the page.
-    pub fn explain(&self) -> (StatusCode, &'static str, String) {
-        match self {
+    /// Title and explanation for the professional, in the page's language, and the HTTP
+    /// status of the page.
+    pub fn explain(&self, tr: &Tr) -> (StatusCode, String, String) {
+        let (status, title, text) = match self {
             PortalError::NoLoginCookie | PortalError::UnknownState => (
                 StatusCode::BAD_REQUEST,
-                "Connexion introuvable",
-                "Cette réponse de Pro Santé Connect ne correspond à aucune connexion en cours \
-                 dans ce navigateur : la connexion a peut-être déjà abouti, été ouverte dans un \
-                 autre navigateur, ou les cookies sont bloqués. Recommencez la connexion."
-                    .to_string(),
+                "portal-error-unknown-login-title",
+                "portal-error-unknown-login-text",
             ),
             PortalError::LoginExpired => (
                 StatusCode::BAD_REQUEST,
-                "Connexion expirée",
-                "La connexion n'a pas été terminée dans les 10 minutes. Recommencez-la depuis \
-                 le début."
-                    .to_string(),
+                "portal-error-login-expired-title",
+                "portal-error-login-expired-text",
             ),
             // The description that came with the error is not shown: it arrives in a URL
             // anyone can forge, and a page must not repeat a stranger's text as ours.
             PortalError::Provider { error, .. } if error == "access_denied" => (
                 StatusCode::FORBIDDEN,
-                "Connexion annulée",
-                "La connexion a été annulée ou refusée. Vous pouvez la recommencer quand vous \
-                 le souhaitez."
-                    .to_string(),
+                "portal-error-cancelled-title",
+                "portal-error-cancelled-text",
             ),
             PortalError::Provider { error, .. } if error == "temporarily_unavailable" => (
                 StatusCode::SERVICE_UNAVAILABLE,
-                "Pro Santé Connect est momentanément indisponible",
-                "Réessayez dans quelques instants.".to_string(),
+                "portal-error-provider-busy-title",
+                "portal-error-provider-busy-text",
             ),
-            PortalError::Provider { error, .. } => (
-                StatusCode::BAD_GATEWAY,
-                "Connexion impossible",
-                format!(
-                    "Pro Santé Connect n'a pas pu vous connecter (code « {} »). Réessayez ; si \
-                     le problème persiste, contactez le support.",
-                    oauth_error_code(error)
-                ),
-            ),
+            PortalError::Provider { error, .. } => {
+                return (
+                    StatusCode::BAD_GATEWAY,
+                    tr.t("portal-error-provider-title"),
+                    tr.t_with(
+                        "portal-error-provider-text",
+                        &[("code", Arg::from(oauth_error_code(error)))],
+                    ),
+                )
+            }
             PortalError::BadCallback(_) | PortalError::Verification(_) => (
                 StatusCode::BAD_GATEWAY,
-                "Connexion refusée",
-                "La réponse de Pro Santé Connect n'a pas pu être vérifiée ; par sécurité, la \
-                 connexion a été refusée. Réessayez ; si le problème persiste, contactez le \
-                 support."
-                    .to_string(),
+                "portal-error-unverified-title",
+                "portal-error-unverified-text",
             ),
             PortalError::Discovery(_) | PortalError::Token(_) => (
                 StatusCode::BAD_GATEWAY,
-                "Pro Santé Connect est momentanément indisponible",
-                "Le service de connexion n'a pas répondu comme prévu. Réessayez dans quelques \
-                 instants."
-                    .to_string(),
+                "portal-error-provider-busy-title",
+                "portal-error-provider-down-text",
             ),
             PortalError::Store(_) | PortalError::Internal(_) => (
                 StatusCode::INTERNAL_SERVER_ERROR,
-                "Service momentanément indisponible",
-                "Une erreur du service a empêché la connexion. Réessayez dans quelques \
-                 instants ; si le problème persiste, contactez le support."
-                    .to_string(),
+                "portal-error-internal-title",
+                "portal-error-internal-text",
             ),
-        }
+        };
+        (status, tr.t(title), tr.t(text))
     }
 
     /// Failures of the visitor's own path (expired, cancelled) are ordinary; the rest may
@@ -139,18 +129,18 @@ mod tests {
             error: "server_error".into(),
             description: "Appelez le 0800".into(),
         };
-        let (status, _, message) = e.explain();
+        let (status, _, message) = e.explain(&Tr::default());
         assert_eq!(status, StatusCode::BAD_GATEWAY);
         assert!(message.contains("server_error") && !message.contains("0800"));
         let e = PortalError::Provider {
             error: "<b>Appelez</b>".into(),
             description: String::new(),
         };
-        assert!(e.explain().2.contains("« inconnu »"));
+        assert!(e.explain(&Tr::default()).2.contains("« inconnu »"));
         let e = PortalError::Provider {
             error: "access_denied".into(),
             description: String::new(),
         };
-        assert_eq!(e.explain().1, "Connexion annulée");
+        assert_eq!(e.explain(&Tr::default()).1, "Connexion annulée");
     }
 }

@@ -1,59 +1,42 @@
-//! The pages of a portal, in French, inside the shared layout of `caducee_core::html`
-//! (language, landmarks, contrast, focus visible, readable on a phone). Every value that
-//! came from the provider is escaped: a claim is data, never markup.
+//! The pages of a portal (templates/portals), built with the page kit (caducee_pages):
+//! the one layout and stylesheet, the catalogues' words, escaped templates. Every value
+//! that came from the provider is data, never markup: the templates escape it.
 
 use crate::sessions::Session;
 use crate::PortalConfig;
-use caducee_core::html::{escape, page};
 use caducee_core::nomenclature::Nomenclature;
+use caducee_pages::{Arg, Layout, PageCtx, Template, Tr};
 use serde_json::Value;
-
-/// What the shared layout lacks for a portal: buttons, notices, claim blocks. Inline, as
-/// the layout's own style (no asset pipeline); the CSP allows inline styles only.
-const STYLE: &str = "<style>
-.bouton,.bouton-psc{display:inline-block;padding:.75rem 1.25rem;border-radius:4px;font-size:1rem;font-weight:bold;text-decoration:none;border:2px solid var(--bleu);cursor:pointer;min-height:44px}
-.bouton-psc{background:var(--bleu);color:#fff}
-.bouton{background:#fff;color:var(--bleu)}
-.bouton-psc:hover,.bouton:hover{text-decoration:underline}
-.info{border-left:4px solid #18753c;background:#b8fec9;padding:.75rem 1rem}
-.erreur{border-left:4px solid #ce0500;background:#ffe9e9;padding:.75rem 1rem}
-dl.identite{display:grid;grid-template-columns:max-content 1fr;gap:.25rem 1rem;margin:0}
-dl.identite dt{font-weight:bold}dl.identite dd{margin:0;overflow-wrap:anywhere}
-.cartes h3{margin:0 0 .5rem;font-size:1.0625rem}
-form.actions{margin:1.5rem 0}
-@media (max-width:40rem){dl.identite{grid-template-columns:1fr;gap:0}dl.identite dd{margin-bottom:.5rem}}
-pre{background:var(--fond);padding:.75rem;overflow:auto;max-height:30rem;font-size:.8125rem;white-space:pre-wrap;word-break:break-word}
-details{margin:.5rem 0}summary{cursor:pointer;font-weight:bold;padding:.25rem 0}
-.actions{display:flex;flex-wrap:wrap;gap:1rem;align-items:center}
-.reference{color:var(--gris);font-size:.875rem}
-</style>";
 
 fn base(portal: &PortalConfig) -> String {
     format!("/espaces/{}", portal.slug)
 }
 
-/// The home page of a visitor who is not logged in; `notice` is a status line (after a
-/// logout).
-pub(crate) fn anonymous(portal: &PortalConfig, notice: Option<&str>) -> String {
-    let base = base(portal);
-    let notice = notice
-        .map(|n| format!("<p class=\"info\" role=\"status\">{}</p>", escape(n)))
-        .unwrap_or_default();
-    let body = format!(
-        "{STYLE}<h1>{name}</h1>{notice}\
-<p>Cet espace montre ce qu'une application partenaire reçoit quand un professionnel de santé \
-se connecte avec Pro Santé Connect : son identité, ses activités et les jetons émis.</p>\
-<p><a class=\"bouton-psc\" href=\"{base}/login\">Se connecter avec Pro Santé Connect</a></p>\
-<h2>Pour essayer</h2>\
-<ol><li>Activez l'e-CPS d'un professionnel de démonstration, par exemple Julie Martin \
-(RPPS 19999900012) : <code>caducee ecps activate</code> ; les codes d'activation s'affichent \
-sur <a href=\"/dev/outbox\">la page des messages envoyés</a>.</li>\
-<li>Cliquez sur « Se connecter avec Pro Santé Connect », choisissez l'application e-CPS et \
-saisissez le numéro RPPS.</li>\
-<li>Validez sur l'e-CPS le code affiché (<code>caducee ecps watch</code>).</li></ol>",
-        name = escape(portal.name),
-    );
-    page(portal.name, &body)
+/// A page, or the plain French line that says the service failed (a template's data
+/// bug, logged by the kit).
+fn render(page: &impl Template) -> String {
+    caducee_pages::render(page).unwrap_or_else(|_| {
+        "Service momentanément indisponible. Réessayez dans quelques instants.".to_string()
+    })
+}
+
+#[derive(Template)]
+#[template(path = "portals/anonymous.html")]
+struct Anonymous<'a> {
+    layout: Layout,
+    name: &'a str,
+    base: String,
+    notice: Option<String>,
+}
+
+/// The home page of a visitor who is not logged in; `logged_out`: back from a logout.
+pub(crate) fn anonymous(ctx: &PageCtx, portal: &PortalConfig, logged_out: bool) -> String {
+    render(&Anonymous {
+        layout: Layout::new(ctx, portal.name),
+        name: portal.name,
+        base: base(portal),
+        notice: logged_out.then(|| ctx.t("portal-logged-out")),
+    })
 }
 
 /// A string claim, empty when absent or not a string.
@@ -73,22 +56,100 @@ fn list<'a>(v: &'a Value, key: &str) -> &'a [Value] {
 fn coded(table: Nomenclature, code: &str) -> String {
     match (code.is_empty(), table.display(code)) {
         (true, _) => "—".to_string(),
-        (false, Some(label)) => format!("{} ({})", escape(label), escape(code)),
-        (false, None) => escape(code),
+        (false, Some(label)) => format!("{label} ({code})"),
+        (false, None) => code.to_string(),
     }
 }
 
 fn pretty(v: &Value) -> String {
-    escape(&serde_json::to_string_pretty(v).unwrap_or_else(|_| v.to_string()))
+    serde_json::to_string_pretty(v).unwrap_or_else(|_| v.to_string())
+}
+
+fn or_dash(s: &str) -> &str {
+    if s.is_empty() {
+        "—"
+    } else {
+        s
+    }
+}
+
+/// One activity, as its card shows it.
+struct ActivityCard {
+    structure: String,
+    address: String,
+    mode: String,
+    sector: String,
+    structure_id: String,
+}
+
+#[derive(Template)]
+#[template(path = "portals/logged_in.html")]
+struct LoggedIn<'a> {
+    layout: Layout,
+    name: &'a str,
+    base: String,
+    hello: String,
+    full_name: String,
+    idnat: &'a str,
+    rpps: &'a str,
+    professions: Vec<String>,
+    auth: String,
+    activities: Vec<ActivityCard>,
+    id_claims: String,
+    at_claims: String,
+    userinfo: String,
+}
+
+fn activity_card(tr: &Tr, activity: &Value) -> ActivityCard {
+    let street = [
+        "numeroVoie",
+        "indiceRepetitionVoie",
+        "codeTypeDeVoie",
+        "libelleVoie",
+    ]
+    .iter()
+    .map(|k| text(activity, k))
+    .filter(|t| !t.is_empty())
+    .collect::<Vec<_>>()
+    .join(" ");
+    let town = [text(activity, "codePostal"), text(activity, "bureauCedex")]
+        .iter()
+        .filter(|t| !t.is_empty())
+        .copied()
+        .collect::<Vec<_>>()
+        .join(" ");
+    let address = [street, town]
+        .into_iter()
+        .filter(|t| !t.is_empty())
+        .collect::<Vec<_>>()
+        .join(", ");
+    let structure = text(activity, "raisonSocialeSite");
+    ActivityCard {
+        structure: if structure.is_empty() {
+            tr.t("portal-structure-unnamed")
+        } else {
+            structure.to_string()
+        },
+        address: or_dash(&address).to_string(),
+        mode: coded(
+            Nomenclature::R23ModeExercice,
+            text(activity, "codeModeExercice"),
+        ),
+        sector: coded(
+            Nomenclature::R02SecteurActivite,
+            text(activity, "codeSecteurDactivite"),
+        ),
+        structure_id: or_dash(text(activity, "identifiantTechniqueDeLaStructure")).to_string(),
+    }
 }
 
 /// The home page of a logged-in professional: who they are, their activities, and every
 /// claim received.
-pub(crate) fn logged_in(portal: &PortalConfig, s: &Session) -> String {
-    let base = base(portal);
+pub(crate) fn logged_in(ctx: &PageCtx, portal: &PortalConfig, s: &Session) -> String {
     let ui = &s.userinfo;
     let given = text(ui, "given_name");
     let family = text(ui, "family_name");
+    let full_name = format!("{given} {family}");
     let idnat = s
         .idnat
         .as_deref()
@@ -106,150 +167,96 @@ pub(crate) fn logged_in(portal: &PortalConfig, s: &Session) -> String {
         .and_then(Value::as_str)
         .unwrap_or("");
     let acr = text(&s.id_token_claims, "acr");
-
     let exercices = ui
         .get("SubjectRefPro")
         .map(|r| list(r, "exercices"))
         .unwrap_or(&[]);
-    let professions: Vec<String> = exercices
+    let mut professions: Vec<String> = exercices
         .iter()
         .map(|e| {
             let savoir_faire = text(e, "codeSavoirFaire");
             let mut p = coded(Nomenclature::G15Profession, text(e, "codeProfession"));
             if !savoir_faire.is_empty() {
-                p.push_str(&format!(" — savoir-faire {}", escape(savoir_faire)));
+                p.push_str(" — ");
+                p.push_str(
+                    &ctx.tr
+                        .t_with("portal-know-how", &[("code", Arg::from(savoir_faire))]),
+                );
             }
             p
         })
         .collect();
-    let professions = if professions.is_empty() {
-        "—".to_string()
-    } else {
-        professions.join("<br>")
-    };
-
+    if professions.is_empty() {
+        professions.push("—".to_string());
+    }
     // One card per activity rather than a table: readable on a phone without scrolling
     // sideways.
-    let mut cards = String::new();
-    for activity in exercices.iter().flat_map(|e| list(e, "activities")) {
-        let street = [
-            "numeroVoie",
-            "indiceRepetitionVoie",
-            "codeTypeDeVoie",
-            "libelleVoie",
-        ]
+    let activities = exercices
         .iter()
-        .map(|k| text(activity, k))
-        .filter(|t| !t.is_empty())
-        .collect::<Vec<_>>()
-        .join(" ");
-        let town = [text(activity, "codePostal"), text(activity, "bureauCedex")]
-            .iter()
-            .filter(|t| !t.is_empty())
-            .copied()
-            .collect::<Vec<_>>()
-            .join(" ");
-        let address = [street, town]
-            .into_iter()
-            .filter(|t| !t.is_empty())
-            .collect::<Vec<_>>()
-            .join(", ");
-        let structure = text(activity, "raisonSocialeSite");
-        cards.push_str(&format!(
-            "<li><h3>{}</h3><dl class=\"identite\"><dt>Adresse</dt><dd>{}</dd>\
-<dt>Mode d'exercice</dt><dd>{}</dd><dt>Secteur</dt><dd>{}</dd>\
-<dt>Structure (identifiant)</dt><dd>{}</dd></dl></li>",
-            escape(if structure.is_empty() {
-                "Structure sans nom"
-            } else {
-                structure
-            }),
-            escape(if address.is_empty() { "—" } else { &address }),
-            coded(
-                Nomenclature::R23ModeExercice,
-                text(activity, "codeModeExercice")
-            ),
-            coded(
-                Nomenclature::R02SecteurActivite,
-                text(activity, "codeSecteurDactivite")
-            ),
-            escape(match text(activity, "identifiantTechniqueDeLaStructure") {
-                "" => "—",
-                id => id,
-            }),
-        ));
-    }
-    let activities = if cards.is_empty() {
-        "<p>Aucune activité transmise.</p>".to_string()
-    } else {
-        format!("<ul class=\"cartes\" aria-label=\"Activités transmises par Pro Santé Connect\">{cards}</ul>")
-    };
-
-    let body = format!(
-        "{STYLE}<h1>{name}</h1>\
-<p class=\"info\" role=\"status\">Vous êtes connecté(e) avec Pro Santé Connect.</p>\
-<h2 id=\"identite\">Bonjour {given} {family}</h2>\
-<dl class=\"identite\" aria-labelledby=\"identite\">\
-<dt>Nom</dt><dd id=\"nom\">{given} {family}</dd>\
-<dt>Identifiant national (idNat)</dt><dd id=\"idnat\">{idnat}</dd>\
-<dt>RPPS</dt><dd id=\"rpps\">{rpps}</dd>\
-<dt>Profession</dt><dd id=\"profession\">{professions}</dd>\
-<dt>Authentification</dt><dd>{auth_mode} (niveau {acr})</dd>\
-</dl>\
-<form method=\"post\" action=\"{base}/logout\" class=\"actions\">\
-<button type=\"submit\" class=\"bouton\" id=\"se-deconnecter\">Se déconnecter</button></form>\
-<h2>Activités</h2>{activities}\
-<h2>Données reçues</h2>\
-<p>Ce que l'espace a reçu de Pro Santé Connect, après vérification des signatures.</p>\
-<details><summary>Jeton d'identité (ID token)</summary><pre id=\"id-token\" tabindex=\"0\">{id_claims}</pre></details>\
-<details><summary>Jeton d'accès (access token)</summary><pre id=\"access-token\" tabindex=\"0\">{at_claims}</pre></details>\
-<details><summary>UserInfo</summary><pre id=\"userinfo\" tabindex=\"0\">{userinfo}</pre></details>",
-        name = escape(portal.name),
-        given = escape(given),
-        family = escape(family),
-        idnat = escape(idnat),
-        rpps = escape(rpps),
-        auth_mode = escape(if auth_mode.is_empty() { "—" } else { auth_mode }),
-        acr = escape(if acr.is_empty() { "—" } else { acr }),
-        id_claims = pretty(&s.id_token_claims),
-        at_claims = pretty(&s.access_token_claims),
-        userinfo = pretty(&s.userinfo),
-    );
-    page(portal.name, &body)
+        .flat_map(|e| list(e, "activities"))
+        .map(|a| activity_card(&ctx.tr, a))
+        .collect();
+    render(&LoggedIn {
+        layout: Layout::new(ctx, portal.name),
+        name: portal.name,
+        base: base(portal),
+        hello: ctx
+            .tr
+            .t_with("portal-hello", &[("name", Arg::from(full_name.as_str()))]),
+        full_name,
+        idnat,
+        rpps,
+        professions,
+        auth: ctx.tr.t_with(
+            "portal-auth-level",
+            &[
+                ("mode", Arg::from(or_dash(auth_mode))),
+                ("acr", Arg::from(or_dash(acr))),
+            ],
+        ),
+        activities,
+        id_claims: pretty(&s.id_token_claims),
+        at_claims: pretty(&s.access_token_claims),
+        userinfo: pretty(&s.userinfo),
+    })
 }
 
-/// A failure explained in French, with the way forward: try again, or back to the portal.
-/// The request id lets support find the log line.
+#[derive(Template)]
+#[template(path = "portals/error.html")]
+struct ErrorPage<'a> {
+    layout: Layout,
+    heading: &'a str,
+    message: &'a str,
+    base: String,
+    request_id: Option<&'a str>,
+}
+
+/// A failure explained, with the way forward: try again, or back to the portal. The
+/// request id lets support find the log line.
 pub(crate) fn error(
+    ctx: &PageCtx,
     portal: &PortalConfig,
     title: &str,
     message: &str,
     request_id: Option<&str>,
 ) -> String {
-    let base = base(portal);
-    let reference = request_id
-        .map(|id| {
-            format!(
-                "<p class=\"reference\">Référence à donner au support : <code>{}</code></p>",
-                escape(id)
-            )
-        })
-        .unwrap_or_default();
-    let body = format!(
-        "{STYLE}<h1>{title}</h1>\
-<p class=\"erreur\" role=\"alert\">{message}</p>\
-<p class=\"actions\"><a class=\"bouton-psc\" href=\"{base}/login\">Réessayer</a> \
-<a href=\"{base}\">Retour à l'accueil de l'espace</a></p>{reference}",
-        title = escape(title),
-        message = escape(message),
-    );
-    page(&format!("{title} — {}", portal.name), &body)
+    render(&ErrorPage {
+        layout: Layout::new(ctx, format!("{title} — {}", portal.name)),
+        heading: title,
+        message,
+        base: base(portal),
+        request_id,
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    fn ctx() -> PageCtx {
+        PageCtx::new(caducee_pages::Locale::Fr, "/espaces/demo")
+    }
 
     fn session(userinfo: Value) -> Session {
         Session {
@@ -266,6 +273,7 @@ mod tests {
     #[test]
     fn psc_01_claims_are_shown_escaped_with_labels() {
         let html = logged_in(
+            &ctx(),
             &crate::DEMO,
             &session(json!({
                 "given_name": "Julie", "family_name": "MARTIN <b>",
@@ -286,10 +294,10 @@ mod tests {
 
     #[test]
     fn missing_claims_never_break_the_page() {
-        let html = logged_in(&crate::DEMO, &session(json!({"SubjectRefPro": 3})));
+        let html = logged_in(&ctx(), &crate::DEMO, &session(json!({"SubjectRefPro": 3})));
         assert!(html.contains("Aucune activité transmise"));
-        let html = error(&crate::DEMO, "Titre", "<x>", Some("r-1"));
-        assert!(html.contains("role=\"alert\">&lt;x&gt;"));
+        let html = error(&ctx(), &crate::DEMO, "Titre", "<x>", Some("r-1"));
+        assert!(html.contains("role=\"alert\"><p>&lt;x&gt;</p>"), "{html}");
         assert!(html.contains("/espaces/demo/login\">Réessayer"));
         assert!(html.contains("r-1"));
     }

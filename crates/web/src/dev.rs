@@ -3,25 +3,46 @@
 //! mode these routes answer 404 as if they did not exist: they must never leak a code in
 //! production.
 
-use crate::{escape, page, AppState};
+use crate::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
+use caducee_pages::{Arg, Layout, PageCtx, Template};
 
 pub fn routes() -> Router<AppState> {
     Router::new().route("/dev/outbox", get(outbox))
 }
 
-fn status_label(status: caducee_notify::Status) -> &'static str {
+fn status_key(status: caducee_notify::Status) -> &'static str {
     use caducee_notify::Status;
     match status {
-        Status::Pending => "en attente",
-        Status::Sent => "envoyé",
-        Status::Failed => "échec",
-        Status::Expired => "expiré (non envoyé)",
+        Status::Pending => "web-outbox-pending",
+        Status::Sent => "web-outbox-sent",
+        Status::Failed => "web-outbox-failed",
+        Status::Expired => "web-outbox-expired",
     }
+}
+
+/// One message as the table shows it.
+struct Row {
+    when: String,
+    channel: String,
+    recipient: String,
+    subject: String,
+    status: String,
+    attempts: i64,
+    text: String,
+}
+
+#[derive(Template)]
+#[template(path = "web/outbox.html")]
+struct Outbox {
+    layout: Layout,
+    /// The counts line; `None` when the outbox could not be read.
+    counts: Option<String>,
+    rows: Vec<Row>,
 }
 
 /// In Paris time, as every other page and message shows it (`core::date_fr`).
@@ -29,10 +50,11 @@ fn when(unix: i64) -> String {
     caducee_core::date_fr::date_time(unix)
 }
 
-async fn outbox(State(state): State<AppState>) -> Response {
+async fn outbox(State(state): State<AppState>, ctx: PageCtx) -> Response {
     if !state.inner.demo {
         return StatusCode::NOT_FOUND.into_response();
     }
+    let layout = Layout::new(&ctx, ctx.t("web-outbox-title"));
     let store = &state.inner.store;
     let (messages, counts) = match (
         caducee_notify::recent(store, 100).await,
@@ -41,41 +63,46 @@ async fn outbox(State(state): State<AppState>) -> Response {
         (Ok(m), Ok(c)) => (m, c),
         (Err(e), _) | (_, Err(e)) => {
             tracing::error!(error = %e, "lecture de la file d'envoi");
-            let body = "<h1>Messages envoyés</h1><p>La file d'envoi est momentanément illisible. Réessayez dans un instant.</p>";
-            return (
-                StatusCode::SERVICE_UNAVAILABLE,
-                Html(page("Messages envoyés", body)),
-            )
-                .into_response();
+            let page = Outbox {
+                layout,
+                counts: None,
+                rows: Vec::new(),
+            };
+            return caducee_pages::html(StatusCode::SERVICE_UNAVAILABLE, &page);
         }
     };
-    let mut rows = String::new();
-    for m in &messages {
-        let channel = match m.channel {
-            caducee_notify::ChannelKind::Email => "e-mail",
-            caducee_notify::ChannelKind::Sms => "SMS",
-        };
-        rows.push_str(&format!(
-            "<tr><td>{}</td><td>{channel}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td><pre>{}</pre></td></tr>",
-            when(m.created_at),
-            escape(&m.recipient),
-            escape(&m.subject),
-            status_label(m.status),
-            m.attempts,
-            escape(&m.body_text)
-        ));
-    }
-    let body = format!(
-        "<h1>Messages envoyés</h1>\
-<p>Mode démonstration : voici les e-mails et SMS que caducee a remis (ou va remettre), les plus récents d'abord. \
-En production cette page n'existe pas.</p>\
-<p>{} en attente, {} envoyés, {} en échec, {} expirés.</p>\
-<table><caption>Les 100 derniers messages</caption><thead><tr><th scope=\"col\">Date (heure de Paris)</th><th scope=\"col\">Canal</th>\
-<th scope=\"col\">Destinataire</th><th scope=\"col\">Objet</th><th scope=\"col\">État</th><th scope=\"col\">Tentatives</th>\
-<th scope=\"col\">Texte</th></tr></thead><tbody>{rows}</tbody></table>",
-        counts.pending, counts.sent, counts.failed, counts.expired
+    let rows = messages
+        .iter()
+        .map(|m| Row {
+            when: when(m.created_at),
+            channel: ctx.t(match m.channel {
+                caducee_notify::ChannelKind::Email => "web-outbox-email",
+                caducee_notify::ChannelKind::Sms => "web-outbox-sms",
+            }),
+            recipient: m.recipient.clone(),
+            subject: m.subject.clone(),
+            status: ctx.t(status_key(m.status)),
+            attempts: m.attempts,
+            text: m.body_text.clone(),
+        })
+        .collect();
+    let counts = ctx.tr.t_with(
+        "web-outbox-counts",
+        &[
+            ("pending", Arg::Num(counts.pending)),
+            ("sent", Arg::Num(counts.sent)),
+            ("failed", Arg::Num(counts.failed)),
+            ("expired", Arg::Num(counts.expired)),
+        ],
     );
-    Html(page("Messages envoyés", &body)).into_response()
+    caducee_pages::html(
+        StatusCode::OK,
+        &Outbox {
+            layout,
+            counts: Some(counts),
+            rows,
+        },
+    )
 }
 
 #[cfg(test)]

@@ -1,14 +1,12 @@
-//! The HTTP front of caducee: assembles the routers of the components, the shared layout,
-//! and the middleware every request goes through (request id, tracing, metrics, security
+//! The HTTP front of caducee: assembles the routers of the components (and the page kit's
+//! stylesheet and language switch), and the middleware every request goes through (request id, tracing, metrics, security
 //! headers). Must never hold business rules: a route here only calls a component.
 
 mod dev;
-mod layout;
 mod middleware;
 mod probes;
 pub mod server;
 
-pub use layout::{escape, page};
 pub use server::{serve, IpBlock, ServerLimits};
 
 use axum::Router;
@@ -125,10 +123,12 @@ pub fn router(state: AppState) -> Router {
     let idp = state.inner.idp.clone();
     let ecps = caducee_ecps_server::router(state.inner.ecps.clone(), &state.inner.public_url);
     let state_url = state.inner.public_url.clone();
+    let https = caducee_core::public_url::is_https(&state_url);
     let mut routes = Router::new()
         .merge(probes::routes())
         .merge(dev::routes())
         .with_state(state)
+        .merge(caducee_pages::routes(https))
         .merge(ecps);
     if let Some(portals) = portals {
         routes = routes.merge(caducee_portals::routes(portals));
@@ -136,7 +136,7 @@ pub fn router(state: AppState) -> Router {
     if let Some(idp) = idp {
         routes = routes.merge(caducee_idp::router(idp));
     }
-    middleware::wrap(routes, caducee_core::public_url::is_https(&state_url))
+    middleware::wrap(routes.fallback(probes::not_found), https)
 }
 
 /// The router of the separate metrics address (`metrics_listen`): `/metrics` only, open

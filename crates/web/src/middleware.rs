@@ -88,7 +88,7 @@ async fn security_headers(https: bool, req: Request, next: Next) -> Response {
     set(
         h,
         "content-security-policy",
-        "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'",
+        "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'",
     );
     response
 }

@@ -1,11 +1,12 @@
 //! `/`, `/healthz`, `/readyz`, `/metrics`: what is running and whether it is well.
 
-use crate::{escape, page, AppState, MetricsAccess};
+use crate::{AppState, MetricsAccess};
 use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
+use caducee_pages::{Arg, Layout, PageCtx, Template};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use std::sync::OnceLock;
 
@@ -84,45 +85,53 @@ fn same_secret(a: &str, b: &str) -> bool {
             == 0
 }
 
-async fn home(State(state): State<AppState>) -> impl IntoResponse {
+#[derive(Template)]
+#[template(path = "web/home.html")]
+struct Home {
+    layout: Layout,
+    demo: bool,
+    registry: String,
+    public_url: String,
+}
+
+async fn home(State(state): State<AppState>, ctx: PageCtx) -> Response {
     let stats = caducee_registry::queries::stats(&state.inner.store)
         .await
         .ok();
     let registry = match stats {
-        Some(s) => format!(
-            "<p>{} professionnels, {} situations d'exercice, {} structures.</p>",
-            s.persons, s.activities, s.structures
+        Some(s) => ctx.tr.t_with(
+            "web-home-registry-counts",
+            &[
+                ("persons", Arg::Num(s.persons)),
+                ("activities", Arg::Num(s.activities)),
+                ("structures", Arg::Num(s.structures)),
+            ],
         ),
-        None => "<p>Le répertoire est momentanément indisponible.</p>".to_string(),
+        None => ctx.t("web-home-registry-unavailable"),
     };
-    let mode = if state.inner.demo {
-        "<p><strong>Mode démonstration</strong> : données synthétiques et personas de démonstration (voir le README).</p>"
-    } else {
-        ""
-    };
-    let body = format!(
-        "<h1>caducee</h1>\
-<p>Plateforme d'identité des professionnels de santé : répertoire RPPS, fournisseur d'identité compatible Pro Santé Connect, e-CPS et portails.</p>\
-{mode}\
-<h2>Répertoire</h2>{registry}\
-<h2>Services</h2><ul class=\"cartes\">\
-<li><a href=\"/auth/realms/esante-wallet/.well-known/openid-configuration\">Fournisseur d'identité OpenID Connect</a> (émetteur <code>/auth/realms/esante-wallet</code>)</li>\
-{portal}\
-<li><a href=\"/healthz\">État du service</a> (<code>/healthz</code>, <code>/readyz</code>)</li>\
-<li><a href=\"/metrics\">Métriques Prometheus</a></li>\
-{dev}\
-</ul><p>Adresse publique : <code>{}</code></p>",
-        escape(&state.inner.public_url),
-        portal = if state.inner.demo {
-            "<li><a href=\"/espaces/demo\">Espace de démonstration</a> : se connecter avec Pro Santé Connect (e-CPS)</li>"
-        } else {
-            ""
+    caducee_pages::html(
+        StatusCode::OK,
+        &Home {
+            layout: Layout::new(&ctx, ctx.t("web-home-title")),
+            demo: state.inner.demo,
+            registry,
+            public_url: state.inner.public_url.clone(),
         },
-        dev = if state.inner.demo {
-            "<li><a href=\"/dev/outbox\">Messages envoyés</a> (e-mails et SMS, mode démonstration)</li>"
-        } else {
-            ""
-        }
-    );
-    Html(page("Accueil", &body))
+    )
+}
+
+#[derive(Template)]
+#[template(path = "web/not_found.html")]
+struct NotFound {
+    layout: Layout,
+}
+
+/// Any address no component answers: a page that says so, in the page's language.
+pub(crate) async fn not_found(ctx: PageCtx) -> Response {
+    caducee_pages::html(
+        StatusCode::NOT_FOUND,
+        &NotFound {
+            layout: Layout::new(&ctx, ctx.t("web-not-found-title")),
+        },
+    )
 }

@@ -15,40 +15,45 @@ use axum::response::{IntoResponse, Response};
 use axum::Extension;
 use axum_extra::extract::CookieJar;
 use caducee_core::source::ClientSource;
+use caducee_pages::{Arg, PageCtx};
 
 pub(super) async fn get(
     State(idp): State<Idp>,
+    ctx: PageCtx,
     jar: CookieJar,
     source: Option<Extension<ClientSource>>,
     RawQuery(query): RawQuery,
 ) -> Response {
-    authorize(&idp, jar, source, query.as_deref().unwrap_or("")).await
+    authorize(&idp, &ctx, jar, source, query.as_deref().unwrap_or("")).await
 }
 
 pub(super) async fn post(
     State(idp): State<Idp>,
+    ctx: PageCtx,
     jar: CookieJar,
     source: Option<Extension<ClientSource>>,
     body: String,
 ) -> Response {
-    authorize(&idp, jar, source, &body).await
+    authorize(&idp, &ctx, jar, source, &body).await
 }
 
 async fn authorize(
     idp: &Idp,
+    ctx: &PageCtx,
     jar: CookieJar,
     source: Option<Extension<ClientSource>>,
     raw: &str,
 ) -> Response {
     let source = source.map_or_else(ClientSource::unknown, |Extension(s)| s);
-    match authorize_inner(idp, jar, source, raw).await {
+    match authorize_inner(idp, ctx, jar, source, raw).await {
         Ok(response) => response,
-        Err(e) => super::internal_error(&e),
+        Err(e) => super::internal_error(ctx, &e),
     }
 }
 
 async fn authorize_inner(
     idp: &Idp,
+    ctx: &PageCtx,
     jar: CookieJar,
     source: ClientSource,
     raw: &str,
@@ -56,29 +61,24 @@ async fn authorize_inner(
     // A query string parses as a form body (a parameter given twice is refused).
     let params = match Form::parse(raw.as_bytes()) {
         Ok(p) => p,
-        Err(e) => return Ok(bad_request(&super::capitalised(&e.to_string()))),
+        Err(e) => return Ok(bad_request(ctx, &super::capitalised(&e.to_string()))),
     };
     let param = |name: &str| params.get(name);
 
     // 1. The client and the redirect URI: errors are pages.
     let Some(client_id) = param("client_id") else {
-        return Ok(bad_request(
-            "La demande de connexion ne précise pas l'application (client_id).",
-        ));
+        return Ok(bad_request(ctx, &ctx.t("idp-bad-request-no-client")));
     };
     let Some(client) = idp.client(client_id).await? else {
-        return Ok(bad_request(
-            "L'application qui demande la connexion n'est pas enregistrée auprès de Pro Santé Connect.",
-        ));
+        return Ok(bad_request(ctx, &ctx.t("idp-bad-request-unknown-client")));
     };
     let Some(redirect_uri) = param("redirect_uri") else {
-        return Ok(bad_request(
-            "La demande de connexion ne précise pas l'adresse de retour (redirect_uri).",
-        ));
+        return Ok(bad_request(ctx, &ctx.t("idp-bad-request-no-redirect")));
     };
     if !client.redirect_uris.iter().any(|u| u == redirect_uri) {
         return Ok(bad_request(
-            "L'adresse de retour demandée n'est pas enregistrée pour cette application.",
+            ctx,
+            &ctx.t("idp-bad-request-unregistered-redirect"),
         ));
     }
 
@@ -204,7 +204,7 @@ async fn authorize_inner(
     };
     if verdict.is_refused() {
         tracing::warn!(source = %source, "login flows over the limit");
-        return Ok(too_many_flows());
+        return Ok(too_many_flows(ctx));
     }
     let (jar, browser) = cookies::browser_secret(idp, jar).await?;
     let id = flow::create(
@@ -269,23 +269,28 @@ fn is_s256_challenge(c: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
-fn too_many_flows() -> Response {
+fn too_many_flows(ctx: &PageCtx) -> Response {
     super::html(
         axum::http::StatusCode::TOO_MANY_REQUESTS,
         pages::message(
-            "Trop de demandes de connexion",
-            "Trop de demandes de connexion ont été ouvertes depuis votre réseau en peu de temps. Patientez quelques minutes, puis revenez sur le site de l'application et cliquez à nouveau sur « Se connecter avec Pro Santé Connect ».",
+            ctx,
+            &ctx.t("idp-too-many-flows-title"),
+            &ctx.t("idp-too-many-flows-text"),
             None,
         ),
     )
 }
 
-fn bad_request(text: &str) -> Response {
+/// A request the provider cannot even send back to its client; `detail` says why
+/// (translated, or an error type's French message).
+fn bad_request(ctx: &PageCtx, detail: &str) -> Response {
     super::html(
         axum::http::StatusCode::BAD_REQUEST,
         pages::message(
-            "Demande de connexion invalide",
-            &format!("{text} Revenez sur le site de l'application et recommencez."),
+            ctx,
+            &ctx.t("idp-bad-request-title"),
+            &ctx.tr
+                .t_with("idp-bad-request-text", &[("detail", Arg::from(detail))]),
             None,
         ),
     )

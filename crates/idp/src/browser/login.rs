@@ -15,6 +15,7 @@ use axum_extra::extract::CookieJar;
 use caducee_core::ids::{Adeli, IdNatPs, Rpps};
 use caducee_core::source::ClientSource;
 use caducee_ecps_server::{EcpsError, RequestBudget, RequestStatus};
+use caducee_pages::{Arg, PageCtx};
 use caducee_store::throttle::Verdict;
 use serde::Deserialize;
 
@@ -30,6 +31,7 @@ fn url(idp: &Idp, flow: &str, suffix: &str) -> String {
 /// Loads a flow for this browser, or the page that explains why it cannot be used.
 async fn flow_for(
     idp: &Idp,
+    ctx: &PageCtx,
     jar: &CookieJar,
     id: &str,
 ) -> Result<Result<LoginFlow, Response>, IdpError> {
@@ -37,13 +39,14 @@ async fn flow_for(
     Ok(match found {
         // A finished flow says so to anyone: the login renewed the browser binding, and the
         // back button of the browser that logged in must still get the right page.
-        Some(f) if f.status == "done" => Err(already_used()),
+        Some(f) if f.status == "done" => Err(already_used(ctx)),
         Some(f) if f.belongs_to(cookies::existing_browser_secret(idp, jar).as_deref()) => Ok(f),
         _ => Err(super::html(
             StatusCode::NOT_FOUND,
             pages::message(
-                "Demande de connexion expirée",
-                "Cette demande de connexion n'existe pas, a expiré ou a été ouverte dans un autre navigateur. Revenez sur le site de l'application et cliquez à nouveau sur « Se connecter avec Pro Santé Connect ».",
+                ctx,
+                &ctx.t("idp-flow-expired-title"),
+                &ctx.t("idp-flow-expired-text"),
                 None,
             ),
         )),
@@ -67,8 +70,8 @@ macro_rules! or_page {
     };
 }
 
-fn finish(result: Result<Response, IdpError>) -> Response {
-    result.unwrap_or_else(|e| super::internal_error(&e))
+fn finish(ctx: &PageCtx, result: Result<Response, IdpError>) -> Response {
+    result.unwrap_or_else(|e| super::internal_error(ctx, &e))
 }
 
 // ---------------------------------------------------------------------------------------
@@ -77,16 +80,22 @@ fn finish(result: Result<Response, IdpError>) -> Response {
 
 pub(super) async fn page(
     State(idp): State<Idp>,
+    ctx: PageCtx,
     jar: CookieJar,
     Path(id): Path<String>,
 ) -> Response {
-    finish(page_inner(&idp, jar, &id).await)
+    finish(&ctx, page_inner(&idp, &ctx, jar, &id).await)
 }
 
-async fn page_inner(idp: &Idp, jar: CookieJar, id: &str) -> Result<Response, IdpError> {
-    let f = or_page!(flow_for(idp, &jar, id).await?);
+async fn page_inner(
+    idp: &Idp,
+    ctx: &PageCtx,
+    jar: CookieJar,
+    id: &str,
+) -> Result<Response, IdpError> {
+    let f = or_page!(flow_for(idp, ctx, &jar, id).await?);
     if f.status == "done" {
-        return Ok(already_used());
+        return Ok(already_used(ctx));
     }
     let (kind, identifier, remember) =
         match (f.login_hint.as_deref(), cookies::remembered(idp, &jar)) {
@@ -99,21 +108,22 @@ async fn page_inner(idp: &Idp, jar: CookieJar, id: &str) -> Result<Response, Idp
         identifier: &identifier,
         remember,
         error: None,
-        help_html: None,
+        help: None,
     };
-    render_form(idp, &jar, &f, form, StatusCode::OK).await
+    render_form(idp, ctx, &jar, &f, form, StatusCode::OK).await
 }
 
 struct Rendered<'a> {
     kind: &'a str,
     identifier: &'a str,
     remember: bool,
-    error: Option<&'a str>,
-    help_html: Option<String>,
+    error: Option<String>,
+    help: Option<pages::ActivationHelp>,
 }
 
 async fn render_form(
     idp: &Idp,
+    ctx: &PageCtx,
     jar: &CookieJar,
     f: &LoginFlow,
     r: Rendered<'_>,
@@ -126,16 +136,19 @@ async fn render_form(
     let action = url(idp, &f.id, "");
     Ok(super::html(
         status,
-        pages::login(&pages::LoginForm {
-            action: &action,
-            csrf: &csrf,
-            service: &service,
-            identifier_type: r.kind,
-            identifier: r.identifier,
-            remember: r.remember,
-            error: r.error,
-            help_html: r.help_html,
-        }),
+        pages::login(
+            ctx,
+            pages::LoginForm {
+                action: &action,
+                csrf: &csrf,
+                service: &service,
+                identifier_type: r.kind,
+                identifier: r.identifier,
+                remember: r.remember,
+                error: r.error,
+                help: r.help,
+            },
+        ),
     ))
 }
 
@@ -153,35 +166,41 @@ pub(super) struct LoginInput {
 
 pub(super) async fn submit(
     State(idp): State<Idp>,
+    ctx: PageCtx,
     jar: CookieJar,
     source: Option<Extension<ClientSource>>,
     Path(id): Path<String>,
     Form(input): Form<LoginInput>,
 ) -> Response {
     let source = source.map_or_else(ClientSource::unknown, |Extension(s)| s);
-    finish(submit_inner(&idp, jar, source, &id, input).await)
+    finish(
+        &ctx,
+        submit_inner(&idp, &ctx, jar, source, &id, input).await,
+    )
 }
 
 async fn submit_inner(
     idp: &Idp,
+    ctx: &PageCtx,
     jar: CookieJar,
     source: ClientSource,
     id: &str,
     input: LoginInput,
 ) -> Result<Response, IdpError> {
-    let f = or_page!(flow_for(idp, &jar, id).await?);
+    let f = or_page!(flow_for(idp, ctx, &jar, id).await?);
     if !cookies::csrf_ok(idp, &jar, &f.id, &input.csrf) {
         return Ok(super::html(
             StatusCode::FORBIDDEN,
             pages::message(
-                "Formulaire expiré",
-                "Ce formulaire n'est plus valable (il a peut-être été ouvert dans un autre onglet). Rechargez la page de connexion et recommencez.",
-                Some((&url(idp, &f.id, ""), "Revenir à la page de connexion")),
+                ctx,
+                &ctx.t("idp-form-expired-title"),
+                &ctx.t("idp-form-expired-text"),
+                Some((&url(idp, &f.id, ""), &ctx.t("idp-form-expired-link"))),
             ),
         ));
     }
     if f.status == "done" {
-        return Ok(already_used());
+        return Ok(already_used(ctx));
     }
     let kind = match input.identifier_type.as_str() {
         k @ ("rpps" | "adeli" | "idnat") => k,
@@ -189,20 +208,21 @@ async fn submit_inner(
     };
     let typed = input.identifier.trim();
     let remember = input.remember.is_some();
-    let form_error = |error: String, help_html: Option<String>, status| {
+    let form_error = |error: String, help: Option<pages::ActivationHelp>, status| {
         let f = f.clone();
         let jar = jar.clone();
         async move {
             render_form(
                 idp,
+                ctx,
                 &jar,
                 &f,
                 Rendered {
                     kind,
                     identifier: typed,
                     remember,
-                    error: Some(&error),
-                    help_html,
+                    error: Some(error),
+                    help,
                 },
                 status,
             )
@@ -212,7 +232,7 @@ async fn submit_inner(
 
     let idnat = match parse_identifier(kind, typed) {
         Ok(idnat) => idnat,
-        Err(msg) => return form_error(msg.to_string(), None, StatusCode::BAD_REQUEST).await,
+        Err(key) => return form_error(ctx.t(key), None, StatusCode::BAD_REQUEST).await,
     };
     // Every answer below tells something of this identifier, so the limits are counted
     // first. A browser that logged this professional in recently spends its own budget:
@@ -237,7 +257,8 @@ async fn submit_inner(
         tracing::warn!(source = %source, known_browser, "login attempts over the limit");
         let minutes = (retry_after_secs + 59) / 60;
         return form_error(
-            format!("Trop de tentatives de connexion depuis ce poste. Réessayez dans {minutes} minute(s)."),
+            ctx.tr
+                .t_with("idp-too-many-attempts", &[("minutes", Arg::Num(minutes))]),
             None,
             StatusCode::TOO_MANY_REQUESTS,
         )
@@ -247,12 +268,7 @@ async fn submit_inner(
         .await
         .map_err(|e| IdpError::Internal(e.to_string()))?;
     if known.is_none() {
-        return form_error(
-            "Aucun professionnel de santé ne correspond à cet identifiant dans le RPPS. Vérifiez votre saisie (type d'identifiant et numéro) ou consultez l'Annuaire Santé.".to_string(),
-            None,
-            StatusCode::NOT_FOUND,
-        )
-        .await;
+        return form_error(ctx.t("idp-identifier-unknown"), None, StatusCode::NOT_FOUND).await;
     }
 
     // A form submitted again (back button, another identifier) gives up the previous
@@ -273,7 +289,7 @@ async fn submit_inner(
     {
         Ok(r) => r,
         Err(e) => {
-            let (msg, help, status) = ecps_refusal(idp, &e, kind, typed);
+            let (msg, help, status) = ecps_refusal(idp, ctx, &e, kind, typed);
             return form_error(msg, help, status).await;
         }
     };
@@ -286,10 +302,11 @@ async fn submit_inner(
     Ok((jar, super::redirect(&url(idp, &f.id, "/ecps"))).into_response())
 }
 
-/// Reads the identifier the way the professional typed it.
+/// Reads the identifier the way the professional typed it; the error is the catalogue key
+/// of what to tell them.
 fn parse_identifier(kind: &str, typed: &str) -> Result<IdNatPs, &'static str> {
     if typed.is_empty() {
-        return Err("Saisissez votre identifiant.");
+        return Err("idp-identifier-empty");
     }
     let digits: String = typed.chars().filter(|c| !c.is_whitespace()).collect();
     match kind {
@@ -298,17 +315,16 @@ fn parse_identifier(kind: &str, typed: &str) -> Result<IdNatPs, &'static str> {
             _ => digits.as_str(),
         })
         .map(IdNatPs::from)
-        .map_err(|_| "Le numéro ADELI compte 9 chiffres : vérifiez votre saisie."),
-        "idnat" => IdNatPs::parse(&digits)
-            .map_err(|_| "Cet identifiant national n'est pas valide : vérifiez votre saisie."),
+        .map_err(|_| "idp-identifier-adeli-invalid"),
+        "idnat" => IdNatPs::parse(&digits).map_err(|_| "idp-identifier-idnat-invalid"),
         _ => {
             let rpps = match digits.len() {
                 12 if digits.starts_with('8') => &digits[1..],
                 _ => digits.as_str(),
             };
-            Rpps::parse(rpps).map(IdNatPs::from).map_err(|_| {
-                "Le numéro RPPS compte 11 chiffres (ou 12 avec le « 8 » devant) et sa clé doit être juste : vérifiez votre saisie."
-            })
+            Rpps::parse(rpps)
+                .map(IdNatPs::from)
+                .map_err(|_| "idp-identifier-rpps-invalid")
         }
     }
 }
@@ -316,61 +332,64 @@ fn parse_identifier(kind: &str, typed: &str) -> Result<IdNatPs, &'static str> {
 /// Why the e-CPS cannot be asked, said to the professional with what to do.
 fn ecps_refusal(
     idp: &Idp,
+    ctx: &PageCtx,
     e: &EcpsError,
     kind: &str,
     typed: &str,
-) -> (String, Option<String>, StatusCode) {
-    use caducee_core::html::escape;
-    let how_to_activate = || {
-        let id = if kind == "rpps" {
-            typed
+) -> (String, Option<pages::ActivationHelp>, StatusCode) {
+    let how_to_activate = || pages::ActivationHelp {
+        server: idp.public_url().to_string(),
+        identifier: if kind == "rpps" {
+            typed.to_string()
         } else {
-            "VOTRE_IDENTIFIANT"
-        };
-        format!(
-            "<p>Pour activer votre e-CPS, lancez sur votre appareil \
-<code>caducee ecps activate</code> (adresse du serveur : <code>{}</code>, identifiant : \
-<code>{}</code>). Un code vous est envoyé par courriel et un autre par SMS, aux \
-coordonnées enregistrées dans le RPPS. \
-Vos coordonnées sont incorrectes ? Contactez votre Agence régionale de santé (ARS).</p>",
-            escape(idp.public_url()),
-            escape(id)
-        )
+            ctx.t("idp-activate-placeholder")
+        },
     };
-    match e {
+    let (key, help, status) = match e {
         EcpsError::NoDevice | EcpsError::UnknownDevice => (
-            "Vous n'avez pas encore activé votre e-CPS.".to_string(),
+            "idp-ecps-not-activated",
             Some(how_to_activate()),
             StatusCode::CONFLICT,
         ),
-        EcpsError::DeviceExpired | EcpsError::DeviceLocked => (
-            super::capitalised(&e.to_string()),
+        EcpsError::DeviceExpired => (
+            "idp-ecps-expired",
             Some(how_to_activate()),
             StatusCode::FORBIDDEN,
         ),
-        EcpsError::TooManyPending | EcpsError::TooManyRequests => (
-            super::capitalised(&e.to_string()),
+        EcpsError::DeviceLocked => (
+            "idp-ecps-locked",
+            Some(how_to_activate()),
+            StatusCode::FORBIDDEN,
+        ),
+        EcpsError::TooManyPending => (
+            "idp-ecps-too-many-pending",
+            None,
+            StatusCode::TOO_MANY_REQUESTS,
+        ),
+        EcpsError::TooManyRequests => (
+            "idp-ecps-too-many-requests",
             None,
             StatusCode::TOO_MANY_REQUESTS,
         ),
         other => {
             tracing::error!(error = %other, "e-CPS request failed");
             (
-                "La demande e-CPS n'a pas pu être envoyée. Réessayez dans quelques instants."
-                    .to_string(),
+                "idp-ecps-unavailable",
                 None,
                 StatusCode::SERVICE_UNAVAILABLE,
             )
         }
-    }
+    };
+    (ctx.t(key), help, status)
 }
 
-fn already_used() -> Response {
+fn already_used(ctx: &PageCtx) -> Response {
     super::html(
         StatusCode::GONE,
         pages::message(
-            "Connexion déjà effectuée",
-            "Cette demande de connexion a déjà abouti. Revenez sur le site de l'application.",
+            ctx,
+            &ctx.t("idp-already-done-title"),
+            &ctx.t("idp-already-done-text"),
             None,
         ),
     )
@@ -382,14 +401,20 @@ fn already_used() -> Response {
 
 pub(super) async fn waiting(
     State(idp): State<Idp>,
+    ctx: PageCtx,
     jar: CookieJar,
     Path(id): Path<String>,
 ) -> Response {
-    finish(waiting_inner(&idp, jar, &id).await)
+    finish(&ctx, waiting_inner(&idp, &ctx, jar, &id).await)
 }
 
-async fn waiting_inner(idp: &Idp, jar: CookieJar, id: &str) -> Result<Response, IdpError> {
-    let f = or_page!(flow_for(idp, &jar, id).await?);
+async fn waiting_inner(
+    idp: &Idp,
+    ctx: &PageCtx,
+    jar: CookieJar,
+    id: &str,
+) -> Result<Response, IdpError> {
+    let f = or_page!(flow_for(idp, ctx, &jar, id).await?);
     let Some(request_id) = f.ecps_request_id.as_deref().filter(|_| f.status == "ecps") else {
         return Ok(super::redirect(&url(idp, &f.id, "")));
     };
@@ -401,16 +426,19 @@ async fn waiting_inner(idp: &Idp, jar: CookieJar, id: &str) -> Result<Response, 
         .map(|s| cookies::csrf_token(&s, &format!("cancel:{}", f.id)))
         .unwrap_or_default();
     let service = service_name(idp, &f.client_id).await?;
-    let body = pages::waiting(&pages::Waiting {
-        service: &service,
-        code: &state.code,
-        seconds_left: state.expires_at - idp.now(),
-        status_url: &url(idp, &f.id, "/status"),
-        continue_url: &url(idp, &f.id, "/continue"),
-        cancel_url: &url(idp, &f.id, "/cancel"),
-        csrf: &csrf,
-        script_url: &format!("{}{REALM_PATH}/login/ecps.js", idp.public_url()),
-    });
+    let body = pages::waiting(
+        ctx,
+        &pages::Waiting {
+            service: &service,
+            code: &state.code,
+            seconds_left: state.expires_at - idp.now(),
+            status_url: &url(idp, &f.id, "/status"),
+            continue_url: &url(idp, &f.id, "/continue"),
+            cancel_url: &url(idp, &f.id, "/cancel"),
+            csrf: &csrf,
+            script_url: &format!("{}{REALM_PATH}/login/ecps.js", idp.public_url()),
+        },
+    );
     let mut response = super::html(StatusCode::OK, body);
     // "Quitter l'authentification" ends in a redirect to the client.
     if let Ok(v) = HeaderValue::from_str(&super::csp_allowing_form_target(&f.redirect_uri)) {
@@ -423,10 +451,11 @@ async fn waiting_inner(idp: &Idp, jar: CookieJar, id: &str) -> Result<Response, 
 
 pub(super) async fn status(
     State(idp): State<Idp>,
+    ctx: PageCtx,
     jar: CookieJar,
     Path(id): Path<String>,
 ) -> Response {
-    finish(status_inner(&idp, jar, &id).await)
+    finish(&ctx, status_inner(&idp, jar, &id).await)
 }
 
 async fn status_inner(idp: &Idp, jar: CookieJar, id: &str) -> Result<Response, IdpError> {
@@ -469,20 +498,22 @@ pub(super) struct CancelInput {
 /// is told the professional gave up (`access_denied`).
 pub(super) async fn cancel(
     State(idp): State<Idp>,
+    ctx: PageCtx,
     jar: CookieJar,
     Path(id): Path<String>,
     Form(input): Form<CancelInput>,
 ) -> Response {
-    finish(cancel_inner(&idp, jar, &id, input).await)
+    finish(&ctx, cancel_inner(&idp, &ctx, jar, &id, input).await)
 }
 
 async fn cancel_inner(
     idp: &Idp,
+    ctx: &PageCtx,
     jar: CookieJar,
     id: &str,
     input: CancelInput,
 ) -> Result<Response, IdpError> {
-    let f = or_page!(flow_for(idp, &jar, id).await?);
+    let f = or_page!(flow_for(idp, ctx, &jar, id).await?);
     if !cookies::csrf_ok(idp, &jar, &format!("cancel:{}", f.id), &input.csrf) {
         return Ok(super::redirect(&url(idp, &f.id, "/ecps")));
     }
@@ -492,7 +523,7 @@ async fn cancel_inner(
     if !(flow::transition(idp, &f.id, "ecps", "cancelled").await?
         || flow::transition(idp, &f.id, "login", "cancelled").await?)
     {
-        return Ok(already_used());
+        return Ok(already_used(ctx));
     }
     Ok(super::redirect(&error_redirect(
         idp,
@@ -506,16 +537,22 @@ async fn cancel_inner(
 /// Where the waiting page goes once the phone answered (or the time is up).
 pub(super) async fn resume(
     State(idp): State<Idp>,
+    ctx: PageCtx,
     jar: CookieJar,
     Path(id): Path<String>,
 ) -> Response {
-    finish(resume_inner(&idp, jar, &id).await)
+    finish(&ctx, resume_inner(&idp, &ctx, jar, &id).await)
 }
 
-async fn resume_inner(idp: &Idp, jar: CookieJar, id: &str) -> Result<Response, IdpError> {
-    let f = or_page!(flow_for(idp, &jar, id).await?);
+async fn resume_inner(
+    idp: &Idp,
+    ctx: &PageCtx,
+    jar: CookieJar,
+    id: &str,
+) -> Result<Response, IdpError> {
+    let f = or_page!(flow_for(idp, ctx, &jar, id).await?);
     if f.status == "done" {
-        return Ok(already_used());
+        return Ok(already_used(ctx));
     }
     let (Some(request_id), Some(idnat)) = (f.ecps_request_id.as_deref(), f.idnat.as_deref()) else {
         return Ok(super::redirect(&url(idp, &f.id, "")));
@@ -526,7 +563,7 @@ async fn resume_inner(idp: &Idp, jar: CookieJar, id: &str) -> Result<Response, I
         RequestStatus::Pending => return Ok(super::redirect(&url(idp, &f.id, "/ecps"))),
         RequestStatus::Approved => {
             if state.idnat != idnat || !flow::transition(idp, &f.id, "ecps", "done").await? {
-                return Ok(already_used());
+                return Ok(already_used(ctx));
             }
             let amr: Vec<String> = ECPS_AMR.iter().map(|s| s.to_string()).collect();
             let auth_time = state.decided_at.unwrap_or_else(|| idp.now());
@@ -536,27 +573,29 @@ async fn resume_inner(idp: &Idp, jar: CookieJar, id: &str) -> Result<Response, I
                 session::end(idp, &old.id, &format!("ps:{}", old.idnat)).await?;
             }
             let (s, secret) = session::open(idp, idnat, auth_time, &amr, ECPS_AUTH_MODE).await?;
-            let target = issue(idp, &f.code_request(), &s.authentication(), f.state.as_deref()).await?;
+            let target = issue(
+                idp,
+                &f.code_request(),
+                &s.authentication(),
+                f.state.as_deref(),
+            )
+            .await?;
             let jar = cookies::set_session(idp, jar, &s.id, &secret);
             let jar = cookies::renew_browser_secret(idp, jar, idnat).await?;
             return Ok((jar, super::redirect(&target)).into_response());
         }
-        RequestStatus::Denied => (
-            "Authentification refusée",
-            "La demande a été refusée : le code choisi sur votre téléphone ne correspond pas à celui affiché, ou le mot de passe était erroné. Recommencez la connexion.",
-        ),
-        RequestStatus::Expired => (
-            "Délai dépassé",
-            "Le délai pour valider la demande d'authentification sur votre téléphone est dépassé. Recommencez la connexion.",
-        ),
-        RequestStatus::Cancelled => (
-            "Authentification abandonnée",
-            "Cette demande d'authentification a été abandonnée. Recommencez la connexion.",
-        ),
+        RequestStatus::Denied => ("idp-denied-title", "idp-denied-text"),
+        RequestStatus::Expired => ("idp-expired-title", "idp-expired-text"),
+        RequestStatus::Cancelled => ("idp-cancelled-title", "idp-cancelled-text"),
     };
     Ok(super::html(
         StatusCode::OK,
-        pages::message(title, text, Some((&retry, "Recommencer la connexion"))),
+        pages::message(
+            ctx,
+            &ctx.t(title),
+            &ctx.t(text),
+            Some((&retry, &ctx.t("idp-retry-login"))),
+        ),
     ))
 }
 

@@ -17,55 +17,60 @@ use axum::extract::{RawQuery, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum_extra::extract::CookieJar;
+use caducee_pages::PageCtx;
 
 const CSRF_PURPOSE: &str = "logout";
 
 pub(super) async fn get(
     State(idp): State<Idp>,
+    ctx: PageCtx,
     jar: CookieJar,
     RawQuery(query): RawQuery,
 ) -> Response {
-    logout(&idp, jar, query.as_deref().unwrap_or(""), false).await
+    logout(&idp, &ctx, jar, query.as_deref().unwrap_or(""), false).await
 }
 
-pub(super) async fn post(State(idp): State<Idp>, jar: CookieJar, body: String) -> Response {
-    logout(&idp, jar, &body, true).await
+pub(super) async fn post(
+    State(idp): State<Idp>,
+    ctx: PageCtx,
+    jar: CookieJar,
+    body: String,
+) -> Response {
+    logout(&idp, &ctx, jar, &body, true).await
 }
 
-async fn logout(idp: &Idp, jar: CookieJar, raw: &str, posted: bool) -> Response {
-    match logout_inner(idp, jar, raw, posted).await {
+async fn logout(idp: &Idp, ctx: &PageCtx, jar: CookieJar, raw: &str, posted: bool) -> Response {
+    match logout_inner(idp, ctx, jar, raw, posted).await {
         Ok(r) => r,
-        Err(e) => super::internal_error(&e),
+        Err(e) => super::internal_error(ctx, &e),
     }
 }
 
-fn refused(text: &str) -> Response {
+/// `text`: an error type's French message.
+fn refused(ctx: &PageCtx, text: &str) -> Response {
     super::html(
         StatusCode::BAD_REQUEST,
-        pages::message("Déconnexion impossible", text, None),
+        pages::message(ctx, &ctx.t("idp-logout-refused-title"), text, None),
     )
 }
 
 async fn logout_inner(
     idp: &Idp,
+    ctx: &PageCtx,
     jar: CookieJar,
     raw: &str,
     posted: bool,
 ) -> Result<Response, IdpError> {
     let params = match Form::parse(raw.as_bytes()) {
         Ok(p) => p,
-        Err(e) => return Ok(refused(&e.to_string())),
+        Err(e) => return Ok(refused(ctx, &e.to_string())),
     };
     let param = |name: &str| params.get(name);
 
     let hint = match param("id_token_hint") {
         Some(jwt) => match idp.verify_id_token_hint(jwt).await {
             Ok(h) => Some(h),
-            Err(_) => {
-                return Ok(refused(
-                    "Le jeton fourni par l'application (id_token_hint) n'est pas valide.",
-                ))
-            }
+            Err(_) => return Ok(refused(ctx, &ctx.t("idp-logout-bad-hint"))),
         },
         None => None,
     };
@@ -75,9 +80,7 @@ async fn logout_inner(
         param("client_id"),
     ) {
         (Some(a), Some(b)) if a != b => {
-            return Ok(refused(
-                "Le jeton et l'application de la demande de déconnexion ne correspondent pas.",
-            ))
+            return Ok(refused(ctx, &ctx.t("idp-logout-hint-client-mismatch")))
         }
         (Some(a), _) => Some(a.to_string()),
         (None, b) => b.map(str::to_string),
@@ -89,14 +92,10 @@ async fn logout_inner(
                 None => None,
             };
             let Some(client) = client else {
-                return Ok(refused(
-                    "L'adresse de retour ne peut être acceptée que pour une application identifiée (id_token_hint ou client_id).",
-                ));
+                return Ok(refused(ctx, &ctx.t("idp-logout-redirect-needs-client")));
             };
             if !client.post_logout_redirect_uris.iter().any(|u| u == uri) {
-                return Ok(refused(
-                    "L'adresse de retour après déconnexion n'est pas enregistrée pour cette application.",
-                ));
+                return Ok(refused(ctx, &ctx.t("idp-logout-redirect-unregistered")));
             }
             Some(match param("state") {
                 Some(state) => with_query(uri, &[("state", state)]),
@@ -142,7 +141,7 @@ async fn logout_inner(
         );
         let mut response = super::html(
             StatusCode::OK,
-            pages::confirm_logout(&action, &csrf, &hidden),
+            pages::confirm_logout(ctx, &action, &csrf, &hidden),
         );
         if let Some(t) = &target {
             if let Ok(v) = HeaderValue::from_str(&super::csp_allowing_form_target(t)) {
@@ -175,8 +174,9 @@ async fn logout_inner(
             super::html(
                 StatusCode::OK,
                 pages::message(
-                    "Vous êtes déconnecté",
-                    "Votre session Pro Santé Connect est terminée sur ce navigateur et dans les applications qui l'utilisaient.",
+                    ctx,
+                    &ctx.t("idp-logged-out-title"),
+                    &ctx.t("idp-logged-out-text"),
                     None,
                 ),
             ),

@@ -157,13 +157,14 @@ fn redirect(url: &str) -> axum::response::Response {
 
 /// A failure of the server itself: logged with its details (the request id is in the
 /// span), shown to the user as a French page without them.
-fn internal_error(e: &crate::IdpError) -> axum::response::Response {
+fn internal_error(ctx: &caducee_pages::PageCtx, e: &crate::IdpError) -> axum::response::Response {
     tracing::error!(error = %e, "login page failed");
     html(
         axum::http::StatusCode::INTERNAL_SERVER_ERROR,
         pages::message(
-            "Service momentanément indisponible",
-            "La connexion n'a pas pu aboutir à cause d'une erreur du service. Réessayez dans quelques instants ; si le problème persiste, contactez le support.",
+            ctx,
+            &ctx.t("idp-unavailable-title"),
+            &ctx.t("idp-unavailable-text"),
             None,
         ),
     )
@@ -178,8 +179,5 @@ fn csp_allowing_form_target(target: &str) -> String {
         .map(|u| u.origin().ascii_serialization())
         .filter(|o| o != "null")
         .unwrap_or_default();
-    format!(
-        "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; \
-         frame-ancestors 'none'; form-action 'self' {origin}"
-    )
+    format!("default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self' {origin}")
 }
