@@ -292,6 +292,8 @@ async fn reg_11_cli_contact_validates_in_french_and_normalises() {
 
 #[path = "cli/hardening.rs"]
 mod hardening;
+#[path = "cli/identity.rs"]
+mod identity;
 
 #[path = "cli/ecps.rs"]
 mod ecps;

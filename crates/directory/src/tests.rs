@@ -59,6 +59,7 @@ fn julie() -> Professional {
             first_names: "Julie".into(),
             birth_date: "1980-04-12".into(),
             birth_place: "Paris".into(),
+            birth_country: "99100".into(),
             sex: "F".into(),
         }),
         professions: vec![Profession {

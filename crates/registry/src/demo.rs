@@ -124,6 +124,7 @@ pub async fn seed(store: &Store, clock: &dyn Clock) -> Result<Option<ImportSumma
                     first_names: persona.first_name.to_string(),
                     birth_date: persona.birth_date.to_string(),
                     birth_place: String::new(),
+                    birth_country: String::new(),
                     sex: if persona.civility == "MME" { "F" } else { "M" }.to_string(),
                 },
             )

@@ -19,6 +19,8 @@ pub enum RegistryError {
     NotFound(String),
     #[error("{0}")]
     BadContact(String),
+    #[error("{0}")]
+    BadIdentity(String),
     #[error("base de données : {0}")]
     Store(#[from] StoreError),
 }
@@ -68,6 +70,8 @@ pub struct CivilIdentity {
     pub first_names: String,
     pub birth_date: String,
     pub birth_place: String,
+    /// INSEE code of the country of birth (`99…`), empty when unknown.
+    pub birth_country: String,
     pub sex: String,
 }
 
@@ -176,6 +180,7 @@ pub async fn get_professional(
                 first_names: r.try_get("first_names")?,
                 birth_date: r.try_get("birth_date")?,
                 birth_place: r.try_get("birth_place")?,
+                birth_country: r.try_get("birth_country")?,
                 sex: r.try_get("sex")?,
             })
         })
@@ -465,10 +470,12 @@ pub async fn set_civil_identity(
     identity: &CivilIdentity,
 ) -> Result<(), RegistryError> {
     sqlx::query(
-        "INSERT INTO reg_civil_identity (idnat, birth_name, first_names, birth_date, birth_place, sex, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)
+        "INSERT INTO reg_civil_identity (idnat, birth_name, first_names, birth_date, birth_place,
+            birth_country, sex, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
          ON CONFLICT (idnat) DO UPDATE SET birth_name = excluded.birth_name, first_names = excluded.first_names,
-           birth_date = excluded.birth_date, birth_place = excluded.birth_place, sex = excluded.sex,
+           birth_date = excluded.birth_date, birth_place = excluded.birth_place,
+           birth_country = excluded.birth_country, sex = excluded.sex,
            updated_at = excluded.updated_at",
     )
     .bind(id.as_str())
@@ -476,11 +483,179 @@ pub async fn set_civil_identity(
     .bind(&identity.first_names)
     .bind(&identity.birth_date)
     .bind(&identity.birth_place)
+    .bind(&identity.birth_country)
     .bind(&identity.sex)
     .bind(clock.unix())
     .execute(store.pool())
     .await?;
     Ok(())
+}
+
+/// What an agency operator sets of a professional's civil status (`caducee registry
+/// identity`): the public extract has no birth dates, and the account flows of the portals
+/// check them (ACC-01). Absent fields keep their value.
+#[derive(Debug, Clone, Default)]
+pub struct CivilStatusUpdate {
+    /// `YYYY-MM-DD`.
+    pub birth_date: String,
+    /// INSEE code of the commune of birth (`75056`, `2A004`).
+    pub birth_place: Option<String>,
+    /// INSEE code of the country of birth (`99100` for France, `99…`).
+    pub birth_country: Option<String>,
+    /// `M` or `F`.
+    pub sex: Option<String>,
+    /// Who acts (`operator:alice`).
+    pub actor: String,
+    /// The evidence the operator saw.
+    pub evidence: Option<String>,
+}
+
+/// Checks and stores a civil status, with an audit event in the same transaction (naming
+/// the fields set, never their values: a birth date is personal data). Returns the stored
+/// civil identity.
+pub async fn set_civil_status(
+    store: &Store,
+    clock: &dyn Clock,
+    id: &IdNatPs,
+    update: &CivilStatusUpdate,
+) -> Result<CivilIdentity, RegistryError> {
+    let birth_date = check_birth_date(&update.birth_date, clock)?;
+    let place = update
+        .birth_place
+        .as_deref()
+        .map(str::trim)
+        .map(str::to_uppercase);
+    if let Some(p) = place.as_deref().filter(|p| !is_insee_commune(p)) {
+        return Err(RegistryError::BadIdentity(format!(
+            "lieu de naissance « {p} » : attendu le code INSEE de la commune, 5 caractères (ex. 75056, 2A004)"
+        )));
+    }
+    let country = update
+        .birth_country
+        .as_deref()
+        .map(str::trim)
+        .map(str::to_string);
+    if let Some(c) = country.as_deref().filter(|c| !is_insee_country(c)) {
+        return Err(RegistryError::BadIdentity(format!(
+            "pays de naissance « {c} » : attendu le code INSEE du pays, 5 chiffres commençant par 99 (ex. 99100 pour la France)"
+        )));
+    }
+    let sex = update.sex.as_deref().map(|s| s.trim().to_uppercase());
+    if let Some(s) = sex.as_deref().filter(|s| *s != "M" && *s != "F") {
+        return Err(RegistryError::BadIdentity(format!(
+            "sexe « {s} » : attendu M ou F"
+        )));
+    }
+    let known = get_professional(store, id)
+        .await?
+        .ok_or_else(|| RegistryError::NotFound(id.as_str().to_string()))?;
+    let before = known.civil_identity.clone();
+    let identity = CivilIdentity {
+        birth_name: before
+            .as_ref()
+            .map(|c| c.birth_name.clone())
+            .filter(|n| !n.is_empty())
+            .unwrap_or_else(|| known.last_name.clone()),
+        first_names: before
+            .as_ref()
+            .map(|c| c.first_names.clone())
+            .filter(|n| !n.is_empty())
+            .unwrap_or_else(|| known.first_name.clone()),
+        birth_date,
+        birth_place: place
+            .or_else(|| before.as_ref().map(|c| c.birth_place.clone()))
+            .unwrap_or_default(),
+        birth_country: country
+            .or_else(|| before.as_ref().map(|c| c.birth_country.clone()))
+            .unwrap_or_default(),
+        sex: sex
+            .or_else(|| before.as_ref().map(|c| c.sex.clone()))
+            .unwrap_or_default(),
+    };
+    let now = clock.unix();
+    let mut tx = store.begin().await?;
+    sqlx::query(
+        "INSERT INTO reg_civil_identity (idnat, birth_name, first_names, birth_date, birth_place,
+            birth_country, sex, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+         ON CONFLICT (idnat) DO UPDATE SET birth_date = excluded.birth_date,
+           birth_place = excluded.birth_place, birth_country = excluded.birth_country,
+           sex = excluded.sex, updated_at = excluded.updated_at",
+    )
+    .bind(id.as_str())
+    .bind(&identity.birth_name)
+    .bind(&identity.first_names)
+    .bind(&identity.birth_date)
+    .bind(&identity.birth_place)
+    .bind(&identity.birth_country)
+    .bind(&identity.sex)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    let mut fields = vec!["birthDate"];
+    if update.birth_place.is_some() {
+        fields.push("birthPlace");
+    }
+    if update.birth_country.is_some() {
+        fields.push("birthCountry");
+    }
+    if update.sex.is_some() {
+        fields.push("sex");
+    }
+    audit::record(
+        &mut *tx,
+        now,
+        &AuditEvent {
+            actor: &update.actor,
+            action: "registry.identity.updated",
+            subject: Some(id.as_str()),
+            details: serde_json::json!({
+                "fields": fields,
+                "changed": before.as_ref() != Some(&identity),
+                "evidence": update.evidence,
+            }),
+            request_id: None,
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(identity)
+}
+
+/// A birth date as typed by an operator: `YYYY-MM-DD`, a real day, after 1900, not after
+/// today.
+fn check_birth_date(typed: &str, clock: &dyn Clock) -> Result<String, RegistryError> {
+    let bad = || {
+        RegistryError::BadIdentity(format!(
+            "date de naissance « {typed} » : attendu AAAA-MM-JJ, un jour qui existe (ex. 1980-04-12)"
+        ))
+    };
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    let date = time::Date::parse(typed.trim(), &format).map_err(|_| bad())?;
+    if date.year() < 1900 {
+        return Err(bad());
+    }
+    if date > clock.now().date() {
+        return Err(RegistryError::BadIdentity(format!(
+            "date de naissance « {typed} » : elle est dans le futur"
+        )));
+    }
+    date.format(&format).map_err(|_| bad())
+}
+
+/// INSEE commune code: department (2 digits, 2A or 2B, or 97x overseas) and 3 digits.
+fn is_insee_commune(code: &str) -> bool {
+    let b = code.as_bytes();
+    b.len() == 5
+        && (b[..2].iter().all(u8::is_ascii_digit)
+            || code.starts_with("2A")
+            || code.starts_with("2B"))
+        && b[2..].iter().all(u8::is_ascii_digit)
+}
+
+/// INSEE country code: `99` and 3 digits.
+fn is_insee_country(code: &str) -> bool {
+    code.len() == 5 && code.starts_with("99") && code.bytes().all(|b| b.is_ascii_digit())
 }
 
 /// A digest of the registry's content (every table, sorted, without timestamps or run ids):

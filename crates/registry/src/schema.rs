@@ -9,7 +9,16 @@
 
 use caducee_store::Migration;
 
-pub const MIGRATIONS: &[Migration] = &[REGISTRY_MODEL, SEARCH_INDEX];
+pub const MIGRATIONS: &[Migration] = &[REGISTRY_MODEL, SEARCH_INDEX, BIRTH_COUNTRY];
+
+/// The country of birth (INSEE code, `99…`) of the civil status an operator sets
+/// (`caducee registry identity`, issue 11 item 8).
+const BIRTH_COUNTRY: Migration = Migration {
+    component: "registry",
+    version: 3,
+    name: "civil_identity_birth_country",
+    sql: "ALTER TABLE reg_civil_identity ADD COLUMN birth_country TEXT NOT NULL DEFAULT '';",
+};
 
 const REGISTRY_MODEL: Migration = Migration {
     component: "registry",

@@ -466,6 +466,106 @@ async fn reg_05_operator_sets_contact_validated_normalised_and_audited() {
     }
 }
 
+/// Issue 11 item 8 (REG-02, for ACC-01's checks): an operator sets a professional's civil
+/// status; bad values get French messages that say what to type; names come from the
+/// registry; absent fields keep their value; the audit names the fields, never the values.
+#[tokio::test]
+async fn reg_02_operator_sets_civil_status_validated_and_audited() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = write_file(
+        dir.path(),
+        "p.txt",
+        pa_header(),
+        &[activity(1, "DUPONT", "10", None)],
+        "\n",
+    );
+    for dialect in BOTH {
+        let db = fresh(dialect).await;
+        let c = clock();
+        import(&db, &c, &p).await.unwrap();
+        let id = queries::parse_id(&rpps(1)).unwrap();
+        let update = |date: &str, place: Option<&str>, country: Option<&str>, sex: Option<&str>| {
+            queries::CivilStatusUpdate {
+                birth_date: date.into(),
+                birth_place: place.map(str::to_string),
+                birth_country: country.map(str::to_string),
+                sex: sex.map(str::to_string),
+                actor: "operator:test".into(),
+                evidence: Some("pièce d'identité vue".into()),
+            }
+        };
+        for (bad, says) in [
+            (update("12/04/1980", None, None, None), "AAAA-MM-JJ"),
+            (update("1980-02-30", None, None, None), "AAAA-MM-JJ"),
+            (update("2099-01-01", None, None, None), "futur"),
+            (
+                update("1980-04-12", Some("Paris"), None, None),
+                "code INSEE de la commune",
+            ),
+            (update("1980-04-12", None, Some("100"), None), "99100"),
+            (update("1980-04-12", None, None, Some("X")), "M ou F"),
+        ] {
+            match queries::set_civil_status(&db.store, &c, &id, &bad).await {
+                Err(e @ queries::RegistryError::BadIdentity(_)) => {
+                    assert!(e.to_string().contains(says), "{e}")
+                }
+                other => panic!("{bad:?}: {other:?}"),
+            }
+        }
+        let set = queries::set_civil_status(
+            &db.store,
+            &c,
+            &id,
+            &update("1980-04-12", Some("2a004"), Some("99100"), Some("f")),
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            (
+                set.birth_date.as_str(),
+                set.birth_place.as_str(),
+                set.birth_country.as_str(),
+                set.sex.as_str()
+            ),
+            ("1980-04-12", "2A004", "99100", "F")
+        );
+        assert_eq!(set.birth_name, "DUPONT");
+        // A second call with the date only keeps the rest.
+        queries::set_civil_status(&db.store, &c, &id, &update("1980-04-13", None, None, None))
+            .await
+            .unwrap();
+        let p = queries::get_professional(&db.store, &id)
+            .await
+            .unwrap()
+            .unwrap();
+        let civil = p.civil_identity.unwrap();
+        assert_eq!(
+            (civil.birth_date.as_str(), civil.birth_place.as_str()),
+            ("1980-04-13", "2A004")
+        );
+        let events = caducee_store::audit::events_for(&db.store, id.as_str())
+            .await
+            .unwrap();
+        assert_eq!(events.len(), 2);
+        assert!(events
+            .iter()
+            .all(|e| e.action == "registry.identity.updated"));
+        assert!(!events[0].details.contains("1980"), "{}", events[0].details);
+        let unknown = queries::parse_id(&rpps(99)).unwrap();
+        assert!(matches!(
+            queries::set_civil_status(
+                &db.store,
+                &c,
+                &unknown,
+                &update("1980-04-12", None, None, None)
+            )
+            .await,
+            Err(queries::RegistryError::NotFound(_))
+        ));
+        db.cleanup().await;
+    }
+}
+
 /// Issue 10 item 1: `serve --demo` on a registry that already holds an imported extract
 /// (without the personas) seeds the missing personas and leaves the imported rows as they
 /// were: no synthetic rows added, no imported activity ended or rewritten.
