@@ -3,7 +3,8 @@
 // on a phone-sized one. The test plays the phone with `caducee ecps approve`. Each step is
 // saved as a screenshot under test-artefacts/journey/ (gitignored); the accessibility basics
 // (lang="fr", labelled fields, named buttons, no horizontal scrolling on a phone) are checked
-// on every page.
+// on every page, and an axe-core audit (WCAG 2.1 A/AA) finds no violation of impact serious or
+// critical. The language switch of the page kit is tried once (English, then back).
 
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -11,7 +12,25 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { chromium } from 'playwright-core';
 
+import { createRequire } from 'node:module';
+
 import { PERSONAS, ROOT, sleep, startStack } from '../lib/stack.js';
+
+// axe-core's browser bundle, evaluated in the page through the DevTools protocol: the pages'
+// content security policy forbids inline scripts, and must not be bypassed to audit them.
+const AXE_SOURCE = fs.readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+
+/** axe-core's violations of impact serious or critical on the current page (empty: fine). */
+async function axeProblems(page) {
+  if (!(await page.evaluate(() => typeof window.axe !== 'undefined'))) await page.evaluate(AXE_SOURCE);
+  const result = await page.evaluate(() => window.axe.run(document, {
+    runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] },
+    resultTypes: ['violations'],
+  }));
+  return result.violations
+    .filter((v) => ['serious', 'critical'].includes(v.impact))
+    .map((v) => `${v.impact} ${v.id}: ${v.help} — ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(', ')}`);
+}
 
 const CHROMIUM = process.env.CADUCEE_TEST_CHROMIUM || '/usr/bin/chromium';
 const ARTEFACTS = path.join(ROOT, 'test-artefacts', 'journey');
@@ -99,6 +118,7 @@ describe('browser journey: log into /espaces/demo with Pro Santé Connect (e-CPS
       const checkA11y = async (where) => {
         const problems = await a11yProblems(page, { phone: device === 'phone' });
         assert.deepEqual(problems, [], `accessibility of ${where} (${page.url()})`);
+        assert.deepEqual(await axeProblems(page), [], `axe-core audit of ${where} (${page.url()})`);
       };
       try {
         // 1. The relying party, logged out.
@@ -106,6 +126,19 @@ describe('browser journey: log into /espaces/demo with Pro Santé Connect (e-CPS
         assert.equal(res.status(), 200);
         await shot('espace-demo');
         await checkA11y('/espaces/demo');
+
+        // The language switch keeps the page: English, then back to French.
+        if (device === 'desktop') {
+          await page.getByRole('link', { name: 'English' }).click();
+          await page.waitForFunction(() => document.documentElement.lang === 'en');
+          assert.equal(new URL(page.url()).pathname, '/espaces/demo', 'the switch keeps the page');
+          await assert.doesNotReject(page.getByText('Activities sent', { exact: false }).or(page.getByText('To try it')).first().waitFor({ timeout: 2000 }));
+          await shot('espace-demo-en');
+          assert.deepEqual(await axeProblems(page), [], 'axe-core audit of /espaces/demo in English');
+          await page.getByRole('link', { name: 'Français' }).click();
+          await page.waitForFunction(() => document.documentElement.lang === 'fr');
+          assert.equal(new URL(page.url()).pathname, '/espaces/demo');
+        }
 
         // 2. "Se connecter avec Pro Santé Connect" → the login page of the provider.
         await page.getByRole('link', { name: /Se connecter avec Pro Santé Connect/i })
