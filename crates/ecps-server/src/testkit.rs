@@ -48,3 +48,23 @@ pub fn server(
     )
     .with_hasher(crate::PasswordHasher::new(crate::Argon2Policy::for_tests()))
 }
+
+/// A middleware for test routers: the source address a test client claims in
+/// `x-test-source`, put where the real server (`web::server`) puts the peer's, so that the
+/// per-source limits can be played from several addresses on one loopback. Without the
+/// header the request has no source, as behind a router served without `web::server`.
+pub async fn claimed_source(
+    mut req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let claimed = req
+        .headers()
+        .get("x-test-source")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<std::net::IpAddr>().ok());
+    if let Some(ip) = claimed {
+        req.extensions_mut()
+            .insert(caducee_core::source::ClientSource::new(ip));
+    }
+    next.run(req).await
+}

@@ -49,8 +49,9 @@ async fn start_node_at(store: Store, clock: &ManualClock, public: Option<&str>) 
         caducee_notify::Waker::new(),
         &public,
     ));
-    let app = caducee_ecps_server::router(ecps.clone(), &public)
-        .layer(axum::middleware::from_fn(test_source));
+    let app = caducee_ecps_server::router(ecps.clone(), &public).layer(axum::middleware::from_fn(
+        caducee_ecps_server::testkit::claimed_source,
+    ));
     tokio::spawn(async move {
         let _ = axum::serve(listener, app).await;
     });
@@ -60,26 +61,6 @@ async fn start_node_at(store: Store, clock: &ManualClock, public: Option<&str>) 
         ecps,
         http: reqwest::Client::new(),
     }
-}
-
-/// The source address a test client claims (`x-test-source`), put where the real server
-/// (`web::server`) puts the peer's, so that the per-source limits can be played from several
-/// addresses on one loopback. Without the header the request has no source, as behind a
-/// router served without `web::server`.
-async fn test_source(
-    mut req: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> axum::response::Response {
-    let claimed = req
-        .headers()
-        .get("x-test-source")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<std::net::IpAddr>().ok());
-    if let Some(ip) = claimed {
-        req.extensions_mut()
-            .insert(caducee_core::source::ClientSource::new(ip));
-    }
-    next.run(req).await
 }
 
 fn professional(n: u32) -> IdNatPs {

@@ -52,25 +52,6 @@ impl Env {
     }
 }
 
-/// The source address a test browser claims (`x-test-source`), put where the real server
-/// (`web::server`) puts the peer's: the per-source limits can then be played from several
-/// addresses on one loopback.
-async fn test_source(
-    mut req: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> axum::response::Response {
-    let claimed = req
-        .headers()
-        .get("x-test-source")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<std::net::IpAddr>().ok());
-    if let Some(ip) = claimed {
-        req.extensions_mut()
-            .insert(caducee_core::source::ClientSource::new(ip));
-    }
-    next.run(req).await
-}
-
 #[path = "browser/abuse.rs"]
 mod abuse;
 
@@ -130,7 +111,9 @@ async fn env(dialect: Dialect) -> Env {
         .await
         .unwrap();
     }
-    let router = caducee_idp::router(idp.clone()).layer(axum::middleware::from_fn(test_source));
+    let router = caducee_idp::router(idp.clone()).layer(axum::middleware::from_fn(
+        caducee_ecps_server::testkit::claimed_source,
+    ));
     tokio::spawn(async move { axum::serve(listener, router).await });
     let idnat = IdNatPs::from(Rpps::from_payload("1999990001").unwrap());
     sqlx::query(
