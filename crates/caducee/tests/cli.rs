@@ -229,11 +229,11 @@ fn reg_10_unknown_header_stops_at_once_naming_missing_columns() {
     );
 }
 
-#[tokio::test]
-async fn reg_11_cli_contact_validates_in_french_and_normalises() {
-    let dir = tempfile::tempdir().unwrap();
-    let file = generate(dir.path(), 50);
-    let url = format!("sqlite://{}/c.db", dir.path().display());
+/// A SQLite registry in `dir` with `rows` generated lines imported: its URL and the
+/// identifier of the first professional of the file.
+fn imported_registry(dir: &Path, rows: u64) -> (String, String) {
+    let file = generate(dir, rows);
+    let url = format!("sqlite://{}/c.db", dir.display());
     ok(caducee(&url).args(["import", "rpps"]).arg(&file));
     let text = std::fs::read_to_string(&file).unwrap();
     let id = text
@@ -244,6 +244,13 @@ async fn reg_11_cli_contact_validates_in_french_and_normalises() {
         .nth(2)
         .unwrap()
         .to_string();
+    (url, id)
+}
+
+#[tokio::test]
+async fn reg_11_cli_contact_validates_in_french_and_normalises() {
+    let dir = tempfile::tempdir().unwrap();
+    let (url, id) = imported_registry(dir.path(), 50);
     let bad = run(caducee(&url).args([
         "registry",
         "contact",

@@ -6,18 +6,7 @@ use super::*;
 #[tokio::test]
 async fn reg_02_cli_identity_sets_the_civil_status_and_explains_bad_values() {
     let dir = tempfile::tempdir().unwrap();
-    let file = generate(dir.path(), 20);
-    let url = format!("sqlite://{}/c.db", dir.path().display());
-    ok(caducee(&url).args(["import", "rpps"]).arg(&file));
-    let text = std::fs::read_to_string(&file).unwrap();
-    let id = text
-        .lines()
-        .nth(1)
-        .unwrap()
-        .split('|')
-        .nth(2)
-        .unwrap()
-        .to_string();
+    let (url, id) = imported_registry(dir.path(), 20);
 
     let bad = run(caducee(&url).args(["registry", "identity", &id, "--birth-date", "12/04/1980"]));
     assert_eq!(bad.status.code(), Some(2));
