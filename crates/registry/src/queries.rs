@@ -469,6 +469,19 @@ pub async fn set_civil_identity(
     id: &IdNatPs,
     identity: &CivilIdentity,
 ) -> Result<(), RegistryError> {
+    upsert_civil_identity(store.pool(), id, identity, clock.unix()).await
+}
+
+/// The one statement that writes a civil identity (every field of `identity`).
+async fn upsert_civil_identity<'e, E>(
+    executor: E,
+    id: &IdNatPs,
+    identity: &CivilIdentity,
+    now: i64,
+) -> Result<(), RegistryError>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
     sqlx::query(
         "INSERT INTO reg_civil_identity (idnat, birth_name, first_names, birth_date, birth_place,
             birth_country, sex, updated_at)
@@ -485,8 +498,8 @@ pub async fn set_civil_identity(
     .bind(&identity.birth_place)
     .bind(&identity.birth_country)
     .bind(&identity.sex)
-    .bind(clock.unix())
-    .execute(store.pool())
+    .bind(now)
+    .execute(executor)
     .await?;
     Ok(())
 }
@@ -574,24 +587,7 @@ pub async fn set_civil_status(
     };
     let now = clock.unix();
     let mut tx = store.begin().await?;
-    sqlx::query(
-        "INSERT INTO reg_civil_identity (idnat, birth_name, first_names, birth_date, birth_place,
-            birth_country, sex, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-         ON CONFLICT (idnat) DO UPDATE SET birth_date = excluded.birth_date,
-           birth_place = excluded.birth_place, birth_country = excluded.birth_country,
-           sex = excluded.sex, updated_at = excluded.updated_at",
-    )
-    .bind(id.as_str())
-    .bind(&identity.birth_name)
-    .bind(&identity.first_names)
-    .bind(&identity.birth_date)
-    .bind(&identity.birth_place)
-    .bind(&identity.birth_country)
-    .bind(&identity.sex)
-    .bind(now)
-    .execute(&mut *tx)
-    .await?;
+    upsert_civil_identity(&mut *tx, id, &identity, now).await?;
     let mut fields = vec!["birthDate"];
     if update.birth_place.is_some() {
         fields.push("birthPlace");
