@@ -47,4 +47,5 @@ pub mod ids;
 pub mod mask;
 pub mod nomenclature;
 pub mod public_url;
+pub mod secret;
 pub mod source;

@@ -108,11 +108,7 @@ pub(crate) async fn take_login(
 
 /// Constant-time comparison of two hex digests.
 pub(crate) fn same_hash(a: &str, b: &str) -> bool {
-    a.len() == b.len()
-        && a.bytes()
-            .zip(b.bytes())
-            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
-            == 0
+    caducee_core::secret::same_secret(a, b)
 }
 
 /// A logged-in professional, as the portal keeps them.

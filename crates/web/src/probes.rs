@@ -58,7 +58,7 @@ async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response 
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "))
-            .is_some_and(|given| same_secret(given.trim(), token)),
+            .is_some_and(|given| caducee_core::secret::same_secret(given.trim(), token)),
     };
     if !allowed {
         return StatusCode::NOT_FOUND.into_response();
@@ -74,15 +74,6 @@ async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response 
     }
     let body = prometheus().map(|h| h.render()).unwrap_or_default();
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
-}
-
-/// Compares two secrets in a time that depends on their lengths only.
-fn same_secret(a: &str, b: &str) -> bool {
-    a.len() == b.len()
-        && a.bytes()
-            .zip(b.bytes())
-            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
-            == 0
 }
 
 #[derive(Template)]
