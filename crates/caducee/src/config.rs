@@ -39,6 +39,10 @@ pub struct Config {
     pub idp: caducee_idp::IdpConfig,
     /// OIDC clients declared in the file (`[[clients]]`), upserted at each `serve` start.
     pub clients: Vec<ClientConfig>,
+    /// Partner portals (`[[portals]]`): slug, name, accent, login means, account policy,
+    /// professions, services, onboarding (DESIGN.md "Portals"). `--demo` adds the demo ones
+    /// (`demo`, `ordre`) whose slug the file does not use.
+    pub portals: Vec<caducee_portals::PortalConfig>,
     /// Bearer token that reads `/metrics` on the main address outside demo mode
     /// (`CADUCEE_METRICS_TOKEN_FILE` to read it from a file). Without it and without
     /// `metrics_listen`, `/metrics` is a 404 outside demo mode.
@@ -133,6 +137,7 @@ impl Default for Config {
             instance_secret: None,
             idp: caducee_idp::IdpConfig::default(),
             clients: Vec::new(),
+            portals: Vec::new(),
             metrics_token: None,
             metrics_listen: None,
             http: HttpConfig::default(),
@@ -151,6 +156,20 @@ const SECRET_KEYS: &[&str] = &[
 ];
 
 impl Config {
+    /// The portals this node serves: the file's, then (in demo mode) the demo ones whose
+    /// slug the file does not use.
+    pub fn portals_served(&self) -> Vec<caducee_portals::PortalConfig> {
+        let mut out = self.portals.clone();
+        if self.demo {
+            for p in caducee_portals::config::demo_portals() {
+                if !out.iter().any(|o| o.slug == p.slug) {
+                    out.push(p);
+                }
+            }
+        }
+        out
+    }
+
     pub fn load(file: Option<&Path>) -> anyhow::Result<Config> {
         let mut figment = Figment::from(Serialized::defaults(Config::default()));
         match file {

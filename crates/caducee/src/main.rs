@@ -60,6 +60,11 @@ enum Command {
         #[command(subcommand)]
         what: commands::client::ClientCommand,
     },
+    /// Partner portals: list those configured.
+    Portal {
+        #[command(subcommand)]
+        what: commands::portal::PortalCommand,
+    },
     /// Signing keys of the identity provider: rotate, list.
     Keys {
         #[command(subcommand)]
@@ -100,6 +105,7 @@ fn main() -> std::process::ExitCode {
             Command::Ecps { what } => commands::ecps::run(what).await,
             Command::Client { what } => commands::client::run(config, what).await,
             Command::Keys { what } => commands::keys::run(config, what).await,
+            Command::Portal { what } => commands::portal::run(config, what),
         }
     });
     match result {

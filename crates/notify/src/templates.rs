@@ -51,6 +51,15 @@ pub enum Template {
         login: String,
         login_url: String,
     },
+    /// ACC-05, ACC-07: sent to the *previous* login e-mail when it was changed, so that a
+    /// change the professional did not make is noticed.
+    AccountEmailChanged {
+        portal: String,
+        /// The new address, masked (the old mailbox may no longer be theirs alone).
+        new_email_masked: String,
+        /// The day and hour of the change, as the professional reads it.
+        changed_at: String,
+    },
     /// ACC-06: the single-use password-reset link (valid 24 h).
     PasswordReset {
         portal: String,
@@ -87,6 +96,7 @@ pub const TEMPLATE_NAMES: &[&str] = &[
     "account_creation_code",
     "account_recovery_code",
     "account_created",
+    "account_email_changed",
     "password_reset",
     "email_verification_code",
     "phone_verification_code",
@@ -98,7 +108,7 @@ pub const TEMPLATE_NAMES: &[&str] = &[
 pub fn template_carries_secret(name: &str) -> bool {
     !matches!(
         name,
-        "account_created" | "request_decided" | "ecps_expiry_reminder"
+        "account_created" | "account_email_changed" | "request_decided" | "ecps_expiry_reminder"
     )
 }
 
@@ -135,6 +145,7 @@ impl Template {
             Template::AccountCreationCode { .. } => "account_creation_code",
             Template::AccountRecoveryCode { .. } => "account_recovery_code",
             Template::AccountCreated { .. } => "account_created",
+            Template::AccountEmailChanged { .. } => "account_email_changed",
             Template::PasswordReset { .. } => "password_reset",
             Template::EmailVerificationCode { .. } => "email_verification_code",
             Template::PhoneVerificationCode { .. } => "phone_verification_code",
@@ -261,6 +272,15 @@ impl Template {
                 login,
                 ".",
             ),
+            Template::AccountEmailChanged {
+                portal: p,
+                new_email_masked,
+                ..
+            } => fill(
+                &format!("{} : l'adresse de connexion de votre espace est devenue ", portal(p)),
+                new_email_masked,
+                ".",
+            ),
             // No portal name: the link names the site, and must fit whole.
             Template::PasswordReset {
                 link,
@@ -299,6 +319,7 @@ impl Template {
             Template::AccountCreationCode { portal, .. }
             | Template::AccountRecoveryCode { portal, .. }
             | Template::AccountCreated { portal, .. }
+            | Template::AccountEmailChanged { portal, .. }
             | Template::PasswordReset { portal, .. }
             | Template::EmailVerificationCode { portal, .. }
             | Template::PhoneVerificationCode { portal, .. }
@@ -399,6 +420,23 @@ impl Template {
                     Link(login_url.clone()),
                     Para("Si vous n'êtes pas à l'origine de cette création, contactez le support \
                           du portail."
+                        .into()),
+                ],
+            ),
+            Template::AccountEmailChanged {
+                portal,
+                new_email_masked,
+                changed_at,
+            } => (
+                format!("{portal} : l'adresse de connexion de votre espace a changé"),
+                vec![
+                    Para(format!(
+                        "L'adresse e-mail de connexion de votre espace {portal} a été remplacée \
+                         le {changed_at} par {new_email_masked}. Ce message est envoyé à \
+                         l'ancienne adresse."
+                    )),
+                    Para("Si vous n'êtes pas à l'origine de ce changement, contactez sans \
+                          attendre le support du portail."
                         .into()),
                 ],
             ),
@@ -535,6 +573,11 @@ mod tests {
                 portal: portal.clone(),
                 login: "jean-christophe.de-la-fontaine-saint-hilaire@cabinet-medical-des-trois-rivieres.example.fr".into(),
                 login_url: "https://caducee.example.fr/espaces/ordre/connexion".into(),
+            },
+            Template::AccountEmailChanged {
+                portal: portal.clone(),
+                new_email_masked: "je***re@cabinet-medical-des-trois-rivieres.example.fr".into(),
+                changed_at: "01/12/2026 à 14:05".into(),
             },
             Template::PasswordReset {
                 portal: portal.clone(),

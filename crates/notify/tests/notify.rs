@@ -957,6 +957,11 @@ async fn not_09_sms_templates_fit_one_gsm7_sms(dialect: Dialect) {
             login: "jean-christophe.de-la-fontaine-saint-hilaire@cabinet-medical-des-trois-rivieres.example.fr".into(),
             login_url: "https://caducee.example.fr/espaces/ordre".into(),
         },
+        Template::AccountEmailChanged {
+            portal: portal.into(),
+            new_email_masked: "je***re@cabinet-medical-des-trois-rivieres-et-des-deux-vallees.example.fr".into(),
+            changed_at: "01/12/2026 à 14:05".into(),
+        },
         Template::PasswordReset {
             portal: portal.into(),
             link: "https://caducee.example.fr/espaces/ordre/mdp/6QmU3pY0c1x9Wd8nZr2aK5tB4vHs7eLg0oJiFpQ".into(),

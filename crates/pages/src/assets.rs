@@ -18,6 +18,21 @@ pub const LANG_COOKIE: &str = "lang";
 pub const LANG_COOKIE_SECURE: &str = "__Host-lang";
 
 const STYLESHEET: &str = include_str!("../assets/caducee.css");
+/// The live password meter (`PasswordInput::live`): the one script of the kit.
+const PASSWORD_SCRIPT: &str = include_str!("../assets/password.js");
+
+static PASSWORD_SCRIPT_HASH: LazyLock<String> = LazyLock::new(|| {
+    let digest = Sha256::digest(PASSWORD_SCRIPT.as_bytes());
+    hex::encode(&digest[..8])
+});
+
+static PASSWORD_SCRIPT_NAME: LazyLock<String> =
+    LazyLock::new(|| format!("caducee-password-{}.js", *PASSWORD_SCRIPT_HASH));
+
+/// Where a page with a live password meter loads its script.
+pub fn password_script_href() -> String {
+    format!("/assets/{}", *PASSWORD_SCRIPT_NAME)
+}
 
 /// The first 16 hex digits of the stylesheet's SHA-256: its name changes with its content.
 static STYLESHEET_HASH: LazyLock<String> = LazyLock::new(|| {
@@ -44,14 +59,31 @@ pub fn routes<S: Clone + Send + Sync + 'static>(https: bool) -> Router<S> {
 
 async fn asset(Path(file): Path<String>, headers: HeaderMap) -> Response {
     // The hashed name is cached for ever; the plain name, for tools and old pages, briefly.
-    let cache = if file == *STYLESHEET_NAME {
-        "public, max-age=31536000, immutable"
+    let (cache, hash, content_type, body) = if file == *STYLESHEET_NAME {
+        (
+            "public, max-age=31536000, immutable",
+            &*STYLESHEET_HASH,
+            "text/css; charset=utf-8",
+            STYLESHEET,
+        )
     } else if file == "caducee.css" {
-        "public, max-age=300"
+        (
+            "public, max-age=300",
+            &*STYLESHEET_HASH,
+            "text/css; charset=utf-8",
+            STYLESHEET,
+        )
+    } else if file == *PASSWORD_SCRIPT_NAME {
+        (
+            "public, max-age=31536000, immutable",
+            &*PASSWORD_SCRIPT_HASH,
+            "text/javascript; charset=utf-8",
+            PASSWORD_SCRIPT,
+        )
     } else {
         return StatusCode::NOT_FOUND.into_response();
     };
-    let etag = format!("\"{}\"", *STYLESHEET_HASH);
+    let etag = format!("\"{hash}\"");
     let matches = headers
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
@@ -70,14 +102,11 @@ async fn asset(Path(file): Path<String>, headers: HeaderMap) -> Response {
     }
     (
         [
-            (
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("text/css; charset=utf-8"),
-            ),
+            (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
             (header::ETAG, etag_value),
             (header::CACHE_CONTROL, HeaderValue::from_static(cache)),
         ],
-        STYLESHEET,
+        body,
     )
         .into_response()
 }

@@ -19,6 +19,11 @@ pub const KEYS_FILES: &[(Locale, &str, &str)] = &[
         "portals.ftl",
         include_str!("../locales/fr/portals.ftl"),
     ),
+    (
+        Locale::Fr,
+        "accounts.ftl",
+        include_str!("../locales/fr/accounts.ftl"),
+    ),
     (Locale::En, "kit.ftl", include_str!("../locales/en/kit.ftl")),
     (Locale::En, "web.ftl", include_str!("../locales/en/web.ftl")),
     (Locale::En, "idp.ftl", include_str!("../locales/en/idp.ftl")),
@@ -26,6 +31,11 @@ pub const KEYS_FILES: &[(Locale, &str, &str)] = &[
         Locale::En,
         "portals.ftl",
         include_str!("../locales/en/portals.ftl"),
+    ),
+    (
+        Locale::En,
+        "accounts.ftl",
+        include_str!("../locales/en/accounts.ftl"),
     ),
 ];
 

@@ -312,6 +312,9 @@ pub struct PasswordInput {
     /// "respectée" / "non respectée", read after each rule.
     pub met_text: String,
     pub unmet_text: String,
+    /// Where the live meter's script asks for the strength as the user types
+    /// (`assets/password.js`); without it the meter shows the last submitted value only.
+    pub live_url: Option<String>,
 }
 
 /// One rule of a password ("12 caractères au moins").
@@ -342,6 +345,7 @@ impl PasswordInput {
             rules: Vec::new(),
             met_text: tr.t("kit-rule-met"),
             unmet_text: tr.t("kit-rule-unmet"),
+            live_url: None,
         }
     }
 
@@ -361,6 +365,12 @@ impl PasswordInput {
             text: text.into(),
             met,
         });
+        self
+    }
+
+    /// The meter follows the typing, asking `url` (a POST of the form's fields).
+    pub fn live(mut self, url: impl Into<String>) -> Self {
+        self.live_url = Some(url.into());
         self
     }
 

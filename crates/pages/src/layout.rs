@@ -15,6 +15,18 @@ pub struct Layout {
     pub path: String,
     /// Script files the page loads (same origin), at the end of the body.
     pub scripts: Vec<String>,
+    /// The partner portal the page belongs to: its banner and its accent stylesheet.
+    pub brand: Option<Brand>,
+}
+
+/// A portal's banner ("ORDRE DES MÉDECINS") and colour.
+#[derive(Debug, Clone)]
+pub struct Brand {
+    pub name: String,
+    /// Its home page.
+    pub href: String,
+    /// Its stylesheet of `--accent` (a file: the CSP forbids inline styles).
+    pub theme_href: String,
 }
 
 impl Layout {
@@ -24,7 +36,14 @@ impl Layout {
             title: title.into(),
             path: ctx.path.clone(),
             scripts: Vec::new(),
+            brand: None,
         }
+    }
+
+    /// The page of a portal: its banner, its colour.
+    pub fn brand(mut self, brand: Brand) -> Layout {
+        self.brand = Some(brand);
+        self
     }
 
     pub fn with_script(mut self, src: impl Into<String>) -> Layout {

@@ -21,10 +21,11 @@
 
 use crate::oidc::{self, Metadata, RpClient, ALLOWED_ALGS};
 use crate::sessions::{self, Session, LOGIN_TTL_SECS};
-use crate::{pages, PortalConfig, PortalError, Portals};
+use crate::state::{html, redirect, request_id, Cookie, PortalState};
+use crate::{pages, PortalConfig, PortalError};
 use axum::extract::{RawQuery, State};
-use axum::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode};
-use axum::response::{Html, IntoResponse, Response};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use caducee_pages::PageCtx;
@@ -53,17 +54,17 @@ const EXP_LEEWAY_SECS: i64 = 30;
 struct PscClaims(Map<String, Value>);
 impl AdditionalClaims for PscClaims {}
 
-/// The state of one portal's routes.
-#[derive(Clone)]
-pub(crate) struct PortalState {
-    pub portals: Portals,
-    pub portal: PortalConfig,
-}
-
-pub(crate) fn routes(portal: PortalConfig) -> Router<PortalState> {
-    let base = format!("/espaces/{}", portal.slug);
-    Router::new()
-        .route(&base, get(home))
+/// The OIDC routes of `portal`; `with_home`: its home page too (a portal that also has
+/// local accounts has theirs, which offers both).
+pub(crate) fn routes(portal: &PortalConfig, with_home: bool) -> Router<PortalState> {
+    let base = portal.base();
+    let router = Router::new();
+    let router = if with_home {
+        router.route(&base, get(home))
+    } else {
+        router
+    };
+    router
         .route(&format!("{base}/login"), get(login))
         .route(&format!("{base}/callback"), get(callback))
         .route(&format!("{base}/logout"), post(logout))
@@ -71,164 +72,6 @@ pub(crate) fn routes(portal: PortalConfig) -> Router<PortalState> {
             &format!("{base}/backchannel-logout"),
             post(backchannel_logout),
         )
-}
-
-// ---------------------------------------------------------------------------------------
-// Cookies and responses.
-// ---------------------------------------------------------------------------------------
-
-/// The three cookies of a portal, scoped to its path.
-enum Cookie {
-    /// Binds the login attempts in flight to this browser (10 minutes).
-    Login,
-    /// The portal session (browser session; the server decides when it ends).
-    Session,
-    /// The `state` of an RP-initiated logout, to greet the visitor who comes back.
-    Logout,
-}
-
-impl PortalState {
-    fn base(&self) -> String {
-        format!("/espaces/{}", self.portal.slug)
-    }
-
-    fn cookie_name(&self, c: &Cookie) -> String {
-        let kind = match c {
-            Cookie::Login => "login",
-            Cookie::Session => "session",
-            Cookie::Logout => "logout",
-        };
-        // Over https, `__Host-` (Secure, path `/`, no domain): a sibling subdomain cannot
-        // plant it. The portal's slug in the name keeps portals apart on the one path.
-        if self.portals.secure_cookies() {
-            format!("__Host-caducee_{}_{kind}", self.portal.slug)
-        } else {
-            format!("caducee_{}_{kind}", self.portal.slug)
-        }
-    }
-
-    /// The path of our cookies: the portal's own over http, `/` as `__Host-` requires.
-    fn cookie_path(&self) -> String {
-        if self.portals.secure_cookies() {
-            "/".to_string()
-        } else {
-            self.base()
-        }
-    }
-
-    /// The value of one of our cookies in the request, when well-formed.
-    fn cookie(&self, headers: &HeaderMap, c: &Cookie) -> Option<String> {
-        let name = self.cookie_name(c);
-        headers
-            .get_all(header::COOKIE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(';'))
-            .filter_map(|pair| pair.trim().split_once('='))
-            .find(|(k, _)| *k == name)
-            .map(|(_, v)| v.to_string())
-            // Our values are base64url; anything else was not set by us.
-            .filter(|v| {
-                !v.is_empty()
-                    && v.len() <= 128
-                    && v.bytes()
-                        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-            })
-    }
-
-    /// A `Set-Cookie` value: HttpOnly, SameSite=Lax (sent on the provider's top-level
-    /// redirect back to us, not on cross-site POSTs), Secure over HTTPS. `max_age`
-    /// `Some(0)` deletes the cookie; `None` makes a browser-session cookie.
-    fn set_cookie(&self, c: &Cookie, value: &str, max_age: Option<i64>) -> HeaderValue {
-        let mut s = format!(
-            "{}={value}; Path={}; HttpOnly; SameSite=Lax",
-            self.cookie_name(c),
-            self.cookie_path()
-        );
-        if self.portals.secure_cookies() {
-            s.push_str("; Secure");
-        }
-        if let Some(age) = max_age {
-            s.push_str(&format!("; Max-Age={age}"));
-        }
-        // Only base64url, digits and fixed ASCII: always a valid header value.
-        HeaderValue::from_str(&s).unwrap_or_else(|_| HeaderValue::from_static(""))
-    }
-
-    fn clear_cookie(&self, c: &Cookie) -> HeaderValue {
-        self.set_cookie(c, "", Some(0))
-    }
-
-    /// A failure: logged with the request id (louder when it may be an attack or a fault),
-    /// shown as a French page with "Réessayer".
-    /// The page's language is read from `headers`; its language switch leads to the
-    /// portal's home (a failed callback cannot be replayed).
-    fn fail(&self, headers: &HeaderMap, e: &PortalError, request_id: Option<&str>) -> Response {
-        let ctx = &PageCtx::from_headers(headers, self.base());
-        let rid = request_id.unwrap_or("-");
-        match e {
-            PortalError::Store(_) | PortalError::Internal(_) => {
-                tracing::error!(request_id = rid, portal = self.portal.slug, error = %e, "portail : échec")
-            }
-            _ if e.is_ordinary() => {
-                tracing::info!(request_id = rid, portal = self.portal.slug, error = %e, "portail : connexion interrompue")
-            }
-            _ => {
-                tracing::warn!(request_id = rid, portal = self.portal.slug, error = %e, "portail : connexion refusée")
-            }
-        }
-        let (status, title, message) = e.explain(&ctx.tr);
-        html(
-            status,
-            pages::error(ctx, &self.portal, &title, &message, request_id),
-            Vec::new(),
-        )
-    }
-
-    /// The portal's OIDC client for this metadata.
-    fn client(&self, metadata: &Metadata, secret: &str) -> Result<RpClient, PortalError> {
-        let redirect =
-            RedirectUrl::new(format!("{}/callback", self.portals.home_url(&self.portal)))
-                .map_err(|e| PortalError::Internal(format!("redirect_uri : {e}")))?;
-        Ok(CoreClient::from_provider_metadata(
-            metadata.clone(),
-            ClientId::new(self.portal.client_id.to_string()),
-            Some(ClientSecret::new(secret.to_string())),
-        )
-        .set_redirect_uri(redirect))
-    }
-}
-
-fn request_id(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get("x-request-id")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string)
-}
-
-/// An HTML page that must never be cached (it shows a person, or a login state).
-fn html(status: StatusCode, body: String, headers: Vec<(HeaderName, HeaderValue)>) -> Response {
-    let mut r = (status, Html(body)).into_response();
-    r.headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    for (k, v) in headers {
-        r.headers_mut().append(k, v);
-    }
-    r
-}
-
-/// A 303 (after a POST the browser must GET the target) with cookies to set.
-fn redirect(location: &str, cookies: Vec<HeaderValue>) -> Response {
-    let mut r = StatusCode::SEE_OTHER.into_response();
-    let h = r.headers_mut();
-    if let Ok(v) = HeaderValue::from_str(location) {
-        h.insert(header::LOCATION, v);
-    }
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    for c in cookies {
-        h.append(header::SET_COOKIE, c);
-    }
-    r
 }
 
 /// Query or form parameters; a repeated parameter is refused (RFC 6749 §3.1).
@@ -240,6 +83,21 @@ fn params(raw: &str) -> Result<HashMap<String, String>, PortalError> {
         }
     }
     Ok(out)
+}
+
+impl PortalState {
+    /// The portal's OIDC client for this metadata.
+    fn client(&self, metadata: &Metadata, secret: &str) -> Result<RpClient, PortalError> {
+        let redirect =
+            RedirectUrl::new(format!("{}/callback", self.portals.home_url(&self.portal)))
+                .map_err(|e| PortalError::Internal(format!("redirect_uri : {e}")))?;
+        Ok(CoreClient::from_provider_metadata(
+            metadata.clone(),
+            ClientId::new(self.portal.client_id().to_string()),
+            Some(ClientSecret::new(secret.to_string())),
+        )
+        .set_redirect_uri(redirect))
+    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -376,7 +234,7 @@ async fn callback(
             .await;
             tracing::info!(
                 request_id = rid.as_deref().unwrap_or("-"),
-                portal = st.portal.slug,
+                portal = %st.portal.slug,
                 idnat = session.idnat.as_deref().unwrap_or("-"),
                 "portail : connexion"
             );
@@ -523,7 +381,7 @@ async fn callback_inner(
     check_access_token(
         &access_token_claims,
         issuer,
-        st.portal.client_id,
+        st.portal.client_id(),
         &attempt.nonce,
         &sub,
         st.portals.now(),
@@ -657,7 +515,7 @@ async fn provider_logout_url(
         .map_err(|e| PortalError::Internal(format!("post_logout_redirect_uri : {e}")))?;
     let state = sessions::random_token(16);
     let mut request = LogoutRequest::from(endpoint)
-        .set_client_id(ClientId::new(st.portal.client_id.to_string()))
+        .set_client_id(ClientId::new(st.portal.client_id().to_string()))
         .set_post_logout_redirect_uri(home)
         .set_state(CsrfToken::new(state.clone()));
     if let Ok(id_token) = session.id_token.parse::<CoreIdToken>() {
@@ -682,14 +540,14 @@ async fn backchannel_logout(
         Ok(ended) => {
             tracing::info!(
                 request_id = rid,
-                portal = st.portal.slug,
+                portal = %st.portal.slug,
                 ended,
                 "portail : déconnexion par le fournisseur"
             );
             (StatusCode::OK, no_store).into_response()
         }
         Err(BackchannelError::Invalid(msg)) => {
-            tracing::warn!(request_id = rid, portal = st.portal.slug, error = %msg, "portail : logout token refusé");
+            tracing::warn!(request_id = rid, portal = %st.portal.slug, error = %msg, "portail : logout token refusé");
             (
                 StatusCode::BAD_REQUEST,
                 no_store,
@@ -698,7 +556,7 @@ async fn backchannel_logout(
                 .into_response()
         }
         Err(BackchannelError::Portal(e)) => {
-            tracing::error!(request_id = rid, portal = st.portal.slug, error = %e, "portail : déconnexion par le fournisseur");
+            tracing::error!(request_id = rid, portal = %st.portal.slug, error = %e, "portail : déconnexion par le fournisseur");
             (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 no_store,
@@ -738,7 +596,7 @@ async fn backchannel_inner(st: &PortalState, body: &str) -> Result<u64, Backchan
     check_logout_token(
         &claims,
         provider.issuer().as_str(),
-        st.portal.client_id,
+        st.portal.client_id(),
         st.portals.now(),
     )
     .map_err(invalid)?;

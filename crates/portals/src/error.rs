@@ -35,6 +35,9 @@ pub enum PortalError {
     Store(#[from] sqlx::Error),
     #[error("{0}")]
     Internal(String),
+    /// A `[[portals]]` entry that cannot be served (French, names the portal and the key).
+    #[error("configuration des portails : {0}")]
+    Config(String),
 }
 
 impl PortalError {
@@ -84,7 +87,7 @@ impl PortalError {
                 "portal-error-provider-busy-title",
                 "portal-error-provider-down-text",
             ),
-            PortalError::Store(_) | PortalError::Internal(_) => (
+            PortalError::Store(_) | PortalError::Internal(_) | PortalError::Config(_) => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "portal-error-internal-title",
                 "portal-error-internal-text",

@@ -1,5 +1,8 @@
-//! The portals of caducee (DESIGN.md "Portals"): partner spaces under `/espaces/{portal}`.
-//! For now the demo relying party at `/espaces/demo`, the seed of the partner portals.
+//! The portals of caducee (DESIGN.md "Portals"): partner spaces under `/espaces/{portal}`,
+//! each a [`PortalConfig`] (`[[portals]]` of the configuration file; the demo ones in
+//! [`config`]). A portal offers Pro Santé Connect (the OIDC routes of `demo.rs`), local
+//! accounts (the self-service screens of `local/`: creation, recovery, reset, settings,
+//! ACC-01..07), or both.
 //!
 //! A portal is a **real OpenID Connect client** of the identity provider, over HTTP, through
 //! the certified-style `openidconnect` crate: discovery, authorization code flow with PKCE,
@@ -13,15 +16,19 @@
 //! instance secret, the same on every node, and stored nowhere.
 
 pub mod accounts;
+pub mod config;
 mod demo;
 mod error;
 pub mod flows;
+mod local;
 mod oidc;
 pub mod one_time;
 mod pages;
 mod schema;
 mod sessions;
+mod state;
 
+pub use config::{AccountPolicy, LoginMeans, PortalConfig, Service};
 pub use error::PortalError;
 pub use schema::{migrations, MIGRATIONS};
 
@@ -32,25 +39,6 @@ use std::sync::Arc;
 
 /// Path of the identity provider's realm under the public URL (reference/psc.md).
 pub const REALM_PATH: &str = "/auth/realms/esante-wallet";
-
-/// One configured portal. The demo is the only one for now; the partner portals (`ror`,
-/// `ordre`, `rplus`) will be more values of this, not more code.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PortalConfig {
-    /// Path segment under `/espaces/`, also the key of its rows.
-    pub slug: &'static str,
-    /// Shown in the pages (and registered as the client's name at the provider).
-    pub name: &'static str,
-    /// Its client id at the identity provider.
-    pub client_id: &'static str,
-}
-
-/// The demo portal.
-pub const DEMO: PortalConfig = PortalConfig {
-    slug: "demo",
-    name: "Espace de démonstration",
-    client_id: "demo",
-};
 
 /// What the identity provider must know of a portal's OIDC client: handed to the idp's
 /// client registration at `serve --demo` start. The secret is sensitive: never log this.
@@ -88,6 +76,7 @@ pub struct Portals {
 }
 
 struct PortalsInner {
+    configs: Vec<Arc<PortalConfig>>,
     store: Store,
     clock: SharedClock,
     /// External base URL, without trailing slash.
@@ -96,6 +85,32 @@ struct PortalsInner {
     provider: oidc::Provider,
     /// Derives the portals' client secrets (see [`Portals::client_secret`]).
     secret_key: aws_lc_rs::hmac::Key,
+    /// Hashes the one-time codes and links.
+    one_time: one_time::SecretHasher,
+    code_policy: one_time::CodePolicy,
+    /// Argon2id of the local accounts' passwords (OWASP cost, bounded threads).
+    passwords: caducee_passwords::PasswordHasher,
+}
+
+/// What a node's portals are made of, beyond the store and the clock.
+pub struct PortalsOptions {
+    /// The portals served (validated by [`config::validate_all`]).
+    pub configs: Vec<PortalConfig>,
+    pub code_policy: one_time::CodePolicy,
+    pub passwords: caducee_passwords::PasswordHasher,
+}
+
+impl Default for PortalsOptions {
+    /// The demo portal alone, the default limits, OWASP argon2id.
+    fn default() -> Self {
+        PortalsOptions {
+            configs: vec![config::demo()],
+            code_policy: one_time::CodePolicy::default(),
+            passwords: caducee_passwords::PasswordHasher::new(
+                caducee_passwords::Argon2Policy::owasp(),
+            ),
+        }
+    }
 }
 
 impl Portals {
@@ -110,11 +125,33 @@ impl Portals {
         public_url: &str,
         instance_secret: &[u8],
     ) -> Result<Portals, PortalError> {
+        Portals::with_options(
+            store,
+            clock,
+            public_url,
+            instance_secret,
+            PortalsOptions::default(),
+        )
+    }
+
+    /// [`Portals::new`] with the portals and limits given; refuses an invalid configuration.
+    pub fn with_options(
+        store: Store,
+        clock: SharedClock,
+        public_url: &str,
+        instance_secret: &[u8],
+        options: PortalsOptions,
+    ) -> Result<Portals, PortalError> {
+        config::validate_all(&options.configs).map_err(PortalError::Config)?;
         let public_url = public_url.trim_end_matches('/').to_string();
         let issuer = format!("{public_url}{REALM_PATH}");
         let provider = oidc::Provider::new(&issuer, clock.clone())?;
         Ok(Portals {
             inner: Arc::new(PortalsInner {
+                configs: options.configs.into_iter().map(Arc::new).collect(),
+                one_time: one_time::SecretHasher::new(instance_secret),
+                code_policy: options.code_policy,
+                passwords: options.passwords,
                 store,
                 clock,
                 public_url,
@@ -131,11 +168,42 @@ impl Portals {
         &self.inner.store
     }
 
+    /// The portals served, in configuration order.
+    pub fn configs(&self) -> impl Iterator<Item = &PortalConfig> {
+        self.inner.configs.iter().map(|c| c.as_ref())
+    }
+
+    pub(crate) fn clock(&self) -> &SharedClock {
+        &self.inner.clock
+    }
+
+    pub(crate) fn one_time(&self) -> &one_time::SecretHasher {
+        &self.inner.one_time
+    }
+
+    pub(crate) fn code_policy(&self) -> &one_time::CodePolicy {
+        &self.inner.code_policy
+    }
+
+    pub(crate) fn passwords(&self) -> &caducee_passwords::PasswordHasher {
+        &self.inner.passwords
+    }
+
+    /// Deletes expired flows (ACC-02), spent codes and links, ended local sessions. Any
+    /// node may run it; `serve` does every minute.
+    pub async fn housekeeping(&self) -> Result<u64, PortalError> {
+        let now = self.now();
+        let pool = self.store().pool();
+        Ok(flows::housekeeping(pool, now).await?
+            + one_time::housekeeping(pool, now).await?
+            + local::housekeeping(pool, now).await?)
+    }
+
     pub fn public_url(&self) -> &str {
         &self.inner.public_url
     }
 
-    fn now(&self) -> i64 {
+    pub(crate) fn now(&self) -> i64 {
         self.inner.clock.unix()
     }
 
@@ -163,7 +231,7 @@ impl Portals {
         use base64::Engine as _;
         let tag = aws_lc_rs::hmac::sign(
             &self.inner.secret_key,
-            format!("caducee/portals/client-secret/v1/{}", portal.client_id).as_bytes(),
+            format!("caducee/portals/client-secret/v1/{}", portal.client_id()).as_bytes(),
         );
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(tag.as_ref())
     }
@@ -173,7 +241,7 @@ impl Portals {
         let secret = self.client_secret(portal);
         let home = self.home_url(portal);
         ClientRegistration {
-            client_id: portal.client_id.to_string(),
+            client_id: portal.client_id().to_string(),
             name: portal.name.to_string(),
             secret,
             redirect_uris: vec![format!("{home}/callback")],
@@ -184,10 +252,24 @@ impl Portals {
     }
 }
 
-/// The routes of every portal, state applied: merge into the application router.
+/// The routes of every configured portal, state applied: merge into the application router.
+/// A portal offering Pro Santé Connect gets the OIDC routes (`demo.rs`); one with local
+/// accounts gets the self-service screens (`local/`), whose home page then offers both.
 pub fn routes(portals: Portals) -> Router {
-    demo::routes(DEMO).with_state(demo::PortalState {
-        portals,
-        portal: DEMO,
-    })
+    let mut router = Router::new();
+    for portal in &portals.inner.configs {
+        let state = state::PortalState {
+            portals: portals.clone(),
+            portal: portal.clone(),
+        };
+        let mut r = local::common_routes(portal);
+        if portal.offers(LoginMeans::Psc) {
+            r = r.merge(demo::routes(portal, !portal.offers(LoginMeans::Local)));
+        }
+        if portal.offers(LoginMeans::Local) {
+            r = r.merge(local::routes(portal));
+        }
+        router = router.merge(r.with_state(state));
+    }
+    router
 }

@@ -32,8 +32,8 @@ struct Anonymous<'a> {
 /// The home page of a visitor who is not logged in; `logged_out`: back from a logout.
 pub(crate) fn anonymous(ctx: &PageCtx, portal: &PortalConfig, logged_out: bool) -> String {
     render(&Anonymous {
-        layout: Layout::new(ctx, portal.name),
-        name: portal.name,
+        layout: Layout::new(ctx, portal.name.clone()),
+        name: &portal.name,
         base: base(portal),
         notice: logged_out.then(|| ctx.t("portal-logged-out")),
     })
@@ -197,8 +197,8 @@ pub(crate) fn logged_in(ctx: &PageCtx, portal: &PortalConfig, s: &Session) -> St
         .map(|a| activity_card(&ctx.tr, a))
         .collect();
     render(&LoggedIn {
-        layout: Layout::new(ctx, portal.name),
-        name: portal.name,
+        layout: Layout::new(ctx, portal.name.clone()),
+        name: &portal.name,
         base: base(portal),
         hello: ctx
             .tr
@@ -274,7 +274,7 @@ mod tests {
     fn psc_01_claims_are_shown_escaped_with_labels() {
         let html = logged_in(
             &ctx(),
-            &crate::DEMO,
+            &crate::config::demo(),
             &session(json!({
                 "given_name": "Julie", "family_name": "MARTIN <b>",
                 "SubjectRefPro": {"exercices": [{"codeProfession": "10", "activities": [
@@ -294,9 +294,9 @@ mod tests {
 
     #[test]
     fn missing_claims_never_break_the_page() {
-        let html = logged_in(&ctx(), &crate::DEMO, &session(json!({"SubjectRefPro": 3})));
+        let html = logged_in(&ctx(), &crate::config::demo(), &session(json!({"SubjectRefPro": 3})));
         assert!(html.contains("Aucune activité transmise"));
-        let html = error(&ctx(), &crate::DEMO, "Titre", "<x>", Some("r-1"));
+        let html = error(&ctx(), &crate::config::demo(), "Titre", "<x>", Some("r-1"));
         assert!(html.contains("role=\"alert\"><p>&lt;x&gt;</p>"), "{html}");
         assert!(html.contains("/espaces/demo/login\">Réessayer"));
         assert!(html.contains("r-1"));

@@ -124,6 +124,26 @@ pub const MIGRATIONS: &[Migration] = &[
           CREATE UNIQUE INDEX portal_account_idnat ON portal_account (portal, idnat);
           CREATE UNIQUE INDEX portal_account_email ON portal_account (portal, email_folded);",
     },
+    Migration {
+        component: "portals",
+        version: 5,
+        name: "portal_local_session",
+        // A session opened by a local login or a reset link (local/session.rs), the cookie's
+        // secret as SHA-256. `reset_until`: a session opened by a reset link may set a new
+        // password without the current one until then (ACC-06).
+        sql: "CREATE TABLE portal_local_session (
+            id_hash TEXT PRIMARY KEY,
+            portal TEXT NOT NULL,
+            account_id TEXT NOT NULL,
+            how TEXT NOT NULL,
+            created_at BIGINT NOT NULL,
+            expires_at BIGINT NOT NULL,
+            ended_at BIGINT,
+            reset_until BIGINT
+          );
+          CREATE INDEX portal_local_session_account ON portal_local_session (account_id);
+          CREATE INDEX portal_local_session_expiry ON portal_local_session (expires_at);",
+    },
 ];
 
 /// Every migration the portals need, with the audit trail they write to, in order.

@@ -52,7 +52,7 @@ pub(crate) async fn start_login(
          VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
     .bind(state)
-    .bind(portal.slug)
+    .bind(&portal.slug)
     .bind(hash(browser_secret))
     .bind(nonce)
     .bind(pkce_verifier)
@@ -78,7 +78,7 @@ pub(crate) async fn take_login(
          WHERE state = $1 AND portal = $2",
     )
     .bind(state)
-    .bind(portal.slug)
+    .bind(&portal.slug)
     .fetch_optional(pool)
     .await?
     else {
@@ -90,7 +90,7 @@ pub(crate) async fn take_login(
     }
     let deleted = sqlx::query("DELETE FROM portal_login WHERE state = $1 AND portal = $2")
         .bind(state)
-        .bind(portal.slug)
+        .bind(&portal.slug)
         .execute(pool)
         .await?
         .rows_affected();
@@ -145,7 +145,7 @@ pub(crate) async fn create_session(
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
     )
     .bind(hash(&secret))
-    .bind(portal.slug)
+    .bind(&portal.slug)
     .bind(s.sid.as_deref())
     .bind(&s.sub)
     .bind(s.idnat.as_deref())
@@ -172,7 +172,7 @@ pub(crate) async fn find_session(
          WHERE id_hash = $1 AND portal = $2 AND ended_at IS NULL AND expires_at > $3",
     )
     .bind(hash(secret))
-    .bind(portal.slug)
+    .bind(&portal.slug)
     .bind(portals.now())
     .fetch_optional(portals.store().pool())
     .await?;
@@ -207,7 +207,7 @@ pub(crate) async fn end_session(
         )
         .bind(portals.now())
         .bind(hash(secret))
-        .bind(portal.slug)
+        .bind(&portal.slug)
         .execute(portals.store().pool())
         .await?;
     }
@@ -235,7 +235,7 @@ pub(crate) async fn end_provider_sessions(
         "SELECT idnat FROM portal_session
          WHERE portal = $1 AND ended_at IS NULL AND expires_at > $2 AND {filter}"
     );
-    let mut q = sqlx::query(&select).bind(portal.slug).bind(now).bind(a);
+    let mut q = sqlx::query(&select).bind(&portal.slug).bind(now).bind(a);
     if let Some(b) = b {
         q = q.bind(b);
     }
@@ -249,7 +249,7 @@ pub(crate) async fn end_provider_sessions(
         "UPDATE portal_session SET ended_at = $2
          WHERE portal = $1 AND ended_at IS NULL AND {filter}"
     );
-    let mut q = sqlx::query(&update).bind(portal.slug).bind(now).bind(a);
+    let mut q = sqlx::query(&update).bind(&portal.slug).bind(now).bind(a);
     if let Some(b) = b {
         q = q.bind(b);
     }

@@ -23,7 +23,7 @@ use axum::{Json, Router};
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine as _;
 use caducee_core::clock::{Clock, ManualClock};
-use caducee_portals::{Portals, DEMO};
+use caducee_portals::Portals;
 use caducee_store::testkit::TestDb;
 use caducee_store::{on_both_engines, Dialect};
 use openidconnect::core::{CoreJwsSigningAlgorithm, CoreRsaPrivateSigningKey};
@@ -385,7 +385,7 @@ async fn world(dialect: Dialect) -> World {
     let base = format!("http://{}", listener.local_addr().unwrap());
     // Built before anything listens, as in `serve`: discovery must be lazy.
     let portals = Portals::new(db.store.clone(), clock.shared(), &base, INSTANCE_SECRET).unwrap();
-    let registration = portals.client_registration(&DEMO);
+    let registration = portals.client_registration(&caducee_portals::config::demo());
     assert_eq!(
         registration.redirect_uris,
         vec![format!("{base}/espaces/demo/callback")]
@@ -630,7 +630,7 @@ async fn backchannel_logout(dialect: Dialect) {
         INSTANCE_SECRET,
     )
     .unwrap();
-    assert_eq!(restarted.client_registration(&DEMO).secret, w.fake.secret);
+    assert_eq!(restarted.client_registration(&caducee_portals::config::demo()).secret, w.fake.secret);
     let other = Portals::new(
         w.db.store.clone(),
         w.clock.shared(),
@@ -638,7 +638,7 @@ async fn backchannel_logout(dialect: Dialect) {
         b"another instance secret, also 32+ bytes",
     )
     .unwrap();
-    assert_ne!(other.client_registration(&DEMO).secret, w.fake.secret);
+    assert_ne!(other.client_registration(&caducee_portals::config::demo()).secret, w.fake.secret);
     assert!(w.fake.secret.len() >= 43, "256 bits");
     assert!(
         w.db.store

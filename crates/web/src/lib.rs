@@ -34,7 +34,8 @@ pub struct AppInner {
     pub ecps: Arc<caducee_ecps_server::EcpsServer>,
     /// The identity provider, mounted at `/auth/realms/esante-wallet/…` when present.
     pub idp: Option<caducee_idp::Idp>,
-    /// The portals (`/espaces/…`), mounted when present and in demo mode.
+    /// The portals (`/espaces/…`): those the configuration serves (`serve --demo` adds the
+    /// demo ones, and registers their OIDC clients).
     pub portals: Option<caducee_portals::Portals>,
     /// Who may read `/metrics` on the main listener (issue 10, item 16).
     pub metrics: MetricsAccess,
@@ -85,7 +86,7 @@ impl AppState {
         self.with(|i| i.idp = Some(idp))
     }
 
-    /// The same state with the portals mounted (in demo mode: the demo portal).
+    /// The same state with the portals mounted.
     pub fn with_portals(self, portals: caducee_portals::Portals) -> AppState {
         self.with(|i| i.portals = Some(portals))
     }
@@ -119,7 +120,7 @@ impl AppState {
 pub fn router(state: AppState) -> Router {
     // Install the metrics recorder before the first request is counted.
     let _ = probes::prometheus();
-    let portals = demo_portals(&state);
+    let portals = state.inner.portals.clone();
     let idp = state.inner.idp.clone();
     let ecps = caducee_ecps_server::router(state.inner.ecps.clone(), &state.inner.public_url);
     let state_url = state.inner.public_url.clone();
@@ -154,8 +155,3 @@ pub fn metrics_router(state: AppState) -> Router {
     )
 }
 
-/// The demo portal (`/espaces/demo`), a relying party of this node's identity provider over
-/// HTTP: mounted in demo mode only, where `serve --demo` registers its OIDC client.
-fn demo_portals(state: &AppState) -> Option<caducee_portals::Portals> {
-    state.inner.portals.clone().filter(|_| state.inner.demo)
-}

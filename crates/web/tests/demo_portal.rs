@@ -66,7 +66,7 @@ async fn start(dialect: Dialect) -> App {
     let portals =
         caducee_portals::Portals::new(store.clone(), clock.shared(), &base, INSTANCE_SECRET)
             .unwrap();
-    let r = portals.client_registration(&caducee_portals::DEMO);
+    let r = portals.client_registration(&caducee_portals::config::demo());
     idp.upsert_client(
         ClientSpec {
             client_id: r.client_id,

@@ -4,6 +4,7 @@ pub mod client;
 pub mod ecps;
 pub mod files;
 pub mod keys;
+pub mod portal;
 pub mod registry;
 pub mod serve;
 

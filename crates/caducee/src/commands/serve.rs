@@ -31,6 +31,8 @@ pub async fn run(mut config: Config, args: ServeArgs) -> anyhow::Result<ExitCode
             tracing::info!(lines = summary.lines, "registre de démonstration chargé");
         }
     }
+    // The directory's search index made whole (an interrupted import, rows from elsewhere).
+    caducee_registry::search::index_missing(&store).await?;
     let listener = tokio::net::TcpListener::bind(&config.listen)
         .await
         .with_context(|| format!("écoute sur {}", config.listen))?;
@@ -112,15 +114,30 @@ pub async fn run(mut config: Config, args: ServeArgs) -> anyhow::Result<ExitCode
     .await
     .context("fournisseur d'identité")?;
     crate::commands::client::apply_config_clients(&idp, &config).await?;
-    let portals = caducee_portals::Portals::new(
+    let portals = caducee_portals::Portals::with_options(
         store.clone(),
         clock.clone(),
         &config.public_url(),
         &instance_secret,
+        caducee_portals::PortalsOptions {
+            configs: config.portals_served(),
+            ..caducee_portals::PortalsOptions::default()
+        },
     )?;
-    if config.demo {
-        register_demo_portal(&idp, &portals).await?;
-    }
+    register_portal_clients(&idp, &portals).await?;
+    // Expired flows (ACC-02: typed data gone after 10 minutes), spent codes and links,
+    // ended sessions of the portals.
+    let portals_housekeeping = every(Duration::from_secs(60), {
+        let portals = portals.clone();
+        move || {
+            let portals = portals.clone();
+            async move {
+                if let Err(e) = portals.housekeeping().await {
+                    tracing::warn!(error = %e, "portails : ménage périodique");
+                }
+            }
+        }
+    });
     // Key rotation when due, expired codes, tokens, login flows and sessions deleted; any
     // node may do it.
     let idp_housekeeping = every(Duration::from_secs(60), {
@@ -197,6 +214,7 @@ pub async fn run(mut config: Config, args: ServeArgs) -> anyhow::Result<ExitCode
     // the outbox for the next start or another node.
     housekeeping.abort();
     idp_housekeeping.abort();
+    portals_housekeeping.abort();
     logout_delivery.abort();
     let _ = stop_worker.send(());
     let _ = worker_task.await;
@@ -204,29 +222,32 @@ pub async fn run(mut config: Config, args: ServeArgs) -> anyhow::Result<ExitCode
     Ok(ExitCode::SUCCESS)
 }
 
-/// Registers the OIDC client of the demo portal (`/espaces/demo`) at the provider. Its
-/// secret is derived from the instance secret by the portals component; registering again
-/// at every start makes a changed public URL or instance secret follow.
-async fn register_demo_portal(
+/// Registers the OIDC client of every portal served at the provider (DESIGN.md
+/// "Portals": a portal is a real client of the idp). Their secrets are derived from the
+/// instance secret by the portals component; registering again at every start makes a
+/// changed public URL or instance secret follow.
+async fn register_portal_clients(
     idp: &caducee_idp::Idp,
     portals: &caducee_portals::Portals,
 ) -> anyhow::Result<()> {
-    let r = portals.client_registration(&caducee_portals::DEMO);
-    idp.upsert_client(
-        caducee_idp::ClientSpec {
-            client_id: r.client_id,
-            name: r.name,
-            secret: Some(r.secret),
-            redirect_uris: r.redirect_uris,
-            post_logout_redirect_uris: r.post_logout_redirect_uris,
-            grants: r.grants,
-            backchannel_logout_uri: r.backchannel_logout_uri,
-            ..caducee_idp::ClientSpec::default()
-        },
-        "system:demo",
-    )
-    .await
-    .context("client OIDC du portail de démonstration")?;
+    for portal in portals.configs() {
+        let r = portals.client_registration(portal);
+        idp.upsert_client(
+            caducee_idp::ClientSpec {
+                client_id: r.client_id,
+                name: r.name,
+                secret: Some(r.secret),
+                redirect_uris: r.redirect_uris,
+                post_logout_redirect_uris: r.post_logout_redirect_uris,
+                grants: r.grants,
+                backchannel_logout_uri: r.backchannel_logout_uri,
+                ..caducee_idp::ClientSpec::default()
+            },
+            "system:portals",
+        )
+        .await
+        .with_context(|| format!("client OIDC du portail {}", portal.slug))?;
+    }
     Ok(())
 }
 

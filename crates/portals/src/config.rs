@@ -1,0 +1,328 @@
+//! A partner portal is configuration, not code (DESIGN.md "Portals"): a `[[portals]]` table
+//! of the configuration file gives its slug, its name, its accent colour, the login means it
+//! offers, how a local account comes to exist, the professions it lets in, the services of
+//! its home page and the onboarding steps of its logins. The demo configurations (`demo`,
+//! `ordre`) are values of the same type, loaded by `serve --demo`.
+//!
+//! Validation happens once, at start ([`validate_all`]): a portal that would be served
+//! wrongly (an unknown login means, a colour the stylesheet cannot use, two portals on one
+//! slug) stops the start with a French message naming the portal and the key.
+
+use serde::{Deserialize, Serialize};
+
+/// How a professional logs in to a portal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LoginMeans {
+    /// Through the identity provider (Pro Santé Connect–compatible): e-CPS, card, key…
+    Psc,
+    /// A local account of the portal: e-mail and password.
+    Local,
+}
+
+/// How a local account comes to exist.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AccountPolicy {
+    /// No local accounts (a Pro Santé Connect–only portal).
+    #[default]
+    None,
+    /// Birth date + RPPS, then a code sent to a contact the registry knows (ACC-01..04).
+    RegistryCode,
+    /// A registration form (ACC-09, issue 12).
+    RegistrationForm,
+    /// Only after a first Pro Santé Connect login, by "Mot de passe oublié ?" (ONB-02,
+    /// issue 12).
+    AfterPsc,
+}
+
+/// A step required after a login (DESIGN.md "Portals", onboarding policy). Declared here so
+/// configurations can name them; the steps themselves come with the portals that need them
+/// (issue 12).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum OnboardingStep {
+    ContactEmail,
+    Terms,
+    ConfirmRegistry,
+    VerifyEmail,
+    VerifyPhone,
+    StructureDetails,
+}
+
+/// One service on the portal's home page ("MES SERVICES").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Service {
+    /// As shown, in the portal's language (a partner's service name is not translated).
+    pub label: String,
+    /// A path of this site or an `https://` address.
+    pub href: String,
+}
+
+/// One configured portal (`[[portals]]`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PortalConfig {
+    /// Path segment under `/espaces/`, also the key of its rows: `[a-z0-9-]`, 1–32.
+    pub slug: String,
+    /// Shown in the pages and the messages, registered as the client's name at the provider.
+    pub name: String,
+    /// Its client id at the identity provider; the slug when absent.
+    #[serde(default)]
+    pub client_id: Option<String>,
+    /// `#rrggbb`, the colour of its banner and buttons.
+    #[serde(default = "default_accent")]
+    pub accent: String,
+    /// `["psc"]`, `["local"]` or both.
+    #[serde(default = "default_login")]
+    pub login: Vec<LoginMeans>,
+    #[serde(default)]
+    pub accounts: AccountPolicy,
+    /// Profession codes (TRE_G15) let in; empty: every profession.
+    #[serde(default)]
+    pub professions: Vec<String>,
+    #[serde(default)]
+    pub services: Vec<Service>,
+    #[serde(default)]
+    pub onboarding: Vec<OnboardingStep>,
+    /// The terms of use and the privacy policy the creation form links to.
+    #[serde(default)]
+    pub terms_url: Option<String>,
+    #[serde(default)]
+    pub privacy_url: Option<String>,
+}
+
+fn default_accent() -> String {
+    "#000091".to_string()
+}
+
+fn default_login() -> Vec<LoginMeans> {
+    vec![LoginMeans::Psc]
+}
+
+/// Slugs the site uses for itself under `/espaces/`.
+const RESERVED_SLUGS: &[&str] = &["assets", "api", "admin"];
+
+impl PortalConfig {
+    pub fn client_id(&self) -> &str {
+        self.client_id.as_deref().unwrap_or(&self.slug)
+    }
+
+    pub fn offers(&self, means: LoginMeans) -> bool {
+        self.login.contains(&means)
+    }
+
+    /// Whether the registry profession `code` may enter (ONB-01).
+    pub fn admits_profession(&self, code: &str) -> bool {
+        self.professions.is_empty() || self.professions.iter().any(|p| p == code)
+    }
+
+    /// `/espaces/{slug}`.
+    pub fn base(&self) -> String {
+        format!("/espaces/{}", self.slug)
+    }
+
+    /// What is wrong with this portal, in French, or nothing.
+    pub fn validate(&self) -> Result<(), String> {
+        let p = &self.slug;
+        let slug_ok = !p.is_empty()
+            && p.len() <= 32
+            && p.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            && !p.starts_with('-');
+        if !slug_ok || RESERVED_SLUGS.contains(&p.as_str()) {
+            return Err(format!(
+                "portail « {p} » : slug invalide (1 à 32 caractères parmi a-z, 0-9 et -, hors {})",
+                RESERVED_SLUGS.join(", ")
+            ));
+        }
+        if self.name.trim().is_empty() {
+            return Err(format!("portail « {p} » : name est vide"));
+        }
+        let hex = self.accent.strip_prefix('#').unwrap_or("");
+        if hex.len() != 6 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(format!(
+                "portail « {p} » : accent « {} » n'est pas une couleur #rrggbb",
+                self.accent
+            ));
+        }
+        if self.login.is_empty() {
+            return Err(format!(
+                "portail « {p} » : login doit offrir \"psc\", \"local\" ou les deux"
+            ));
+        }
+        match (self.offers(LoginMeans::Local), self.accounts) {
+            (true, AccountPolicy::None) => {
+                return Err(format!(
+                "portail « {p} » : login \"local\" demande accounts = \"registry-code\", \"registration-form\" ou \"after-psc\""
+            ))
+            }
+            (false, a) if a != AccountPolicy::None => {
+                return Err(format!(
+                    "portail « {p} » : accounts sans login \"local\" n'aurait aucun effet"
+                ))
+            }
+            _ => {}
+        }
+        if matches!(
+            self.accounts,
+            AccountPolicy::RegistrationForm | AccountPolicy::AfterPsc
+        ) {
+            return Err(format!(
+                "portail « {p} » : accounts = \"{}\" n'est pas encore disponible (seul \"registry-code\" l'est)",
+                serde_json::to_value(self.accounts)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_default()
+            ));
+        }
+        for link in self
+            .services
+            .iter()
+            .map(|s| s.href.as_str())
+            .chain(self.terms_url.as_deref())
+            .chain(self.privacy_url.as_deref())
+        {
+            let local = link.starts_with('/') && !link.starts_with("//");
+            if !local && !link.starts_with("https://") {
+                return Err(format!(
+                    "portail « {p} » : le lien « {link} » doit être un chemin du site (/…) ou une adresse https://"
+                ));
+            }
+        }
+        if let Some(s) = self.services.iter().find(|s| s.label.trim().is_empty()) {
+            return Err(format!(
+                "portail « {p} » : un service sans label ({})",
+                s.href
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Checks every portal, and that no two share a slug or a client id.
+pub fn validate_all(portals: &[PortalConfig]) -> Result<(), String> {
+    for (i, portal) in portals.iter().enumerate() {
+        portal.validate()?;
+        if let Some(other) = portals[..i].iter().find(|o| o.slug == portal.slug) {
+            return Err(format!("deux portails ont le slug « {} »", other.slug));
+        }
+        if let Some(other) = portals[..i]
+            .iter()
+            .find(|o| o.client_id() == portal.client_id())
+        {
+            return Err(format!(
+                "les portails « {} » et « {} » ont le même client_id « {} »",
+                other.slug,
+                portal.slug,
+                portal.client_id()
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The demo relying party of Pro Santé Connect (`/espaces/demo`).
+pub fn demo() -> PortalConfig {
+    PortalConfig {
+        slug: "demo".into(),
+        name: "Espace de démonstration".into(),
+        client_id: None,
+        accent: default_accent(),
+        login: vec![LoginMeans::Psc],
+        accounts: AccountPolicy::None,
+        professions: Vec::new(),
+        services: Vec::new(),
+        onboarding: Vec::new(),
+        terms_url: None,
+        privacy_url: None,
+    }
+}
+
+/// "Mon espace" of the Ordre des médecins (seed `ordre-medecins-mon-espace.txt`): local
+/// accounts created by birth date + RPPS and a code to a registry contact, for physicians
+/// (profession 10: médecins, internes and docteurs juniors).
+pub fn ordre() -> PortalConfig {
+    let service = |label: &str, href: &str| Service {
+        label: label.into(),
+        href: href.into(),
+    };
+    PortalConfig {
+        slug: "ordre".into(),
+        name: "Ordre des médecins".into(),
+        client_id: None,
+        accent: "#0b5394".into(),
+        login: vec![LoginMeans::Local],
+        accounts: AccountPolicy::RegistryCode,
+        professions: vec!["10".into()],
+        services: vec![
+            service(
+                "Abonnements",
+                "https://www.conseil-national.medecin.fr/publications",
+            ),
+            service(
+                "Cotisations",
+                "https://www.conseil-national.medecin.fr/medecin/cotisation-ordinale",
+            ),
+            service(
+                "Mes Gardes",
+                "https://www.conseil-national.medecin.fr/medecin/exercice/permanence-soins",
+            ),
+        ],
+        onboarding: Vec::new(),
+        terms_url: Some("/espaces/ordre/conditions".into()),
+        privacy_url: Some("/espaces/ordre/confidentialite".into()),
+    }
+}
+
+/// The demo configurations `serve --demo` loads, beside (never over) the file's: a portal of
+/// the file with the same slug wins.
+pub fn demo_portals() -> Vec<PortalConfig> {
+    vec![demo(), ordre()]
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn the_demo_configurations_are_valid() {
+        assert_eq!(validate_all(&demo_portals()), Ok(()));
+    }
+
+    #[test]
+    fn a_portals_table_parses_with_defaults_and_unknown_keys_are_refused() {
+        let p: PortalConfig = toml_like(
+            r##"{"slug":"ror","name":"ROR","login":["psc","local"],"accounts":"registry-code"}"##,
+        );
+        assert_eq!(p.client_id(), "ror");
+        assert_eq!(p.accent, "#000091");
+        assert!(p.offers(LoginMeans::Local) && p.offers(LoginMeans::Psc));
+        assert!(serde_json::from_str::<PortalConfig>(r#"{"slug":"x","name":"X","colour":"red"}"#)
+            .is_err());
+    }
+
+    fn toml_like(json: &str) -> PortalConfig {
+        serde_json::from_str(json).unwrap()
+    }
+
+    #[test]
+    fn bad_portals_are_refused_with_the_key_named() {
+        let mut p = ordre();
+        p.accent = "blue".into();
+        assert!(p.validate().unwrap_err().contains("accent"));
+        let mut p = ordre();
+        p.slug = "Ordre".into();
+        assert!(p.validate().unwrap_err().contains("slug"));
+        let mut p = ordre();
+        p.accounts = AccountPolicy::None;
+        assert!(p.validate().unwrap_err().contains("local"));
+        let mut p = ordre();
+        p.services[0].href = "javascript:alert(1)".into();
+        assert!(p.validate().unwrap_err().contains("https://"));
+        let two = vec![ordre(), ordre()];
+        assert!(validate_all(&two).unwrap_err().contains("slug"));
+    }
+}

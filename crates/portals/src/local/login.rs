@@ -1,0 +1,285 @@
+//! The home page of a portal with local accounts: "Connectez-vous à votre espace" (E-mail,
+//! Mot de passe, Se connecter, Créer votre espace, Identifiants oubliés ?) for a visitor,
+//! "MES SERVICES" for a logged-in professional; the login and the logout; the page
+//! "Identifiants oubliés ?" that offers the seed's two paths.
+
+use super::pages::{self, Block, FormPage, MessagePage};
+use super::session;
+use super::{failure, Form, Visit};
+use crate::accounts::{self, LoginOutcome};
+use crate::state::{Cookie, PortalState};
+use crate::LoginMeans;
+use axum::body::Bytes;
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use axum::Extension;
+use caducee_core::source::ClientSource;
+use caducee_pages::{
+    Alert, AlertKind, Arg, Button, ButtonKind, Field, Layout, Link, PasswordInput, Template,
+};
+
+/// A service tile of the home page.
+struct Tile {
+    label: String,
+    href: String,
+    id: String,
+}
+
+#[derive(Template)]
+#[template(path = "local/home.html")]
+struct Home {
+    layout: Layout,
+    hello: String,
+    email: String,
+    notice: Option<Alert>,
+    services: Vec<Tile>,
+    logout_action: String,
+    csrf: String,
+}
+
+pub(crate) async fn home(
+    State(st): State<PortalState>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let visit = Visit::new(&st, &headers, st.base());
+    let now = st.portals.now();
+    if let Some(secret) = st.cookie(&headers, &Cookie::Local) {
+        let found = match st.portals.store().pool().acquire().await {
+            Ok(mut conn) => session::find(&mut conn, &st.portal.slug, &secret, now).await,
+            Err(e) => Err(e.into()),
+        };
+        match found {
+            Ok(Some(s)) => return logged_in(&st, &visit, &s).await,
+            Ok(None) => {}
+            Err(e) => return failure(&st, &headers, &e),
+        }
+    }
+    let notice = match query.as_deref() {
+        Some("deconnecte=1") => Some(Alert::new(
+            AlertKind::Success,
+            visit.tr().t("account-logged-out"),
+        )),
+        _ => None,
+    };
+    login_form(&st, &visit, "", None, notice, StatusCode::OK)
+}
+
+async fn logged_in(st: &PortalState, visit: &Visit, s: &session::LocalSession) -> Response {
+    let tr = visit.tr();
+    let name = match s.account.idnat.strip_prefix('8').map(super::identity::parse_rpps) {
+        Some(Ok(rpps)) => super::identity::lookup(st.portals.store(), &st.portal, &rpps)
+            .await
+            .ok()
+            .flatten()
+            .map(|p| format!("{} {}", p.first_name, p.last_name)),
+        _ => None,
+    };
+    let hello = match name {
+        Some(n) => tr.t_with("account-hello", &[("name", Arg::from(n.as_str()))]),
+        None => tr.t("account-hello-anonymous"),
+    };
+    let mut services: Vec<Tile> = st
+        .portal
+        .services
+        .iter()
+        .enumerate()
+        .map(|(i, s)| Tile {
+            label: s.label.clone(),
+            href: s.href.clone(),
+            id: format!("service-{}", i + 1),
+        })
+        .collect();
+    services.push(Tile {
+        label: tr.t("account-settings"),
+        href: format!("{}/parametres", st.base()),
+        id: "service-parametres".into(),
+    });
+    let page = Home {
+        layout: pages::layout(&visit.ctx, &st.portal, &tr.t("account-home-title")),
+        hello,
+        email: s.account.email.clone(),
+        notice: None,
+        services,
+        logout_action: format!("{}/deconnexion", st.base()),
+        csrf: visit.csrf(st),
+    };
+    visit.page(st, StatusCode::OK, pages::render(&page))
+}
+
+fn login_form(
+    st: &PortalState,
+    visit: &Visit,
+    email: &str,
+    error: Option<Alert>,
+    notice: Option<Alert>,
+    status: StatusCode,
+) -> Response {
+    let tr = visit.tr();
+    let title = tr.t("account-login-title");
+    let mut page = FormPage::new(
+        pages::layout(&visit.ctx, &st.portal, &title),
+        title,
+        format!("{}/connexion", st.base()),
+    )
+    .hidden("csrf", visit.csrf(st));
+    let failed = error.is_some();
+    page.alerts.extend(error);
+    page.alerts.extend(notice);
+    let mut email_field = Field::new("email", tr.t("account-email"))
+        .kind("email")
+        .autocomplete("username")
+        .value(email)
+        .required();
+    let mut password = PasswordInput::new(tr, "mot_de_passe", tr.t("account-password"), false);
+    if failed {
+        email_field.invalid = true;
+        password.field.invalid = true;
+    }
+    page.blocks = vec![Block::Field(email_field), Block::Password(password)];
+    page.buttons = vec![Button::new(tr.t("account-login"), ButtonKind::Primary).id("se-connecter")];
+    page.links = vec![
+        Link::new(format!("{}/creer", st.base()), tr.t("account-create-space")).id("creer"),
+        Link::new(
+            format!("{}/identifiants-oublies", st.base()),
+            tr.t("account-forgot"),
+        )
+        .id("identifiants-oublies"),
+    ];
+    if st.portal.offers(LoginMeans::Psc) {
+        page.links.push(
+            Link::new(format!("{}/login", st.base()), tr.t("portal-login-psc"))
+                .button(ButtonKind::Secondary)
+                .id("psc"),
+        );
+    }
+    visit.page(st, status, pages::render(&page))
+}
+
+pub(crate) async fn login(
+    State(st): State<PortalState>,
+    headers: HeaderMap,
+    source: Option<Extension<ClientSource>>,
+    body: Bytes,
+) -> Response {
+    let form = Form::parse(&body);
+    let visit = Visit::new(&st, &headers, st.base());
+    let tr = visit.tr();
+    let email = form.trimmed("email");
+    if !visit.csrf_ok(&st, &form) {
+        let alert = Alert::new(AlertKind::Warning, tr.t("account-form-stale"));
+        return login_form(&st, &visit, email, Some(alert), None, StatusCode::FORBIDDEN);
+    }
+    let password = form.get("mot_de_passe");
+    if email.is_empty() || password.is_empty() {
+        let alert = Alert::new(AlertKind::Error, tr.t("account-login-missing")).id("erreur");
+        return login_form(&st, &visit, email, Some(alert), None, StatusCode::UNPROCESSABLE_ENTITY);
+    }
+    let source = source.map_or_else(ClientSource::unknown, |Extension(s)| s);
+    let now = st.portals.now();
+    let outcome = accounts::login(
+        st.portals.store(),
+        st.portals.passwords(),
+        &st.portal.slug,
+        email,
+        password,
+        &source,
+        now,
+    )
+    .await;
+    match outcome {
+        Ok(LoginOutcome::Ok(account)) => {
+            let opened = match st.portals.store().pool().acquire().await {
+                Ok(mut conn) => session::open(&mut conn, &account, "password", now).await,
+                Err(e) => Err(e.into()),
+            };
+            match opened {
+                Ok(secret) => visit.redirect(
+                    &st,
+                    &st.base(),
+                    vec![st.set_cookie(&Cookie::Local, &secret, None)],
+                ),
+                Err(e) => failure(&st, &headers, &e),
+            }
+        }
+        Ok(LoginOutcome::Refused) => {
+            let alert = Alert::new(AlertKind::Error, tr.t("account-login-refused")).id("erreur");
+            login_form(&st, &visit, email, Some(alert), None, StatusCode::UNAUTHORIZED)
+        }
+        Ok(LoginOutcome::Throttled { retry_after_secs }) => {
+            let alert = Alert::new(
+                AlertKind::Error,
+                tr.t_with(
+                    "account-login-throttled",
+                    &[("minutes", Arg::Num((retry_after_secs.max(1) + 59) / 60))],
+                ),
+            )
+            .id("erreur")
+            .link(Link::new(
+                format!("{}/mot-de-passe-oublie", st.base()),
+                tr.t("account-reset-title"),
+            ));
+            login_form(&st, &visit, email, Some(alert), None, StatusCode::TOO_MANY_REQUESTS)
+        }
+        Err(e) => failure(&st, &headers, &e),
+    }
+}
+
+pub(crate) async fn logout(
+    State(st): State<PortalState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let form = Form::parse(&body);
+    let visit = Visit::new(&st, &headers, st.base());
+    if !visit.csrf_ok(&st, &form) {
+        return visit.redirect(&st, &st.base(), Vec::new());
+    }
+    if let Some(secret) = st.cookie(&headers, &Cookie::Local) {
+        let now = st.portals.now();
+        let ended = async {
+            let mut conn = st.portals.store().pool().acquire().await?;
+            if let Some(s) = session::find(&mut conn, &st.portal.slug, &secret, now).await? {
+                session::end(&mut conn, &s.id_hash, now).await?;
+            }
+            Ok::<(), crate::PortalError>(())
+        }
+        .await;
+        if let Err(e) = ended {
+            return failure(&st, &headers, &e);
+        }
+    }
+    visit.redirect(
+        &st,
+        &format!("{}?deconnecte=1", st.base()),
+        vec![st.clear_cookie(&Cookie::Local)],
+    )
+}
+
+/// "Identifiants oubliés ?": the forgotten login e-mail, or the forgotten password.
+pub(crate) async fn forgot(State(st): State<PortalState>, headers: HeaderMap) -> Response {
+    let visit = Visit::new(&st, &headers, format!("{}/identifiants-oublies", st.base()));
+    let tr = visit.tr();
+    let page = MessagePage {
+        layout: pages::layout(&visit.ctx, &st.portal, &tr.t("account-forgot-title")),
+        heading: tr.t("account-forgot-title"),
+        alert: Alert::new(AlertKind::Info, tr.t("account-forgot-intro")),
+        links: vec![
+            Link::new(
+                format!("{}/recuperer", st.base()),
+                tr.t("account-forgot-email"),
+            )
+            .button(ButtonKind::Secondary)
+            .id("email-oublie"),
+            Link::new(
+                format!("{}/mot-de-passe-oublie", st.base()),
+                tr.t("account-forgot-password"),
+            )
+            .button(ButtonKind::Secondary)
+            .id("mot-de-passe-oublie"),
+            Link::new(st.base(), tr.t("account-back-to-login")).id("retour-connexion"),
+        ],
+    };
+    visit.page(&st, StatusCode::OK, pages::render(&page))
+}

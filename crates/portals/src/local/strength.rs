@@ -1,0 +1,202 @@
+//! The password rules of local accounts and the live meter's answer.
+//!
+//! A password is accepted when it has 12 characters or more (ANSSI's advice for a password
+//! checked by a meter and a deny list), is not on the list of common passwords, is not built
+//! on the person's names, RPPS number, birth date or e-mail, and the estimator (zxcvbn)
+//! rates it at least "Moyen".
+//!
+//! The meter's script (`assets/password.js` of the kit) posts what is typed here and shows
+//! the answer; the estimate is the server's, the same that decides at submission, so the
+//! page never says "Fort" of a password the form then refuses.
+
+use super::{flow_param, Form, Visit};
+use crate::state::PortalState;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use caducee_passwords::strength::{estimate, Level, Personal, Rules};
+
+/// The composition rule of local accounts: length only, the meter does the rest.
+pub(crate) const RULES: Rules = Rules::none();
+
+/// Longest password considered (argon2 takes any length; the estimator's cost grows with it).
+const MAX_CHARS: usize = 256;
+
+/// Whether `password` may be chosen by the person `personal` describes, else the
+/// catalogue key that says why not.
+pub(crate) fn acceptable(password: &str, personal: &Personal<'_>) -> Result<(), &'static str> {
+    if password.is_empty() {
+        return Err("account-error-password-empty");
+    }
+    if password.chars().count() > MAX_CHARS {
+        return Err("account-error-password-long");
+    }
+    if !RULES.met(password) {
+        return Err("account-error-password-short");
+    }
+    let s = estimate(password, personal);
+    if s.common {
+        Err("account-error-password-common")
+    } else if s.personal {
+        Err("account-error-password-personal")
+    } else if s.level == Level::Weak {
+        Err("account-error-password-weak")
+    } else {
+        Ok(())
+    }
+}
+
+/// `POST {base}/force-mot-de-passe` (`mot_de_passe`, `csrf`, optionally `flow`): the
+/// strength as JSON, in the page's language: `{"level":0..2,"label":"Faible","warning":…,
+/// "rules":[{"text":…,"met":true}]}`. The person's data come from the session or the
+/// journey of this browser, never from the request.
+pub(crate) async fn answer(
+    State(st): State<PortalState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let form = Form::parse(&body);
+    let visit = Visit::new(&st, &headers, st.base());
+    if !visit.csrf_ok(&st, &form) {
+        return StatusCode::FORBIDDEN.into_response();
+    }
+    let password: String = form.get("mot_de_passe").chars().take(MAX_CHARS).collect();
+    let person = match person_of(&st, &headers, &visit, &form).await {
+        Ok(p) => p,
+        Err(e) => {
+            tracing::warn!(error = %e, "mesure du mot de passe : personne introuvable");
+            None
+        }
+    };
+    let names: Vec<&str> = person
+        .as_ref()
+        .map(|p| vec![p.first_name.as_str(), p.last_name.as_str()])
+        .unwrap_or_default();
+    let personal = Personal {
+        names: &names,
+        rpps: person.as_ref().map(|p| p.rpps.as_str()),
+        birth_date: person.as_ref().map(|p| p.birth_date.as_str()),
+        email: person.as_ref().and_then(|p| p.email.as_deref()),
+    };
+    let tr = visit.tr();
+    let s = estimate(&password, &personal);
+    let accepted = acceptable(&password, &personal);
+    let level = match (accepted, s.level) {
+        (Err(_), _) | (_, Level::Weak) => 0,
+        (Ok(()), Level::Medium) => 1,
+        (Ok(()), Level::Strong) => 2,
+    };
+    let label = tr.t(match level {
+        0 => "kit-password-weak",
+        1 => "kit-password-medium",
+        _ => "kit-password-strong",
+    });
+    let warning = accepted.err().or(s.warning).map(|k| tr.t(k));
+    let rules: Vec<serde_json::Value> = RULES
+        .check(&password)
+        .into_iter()
+        .map(|(key, met)| serde_json::json!({"text": tr.t(key), "met": met}))
+        .collect();
+    let body = serde_json::json!({
+        "level": if password.is_empty() { serde_json::Value::Null } else { level.into() },
+        "label": label,
+        "warning": warning,
+        "rules": rules,
+    });
+    (
+        [
+            (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            ),
+        ],
+        body.to_string(),
+    )
+        .into_response()
+}
+
+/// The person whose password it is: the session's account, or the journey's professional.
+async fn person_of(
+    st: &PortalState,
+    headers: &HeaderMap,
+    visit: &Visit,
+    form: &Form,
+) -> Result<Option<super::identity::Person>, crate::PortalError> {
+    let now = st.portals.now();
+    let mut conn = st.portals.store().pool().acquire().await?;
+    let idnat = if let Some(secret) = st.cookie(headers, &crate::state::Cookie::Local) {
+        super::session::find(&mut conn, &st.portal.slug, &secret, now)
+            .await?
+            .map(|s| s.account.idnat)
+    } else {
+        None
+    };
+    let idnat = match (idnat, flow_param(Some(&format!("flow={}", form.get("flow"))))) {
+        (Some(i), _) => Some(i),
+        (None, Some(id)) => {
+            let mut found = None;
+            for kind in ["creation", "recovery"] {
+                if let Some(f) = crate::flows::load::<serde_json::Value>(
+                    &mut conn,
+                    &st.portal.slug,
+                    kind,
+                    &id,
+                    &visit.browser,
+                    now,
+                )
+                .await?
+                {
+                    found = f
+                        .data
+                        .get("idnat")
+                        .and_then(|v| v.as_str())
+                        .map(str::to_string);
+                }
+            }
+            found
+        }
+        (None, None) => None,
+    };
+    drop(conn);
+    let Some(idnat) = idnat else { return Ok(None) };
+    let Some(rpps) = idnat.strip_prefix('8') else {
+        return Ok(None);
+    };
+    let Ok(rpps) = super::identity::parse_rpps(rpps) else {
+        return Ok(None);
+    };
+    super::identity::lookup(st.portals.store(), &st.portal, &rpps).await
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn acc_04_weak_common_and_personal_passwords_are_refused() {
+        let julie = Personal {
+            names: &["Julie", "Martin"],
+            rpps: Some("19999900012"),
+            birth_date: Some("1980-04-12"),
+            email: Some("julie.martin@example.test"),
+        };
+        assert_eq!(acceptable("", &julie), Err("account-error-password-empty"));
+        assert_eq!(acceptable("court", &julie), Err("account-error-password-short"));
+        assert_eq!(
+            acceptable("motdepasse123", &julie),
+            Err("account-error-password-common")
+        );
+        assert_eq!(
+            acceptable("JulieMartin1980!", &julie),
+            Err("account-error-password-personal")
+        );
+        assert_eq!(
+            acceptable("aaaaaaaaaaaaaaaa", &julie),
+            Err("account-error-password-weak")
+        );
+        assert_eq!(acceptable("péniche-vélo-grenadine-42", &julie), Ok(()));
+    }
+}
