@@ -1140,6 +1140,50 @@ const PERSONAS: &[PersonaSpec] = &[
             finess_ej_payload: "59800005",
         },
     },
+    // Two more physicians, so that the Ordre's space (physicians only) can be tried by more
+    // than one person at a time (demo, journeys, benchmarks).
+    PersonaSpec {
+        rpps_payload: "1999990006",
+        civility: "M",
+        civility_ex: "DR",
+        last_name: "Benali",
+        first_name: "Karim",
+        birth_date: "1983-02-08",
+        email: "karim.benali@example.test",
+        mobile: "+33612345606",
+        profession: "10",
+        specialty: Some(("SM04", "Cardiologie et maladies vasculaires")),
+        town: 8, // Bordeaux
+        number: "5",
+        street_type: "CRS",
+        street: "de l'Intendance",
+        phone: "0556123456",
+        place: PersonaPlace::Cabinet {
+            sector: "SA07",
+            siren_payload: "79999006",
+        },
+    },
+    PersonaSpec {
+        rpps_payload: "1999990007",
+        civility: "MME",
+        civility_ex: "DR",
+        last_name: "Durand",
+        first_name: "Sophie",
+        birth_date: "1979-07-21",
+        email: "sophie.durand@example.test",
+        mobile: "+33612345607",
+        profession: "10",
+        specialty: Some(("SM54", "Médecine générale")),
+        town: 10, // Rennes
+        number: "18",
+        street_type: "R",
+        street: "de Saint-Malo",
+        phone: "0299123456",
+        place: PersonaPlace::Cabinet {
+            sector: "SA07",
+            siren_payload: "79999007",
+        },
+    },
 ];
 
 fn persona_records(spec: &PersonaSpec) -> Option<(Person, Activity)> {
@@ -1858,9 +1902,9 @@ mod tests {
     #[test]
     fn reg_10_personas_are_valid_and_their_rows_parse() {
         let personas = demo_personas();
-        assert_eq!(personas.len(), 5);
+        assert_eq!(personas.len(), 7);
         let professions: Vec<&str> = personas.iter().map(|p| p.profession_code).collect();
-        assert_eq!(professions, ["10", "60", "21", "70", "50"]);
+        assert_eq!(professions, ["10", "60", "21", "70", "50", "10", "10"]);
         for p in &personas {
             let r = Rpps::parse(&p.rpps).unwrap();
             assert_eq!(p.idnat, r.idnat());
@@ -1877,7 +1921,7 @@ mod tests {
         }
         let rows = personas_rows();
         let lines: Vec<&str> = rows.lines().collect();
-        assert_eq!(lines.len(), 5);
+        assert_eq!(lines.len(), 7);
         for (line, p) in lines.iter().zip(&personas) {
             check_line(line);
             let parts: Vec<&str> = line.split('|').collect();
@@ -1889,7 +1933,10 @@ mod tests {
             .iter()
             .map(|l| l.split('|').nth(48).unwrap())
             .collect();
-        assert_eq!(sectors, ["SA07", "SA01", "SA33", "SA08", "SA01"]);
+        assert_eq!(
+            sectors,
+            ["SA07", "SA01", "SA33", "SA08", "SA01", "SA07", "SA07"]
+        );
         assert_eq!(demo_personas(), personas);
         assert_eq!(personas_rows(), rows);
     }
