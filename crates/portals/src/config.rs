@@ -300,8 +300,10 @@ mod tests {
         assert_eq!(p.client_id(), "ror");
         assert_eq!(p.accent, "#000091");
         assert!(p.offers(LoginMeans::Local) && p.offers(LoginMeans::Psc));
-        assert!(serde_json::from_str::<PortalConfig>(r#"{"slug":"x","name":"X","colour":"red"}"#)
-            .is_err());
+        assert!(
+            serde_json::from_str::<PortalConfig>(r#"{"slug":"x","name":"X","colour":"red"}"#)
+                .is_err()
+        );
     }
 
     fn toml_like(json: &str) -> PortalConfig {

@@ -294,7 +294,11 @@ mod tests {
 
     #[test]
     fn missing_claims_never_break_the_page() {
-        let html = logged_in(&ctx(), &crate::config::demo(), &session(json!({"SubjectRefPro": 3})));
+        let html = logged_in(
+            &ctx(),
+            &crate::config::demo(),
+            &session(json!({"SubjectRefPro": 3})),
+        );
         assert!(html.contains("Aucune activité transmise"));
         let html = error(&ctx(), &crate::config::demo(), "Titre", "<x>", Some("r-1"));
         assert!(html.contains("role=\"alert\"><p>&lt;x&gt;</p>"), "{html}");

@@ -15,7 +15,6 @@ pub(crate) struct PortalState {
     pub portal: Arc<PortalConfig>,
 }
 
-
 // ---------------------------------------------------------------------------------------
 // Cookies and responses.
 // ---------------------------------------------------------------------------------------
@@ -113,7 +112,12 @@ impl PortalState {
     /// shown as a French page with "Réessayer".
     /// The page's language is read from `headers`; its language switch leads to the
     /// portal's home (a failed callback cannot be replayed).
-    pub(crate) fn fail(&self, headers: &HeaderMap, e: &PortalError, request_id: Option<&str>) -> Response {
+    pub(crate) fn fail(
+        &self,
+        headers: &HeaderMap,
+        e: &PortalError,
+        request_id: Option<&str>,
+    ) -> Response {
         let ctx = &PageCtx::from_headers(headers, self.base());
         let rid = request_id.unwrap_or("-");
         match e {
@@ -134,7 +138,6 @@ impl PortalState {
             Vec::new(),
         )
     }
-
 }
 
 pub(crate) fn request_id(headers: &HeaderMap) -> Option<String> {
@@ -145,7 +148,11 @@ pub(crate) fn request_id(headers: &HeaderMap) -> Option<String> {
 }
 
 /// An HTML page that must never be cached (it shows a person, or a login state).
-pub(crate) fn html(status: StatusCode, body: String, headers: Vec<(HeaderName, HeaderValue)>) -> Response {
+pub(crate) fn html(
+    status: StatusCode,
+    body: String,
+    headers: Vec<(HeaderName, HeaderValue)>,
+) -> Response {
     let mut r = (status, Html(body)).into_response();
     r.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -168,4 +175,3 @@ pub(crate) fn redirect(location: &str, cookies: Vec<HeaderValue>) -> Response {
     }
     r
 }
-

@@ -630,7 +630,12 @@ async fn backchannel_logout(dialect: Dialect) {
         INSTANCE_SECRET,
     )
     .unwrap();
-    assert_eq!(restarted.client_registration(&caducee_portals::config::demo()).secret, w.fake.secret);
+    assert_eq!(
+        restarted
+            .client_registration(&caducee_portals::config::demo())
+            .secret,
+        w.fake.secret
+    );
     let other = Portals::new(
         w.db.store.clone(),
         w.clock.shared(),
@@ -638,7 +643,12 @@ async fn backchannel_logout(dialect: Dialect) {
         b"another instance secret, also 32+ bytes",
     )
     .unwrap();
-    assert_ne!(other.client_registration(&caducee_portals::config::demo()).secret, w.fake.secret);
+    assert_ne!(
+        other
+            .client_registration(&caducee_portals::config::demo())
+            .secret,
+        w.fake.secret
+    );
     assert!(w.fake.secret.len() >= 43, "256 bits");
     assert!(
         w.db.store

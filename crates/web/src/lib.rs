@@ -154,4 +154,3 @@ pub fn metrics_router(state: AppState) -> Router {
         https,
     )
 }
-

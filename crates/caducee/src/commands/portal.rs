@@ -34,7 +34,9 @@ pub fn run(mut config: Config, what: PortalCommand) -> anyhow::Result<ExitCode> 
                 return Ok(ExitCode::SUCCESS);
             }
             if portals.is_empty() {
-                println!("Aucun portail configuré ([[portals]] du fichier de configuration, ou --demo).");
+                println!(
+                    "Aucun portail configuré ([[portals]] du fichier de configuration, ou --demo)."
+                );
                 return Ok(ExitCode::SUCCESS);
             }
             let base = config.public_url();

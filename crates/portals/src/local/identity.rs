@@ -117,7 +117,9 @@ pub(crate) enum Check {
     /// ACC-01 "Les informations que vous avez saisies ne correspondent pas…".
     NoMatch,
     /// Too many checks: try again later.
-    Throttled { retry_after_secs: i64 },
+    Throttled {
+        retry_after_secs: i64,
+    },
 }
 
 /// The professional whose RPPS and birth date these are, if the registry knows them and
@@ -134,7 +136,10 @@ pub(crate) async fn check(
         let mut tx = store.begin().await?;
         for (limit, key) in [
             (CHECKS_PER_SOURCE, format!("{}:{source_key}", portal.slug)),
-            (CHECKS_PER_RPPS, format!("{}:{}", portal.slug, rpps.as_str())),
+            (
+                CHECKS_PER_RPPS,
+                format!("{}:{}", portal.slug, rpps.as_str()),
+            ),
         ] {
             let verdict = limit
                 .hit(&mut tx, &key, now)

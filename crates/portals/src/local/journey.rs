@@ -32,8 +32,8 @@ use axum::response::Response;
 use axum::Extension;
 use caducee_core::mask::{mask_email, mask_phone};
 use caducee_core::source::ClientSource;
-use caducee_notify::{self as outbox, OutgoingMessage};
 use caducee_notify::templates::Template as Message;
+use caducee_notify::{self as outbox, OutgoingMessage};
 use caducee_pages::{
     Alert, AlertKind, Arg, Button, ButtonKind, Choice, Field, Link, PasswordInput, RadioGroup,
     Steps, TermsBox, TermsPart, Tr,
@@ -42,8 +42,10 @@ use caducee_store::audit::{self, AuditEvent};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-/// ACC-02: a journey's typed data live 10 minutes.
+/// ACC-02: a journey's typed data live 10 minutes; each validated step gives it 10 more.
 pub(crate) const JOURNEY_TTL_SECS: i64 = 600;
+/// Once a code is sent: its 10 minutes, then 10 more to ask for another one.
+const CODE_STEP_TTL_SECS: i64 = 1200;
 
 const IDENTITY: &str = "identity";
 const CHOOSE: &str = "choose";
@@ -191,7 +193,15 @@ async fn page(kind: Kind, st: &PortalState, headers: &HeaderMap, query: Option<&
     let flow_id = flow_param(query);
     let visit = Visit::new(st, headers, journey_url(st, kind, flow_id.as_deref()));
     let Some(id) = flow_id else {
-        return render_identity(st, &visit, kind, None, &Typed::default(), &Default::default(), None);
+        return render_identity(
+            st,
+            &visit,
+            kind,
+            None,
+            &Typed::default(),
+            &Default::default(),
+            None,
+        );
     };
     match load(st, &visit, kind, &id).await {
         Ok(Some(flow)) => render_step(st, &visit, kind, &flow, &Default::default(), None),
@@ -258,7 +268,10 @@ async fn submit(
         },
         None => None,
     };
-    let step = flow.as_ref().map_or(IDENTITY, |f| f.step.as_str()).to_string();
+    let step = flow
+        .as_ref()
+        .map_or(IDENTITY, |f| f.step.as_str())
+        .to_string();
     let result = match step.as_str() {
         CHOOSE => choose(st, &visit, kind, flow, &form).await,
         CODE => code(st, &visit, kind, flow, &form).await,
@@ -293,7 +306,8 @@ async fn load(
     .await
 }
 
-/// Saves `data` at `step`: a new flow when there is none yet. `extend`: 10 more minutes.
+/// Saves `data` at `step`: a new flow when there is none yet. `extend`: the flow lives this
+/// many seconds from now (a step was validated).
 async fn save(
     st: &PortalState,
     visit: &Visit,
@@ -301,7 +315,7 @@ async fn save(
     flow: Option<Flow<Data>>,
     step: &str,
     data: Data,
-    extend: bool,
+    extend: Option<i64>,
 ) -> Result<Option<Flow<Data>>, PortalError> {
     let now = st.portals.now();
     let mut conn = st.portals.store().pool().acquire().await?;
@@ -322,7 +336,7 @@ async fn save(
             .await?,
         )),
         Some(mut flow) => {
-            let extend_to = extend.then_some(now + JOURNEY_TTL_SECS);
+            let extend_to = extend.map(|secs| now + secs);
             if !flows::advance(&mut conn, &flow, step, &data, now, extend_to).await? {
                 return Ok(None);
             }
@@ -364,16 +378,32 @@ async fn identity_step(
         ..Data::default()
     };
     // What was typed is kept 10 minutes, whatever the outcome (ACC-02).
-    let flow = save(st, visit, kind, flow, IDENTITY, data.clone(), false).await?;
+    let flow = save(st, visit, kind, flow, IDENTITY, data.clone(), None).await?;
     let flow_id = flow.as_ref().map(|f| f.id.clone());
     if !errors.is_empty() {
-        return Ok(render_identity(st, visit, kind, flow_id.as_deref(), &typed, &errors, None));
+        return Ok(render_identity(
+            st,
+            visit,
+            kind,
+            flow_id.as_deref(),
+            &typed,
+            &errors,
+            None,
+        ));
     }
     let (Ok(birth), Ok(rpps)) = (
         identity::parse_birth_date(&typed.birth_date, today),
         identity::parse_rpps(&typed.rpps),
     ) else {
-        return Ok(render_identity(st, visit, kind, flow_id.as_deref(), &typed, &errors, None));
+        return Ok(render_identity(
+            st,
+            visit,
+            kind,
+            flow_id.as_deref(),
+            &typed,
+            &errors,
+            None,
+        ));
     };
     let tr = visit.tr();
     let blocking = |text: String, link: Option<Link>| {
@@ -385,20 +415,21 @@ async fn identity_step(
     };
     let now = st.portals.now();
     let store = st.portals.store();
-    let person = match identity::check(
-        store,
-        &st.portal,
-        &source.throttle_key(),
-        &rpps,
-        birth,
-        now,
-    )
-    .await?
+    let person = match identity::check(store, &st.portal, &source.throttle_key(), &rpps, birth, now)
+        .await?
     {
         Check::Found(p) => p,
         Check::NoMatch => {
             let alert = blocking(tr.t("account-no-match"), None);
-            return Ok(render_identity(st, visit, kind, flow_id.as_deref(), &typed, &errors, alert));
+            return Ok(render_identity(
+                st,
+                visit,
+                kind,
+                flow_id.as_deref(),
+                &typed,
+                &errors,
+                alert,
+            ));
         }
         Check::Throttled { retry_after_secs } => {
             let text = tr.t_with(
@@ -406,7 +437,15 @@ async fn identity_step(
                 &[("minutes", Arg::Num(minutes(retry_after_secs)))],
             );
             let alert = blocking(text, None);
-            return Ok(render_identity(st, visit, kind, flow_id.as_deref(), &typed, &errors, alert));
+            return Ok(render_identity(
+                st,
+                visit,
+                kind,
+                flow_id.as_deref(),
+                &typed,
+                &errors,
+                alert,
+            ));
         }
     };
     let account = {
@@ -421,20 +460,44 @@ async fn identity_step(
             )
             .id("lien-recuperation");
             let alert = blocking(tr.t("account-exists"), Some(link));
-            return Ok(render_identity(st, visit, kind, flow_id.as_deref(), &typed, &errors, alert));
+            return Ok(render_identity(
+                st,
+                visit,
+                kind,
+                flow_id.as_deref(),
+                &typed,
+                &errors,
+                alert,
+            ));
         }
         (Kind::Recovery, false) => {
-            let link =
-                Link::new(format!("{}/creer", st.base()), tr.t("account-none-link")).id("lien-creation");
+            let link = Link::new(format!("{}/creer", st.base()), tr.t("account-none-link"))
+                .id("lien-creation");
             let alert = blocking(tr.t("account-none"), Some(link));
-            return Ok(render_identity(st, visit, kind, flow_id.as_deref(), &typed, &errors, alert));
+            return Ok(render_identity(
+                st,
+                visit,
+                kind,
+                flow_id.as_deref(),
+                &typed,
+                &errors,
+                alert,
+            ));
         }
         _ => {}
     }
     let coordinates = coordinates_of(&person);
     if coordinates.is_empty() {
         let alert = blocking(tr.t("account-no-coordinates"), None);
-        return Ok(render_identity(st, visit, kind, flow_id.as_deref(), &typed, &errors, alert));
+        return Ok(render_identity(
+            st,
+            visit,
+            kind,
+            flow_id.as_deref(),
+            &typed,
+            &errors,
+            alert,
+        ));
     }
     let data = Data {
         typed,
@@ -443,7 +506,7 @@ async fn identity_step(
         coordinates,
         ..Data::default()
     };
-    let flow = save(st, visit, kind, flow, CHOOSE, data, false).await?;
+    let flow = save(st, visit, kind, flow, CHOOSE, data, Some(JOURNEY_TTL_SECS)).await?;
     Ok(to_flow(st, visit, kind, flow))
 }
 
@@ -593,7 +656,13 @@ fn render_step(
     }
 }
 
-fn flow_form(st: &PortalState, visit: &Visit, kind: Kind, flow: &Flow<Data>, title: String) -> FormPage {
+fn flow_form(
+    st: &PortalState,
+    visit: &Visit,
+    kind: Kind,
+    flow: &Flow<Data>,
+    title: String,
+) -> FormPage {
     FormPage::new(
         pages::layout(&visit.ctx, &st.portal, &title),
         title,
@@ -652,7 +721,11 @@ fn render_choose(
             .id("retour")
             .action("action", "retour"),
     ];
-    page.links = vec![Link::new(format!("{}/identifiants-oublies", st.base()), tr.t("account-assistance")).id("assistance")];
+    page.links = vec![Link::new(
+        format!("{}/identifiants-oublies", st.base()),
+        tr.t("account-assistance"),
+    )
+    .id("assistance")];
     respond(st, visit, page, failed)
 }
 
@@ -668,7 +741,19 @@ async fn choose(
     };
     let mut data = flow.data.clone();
     if form.get("action") == "retour" {
-        let flow = save(st, visit, kind, Some(flow), IDENTITY, Data { typed: data.typed, ..Data::default() }, false).await?;
+        let flow = save(
+            st,
+            visit,
+            kind,
+            Some(flow),
+            IDENTITY,
+            Data {
+                typed: data.typed,
+                ..Data::default()
+            },
+            None,
+        )
+        .await?;
         return Ok(to_flow(st, visit, kind, flow));
     }
     let chosen = form.get("moyen");
@@ -680,7 +765,16 @@ async fn choose(
     data.channel = Some(chosen.to_string());
     match send_code(st, kind, &flow, &data).await? {
         Ok(()) => {
-            let flow = save(st, visit, kind, Some(flow), CODE, data, false).await?;
+            let flow = save(
+                st,
+                visit,
+                kind,
+                Some(flow),
+                CODE,
+                data,
+                Some(CODE_STEP_TTL_SECS),
+            )
+            .await?;
             Ok(to_flow(st, visit, kind, flow))
         }
         Err(refused) => Ok(render_choose(
@@ -826,10 +920,8 @@ fn render_code(
     let failed = alert.as_ref().is_some_and(|a| a.role() == "alert");
     page.alerts.extend(alert);
     if let Some(c) = flow.data.chosen() {
-        page.intro.push(tr.t_with(
-            "account-code-sent",
-            &[("to", Arg::from(c.masked.as_str()))],
-        ));
+        page.intro
+            .push(tr.t_with("account-code-sent", &[("to", Arg::from(c.masked.as_str()))]));
     }
     page.blocks = vec![Block::Field(
         Field::code("code", tr.t("account-code-label"))
@@ -864,19 +956,32 @@ async fn code(
     match form.get("action") {
         "retour" => {
             let data = flow.data.clone();
-            let flow = save(st, visit, kind, Some(flow), CHOOSE, data, false).await?;
+            let flow = save(st, visit, kind, Some(flow), CHOOSE, data, None).await?;
             return Ok(to_flow(st, visit, kind, flow));
         }
         "renvoyer" => {
             let alert = match send_code(st, kind, &flow, &flow.data).await? {
-                Ok(()) => Alert::new(AlertKind::Info, tr.t("account-code-resent")).id("code-renvoye"),
+                Ok(()) => {
+                    Alert::new(AlertKind::Info, tr.t("account-code-resent")).id("code-renvoye")
+                }
                 Err(refused) => refusal(tr, refused),
             };
-            return Ok(render_code(st, visit, kind, &flow, &BTreeMap::new(), Some(alert)));
+            return Ok(render_code(
+                st,
+                visit,
+                kind,
+                &flow,
+                &BTreeMap::new(),
+                Some(alert),
+            ));
         }
         _ => {}
     }
-    let typed: String = form.get("code").chars().filter(|c| !c.is_whitespace()).collect();
+    let typed: String = form
+        .get("code")
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect();
     if typed.len() != 6 || !typed.bytes().all(|b| b.is_ascii_digit()) {
         let mut errors = BTreeMap::new();
         errors.insert("code".to_string(), tr.t("account-error-code-format"));
@@ -921,13 +1026,25 @@ async fn code(
     match check {
         CodeCheck::Valid => {
             let data = flow.data.clone();
-            let flow = save(st, visit, kind, Some(flow), FINALISE, data, true).await?;
+            let flow = save(
+                st,
+                visit,
+                kind,
+                Some(flow),
+                FINALISE,
+                data,
+                Some(JOURNEY_TTL_SECS),
+            )
+            .await?;
             Ok(to_flow(st, visit, kind, flow))
         }
         CodeCheck::Wrong { tries_left } => {
             errors.insert(
                 "code".to_string(),
-                tr.t_with("account-error-code-wrong", &[("tries", Arg::Num(tries_left))]),
+                tr.t_with(
+                    "account-error-code-wrong",
+                    &[("tries", Arg::Num(tries_left))],
+                ),
             );
             Ok(render_code(st, visit, kind, &flow, &errors, None))
         }
@@ -943,7 +1060,11 @@ async fn code(
                 layout: pages::layout(&visit.ctx, &st.portal, &tr.t("account-code-dead-title")),
                 heading: tr.t("account-code-dead-title"),
                 alert: Alert::new(AlertKind::Error, tr.t("account-code-dead")).id("code-mort"),
-                links: vec![Link::new(format!("{}/{}", st.base(), kind.path()), tr.t("account-start-again")).id("recommencer")],
+                links: vec![Link::new(
+                    format!("{}/{}", st.base(), kind.path()),
+                    tr.t("account-start-again"),
+                )
+                .id("recommencer")],
             };
             Ok(visit.page(st, StatusCode::UNPROCESSABLE_ENTITY, pages::render(&page)))
         }
@@ -993,7 +1114,11 @@ fn render_finalise(
     };
     if by_email {
         page.intro.push(tr.t("account-creation-email-intro"));
-        let login = flow.data.chosen().map(|c| c.masked.clone()).unwrap_or_default();
+        let login = flow
+            .data
+            .chosen()
+            .map(|c| c.masked.clone())
+            .unwrap_or_default();
         page.blocks.push(Block::Shown {
             label: tr.t("account-login-email"),
             value: login,
@@ -1018,7 +1143,11 @@ fn render_finalise(
             ));
         }
     }
-    page.blocks.push(Block::Password(password("mot_de_passe", tr.t("account-password"), true)));
+    page.blocks.push(Block::Password(password(
+        "mot_de_passe",
+        tr.t("account-password"),
+        true,
+    )));
     page.blocks.push(Block::Password(password(
         "mot_de_passe_confirmation",
         tr.t("account-password-confirm"),
@@ -1068,7 +1197,10 @@ async fn finalise(
         } else if kind == Kind::Recovery
             && !email.eq_ignore_ascii_case(form.trimmed("email_confirmation"))
         {
-            errors.insert("email_confirmation".to_string(), tr.t("account-error-email-confirm"));
+            errors.insert(
+                "email_confirmation".to_string(),
+                tr.t("account-error-email-confirm"),
+            );
         }
     }
     let password = form.get("mot_de_passe");
@@ -1088,9 +1220,13 @@ async fn finalise(
         );
     }
     let mut data = flow.data.clone();
-    data.email = if by_email { String::new() } else { email.clone() };
+    data.email = if by_email {
+        String::new()
+    } else {
+        email.clone()
+    };
     if !errors.is_empty() {
-        let flow = save(st, visit, kind, Some(flow), FINALISE, data, false)
+        let flow = save(st, visit, kind, Some(flow), FINALISE, data, None)
             .await?
             .ok_or_else(|| PortalError::Internal("parcours expiré".into()))?;
         return Ok(render_finalise(st, visit, kind, &flow, &errors, None));
@@ -1105,7 +1241,11 @@ async fn finalise(
     let mut tx = st.portals.store().begin().await?;
     let outcome = match kind {
         Kind::Creation => {
-            let how = if by_email { "creation:email" } else { "creation:sms" };
+            let how = if by_email {
+                "creation:email"
+            } else {
+                "creation:sms"
+            };
             match accounts::create(
                 &mut tx,
                 &NewAccount {
@@ -1144,7 +1284,10 @@ async fn finalise(
                 .await?
                 .ok_or_else(|| PortalError::Internal("compte disparu".into()))?;
             // ACC-05: any account's address, the forgotten one included, is refused.
-            if accounts::by_email(&mut tx, &st.portal.slug, &email).await?.is_some() {
+            if accounts::by_email(&mut tx, &st.portal.slug, &email)
+                .await?
+                .is_some()
+            {
                 Err(Conflict::EmailTaken)
             } else {
                 let changed = accounts::set_email(&mut tx, &account, &email, now).await?;
@@ -1160,7 +1303,7 @@ async fn finalise(
         Err(Conflict::EmailTaken) => {
             drop(tx);
             errors.insert("email".to_string(), tr.t("account-error-email-taken"));
-            let flow = save(st, visit, kind, Some(flow), FINALISE, data, false)
+            let flow = save(st, visit, kind, Some(flow), FINALISE, data, None)
                 .await?
                 .ok_or_else(|| PortalError::Internal("parcours expiré".into()))?;
             return Ok(render_finalise(st, visit, kind, &flow, &errors, None));
@@ -1172,7 +1315,14 @@ async fn finalise(
                 tr.t("account-exists-link"),
             );
             let alert = Alert::new(AlertKind::Error, tr.t("account-exists")).link(link);
-            return Ok(render_finalise(st, visit, kind, &flow, &errors, Some(alert)));
+            return Ok(render_finalise(
+                st,
+                visit,
+                kind,
+                &flow,
+                &errors,
+                Some(alert),
+            ));
         }
     }
     if kind == Kind::Recovery {

@@ -68,7 +68,12 @@ pub(crate) async fn home(
 
 async fn logged_in(st: &PortalState, visit: &Visit, s: &session::LocalSession) -> Response {
     let tr = visit.tr();
-    let name = match s.account.idnat.strip_prefix('8').map(super::identity::parse_rpps) {
+    let name = match s
+        .account
+        .idnat
+        .strip_prefix('8')
+        .map(super::identity::parse_rpps)
+    {
         Some(Ok(rpps)) => super::identity::lookup(st.portals.store(), &st.portal, &rpps)
             .await
             .ok()
@@ -174,7 +179,14 @@ pub(crate) async fn login(
     let password = form.get("mot_de_passe");
     if email.is_empty() || password.is_empty() {
         let alert = Alert::new(AlertKind::Error, tr.t("account-login-missing")).id("erreur");
-        return login_form(&st, &visit, email, Some(alert), None, StatusCode::UNPROCESSABLE_ENTITY);
+        return login_form(
+            &st,
+            &visit,
+            email,
+            Some(alert),
+            None,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        );
     }
     let source = source.map_or_else(ClientSource::unknown, |Extension(s)| s);
     let now = st.portals.now();
@@ -205,7 +217,14 @@ pub(crate) async fn login(
         }
         Ok(LoginOutcome::Refused) => {
             let alert = Alert::new(AlertKind::Error, tr.t("account-login-refused")).id("erreur");
-            login_form(&st, &visit, email, Some(alert), None, StatusCode::UNAUTHORIZED)
+            login_form(
+                &st,
+                &visit,
+                email,
+                Some(alert),
+                None,
+                StatusCode::UNAUTHORIZED,
+            )
         }
         Ok(LoginOutcome::Throttled { retry_after_secs }) => {
             let alert = Alert::new(
@@ -220,7 +239,14 @@ pub(crate) async fn login(
                 format!("{}/mot-de-passe-oublie", st.base()),
                 tr.t("account-reset-title"),
             ));
-            login_form(&st, &visit, email, Some(alert), None, StatusCode::TOO_MANY_REQUESTS)
+            login_form(
+                &st,
+                &visit,
+                email,
+                Some(alert),
+                None,
+                StatusCode::TOO_MANY_REQUESTS,
+            )
         }
         Err(e) => failure(&st, &headers, &e),
     }

@@ -22,14 +22,14 @@ mod settings;
 pub(crate) mod strength;
 
 use crate::state::{html, redirect, Cookie, PortalState};
-use caducee_notify::{self as outbox, OutgoingMessage};
-use caducee_notify::templates::Template as Message;
 use crate::{PortalConfig, PortalError};
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
+use caducee_notify::templates::Template as Message;
+use caducee_notify::{self as outbox, OutgoingMessage};
 use caducee_pages::{PageCtx, Tr};
 use std::collections::HashMap;
 
@@ -38,7 +38,10 @@ pub(crate) fn routes(portal: &PortalConfig) -> Router<PortalState> {
     let base = portal.base();
     Router::new()
         .route(&base, get(login::home))
-        .route(&format!("{base}/connexion"), axum::routing::post(login::login))
+        .route(
+            &format!("{base}/connexion"),
+            axum::routing::post(login::login),
+        )
         .route(
             &format!("{base}/deconnexion"),
             axum::routing::post(login::logout),
@@ -48,7 +51,10 @@ pub(crate) fn routes(portal: &PortalConfig) -> Router<PortalState> {
             &format!("{base}/creer"),
             get(journey::creation_page).post(journey::creation_submit),
         )
-        .route(&format!("{base}/creer/termine"), get(journey::creation_done))
+        .route(
+            &format!("{base}/creer/termine"),
+            get(journey::creation_done),
+        )
         .route(
             &format!("{base}/recuperer"),
             get(journey::recovery_page).post(journey::recovery_submit),

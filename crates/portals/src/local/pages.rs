@@ -32,7 +32,10 @@ pub(crate) enum Block {
     /// A paragraph.
     Text(String),
     /// A value shown, not typed (the login e-mail taken from the registry).
-    Shown { label: String, value: String },
+    Shown {
+        label: String,
+        value: String,
+    },
     /// A link on its own line ("Où trouver mon RPPS ?").
     Link(Link),
 }
@@ -139,7 +142,11 @@ fn terms_page(st: &PortalState, headers: &HeaderMap, which: &str) -> Response {
     } else {
         (
             "account-privacy-title",
-            ["account-privacy-p1", "account-privacy-p2", "account-privacy-p3"],
+            [
+                "account-privacy-p1",
+                "account-privacy-p2",
+                "account-privacy-p3",
+            ],
         )
     };
     let heading = ctx.t(title);

@@ -20,8 +20,8 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::Extension;
 use caducee_core::source::ClientSource;
-use caducee_notify::{self as outbox, OutgoingMessage};
 use caducee_notify::templates::Template as Message;
+use caducee_notify::{self as outbox, OutgoingMessage};
 use caducee_pages::{Alert, AlertKind, Button, ButtonKind, Field, Link};
 use caducee_store::audit::{self, AuditEvent};
 use caducee_store::throttle::Limit;
@@ -61,8 +61,11 @@ fn request_page(
     )];
     page.buttons = vec![Button::new(tr.t("account-validate"), ButtonKind::Primary).id("valider")];
     page.links = vec![
-        Link::new(format!("{}/recuperer", st.base()), tr.t("account-reset-no-email"))
-            .id("email-oublie"),
+        Link::new(
+            format!("{}/recuperer", st.base()),
+            tr.t("account-reset-no-email"),
+        )
+        .id("email-oublie"),
         Link::new(st.base(), tr.t("account-back-to-login")).id("retour-connexion"),
     ];
     let page = page.summarize();
@@ -111,7 +114,11 @@ pub(crate) async fn submit(
 
 /// Sends the link when `email` is an account's and the limits allow; silent otherwise (the
 /// page says the same in every case).
-async fn send_link(st: &PortalState, email: &str, source: &ClientSource) -> Result<(), PortalError> {
+async fn send_link(
+    st: &PortalState,
+    email: &str,
+    source: &ClientSource,
+) -> Result<(), PortalError> {
     let now = st.portals.now();
     let slug = &st.portal.slug;
     let mut tx = st.portals.store().begin().await?;
@@ -231,7 +238,8 @@ pub(crate) async fn link_page(
     )
     .hidden("csrf", visit.csrf(&st));
     page.intro.push(tr.t("account-link-intro"));
-    page.buttons = vec![Button::new(tr.t("account-link-use"), ButtonKind::Primary).id("utiliser-lien")];
+    page.buttons =
+        vec![Button::new(tr.t("account-link-use"), ButtonKind::Primary).id("utiliser-lien")];
     // The token is in the address: no referrer may carry it elsewhere.
     let mut r = visit.page(&st, StatusCode::OK, pages::render(&page));
     r.headers_mut().insert(
@@ -260,7 +268,8 @@ pub(crate) async fn use_link(
     let now = st.portals.now();
     let opened = async {
         let mut tx = st.portals.store().begin().await?;
-        let Some(info) = one_time::consume_link(&mut tx, st.portals.one_time(), &token, now).await?
+        let Some(info) =
+            one_time::consume_link(&mut tx, st.portals.one_time(), &token, now).await?
         else {
             return Ok(None);
         };

@@ -129,11 +129,11 @@ pub(crate) async fn end_others(
 
 /// Forgets sessions a day after they ended or expired.
 pub(crate) async fn housekeeping(pool: &sqlx::AnyPool, now: i64) -> Result<u64, PortalError> {
-    Ok(sqlx::query(
-        "DELETE FROM portal_local_session WHERE expires_at < $1 OR ended_at < $1",
+    Ok(
+        sqlx::query("DELETE FROM portal_local_session WHERE expires_at < $1 OR ended_at < $1")
+            .bind(now - 86_400)
+            .execute(pool)
+            .await?
+            .rows_affected(),
     )
-    .bind(now - 86_400)
-    .execute(pool)
-    .await?
-    .rows_affected())
 }

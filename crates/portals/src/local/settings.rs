@@ -17,8 +17,8 @@ use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use caducee_notify::{self as outbox, OutgoingMessage};
 use caducee_notify::templates::Template as Message;
+use caducee_notify::{self as outbox, OutgoingMessage};
 use caducee_pages::{Alert, AlertKind, Arg, Button, ButtonKind, Field, Link, PasswordInput};
 use caducee_store::throttle::{Limit, Verdict};
 use serde::{Deserialize, Serialize};
@@ -36,7 +36,10 @@ struct EmailChange {
 }
 
 /// The live session of this request, or None.
-async fn current(st: &PortalState, headers: &HeaderMap) -> Result<Option<LocalSession>, PortalError> {
+async fn current(
+    st: &PortalState,
+    headers: &HeaderMap,
+) -> Result<Option<LocalSession>, PortalError> {
     let Some(secret) = st.cookie(headers, &Cookie::Local) else {
         return Ok(None);
     };
@@ -60,14 +63,23 @@ fn render(
 ) -> Response {
     let tr = visit.tr();
     let title = tr.t("account-settings");
-    let mut page = FormPage::new(pages::layout(&visit.ctx, &st.portal, &title), title, path(st))
-        .hidden("csrf", visit.csrf(st));
+    let mut page = FormPage::new(
+        pages::layout(&visit.ctx, &st.portal, &title),
+        title,
+        path(st),
+    )
+    .hidden("csrf", visit.csrf(st));
     page.alerts.extend(alert);
-    page.blocks.push(Block::Text(tr.t("account-settings-section")));
+    page.blocks
+        .push(Block::Text(tr.t("account-settings-section")));
     let err = |n: &str| errors.get(n).cloned();
     if !s.may_reset(st.portals.now()) {
-        let mut current =
-            PasswordInput::new(tr, "mot_de_passe_actuel", tr.t("account-current-password"), false);
+        let mut current = PasswordInput::new(
+            tr,
+            "mot_de_passe_actuel",
+            tr.t("account-current-password"),
+            false,
+        );
         current.field = current
             .field
             .clone()
@@ -82,8 +94,13 @@ fn render(
             .id("demander-mot-de-passe"),
         ));
     }
-    let mut new = PasswordInput::new(tr, "nouveau_mot_de_passe", tr.t("account-new-password"), true)
-        .live(format!("{}/force-mot-de-passe", st.base()));
+    let mut new = PasswordInput::new(
+        tr,
+        "nouveau_mot_de_passe",
+        tr.t("account-new-password"),
+        true,
+    )
+    .live(format!("{}/force-mot-de-passe", st.base()));
     for (key, _) in super::strength::RULES.check("") {
         new = new.rule(tr.t(key), false);
     }
@@ -144,10 +161,22 @@ pub(crate) async fn page(
         _ => None,
     };
     let email = s.account.email.clone();
-    render(&st, &visit, &s, &email, &BTreeMap::new(), alert, StatusCode::OK)
+    render(
+        &st,
+        &visit,
+        &s,
+        &email,
+        &BTreeMap::new(),
+        alert,
+        StatusCode::OK,
+    )
 }
 
-pub(crate) async fn submit(State(st): State<PortalState>, headers: HeaderMap, body: Bytes) -> Response {
+pub(crate) async fn submit(
+    State(st): State<PortalState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let form = Form::parse(&body);
     let visit = Visit::new(&st, &headers, path(&st));
     let s = match current(&st, &headers).await {
@@ -171,14 +200,30 @@ async fn submit_inner(
     let mut errors: BTreeMap<&str, String> = BTreeMap::new();
     if !visit.csrf_ok(st, form) {
         let alert = Alert::new(AlertKind::Warning, tr.t("account-form-stale"));
-        return Ok(render(st, visit, s, email, &errors, Some(alert), StatusCode::FORBIDDEN));
+        return Ok(render(
+            st,
+            visit,
+            s,
+            email,
+            &errors,
+            Some(alert),
+            StatusCode::FORBIDDEN,
+        ));
     }
     let now = st.portals.now();
     let new_password = form.get("nouveau_mot_de_passe");
     let email_changes = !email.eq_ignore_ascii_case(&s.account.email);
     if new_password.is_empty() && !email_changes {
         let alert = Alert::new(AlertKind::Info, tr.t("account-settings-nothing"));
-        return Ok(render(st, visit, s, email, &errors, Some(alert), StatusCode::OK));
+        return Ok(render(
+            st,
+            visit,
+            s,
+            email,
+            &errors,
+            Some(alert),
+            StatusCode::OK,
+        ));
     }
     // ACC-07: the current password first (unless a reset link just proved the mailbox).
     if !s.may_reset(now) {
@@ -197,12 +242,25 @@ async fn submit_inner(
                     &[("minutes", Arg::Num((retry_after_secs.max(1) + 59) / 60))],
                 ),
             );
-            return Ok(render(st, visit, s, email, &errors, None, StatusCode::TOO_MANY_REQUESTS));
+            return Ok(render(
+                st,
+                visit,
+                s,
+                email,
+                &errors,
+                None,
+                StatusCode::TOO_MANY_REQUESTS,
+            ));
         }
         let current = form.get("mot_de_passe_actuel");
         let ok = !current.is_empty()
-            && accounts::password_ok(st.portals.store(), st.portals.passwords(), &s.account, current)
-                .await?;
+            && accounts::password_ok(
+                st.portals.store(),
+                st.portals.passwords(),
+                &s.account,
+                current,
+            )
+            .await?;
         if !ok {
             let mut conn = st.portals.store().pool().acquire().await?;
             WRONG_CURRENT
@@ -217,7 +275,15 @@ async fn submit_inner(
                     "account-error-current-wrong"
                 }),
             );
-            return Ok(render(st, visit, s, email, &errors, None, StatusCode::UNPROCESSABLE_ENTITY));
+            return Ok(render(
+                st,
+                visit,
+                s,
+                email,
+                &errors,
+                None,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            ));
         }
     }
     if email_changes {
@@ -225,7 +291,12 @@ async fn submit_inner(
             errors.insert("email", tr.t(key));
         }
     }
-    let person = match s.account.idnat.strip_prefix('8').map(super::identity::parse_rpps) {
+    let person = match s
+        .account
+        .idnat
+        .strip_prefix('8')
+        .map(super::identity::parse_rpps)
+    {
         Some(Ok(rpps)) => super::identity::lookup(st.portals.store(), &st.portal, &rpps).await?,
         _ => None,
     };
@@ -255,7 +326,15 @@ async fn submit_inner(
         }
     }
     if !errors.is_empty() {
-        return Ok(render(st, visit, s, email, &errors, None, StatusCode::UNPROCESSABLE_ENTITY));
+        return Ok(render(
+            st,
+            visit,
+            s,
+            email,
+            &errors,
+            None,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ));
     }
     if !new_password.is_empty() {
         let hash = st
@@ -295,9 +374,21 @@ async fn submit_inner(
     tx.commit().await?;
     if let Err(refused) = sent {
         let alert = refusal(visit, refused);
-        return Ok(render(st, visit, s, email, &errors, Some(alert), StatusCode::TOO_MANY_REQUESTS));
+        return Ok(render(
+            st,
+            visit,
+            s,
+            email,
+            &errors,
+            Some(alert),
+            StatusCode::TOO_MANY_REQUESTS,
+        ));
     }
-    Ok(visit.redirect(st, &format!("{}/code?flow={}", path(st), flow.id), Vec::new()))
+    Ok(visit.redirect(
+        st,
+        &format!("{}/code?flow={}", path(st), flow.id),
+        Vec::new(),
+    ))
 }
 
 fn refusal(visit: &Visit, refused: SendRefused) -> Alert {
@@ -447,13 +538,25 @@ pub(crate) async fn code_page(
         Err(e) => return failure(&st, &headers, &e),
     };
     match load_change(&st, &visit, &id, &s).await {
-        Ok(Some(flow)) => render_code(&st, &visit, &flow.id, &flow.data.new_email, None, None, StatusCode::OK),
+        Ok(Some(flow)) => render_code(
+            &st,
+            &visit,
+            &flow.id,
+            &flow.data.new_email,
+            None,
+            None,
+            StatusCode::OK,
+        ),
         Ok(None) => visit.redirect(&st, &path(&st), Vec::new()),
         Err(e) => failure(&st, &headers, &e),
     }
 }
 
-pub(crate) async fn code_submit(State(st): State<PortalState>, headers: HeaderMap, body: Bytes) -> Response {
+pub(crate) async fn code_submit(
+    State(st): State<PortalState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let form = Form::parse(&body);
     let id = flow_param(Some(&format!("flow={}", form.get("flow")))).unwrap_or_default();
     let visit = Visit::new(&st, &headers, format!("{}/code?flow={id}", path(&st)));
@@ -481,7 +584,15 @@ async fn code_inner(
     let to = flow.data.new_email.clone();
     if !visit.csrf_ok(st, form) {
         let alert = Alert::new(AlertKind::Warning, tr.t("account-form-stale"));
-        return Ok(render_code(st, visit, &flow.id, &to, None, Some(alert), StatusCode::FORBIDDEN));
+        return Ok(render_code(
+            st,
+            visit,
+            &flow.id,
+            &to,
+            None,
+            Some(alert),
+            StatusCode::FORBIDDEN,
+        ));
     }
     let now = st.portals.now();
     if form.get("action") == "renvoyer" {
@@ -492,12 +603,32 @@ async fn code_inner(
             Ok(()) => Alert::new(AlertKind::Info, tr.t("account-code-resent")).id("code-renvoye"),
             Err(r) => refusal(visit, r),
         };
-        return Ok(render_code(st, visit, &flow.id, &to, None, Some(alert), StatusCode::OK));
+        return Ok(render_code(
+            st,
+            visit,
+            &flow.id,
+            &to,
+            None,
+            Some(alert),
+            StatusCode::OK,
+        ));
     }
-    let typed: String = form.get("code").chars().filter(|c| !c.is_whitespace()).collect();
+    let typed: String = form
+        .get("code")
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect();
     if typed.len() != 6 || !typed.bytes().all(|b| b.is_ascii_digit()) {
         let e = Some(tr.t("account-error-code-format"));
-        return Ok(render_code(st, visit, &flow.id, &to, e, None, StatusCode::UNPROCESSABLE_ENTITY));
+        return Ok(render_code(
+            st,
+            visit,
+            &flow.id,
+            &to,
+            e,
+            None,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ));
     }
     let mut tx = st.portals.store().begin().await?;
     let check = one_time::check_code(
@@ -521,12 +652,28 @@ async fn code_inner(
             tx.commit().await?;
             let alert = Alert::new(AlertKind::Error, tr.t("account-code-dead-settings"));
             let email = s.account.email.clone();
-            return Ok(render(st, visit, s, &email, &BTreeMap::new(), Some(alert), StatusCode::UNPROCESSABLE_ENTITY));
+            return Ok(render(
+                st,
+                visit,
+                s,
+                &email,
+                &BTreeMap::new(),
+                Some(alert),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            ));
         }
     };
     if let Some(e) = error {
         tx.commit().await?;
-        return Ok(render_code(st, visit, &flow.id, &to, Some(e), None, StatusCode::UNPROCESSABLE_ENTITY));
+        return Ok(render_code(
+            st,
+            visit,
+            &flow.id,
+            &to,
+            Some(e),
+            None,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ));
     }
     match accounts::set_email(&mut tx, &s.account, &to, now).await? {
         Ok(()) => {
@@ -539,7 +686,15 @@ async fn code_inner(
             drop(tx);
             let mut errors = BTreeMap::new();
             errors.insert("email", tr.t("account-error-email-taken"));
-            Ok(render(st, visit, s, &to, &errors, None, StatusCode::UNPROCESSABLE_ENTITY))
+            Ok(render(
+                st,
+                visit,
+                s,
+                &to,
+                &errors,
+                None,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            ))
         }
     }
 }

@@ -133,7 +133,10 @@ async fn person_of(
     } else {
         None
     };
-    let idnat = match (idnat, flow_param(Some(&format!("flow={}", form.get("flow"))))) {
+    let idnat = match (
+        idnat,
+        flow_param(Some(&format!("flow={}", form.get("flow")))),
+    ) {
         (Some(i), _) => Some(i),
         (None, Some(id)) => {
             let mut found = None;
@@ -184,7 +187,10 @@ mod tests {
             email: Some("julie.martin@example.test"),
         };
         assert_eq!(acceptable("", &julie), Err("account-error-password-empty"));
-        assert_eq!(acceptable("court", &julie), Err("account-error-password-short"));
+        assert_eq!(
+            acceptable("court", &julie),
+            Err("account-error-password-short")
+        );
         assert_eq!(
             acceptable("motdepasse123", &julie),
             Err("account-error-password-common")
