@@ -301,6 +301,8 @@ async fn reg_11_cli_contact_validates_in_french_and_normalises() {
 mod hardening;
 #[path = "cli/identity.rs"]
 mod identity;
+#[path = "cli/portals.rs"]
+mod portals;
 
 #[path = "cli/ecps.rs"]
 mod ecps;
