@@ -88,9 +88,20 @@ struct Browser {
 
 impl Browser {
     fn new(base: &str) -> Browser {
+        Browser::speaking(base, "fr-FR,fr;q=0.9")
+    }
+
+    /// A browser whose every request says `Accept-Language: language`.
+    fn speaking(base: &str, language: &str) -> Browser {
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert(
+            reqwest::header::ACCEPT_LANGUAGE,
+            reqwest::header::HeaderValue::from_str(language).unwrap(),
+        );
         Browser {
             http: reqwest::Client::builder()
                 .cookie_store(true)
+                .default_headers(headers)
                 .build()
                 .unwrap(),
             base: base.to_string(),
@@ -898,7 +909,81 @@ async fn nfr_02_forms_need_this_browsers_token(dialect: Dialect) {
     w.db.cleanup().await;
 }
 
+async fn english(dialect: Dialect) {
+    let w = world(dialect).await;
+    let mut b = Browser::speaking(&w.base, "en-GB,en;q=0.9,fr;q=0.5");
+    b.get("/espaces/ordre/creer").await;
+    b.shows("<html lang=\"en\">");
+    b.shows("Create your space");
+    b.shows("Date of birth *");
+    b.submit(&[
+        ("date_naissance", "12/04/1981"),
+        ("rpps", RPPS),
+        ("cgu", "1"),
+    ])
+    .await;
+    b.shows("The information you entered does not match what the Order knows");
+    // French stays the default; the switch keeps the page.
+    let mut fr = Browser::new(&w.base);
+    fr.get("/espaces/ordre/creer").await;
+    fr.shows("<html lang=\"fr\">");
+    fr.get("/langue/en?retour=%2Fespaces%2Fordre%2Fcreer").await;
+    assert_eq!(fr.url, "/espaces/ordre/creer");
+    fr.shows("Create your space");
+    w.db.cleanup().await;
+}
+
+async fn meter(dialect: Dialect) {
+    let w = world(dialect).await;
+    let mut b = Browser::new(&w.base);
+    w.through_identity(&mut b, "/espaces/ordre/creer", "sms")
+        .await;
+    let code = last_code(&w.db.store, MOBILE).await;
+    b.submit(&[("code", &code), ("action", "valider")]).await;
+    let form = hidden(&b.page);
+    let ask = |password: &'static str, csrf: String| {
+        let http = b.http.clone();
+        let url = format!("{}/espaces/ordre/force-mot-de-passe", w.base);
+        let flow = form["flow"].clone();
+        async move {
+            let r = http
+                .post(url)
+                .form(&[("mot_de_passe", password), ("csrf", &csrf), ("flow", &flow)])
+                .send()
+                .await
+                .unwrap();
+            let status = r.status().as_u16();
+            (
+                status,
+                r.json::<serde_json::Value>().await.unwrap_or_default(),
+            )
+        }
+    };
+    // The person's own data make a password weak: the server knows who types.
+    let (status, weak) = ask("Martin19800412", form["csrf"].clone()).await;
+    assert_eq!(status, 200);
+    assert_eq!(weak["level"], 0, "{weak}");
+    assert_eq!(weak["label"], "Faible");
+    assert!(
+        weak["warning"]
+            .as_str()
+            .unwrap()
+            .contains("reprend votre nom"),
+        "{weak}"
+    );
+    assert_eq!(weak["rules"][0]["met"], true);
+    let (_, strong) = ask("péniche-vélo-grenadine-42", form["csrf"].clone()).await;
+    assert!(strong["level"].as_i64().unwrap() >= 1, "{strong}");
+    let (_, short) = ask("abc", form["csrf"].clone()).await;
+    assert_eq!(short["rules"][0]["met"], false);
+    let (forged, _) = ask("x", "0".repeat(64)).await;
+    assert_eq!(forged, 403);
+    w.db.cleanup().await;
+}
+
 on_both_engines! {
+    acc_01_pages_speak_english_when_asked_and_french_by_default => english;
+    acc_04_the_live_meter_is_the_servers_estimate_for_this_person => meter;
     acc_01_creation_by_birth_date_and_rpps_with_its_three_outcomes => acc_01;
     acc_02_typed_data_are_deleted_after_ten_minutes => acc_02;
     acc_03_code_sent_to_a_masked_coordinate_with_resend_back_and_expiry => acc_03;
