@@ -21,7 +21,8 @@ use caducee_core::clock::Clock;
 use caducee_core::ids::{Adeli, Finess, IdNatPs, Rpps, Siren, Siret};
 use caducee_store::{values_placeholders, Store, StoreError};
 use sha2::{Digest, Sha256};
-use std::collections::HashMap;
+use sqlx::Row;
+use std::collections::{HashMap, HashSet};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -80,6 +81,9 @@ pub struct ImportOptions {
     /// The stamp written on every row read and that the retirement compares with; default:
     /// this file's run id. The files of one [`ImportSession`] share one.
     pub stamp: Option<String>,
+    /// Whether the search index loads in bulk ([`crate::search::bulk`]); default: decided
+    /// by the file's size and the index's.
+    pub bulk_index: Option<bool>,
 }
 
 /// What an import did, for the summary line.
@@ -257,6 +261,16 @@ async fn read(
         .execute(store.pool())
         .await?;
     progress.begin(name, kind, total_bytes);
+    // The search index (issue 15): a bulk load left unfinished is ended first; a large
+    // first import sets the per-row upkeep aside and builds it once at the end.
+    crate::search::bulk::repair(store).await?;
+    let bulk = match options.bulk_index {
+        Some(chosen) => chosen,
+        None => crate::search::bulk::wanted(store, total_bytes).await?,
+    };
+    if bulk {
+        crate::search::bulk::begin(store).await?;
+    }
 
     let batch_lines = options.batch_lines.unwrap_or(DEFAULT_BATCH_LINES).max(1);
     // One batch queued while one is written and one is read: parsing and writing overlap,
@@ -303,6 +317,10 @@ async fn read(
         source: std::io::Error::other(e),
     })?;
     progress.end();
+    if bulk {
+        // Also after a failure: what was written is indexed, and nothing stays set aside.
+        crate::search::bulk::end(store).await?;
+    }
     let outcome = match (write_error, read) {
         (Some(e), _) => Err(e),
         (None, Err(e)) => Err(e),
@@ -336,6 +354,8 @@ async fn read(
     .bind(&run_id)
     .execute(store.pool())
     .await?;
+    // Rows written outside the import (or before the index existed) get indexed too.
+    crate::search::index_missing(store).await?;
     let summary = ImportSummary {
         file: name.to_string(),
         kind: kind.to_string(),
@@ -796,28 +816,38 @@ async fn write_batch(
     let result = match kind {
         FileKind::PersonneActivite => {
             let persons = last_by_key(batch, |r| r.get(pa::IDNAT));
-            upsert(&mut tx, ctx, &persons, &PERSON_TABLE).await?;
+            let changed_persons = upsert(&mut tx, ctx, &persons, &PERSON_TABLE).await?;
             let structures: Vec<&Record> = last_by_key(batch, |r| r.structure_id.as_str())
                 .into_iter()
                 .filter(|r| !r.structure_id.is_empty())
                 .collect();
-            upsert(&mut tx, ctx, &structures, &STRUCTURE_TABLE).await?;
+            let changed_structures = upsert(&mut tx, ctx, &structures, &STRUCTURE_TABLE).await?;
             let activities = last_by_key(batch, |r| r.row_id.as_str());
-            upsert(&mut tx, ctx, &activities, &ACTIVITY_TABLE).await?;
-            index_batch(&mut tx, ctx, kind, &persons, &structures).await?;
+            let changed_activities = upsert(&mut tx, ctx, &activities, &ACTIVITY_TABLE).await?;
+            let changed = Changes {
+                persons: &changed_persons,
+                structures: &changed_structures,
+                others: &changed_activities,
+            };
+            index_batch(&mut tx, ctx, kind, &persons, &structures, changed).await?;
             (batch.len() as u64, (batch.len() - activities.len()) as u64)
         }
         FileKind::SavoirFaire | FileKind::DiplAutExerc => {
             let persons = last_by_key(batch, |r| r.get(pa::IDNAT));
-            upsert(&mut tx, ctx, &persons, &IDENTITY_TABLE).await?;
+            let created = upsert(&mut tx, ctx, &persons, &IDENTITY_TABLE).await?;
             let rows = last_by_key(batch, |r| r.row_id.as_str());
             let table = if kind == FileKind::SavoirFaire {
                 &KNOW_HOW_TABLE
             } else {
                 &DIPLOMA_TABLE
             };
-            upsert(&mut tx, ctx, &rows, table).await?;
-            index_batch(&mut tx, ctx, kind, &persons, &[]).await?;
+            let added = upsert(&mut tx, ctx, &rows, table).await?;
+            let changed = Changes {
+                persons: &created,
+                structures: &HashSet::new(),
+                others: &added,
+            };
+            index_batch(&mut tx, ctx, kind, &persons, &[], changed).await?;
             (batch.len() as u64, (batch.len() - rows.len()) as u64)
         }
     };
@@ -825,33 +855,52 @@ async fn write_batch(
     Ok(result)
 }
 
-/// The directory's search index follows the batch, in its transaction (issue 15): names of
-/// persons and structures, and `last_updated` of the persons whose rows the batch changed.
+/// What the upserts of a batch changed (from their `RETURNING`).
+#[derive(Clone, Copy)]
+struct Changes<'a> {
+    /// Persons inserted or rewritten (their row's hash changed).
+    persons: &'a HashSet<String>,
+    /// Structures inserted or rewritten.
+    structures: &'a HashSet<String>,
+    /// Persons whose activities, know-how or diplomas the batch changed.
+    others: &'a HashSet<String>,
+}
+
+/// The directory's search index follows the batch, in its transaction (issue 15): only
+/// what the batch changed is written, so that re-importing an unchanged extract costs the
+/// index nothing. Persons and structures whose row changed are (re)indexed with
+/// `last_updated = now`; persons whose activities, know-how or diplomas changed get their
+/// `last_updated` moved.
 async fn index_batch(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     ctx: &WriteContext,
     kind: FileKind,
     persons: &[&Record],
     structures: &[&Record],
+    changed: Changes<'_>,
 ) -> Result<(), ImportError> {
-    use crate::search::{self, PersonEntry, StructureEntry, Written};
-    let (names, written) = match kind {
-        FileKind::PersonneActivite => ((7, pa::FIRST_NAME), Written::Activities),
-        FileKind::SavoirFaire => ((sf::LAST_NAME, sf::FIRST_NAME), Written::KnowHow),
-        FileKind::DiplAutExerc => ((dipl::LAST_NAME, dipl::FIRST_NAME), Written::Diplomas),
+    use crate::search::{self, PersonEntry, StructureEntry};
+    let names = match kind {
+        FileKind::PersonneActivite => (7, pa::FIRST_NAME),
+        FileKind::SavoirFaire => (sf::LAST_NAME, sf::FIRST_NAME),
+        FileKind::DiplAutExerc => (dipl::LAST_NAME, dipl::FIRST_NAME),
     };
     let entries: Vec<PersonEntry> = persons
         .iter()
+        .filter(|r| changed.persons.contains(r.get(pa::IDNAT)))
         .map(|r| PersonEntry {
             idnat: r.get(pa::IDNAT),
             last_name: r.get(names.0),
             first_name: r.get(names.1),
         })
         .collect();
+    // Personne_activite is the reference for names; the other files only add the persons
+    // it does not list.
     let overwrite = kind == FileKind::PersonneActivite;
     search::index_persons(tx, ctx.dialect, ctx.now, &entries, overwrite).await?;
     let entries: Vec<StructureEntry> = structures
         .iter()
+        .filter(|r| changed.structures.contains(&r.structure_id))
         .map(|r| StructureEntry {
             id: &r.structure_id,
             name: r.get(24),
@@ -867,8 +916,13 @@ async fn index_batch(
         })
         .collect();
     search::index_structures(tx, ctx.dialect, ctx.now, &entries).await?;
-    let idnats: Vec<&str> = persons.iter().map(|r| r.get(pa::IDNAT)).collect();
-    search::touch_persons(tx, ctx.now, written, &idnats).await?;
+    let touched: Vec<&str> = changed
+        .others
+        .iter()
+        .filter(|id| !changed.persons.contains(*id))
+        .map(String::as_str)
+        .collect();
+    search::touch_persons(tx, ctx.now, &touched).await?;
     Ok(())
 }
 
@@ -897,6 +951,19 @@ struct Table {
     /// Derived columns bound after the mapped ones, in this order.
     extra: &'static [Extra],
     on_conflict: &'static str,
+    /// What the upsert tells of the rows it changed (for the search index, issue 15).
+    changed: Changed,
+}
+
+/// Which rows an upsert reports as changed, through `RETURNING` (both engines return only
+/// the rows an upsert inserted or updated, not those its `WHERE` or `DO NOTHING` skipped).
+#[derive(Clone, Copy)]
+enum Changed {
+    /// The key column of every row inserted or updated.
+    Returned(&'static str),
+    /// The `idnat` of the rows whose `updated_at` is the import's `now`: for upserts that
+    /// always update (the run stamp) but move `updated_at` only on a real change.
+    Stamped,
 }
 
 #[derive(Clone, Copy)]
@@ -933,6 +1000,7 @@ const PERSON_TABLE: Table = Table {
         last_name = excluded.last_name, first_name = excluded.first_name,
         row_hash = excluded.row_hash, updated_at = excluded.updated_at
         WHERE reg_person.row_hash <> excluded.row_hash",
+    changed: Changed::Returned("idnat"),
 };
 
 /// Persons met in SavoirFaire / Dipl_AutExerc only: created when unknown, never overwritten
@@ -943,6 +1011,7 @@ const IDENTITY_TABLE: Table = Table {
     map: columns::IDENTITY,
     extra: &[Extra::Now("updated_at")],
     on_conflict: "DO NOTHING",
+    changed: Changed::Returned("idnat"),
 };
 
 const STRUCTURE_TABLE: Table = Table {
@@ -963,6 +1032,7 @@ const STRUCTURE_TABLE: Table = Table {
         registration_authority = excluded.registration_authority, sector_code = excluded.sector_code,
         sector_label = excluded.sector_label, row_hash = excluded.row_hash, updated_at = excluded.updated_at
         WHERE reg_structure.row_hash <> excluded.row_hash",
+    changed: Changed::Returned("id"),
 };
 
 const ACTIVITY_TABLE: Table = Table {
@@ -989,6 +1059,7 @@ const ACTIVITY_TABLE: Table = Table {
         updated_at = CASE WHEN reg_activity.ended_at IS NULL AND reg_activity.row_hash = excluded.row_hash
                           THEN reg_activity.updated_at ELSE excluded.updated_at END,
         ended_at = NULL",
+    changed: Changed::Stamped,
 };
 
 const KNOW_HOW_TABLE: Table = Table {
@@ -1002,6 +1073,7 @@ const KNOW_HOW_TABLE: Table = Table {
         Extra::Now("updated_at"),
     ],
     on_conflict: "DO UPDATE SET seen_run = excluded.seen_run",
+    changed: Changed::Stamped,
 };
 
 const DIPLOMA_TABLE: Table = Table {
@@ -1015,6 +1087,7 @@ const DIPLOMA_TABLE: Table = Table {
         Extra::Now("updated_at"),
     ],
     on_conflict: "DO UPDATE SET seen_run = excluded.seen_run",
+    changed: Changed::Stamped,
 };
 
 /// Rows per multi-row statement: beyond a few hundred, bigger statements stop paying off
@@ -1027,8 +1100,12 @@ fn insert_sql(
     dialect: caducee_store::Dialect,
     rows: usize,
 ) -> String {
+    let returning = match table.changed {
+        Changed::Returned(col) => format!(" RETURNING {col}"),
+        Changed::Stamped => " RETURNING idnat, updated_at".to_string(),
+    };
     format!(
-        "INSERT INTO {} ({}) VALUES {} ON CONFLICT ({}) {}",
+        "INSERT INTO {} ({}) VALUES {} ON CONFLICT ({}) {}{returning}",
         table.name,
         cols.join(", "),
         values_placeholders(dialect, rows, cols.len()),
@@ -1038,14 +1115,16 @@ fn insert_sql(
 }
 
 /// Multi-row upsert of `rows` into `table`, in statements as large as the bind limit allows.
+/// Returns the keys of the rows it changed, as `table.changed` says (empty for `Nothing`).
 async fn upsert(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     ctx: &WriteContext,
     rows: &[&Record],
     table: &Table,
-) -> Result<(), ImportError> {
+) -> Result<HashSet<String>, ImportError> {
+    let mut changed = HashSet::new();
     if rows.is_empty() {
-        return Ok(());
+        return Ok(changed);
     }
     let cols: Vec<&str> = table
         .map
@@ -1083,9 +1162,22 @@ async fn upsert(
                 };
             }
         }
-        query.execute(&mut **tx).await?;
+        match table.changed {
+            Changed::Returned(_) => {
+                for row in query.fetch_all(&mut **tx).await? {
+                    changed.insert(row.try_get::<String, _>(0)?);
+                }
+            }
+            Changed::Stamped => {
+                for row in query.fetch_all(&mut **tx).await? {
+                    if row.try_get::<i64, _>(1)? == ctx.now {
+                        changed.insert(row.try_get::<String, _>(0)?);
+                    }
+                }
+            }
+        }
     }
-    Ok(())
+    Ok(changed)
 }
 
 /// After a complete extract: end the activities it no longer lists, remove the know-how and

@@ -305,7 +305,7 @@ pub async fn get_professional(
     }))
 }
 
-fn structure_of(r: &AnyRow, id: String) -> Result<Structure, sqlx::Error> {
+pub(crate) fn structure_of(r: &AnyRow, id: String) -> Result<Structure, sqlx::Error> {
     let street = [
         r.try_get::<String, _>("street_number")?,
         r.try_get::<String, _>("street_repeat")?,

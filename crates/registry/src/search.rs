@@ -28,9 +28,13 @@
 //! import running) never shifts a page or appears half-way.
 //!
 //! **Upkeep**: the import calls [`index_persons`], [`index_structures`] and [`touch_persons`]
-//! in the transaction of each batch, and [`touch_retired`] in the transaction that ends
-//! activities; `last_updated` is the newest change of the person, their activities,
-//! know-how or diplomas (what a Practitioner shows).
+//! in the transaction of each batch, for the rows its upserts report changed (`RETURNING`:
+//! an unchanged extract writes no index row), and [`touch_retired`] in the transaction that
+//! ends activities; `last_updated` is the newest change of the person, their activities,
+//! know-how or diplomas (what a Practitioner shows). A large first import loads in bulk
+//! ([`bulk`]); [`index_missing`] makes the index whole at start and after an import.
+
+pub mod bulk;
 
 use caducee_store::{Dialect, Store, StoreError};
 use sqlx::Row;
@@ -113,9 +117,10 @@ pub struct StructureEntry<'a> {
 /// Rows per statement of the upkeep (fixed size: prepared once, reused).
 const ROWS_PER_STATEMENT: usize = 250;
 
-/// Adds or renames the persons of a batch. `overwrite = false` (SavoirFaire,
-/// Dipl_AutExerc) only adds persons the index does not know, as the import does for
-/// `reg_person`. A new row's `last_updated` is `now`; a renamed one's moves to `now`.
+/// Adds or rewrites the persons of a batch whose `reg_person` row the batch changed.
+/// `overwrite = false` (SavoirFaire, Dipl_AutExerc) only adds persons the index does not
+/// know, as the import does for `reg_person`. The rows written get `last_updated = now`
+/// (the person's row changed, even when the names did not: the civility is shown too).
 pub async fn index_persons(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     dialect: Dialect,
@@ -125,7 +130,7 @@ pub async fn index_persons(
 ) -> Result<(), StoreError> {
     let conflict = if overwrite {
         "DO UPDATE SET family = excluded.family, given = excluded.given, txt = excluded.txt,
-            last_updated = excluded.last_updated WHERE reg_search_person.txt <> excluded.txt"
+            last_updated = excluded.last_updated"
     } else {
         "DO NOTHING"
     };
@@ -190,7 +195,7 @@ pub async fn index_structures(
     Ok(())
 }
 
-/// What a batch wrote, for [`touch_persons`].
+/// What a retirement removes or ends, for [`touch_retired`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Written {
     /// Persons and activities (Personne_activite).
@@ -199,32 +204,18 @@ pub enum Written {
     Diplomas,
 }
 
-/// Moves `last_updated` to `now` for the persons of a batch whose row, activities,
-/// know-how or diplomas (per `written`) the batch changed: the import stamps what it
-/// changes with its `now`.
+/// Moves `last_updated` to `now` for these persons (the import knows, from its upserts,
+/// whose activities, know-how or diplomas a batch changed).
 pub async fn touch_persons(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     now: i64,
-    written: Written,
     idnats: &[&str],
 ) -> Result<(), StoreError> {
-    let changed = match written {
-        Written::Activities => {
-            "(EXISTS (SELECT 1 FROM reg_person p WHERE p.idnat = reg_search_person.idnat AND p.updated_at = $1)
-              OR EXISTS (SELECT 1 FROM reg_activity a WHERE a.idnat = reg_search_person.idnat AND a.updated_at = $1))"
-        }
-        Written::KnowHow => {
-            "EXISTS (SELECT 1 FROM reg_know_how k WHERE k.idnat = reg_search_person.idnat AND k.updated_at = $1)"
-        }
-        Written::Diplomas => {
-            "EXISTS (SELECT 1 FROM reg_diploma d WHERE d.idnat = reg_search_person.idnat AND d.updated_at = $1)"
-        }
-    };
     for chunk in idnats.chunks(ROWS_PER_STATEMENT) {
         let list: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 2)).collect();
         let sql = format!(
             "UPDATE reg_search_person SET last_updated = $1
-             WHERE last_updated < $1 AND idnat IN ({}) AND {changed}",
+             WHERE last_updated < $1 AND idnat IN ({})",
             list.join(", ")
         );
         let mut q = sqlx::query(&sql)
@@ -264,11 +255,19 @@ pub async fn touch_retired(
     Ok(())
 }
 
-/// Indexes the persons and structures the index does not hold yet (a database filled
-/// before the index existed); returns how many rows it added. Idempotent, batched.
+/// Makes the index whole, cheaply when it is (a catalogue query and two counts): ends a
+/// bulk load an interrupted import left unfinished ([`bulk::repair`]), then indexes the
+/// persons and structures the index does not hold yet (a database filled before the index
+/// existed, rows written outside the import). Called when the server starts and after each
+/// import command; returns how many rows it added. Idempotent, batched.
 pub async fn index_missing(store: &Store) -> Result<u64, StoreError> {
+    bulk::repair(store).await?;
     let mut added = 0u64;
-    loop {
+    let missing =
+        "SELECT (SELECT COUNT(*) FROM reg_person) - (SELECT COUNT(*) FROM reg_search_person)";
+    // The index never holds a person the registry lacks (persons are never deleted), so
+    // equal counts mean nothing is missing.
+    while store.count(missing).await? > 0 {
         let rows = sqlx::query(
             "SELECT p.idnat, p.last_name, p.first_name, p.updated_at FROM reg_person p
              WHERE NOT EXISTS (SELECT 1 FROM reg_search_person s WHERE s.idnat = p.idnat)
@@ -280,22 +279,34 @@ pub async fn index_missing(store: &Store) -> Result<u64, StoreError> {
             break;
         }
         let mut tx = store.begin().await?;
+        let mut owned = Vec::with_capacity(rows.len());
         for r in &rows {
-            let idnat: String = r.try_get("idnat")?;
-            let last: String = r.try_get("last_name")?;
-            let first: String = r.try_get("first_name")?;
-            let updated: i64 = r.try_get("updated_at")?;
-            let entry = PersonEntry {
-                idnat: &idnat,
-                last_name: &last,
-                first_name: &first,
-            };
-            index_persons(&mut tx, store.dialect(), updated, &[entry], false).await?;
+            owned.push((
+                r.try_get::<String, _>("idnat")?,
+                r.try_get::<String, _>("last_name")?,
+                r.try_get::<String, _>("first_name")?,
+                r.try_get::<i64, _>("updated_at")?,
+            ));
+        }
+        // One `now` per statement: rows of the same `updated_at` go together.
+        owned.sort_by_key(|o| o.3);
+        for same in owned.chunk_by(|a, b| a.3 == b.3) {
+            let entries: Vec<PersonEntry> = same
+                .iter()
+                .map(|(idnat, last, first, _)| PersonEntry {
+                    idnat,
+                    last_name: last,
+                    first_name: first,
+                })
+                .collect();
+            index_persons(&mut tx, store.dialect(), same[0].3, &entries, false).await?;
         }
         tx.commit().await?;
         added += rows.len() as u64;
     }
-    loop {
+    let missing =
+        "SELECT (SELECT COUNT(*) FROM reg_structure) - (SELECT COUNT(*) FROM reg_search_structure)";
+    while store.count(missing).await? > 0 {
         let rows = sqlx::query(
             "SELECT * FROM reg_structure t
              WHERE NOT EXISTS (SELECT 1 FROM reg_search_structure s WHERE s.id = t.id)
@@ -845,6 +856,156 @@ fn structure_query(dialect: Dialect, filters: &[StructureFilter]) -> (Sql, Strin
             "reg_search_structure_fts.rowid",
         )
     }
+}
+
+// ---------------------------------------------------------------------------------------
+// Activities (the directory's PractitionerRole) and the rows a page shows.
+
+/// One condition on activities (see [`PersonFilter`]).
+#[derive(Debug, Clone, PartialEq)]
+pub enum RoleFilter {
+    /// Activity keys among these.
+    Id(Vec<String>),
+    /// Of one of these persons (idNat_PS).
+    Person(Vec<String>),
+    /// At one of these structures (the extract's technical id).
+    Structure(Vec<String>),
+    /// Function (TRE_R21 code) among these.
+    Role(Vec<String>),
+    /// Not ended (true) or ended (false).
+    Active(bool),
+    LastUpdated(Cmp, i64),
+}
+
+/// An activity found: its key (also the order of the paging) and its person.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoleHit {
+    pub id: String,
+    pub idnat: String,
+    pub updated_at: i64,
+}
+
+/// A page of an activity search: after which key, how many. `as_of` bounds the paging to
+/// the activities started at or before the first page (activities have no insertion key:
+/// their key is `idnat:hash`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RolePage {
+    pub after: Option<String>,
+    pub as_of: Option<i64>,
+    pub limit: u32,
+}
+
+fn role_query(dialect: Dialect, filters: &[RoleFilter]) -> Sql {
+    let mut sql = Sql::new(dialect);
+    for f in filters {
+        let cond = match f {
+            RoleFilter::Id(ids) => format!("a.id IN ({})", sql.list(ids)),
+            RoleFilter::Person(ids) => format!("a.idnat IN ({})", sql.list(ids)),
+            RoleFilter::Structure(ids) => format!("a.structure_id IN ({})", sql.list(ids)),
+            RoleFilter::Role(codes) => format!("a.role_code IN ({})", sql.list(codes)),
+            RoleFilter::Active(true) => "a.ended_at IS NULL".to_string(),
+            RoleFilter::Active(false) => "a.ended_at IS NOT NULL".to_string(),
+            RoleFilter::LastUpdated(cmp, t) => {
+                format!("a.updated_at {} {}", cmp.sql(), sql.int(*t))
+            }
+        };
+        sql.conds.push(cond);
+    }
+    sql
+}
+
+/// The activities matching every filter, one page in key order.
+pub async fn search_roles(
+    store: &Store,
+    filters: &[RoleFilter],
+    page: &RolePage,
+) -> Result<Vec<RoleHit>, StoreError> {
+    let mut sql = role_query(store.dialect(), filters);
+    if let Some(after) = &page.after {
+        let p = sql.text(after.clone());
+        sql.conds.push(format!("a.id > {p}"));
+    }
+    if let Some(t) = page.as_of {
+        let p = sql.int(t);
+        sql.conds.push(format!("a.started_at <= {p}"));
+    }
+    let limit = sql.int(i64::from(page.limit));
+    let text = format!(
+        "SELECT a.id, a.idnat, a.updated_at FROM reg_activity a WHERE {} ORDER BY a.id LIMIT {limit}",
+        where_clause(&sql.conds)
+    );
+    let rows = sql.finish(&text).fetch_all(store.pool()).await?;
+    rows.iter()
+        .map(|r| {
+            Ok(RoleHit {
+                id: r.try_get(0)?,
+                idnat: r.try_get(1)?,
+                updated_at: r.try_get(2)?,
+            })
+        })
+        .collect::<Result<_, sqlx::Error>>()
+        .map_err(StoreError::Sql)
+}
+
+/// How many activities match every filter (started at or before `as_of` when given).
+pub async fn count_roles(
+    store: &Store,
+    filters: &[RoleFilter],
+    as_of: Option<i64>,
+) -> Result<i64, StoreError> {
+    let mut sql = role_query(store.dialect(), filters);
+    if let Some(t) = as_of {
+        let p = sql.int(t);
+        sql.conds.push(format!("a.started_at <= {p}"));
+    }
+    let text = format!(
+        "SELECT COUNT(*) FROM reg_activity a WHERE {}",
+        where_clause(&sql.conds)
+    );
+    let row = sql.finish(&text).fetch_one(store.pool()).await?;
+    Ok(row.try_get::<i64, _>(0)?)
+}
+
+/// `last_updated` of these persons, as the index holds it.
+pub async fn person_last_updated(
+    store: &Store,
+    idnats: &[String],
+) -> Result<std::collections::HashMap<String, i64>, StoreError> {
+    let mut out = std::collections::HashMap::new();
+    for chunk in idnats.chunks(ROWS_PER_STATEMENT) {
+        let mut sql = Sql::new(store.dialect());
+        let list = sql.list(chunk);
+        let text =
+            format!("SELECT idnat, last_updated FROM reg_search_person WHERE idnat IN ({list})");
+        for r in sql.finish(&text).fetch_all(store.pool()).await? {
+            out.insert(r.try_get(0)?, r.try_get(1)?);
+        }
+    }
+    Ok(out)
+}
+
+/// These structures with their `last_updated`, in the order asked (unknown ids left out).
+pub async fn structures(
+    store: &Store,
+    ids: &[String],
+) -> Result<Vec<(crate::queries::Structure, i64)>, StoreError> {
+    let mut found = std::collections::HashMap::new();
+    for chunk in ids.chunks(ROWS_PER_STATEMENT) {
+        let mut sql = Sql::new(store.dialect());
+        let list = sql.list(chunk);
+        let text = format!(
+            "SELECT t.*, COALESCE(s.last_updated, t.updated_at) AS index_updated
+             FROM reg_structure t LEFT JOIN reg_search_structure s ON s.id = t.id
+             WHERE t.id IN ({list})"
+        );
+        for r in sql.finish(&text).fetch_all(store.pool()).await? {
+            let id: String = r.try_get("id")?;
+            let updated: i64 = r.try_get("index_updated")?;
+            let s = crate::queries::structure_of(&r, id.clone())?;
+            found.insert(id, (s, updated));
+        }
+    }
+    Ok(ids.iter().filter_map(|id| found.remove(id)).collect())
 }
 
 #[cfg(test)]
