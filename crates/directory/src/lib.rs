@@ -1,14 +1,98 @@
 //! The public directory (Annuaire Santé, REG-10, issue 15): the registry's public data as
 //! the FHIR R4 resources of the ANS guide (`https://interop.esante.gouv.fr/ig/fhir/annuaire`,
-//! public-data profiles `as-dp-*`).
+//! public-data profiles `as-dp-*`), served at `/fhir/v2` ([`router`]), exported in bulk
+//! ([`export`]).
 //!
 //! Reads the registry through `caducee_registry::{queries, search}` only; owns no table.
-//! Done so far: the typed FHIR structs ([`fhir`]) and the resources built from the registry
-//! ([`resources`]). Next (issue 15): the `/fhir/v2` router (metadata, read, search,
-//! `$export`), `caducee export fhir`, the `/annuaire` page.
+//! [`fhir`]: typed FHIR structs; [`resources`]: the registry's rows as resources;
+//! [`params`]: a search's query string; [`searchset`]: running it into a Bundle;
+//! [`cursor`]: the paging links; [`capability`]: `metadata`; [`api`]: the HTTP face;
+//! [`jobs`]: the `$export` jobs.
 
+pub mod api;
+pub mod capability;
+pub mod cursor;
+pub mod error;
+pub mod export;
 pub mod fhir;
+pub mod jobs;
+pub mod params;
 pub mod resources;
+pub mod searchset;
+
+pub use api::router;
+pub use error::DirectoryError;
+
+use caducee_core::clock::SharedClock;
+use caducee_store::Store;
+use std::sync::Arc;
+
+/// What the directory's handlers need. Cheap to clone.
+#[derive(Clone)]
+pub struct Directory {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Store,
+    clock: SharedClock,
+    /// `<public URL>/fhir/v2`.
+    base: String,
+    jobs: jobs::Jobs,
+}
+
+impl Directory {
+    /// The directory of `store`, whose API answers at `<public_url>/fhir/v2`. `$export`
+    /// jobs write under the system's temporary folder.
+    pub fn new(store: Store, clock: SharedClock, public_url: &str) -> Directory {
+        let root = std::env::temp_dir()
+            .join("caducee-fhir-export")
+            .join(uuid::Uuid::new_v4().simple().to_string());
+        Directory {
+            inner: Arc::new(Inner {
+                store,
+                clock,
+                base: format!("{}/fhir/v2", public_url.trim_end_matches('/')),
+                jobs: jobs::Jobs::new(root),
+            }),
+        }
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    pub fn clock(&self) -> &SharedClock {
+        &self.inner.clock
+    }
+
+    /// The API's base URL, without trailing slash.
+    pub fn base(&self) -> &str {
+        &self.inner.base
+    }
+
+    pub fn start_export(&self, types: Vec<params::Kind>) -> Result<String, DirectoryError> {
+        let now = resources::instant(self.inner.clock.unix());
+        self.inner.jobs.start(
+            self.inner.store.clone(),
+            self.inner.base.clone(),
+            now,
+            types,
+        )
+    }
+
+    pub fn export_state(&self, job: &str) -> Result<jobs::State, DirectoryError> {
+        self.inner.jobs.state(job)
+    }
+
+    pub fn cancel_export(&self, job: &str) -> Result<(), DirectoryError> {
+        self.inner.jobs.cancel(job)
+    }
+
+    pub fn export_file(&self, job: &str, file: &str) -> Result<std::path::PathBuf, DirectoryError> {
+        self.inner.jobs.file(job, file)
+    }
+}
 
 #[cfg(test)]
 mod tests;

@@ -122,6 +122,11 @@ pub fn router(state: AppState) -> Router {
     let _ = probes::prometheus();
     let portals = state.inner.portals.clone();
     let idp = state.inner.idp.clone();
+    let directory = caducee_directory::Directory::new(
+        state.inner.store.clone(),
+        state.inner.clock.clone(),
+        &state.inner.public_url,
+    );
     let ecps = caducee_ecps_server::router(state.inner.ecps.clone(), &state.inner.public_url);
     let state_url = state.inner.public_url.clone();
     let https = caducee_core::public_url::is_https(&state_url);
@@ -137,6 +142,8 @@ pub fn router(state: AppState) -> Router {
     if let Some(idp) = idp {
         routes = routes.merge(caducee_idp::router(idp));
     }
+    // The public directory: FHIR API at /fhir/v2 and the /annuaire page (issue 15).
+    routes = routes.merge(caducee_directory::router(directory));
     middleware::wrap(routes.fallback(probes::not_found), https)
 }
 

@@ -39,6 +39,9 @@ pub enum ExportWhat {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Writes the public directory as FHIR NDJSON (Practitioner, PractitionerRole,
+    /// Organization), as the API's $export.
+    Fhir(crate::commands::export_fhir::FhirArgs),
 }
 
 #[derive(Subcommand)]
@@ -128,7 +131,10 @@ pub async fn import(config: Config, what: ImportWhat) -> anyhow::Result<ExitCode
 }
 
 pub async fn export(config: Config, what: ExportWhat) -> anyhow::Result<ExitCode> {
-    let ExportWhat::Rpps { out } = what;
+    let out = match what {
+        ExportWhat::Rpps { out } => out,
+        ExportWhat::Fhir(args) => return crate::commands::export_fhir::run(config, args).await,
+    };
     let store = open_store(&config).await?;
     let files = caducee_registry::export::export_all(&store, system_clock().as_ref(), &out).await?;
     for f in files {

@@ -2,6 +2,7 @@
 
 pub mod client;
 pub mod ecps;
+pub mod export_fhir;
 pub mod files;
 pub mod keys;
 pub mod portal;

@@ -1,0 +1,190 @@
+//! The whole directory as NDJSON, one file per resource type (FHIR Bulk Data): written by
+//! `caducee export fhir --out DIR` and by the `$export` jobs of the API ([`crate::api`]).
+//!
+//! Walks the search index in key order, a chunk at a time, and loads each chunk's
+//! professionals a few at once (reads run in parallel on both engines); memory stays at one
+//! chunk whatever the directory's size.
+
+use crate::error::DirectoryError;
+use crate::params::Kind;
+use crate::resources::{organization, practitioner, practitioner_role};
+use caducee_core::ids::IdNatPs;
+use caducee_registry::queries::get_professional;
+use caducee_registry::search::{self, Page, RoleFilter, RolePage};
+use caducee_store::Store;
+use futures_util::{StreamExt, TryStreamExt};
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// Persons or structures per chunk.
+const CHUNK: u32 = 500;
+/// Professionals loaded at once.
+const PARALLEL: usize = 8;
+
+/// One file written.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Output {
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub path: PathBuf,
+    pub count: u64,
+}
+
+/// The types exported, in order.
+pub const TYPES: [Kind; 3] = [
+    Kind::Practitioner,
+    Kind::PractitionerRole,
+    Kind::Organization,
+];
+
+fn create(
+    dir: &Path,
+    kind: Kind,
+) -> Result<(PathBuf, std::io::BufWriter<std::fs::File>), DirectoryError> {
+    let path = dir.join(format!("{}.ndjson", kind.name()));
+    let f = std::fs::File::create(&path)?;
+    Ok((path, std::io::BufWriter::with_capacity(1 << 20, f)))
+}
+
+fn line(out: &mut impl Write, value: &impl serde::Serialize) -> Result<(), DirectoryError> {
+    serde_json::to_writer(&mut *out, value).map_err(std::io::Error::other)?;
+    out.write_all(b"\n")?;
+    Ok(())
+}
+
+/// Writes `types` (all when empty) into `dir` (created if missing); returns the files.
+pub async fn write_all(
+    store: &Store,
+    dir: &Path,
+    types: &[Kind],
+) -> Result<Vec<Output>, DirectoryError> {
+    std::fs::create_dir_all(dir)?;
+    let wanted = |k: Kind| types.is_empty() || types.contains(&k);
+    let mut outputs = Vec::new();
+    if wanted(Kind::Practitioner) || wanted(Kind::PractitionerRole) {
+        let mut practitioners = wanted(Kind::Practitioner)
+            .then(|| create(dir, Kind::Practitioner))
+            .transpose()?;
+        let mut roles = wanted(Kind::PractitionerRole)
+            .then(|| create(dir, Kind::PractitionerRole))
+            .transpose()?;
+        let (mut n_p, mut n_r) = (0u64, 0u64);
+        let max_key = search::max_person_key(store).await?;
+        let mut after = None;
+        loop {
+            let hits = search::search_persons(
+                store,
+                &[],
+                Page {
+                    after,
+                    max_key: Some(max_key),
+                    limit: CHUNK,
+                },
+            )
+            .await?;
+            let Some(last) = hits.last() else { break };
+            after = Some(last.key);
+            let ids: Vec<String> = hits.iter().map(|h| h.id.clone()).collect();
+            let updated = search::person_last_updated(store, &ids).await?;
+            let role_updated: HashMap<String, i64> = if roles.is_some() {
+                search::search_roles(
+                    store,
+                    &[RoleFilter::Person(ids.clone())],
+                    &RolePage {
+                        after: None,
+                        as_of: None,
+                        limit: u32::MAX / 2,
+                    },
+                )
+                .await?
+                .into_iter()
+                .map(|h| (h.id, h.updated_at))
+                .collect()
+            } else {
+                HashMap::new()
+            };
+            let people: Vec<_> = futures_util::stream::iter(ids.iter().cloned())
+                .map(|id| async move {
+                    match IdNatPs::parse(&id) {
+                        Ok(id) => get_professional(store, &id).await,
+                        Err(_) => Ok(None),
+                    }
+                })
+                .buffered(PARALLEL)
+                .try_collect()
+                .await?;
+            for p in people.into_iter().flatten() {
+                if let Some((_, out)) = practitioners.as_mut() {
+                    let t = updated.get(&p.id_nat).copied().unwrap_or(0);
+                    line(
+                        out,
+                        &crate::fhir::Resource::Practitioner(practitioner(&p, t)),
+                    )?;
+                    n_p += 1;
+                }
+                if let Some((_, out)) = roles.as_mut() {
+                    for a in &p.activities {
+                        let t = role_updated.get(&a.id).copied().unwrap_or(0);
+                        line(
+                            out,
+                            &crate::fhir::Resource::PractitionerRole(practitioner_role(&p, a, t)),
+                        )?;
+                        n_r += 1;
+                    }
+                }
+            }
+        }
+        if let Some((path, mut out)) = practitioners {
+            out.flush()?;
+            outputs.push(Output {
+                kind: "Practitioner",
+                path,
+                count: n_p,
+            });
+        }
+        if let Some((path, mut out)) = roles {
+            out.flush()?;
+            outputs.push(Output {
+                kind: "PractitionerRole",
+                path,
+                count: n_r,
+            });
+        }
+    }
+    if wanted(Kind::Organization) {
+        let (path, mut out) = create(dir, Kind::Organization)?;
+        let mut n = 0u64;
+        let max_key = search::max_structure_key(store).await?;
+        let mut after = None;
+        loop {
+            let hits = search::search_structures(
+                store,
+                &[],
+                Page {
+                    after,
+                    max_key: Some(max_key),
+                    limit: CHUNK,
+                },
+            )
+            .await?;
+            let Some(last) = hits.last() else { break };
+            after = Some(last.key);
+            let ids: Vec<String> = hits.iter().map(|h| h.id.clone()).collect();
+            for (s, t) in search::structures(store, &ids).await? {
+                line(
+                    &mut out,
+                    &crate::fhir::Resource::Organization(organization(&s, t)),
+                )?;
+                n += 1;
+            }
+        }
+        out.flush()?;
+        outputs.push(Output {
+            kind: "Organization",
+            path,
+            count: n,
+        });
+    }
+    Ok(outputs)
+}

@@ -1,0 +1,629 @@
+//! The FHIR API at `/fhir/v2` (REG-10, issue 15) on both engines, through the router as
+//! the server mounts it: metadata, read, every search parameter and modifier, includes,
+//! paging while an import runs, errors as French OperationOutcomes, `$export`.
+//!
+//! With `CADUCEE_FHIR_SAMPLES=DIR`, every resource received is also written to
+//! `DIR/<test>-<n>.json`, for the independent validator (`tests/js/test/directory.test.js`).
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use caducee_core::clock::ManualClock;
+use caducee_core::ids::Rpps;
+use caducee_directory::Directory;
+use caducee_registry::format::{pa, FileKind};
+use caducee_registry::import::{import_file, ImportOptions, NoProgress};
+use caducee_store::testkit::TestDb;
+use caducee_store::{on_both_engines, Dialect, Store};
+use serde_json::Value;
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use time::macros::datetime;
+use tower::ServiceExt;
+
+fn rpps(n: u64) -> String {
+    Rpps::from_payload(&format!("1{:09}", n))
+        .unwrap()
+        .as_str()
+        .to_string()
+}
+
+fn idnat(n: u64) -> String {
+    format!("8{}", rpps(n))
+}
+
+const SIRET_A: &str = "73282932000074";
+const SIRET_B: &str = "44306184100047";
+
+/// (n, last, first, profession, role, place A or B or none)
+type Row = (
+    u64,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    u8,
+);
+
+fn rows() -> Vec<Row> {
+    vec![
+        (1, "MARTIN", "Julie", "10", "FON-01", b'A'),
+        (2, "DE LA FONTAINE", "Jean-Pierre", "10", "FON-02", b'A'),
+        (3, "N'GUYEN", "Hélène", "21", "FON-01", b'B'),
+        (4, "Müller", "Éric", "60", "", 0),
+        (5, "MARTINEZ", "Jérôme", "70", "FON-02", b'B'),
+        (6, "Frasle", "Anne-Sophie", "10", "FON-01", b'B'),
+    ]
+}
+
+fn line(r: &Row) -> String {
+    let mut f = vec![String::new(); pa::COUNT];
+    let id = rpps(r.0);
+    f[pa::ID_TYPE] = "8".into();
+    f[pa::ID_PP] = id.clone();
+    f[pa::IDNAT] = format!("8{id}");
+    f[5] = "MME".into();
+    f[7] = r.1.into();
+    f[pa::FIRST_NAME] = r.2.into();
+    f[pa::PROFESSION_CODE] = r.3.into();
+    f[11] = "C".into();
+    f[pa::ROLE_CODE] = r.4.into();
+    let place = match r.5 {
+        b'A' => Some((SIRET_A, "CABINET DU DR MARTIN", "75014", "PARIS", "75")),
+        b'B' => Some((SIRET_B, "Pharmacie de l'Église", "69003", "LYON", "69")),
+        _ => None,
+    };
+    if let Some((siret, name, postcode, commune, dept)) = place {
+        f[17] = "L".into();
+        f[pa::SIRET] = siret.into();
+        f[pa::STRUCTURE_ID] = format!("C{siret}");
+        f[24] = name.into();
+        f[35] = postcode.into();
+        f[37] = commune.into();
+        f[44] = dept.into();
+        f[48] = "SA07".into();
+    }
+    format!("{}|", f.join("|"))
+}
+
+fn write(dir: &Path, name: &str, rows: &[Row]) -> std::path::PathBuf {
+    let mut s = String::from(FileKind::PersonneActivite.header_line());
+    s.push('\n');
+    for r in rows {
+        s.push_str(&line(r));
+        s.push('\n');
+    }
+    let path = dir.join(name);
+    std::fs::write(&path, s).unwrap();
+    path
+}
+
+async fn import(store: &Store, clock: &ManualClock, path: &Path) {
+    import_file(
+        store,
+        clock,
+        path,
+        &ImportOptions::default(),
+        Arc::new(NoProgress),
+    )
+    .await
+    .unwrap();
+}
+
+struct Api {
+    router: axum::Router,
+    name: &'static str,
+    n: AtomicUsize,
+}
+
+impl Api {
+    async fn get(&self, uri: &str) -> (StatusCode, Value) {
+        self.send(Request::get(uri).body(Body::empty()).unwrap())
+            .await
+    }
+
+    async fn send(&self, req: Request<Body>) -> (StatusCode, Value) {
+        let (status, headers, bytes) = self.raw(req).await;
+        let ct = headers
+            .get("content-type")
+            .map(|v| v.to_str().unwrap().to_string())
+            .unwrap_or_default();
+        if bytes.is_empty() {
+            return (status, Value::Null);
+        }
+        assert!(
+            ct.starts_with("application/fhir+json") || ct.starts_with("application/json"),
+            "{ct}"
+        );
+        let v: Value = serde_json::from_slice(&bytes).unwrap();
+        self.sample(&v);
+        (status, v)
+    }
+
+    async fn raw(&self, req: Request<Body>) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
+        let r = self.router.clone().oneshot(req).await.unwrap();
+        let status = r.status();
+        let headers = r.headers().clone();
+        let bytes = axum::body::to_bytes(r.into_body(), 1 << 30).await.unwrap();
+        (status, headers, bytes.to_vec())
+    }
+
+    /// Keeps what was received for the independent validator.
+    fn sample(&self, v: &Value) {
+        if let Ok(dir) = std::env::var("CADUCEE_FHIR_SAMPLES") {
+            let n = self.n.fetch_add(1, Ordering::Relaxed);
+            let path = Path::new(&dir).join(format!("{}-{n}.json", self.name));
+            std::fs::create_dir_all(&dir).unwrap();
+            std::fs::write(path, serde_json::to_vec_pretty(v).unwrap()).unwrap();
+        }
+    }
+}
+
+/// The ids of the matches of a searchset, sorted.
+fn matches(bundle: &Value) -> Vec<String> {
+    assert_eq!(bundle["resourceType"], "Bundle", "{bundle}");
+    assert_eq!(bundle["type"], "searchset");
+    let mut ids: Vec<String> = bundle["entry"]
+        .as_array()
+        .map(|a| a.as_slice())
+        .unwrap_or(&[])
+        .iter()
+        .filter(|e| e["search"]["mode"] == "match")
+        .map(|e| e["resource"]["id"].as_str().unwrap().to_string())
+        .collect();
+    ids.sort();
+    ids
+}
+
+fn included(bundle: &Value, kind: &str) -> Vec<String> {
+    let mut ids: Vec<String> = bundle["entry"]
+        .as_array()
+        .map(|a| a.as_slice())
+        .unwrap_or(&[])
+        .iter()
+        .filter(|e| e["search"]["mode"] == "include" && e["resource"]["resourceType"] == kind)
+        .map(|e| e["resource"]["id"].as_str().unwrap().to_string())
+        .collect();
+    ids.sort();
+    ids
+}
+
+fn of(ns: &[u64]) -> Vec<String> {
+    let mut v: Vec<String> = ns.iter().map(|n| idnat(*n)).collect();
+    v.sort();
+    v
+}
+
+fn diagnostics(v: &Value) -> String {
+    assert_eq!(v["resourceType"], "OperationOutcome", "{v}");
+    v["issue"][0]["diagnostics"].as_str().unwrap().to_string()
+}
+
+async fn setup(
+    dialect: Dialect,
+    name: &'static str,
+) -> (TestDb, Api, ManualClock, tempfile::TempDir) {
+    let db = TestDb::new(dialect).await;
+    db.store
+        .migrate(&caducee_registry::migrations())
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::new(datetime!(2026-11-23 10:00 UTC));
+    import(&db.store, &clock, &write(dir.path(), "a.txt", &rows())).await;
+    let directory = Directory::new(db.store.clone(), clock.shared(), "https://annuaire.test");
+    let api = Api {
+        router: caducee_directory::router(directory),
+        name,
+        n: AtomicUsize::new(0),
+    };
+    (db, api, clock, dir)
+}
+
+async fn reg_10_fhir_metadata_read_and_errors(dialect: Dialect) {
+    let (db, api, _clock, _dir) = setup(dialect, "read").await;
+    let (s, cs) = api.get("/fhir/v2/metadata").await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(cs["resourceType"], "CapabilityStatement");
+    assert_eq!(cs["fhirVersion"], "4.0.1");
+    let practitioner = &cs["rest"][0]["resource"][0];
+    assert_eq!(practitioner["type"], "Practitioner");
+    assert!(practitioner["searchParam"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|p| p["name"] == "qualification-code"));
+
+    let (s, p) = api
+        .get(&format!("/fhir/v2/Practitioner/{}", idnat(1)))
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(p["resourceType"], "Practitioner");
+    assert_eq!(p["active"], true);
+    assert_eq!(p["meta"]["lastUpdated"], "2026-11-23T10:00:00Z");
+    assert_eq!(p["identifier"][0]["system"], "urn:oid:1.2.250.1.71.4.2.1");
+    assert_eq!(p["identifier"][0]["value"], idnat(1));
+    assert_eq!(p["identifier"][1]["system"], "https://rpps.esante.gouv.fr");
+    assert_eq!(p["identifier"][1]["value"], rpps(1));
+    assert_eq!(p["name"][0]["family"], "MARTIN");
+    assert!(p.get("birthDate").is_none() && p.get("telecom").is_none());
+
+    let (s, r) = api.get("/fhir/v2/Organization/C73282932000074").await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(r["identifier"][0]["value"], "373282932000074");
+    assert_eq!(r["address"][0]["postalCode"], "75014");
+
+    let (_, bundle) = api
+        .get(&format!(
+            "/fhir/v2/PractitionerRole?practitioner={}",
+            idnat(1)
+        ))
+        .await;
+    let role = matches(&bundle)[0].clone();
+    let (s, r) = api.get(&format!("/fhir/v2/PractitionerRole/{role}")).await;
+    assert_eq!(s, StatusCode::OK, "{r}");
+    assert_eq!(
+        r["practitioner"]["reference"],
+        format!("Practitioner/{}", idnat(1))
+    );
+    assert_eq!(
+        r["organization"]["reference"],
+        "Organization/C73282932000074"
+    );
+
+    for (uri, status, part) in [
+        (
+            "/fhir/v2/Practitioner/810000000000",
+            StatusCode::NOT_FOUND,
+            "Aucune ressource",
+        ),
+        ("/fhir/v2/Patient?name=x", StatusCode::NOT_FOUND, "inconnu"),
+        (
+            "/fhir/v2/Practitioner?famly=x",
+            StatusCode::BAD_REQUEST,
+            "n'est pas pris en charge",
+        ),
+        (
+            "/fhir/v2/Practitioner?_count=100000",
+            StatusCode::BAD_REQUEST,
+            "au plus",
+        ),
+        (
+            "/fhir/v2/Practitioner?family:sounds=x",
+            StatusCode::BAD_REQUEST,
+            "modificateur",
+        ),
+        (
+            "/fhir/v2/Practitioner?active=peut-etre",
+            StatusCode::BAD_REQUEST,
+            "true ou false",
+        ),
+        (
+            "/fhir/v2/Practitioner?_cursor=zz",
+            StatusCode::BAD_REQUEST,
+            "invalide",
+        ),
+        (
+            "/fhir/v2/Organization?_include=x",
+            StatusCode::BAD_REQUEST,
+            "n'est pas pris en charge",
+        ),
+        (
+            "/fhir/v2/nothing/here/at/all",
+            StatusCode::NOT_FOUND,
+            "n'existe pas",
+        ),
+    ] {
+        let (s, v) = api.get(uri).await;
+        assert_eq!(s, status, "{uri}: {v}");
+        let d = diagnostics(&v);
+        assert!(d.contains(part), "{uri}: {d}");
+    }
+    db.cleanup().await;
+}
+
+async fn reg_10_fhir_search_parameters_and_modifiers(dialect: Dialect) {
+    let (db, api, clock, dir) = setup(dialect, "search").await;
+    let t0 = "2026-11-23T10:00:00Z";
+    let p = |q: &str| format!("/fhir/v2/Practitioner?{q}");
+    for (query, want) in [
+        ("family=mart", of(&[1, 5])),
+        ("family=MARTIN", of(&[1, 5])),
+        ("family:exact=MARTIN", of(&[1])),
+        ("family:exact=Martin", of(&[])),
+        ("family:contains=artin", of(&[1, 5])),
+        ("family:contains=fontaine", of(&[2])),
+        ("given=jean-p", of(&[2])),
+        ("given:contains=sophie", of(&[6])),
+        ("name=helene", of(&[3])),
+        ("name:contains=%C3%A9l%C3%A8n", of(&[3])),
+        ("name:contains=frasl", of(&[6])),
+        ("name:contains=ez", of(&[5])),
+        ("name=helene,muller", of(&[3, 4])),
+        ("name:contains=mart&name:contains=jer", of(&[5])),
+        ("qualification-code=10", of(&[1, 2, 6])),
+        (
+            "qualification-code=https://mos.esante.gouv.fr/NOS/TRE_G15-ProfessionSante/FHIR/TRE-G15-ProfessionSante|21,60",
+            of(&[3, 4]),
+        ),
+        ("active=true", of(&[1, 2, 3, 4, 5, 6])),
+        ("active=false", of(&[])),
+        ("_lastUpdated=ge2026-11-23", of(&[1, 2, 3, 4, 5, 6])),
+        ("_lastUpdated=lt2026-11-23", of(&[])),
+        ("_lastUpdated=gt2026-11-23T10:00:00Z&_lastUpdated=le2026-12", of(&[])),
+        ("_lastUpdated=eq2026-11", of(&[1, 2, 3, 4, 5, 6])),
+    ] {
+        let (s, b) = api.get(&p(query)).await;
+        assert_eq!(s, StatusCode::OK, "{query}: {b}");
+        assert_eq!(matches(&b), want, "{query}");
+    }
+    for (query, want) in [
+        (format!("identifier={}", rpps(3)), of(&[3])),
+        (format!("identifier={}", idnat(3)), of(&[3])),
+        (
+            format!("identifier=https://rpps.esante.gouv.fr|{}", rpps(4)),
+            of(&[4]),
+        ),
+        (
+            format!(
+                "identifier=urn:oid:1.2.250.1.71.4.2.1|{},{}",
+                idnat(1),
+                idnat(2)
+            ),
+            of(&[1, 2]),
+        ),
+        (format!("_id={}", idnat(6)), of(&[6])),
+    ] {
+        let (_, b) = api.get(&p(&query)).await;
+        assert_eq!(matches(&b), want, "{query}");
+    }
+    // _revinclude, _total, _elements.
+    let (_, b) = api
+        .get(&p(
+            "family=martin&_revinclude=PractitionerRole:practitioner&_total=accurate",
+        ))
+        .await;
+    assert_eq!(b["total"], 2);
+    assert_eq!(included(&b, "PractitionerRole").len(), 2);
+    let (_, b) = api.get(&p("family=martin&_elements=name")).await;
+    let r = &b["entry"][0]["resource"];
+    assert!(
+        r.get("name").is_some() && r.get("identifier").is_none(),
+        "{r}"
+    );
+    assert_eq!(r["meta"]["tag"][0]["code"], "SUBSETTED");
+    let (_, b) = api.get(&p("_count=0&_total=accurate")).await;
+    assert_eq!(b["total"], 6);
+    assert!(b.get("entry").is_none());
+
+    // PractitionerRole.
+    let roles = |b: &Value| matches(b).len();
+    let (_, b) = api
+        .get(&format!(
+            "/fhir/v2/PractitionerRole?organization=Organization/C{SIRET_B}&_include=PractitionerRole:practitioner"
+        ))
+        .await;
+    assert_eq!(roles(&b), 3);
+    assert_eq!(included(&b, "Practitioner"), of(&[3, 5, 6]));
+    let (_, b) = api
+        .get(&format!(
+            "/fhir/v2/PractitionerRole?practitioner={}&_include=*",
+            idnat(2)
+        ))
+        .await;
+    assert_eq!(roles(&b), 1);
+    assert_eq!(included(&b, "Practitioner"), of(&[2]));
+    assert_eq!(included(&b, "Organization"), [format!("C{SIRET_A}")]);
+    let (_, b) = api
+        .get("/fhir/v2/PractitionerRole?role=FON-02&active=true")
+        .await;
+    assert_eq!(roles(&b), 2);
+    let (_, b) = api
+        .get("/fhir/v2/PractitionerRole?role=https://mos.esante.gouv.fr/NOS/TRE_R21-Fonction/FHIR/TRE-R21-Fonction|FON-01")
+        .await;
+    assert_eq!(roles(&b), 3);
+    let (_, b) = api.get("/fhir/v2/PractitionerRole?active=false").await;
+    assert_eq!(roles(&b), 0);
+
+    // Organization.
+    let a = format!("C{SIRET_A}");
+    let bb = format!("C{SIRET_B}");
+    for (query, want) in [
+        (format!("identifier={SIRET_B}"), vec![bb.clone()]),
+        (
+            format!("identifier=https://sirene.fr|{SIRET_A}"),
+            vec![a.clone()],
+        ),
+        (
+            format!("identifier=urn:oid:1.2.250.1.71.4.2.2|3{SIRET_A}"),
+            vec![a.clone()],
+        ),
+        ("name:contains=eglise".into(), vec![bb.clone()]),
+        ("name=cabinet".into(), vec![a.clone()]),
+        ("address-city=paris".into(), vec![a.clone()]),
+        ("address-postalcode=69".into(), vec![bb.clone()]),
+        ("type=SA07".into(), {
+            let mut v = vec![a.clone(), bb.clone()];
+            v.sort();
+            v
+        }),
+        (format!("_id={a}"), vec![a.clone()]),
+    ] {
+        let (s, b) = api.get(&format!("/fhir/v2/Organization?{query}")).await;
+        assert_eq!(s, StatusCode::OK, "{query}: {b}");
+        assert_eq!(matches(&b), want, "{query}");
+    }
+    let (_, b) = api
+        .get(&format!(
+            "/fhir/v2/Organization?_id={a}&_revinclude=PractitionerRole:organization"
+        ))
+        .await;
+    assert_eq!(included(&b, "PractitionerRole").len(), 2);
+
+    // A newer extract without Müller and with N'Guyen gone from Lyon: ended activities and
+    // absent persons stay, inactive, with a newer lastUpdated.
+    clock.advance(time::Duration::hours(1));
+    let mut newer = rows();
+    newer.retain(|r| r.0 != 4 && r.0 != 3);
+    import(&db.store, &clock, &write(dir.path(), "b.txt", &newer)).await;
+    let (_, b) = api.get(&p("active=false")).await;
+    assert_eq!(matches(&b), of(&[3, 4]));
+    let (_, r) = api
+        .get(&format!("/fhir/v2/Practitioner/{}", idnat(3)))
+        .await;
+    assert_eq!(r["active"], false);
+    assert_ne!(r["meta"]["lastUpdated"], t0);
+    let (_, b) = api
+        .get(&format!(
+            "/fhir/v2/PractitionerRole?practitioner={}",
+            idnat(3)
+        ))
+        .await;
+    assert_eq!(b["entry"][0]["resource"]["active"], false);
+    let (_, b) = api.get(&p("_lastUpdated=gt2026-11-23T10:00:00Z")).await;
+    assert_eq!(matches(&b), of(&[3, 4]));
+    db.cleanup().await;
+}
+
+/// Paging through a result set while an import runs: no page changes, no row added after
+/// the first page appears, and the `next` links are opaque.
+async fn reg_10_fhir_paging_sees_the_first_page_data(dialect: Dialect) {
+    let (db, api, clock, dir) = setup(dialect, "paging").await;
+    let (_, first) = api
+        .get("/fhir/v2/Practitioner?_count=2&_total=accurate")
+        .await;
+    assert_eq!(first["total"], 6);
+    let self_link = first["link"][0]["url"].as_str().unwrap();
+    assert_eq!(
+        self_link,
+        "https://annuaire.test/fhir/v2/Practitioner?_count=2&_total=accurate"
+    );
+    // An import adds two persons (keys after the first page's bound) while the client pages.
+    clock.advance(time::Duration::minutes(5));
+    let mut more = rows();
+    more.push((7, "AAA", "Nouveau", "10", "", 0));
+    more.push((8, "MARTINOT", "Paul", "10", "", 0));
+    import(&db.store, &clock, &write(dir.path(), "b.txt", &more)).await;
+    let mut seen = matches(&first);
+    let mut page = first;
+    let mut pages = 1;
+    while let Some(next) = page["link"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["relation"] == "next")
+        .map(|l| l["url"].as_str().unwrap().to_string())
+    {
+        assert!(
+            next.contains("_cursor=") && next.contains("_count=2"),
+            "{next}"
+        );
+        let path = next.trim_start_matches("https://annuaire.test");
+        let (s, p) = api.get(path).await;
+        assert_eq!(s, StatusCode::OK);
+        assert_eq!(p["total"], 6, "total as of the first page");
+        seen.extend(matches(&p));
+        page = p;
+        pages += 1;
+    }
+    seen.sort();
+    assert_eq!(seen, of(&[1, 2, 3, 4, 5, 6]));
+    assert_eq!(pages, 3);
+    // A new search sees them.
+    let (_, b) = api.get("/fhir/v2/Practitioner?_total=accurate").await;
+    assert_eq!(b["total"], 8);
+    // Roles page the same way.
+    let (_, b) = api.get("/fhir/v2/PractitionerRole?_count=4").await;
+    assert_eq!(matches(&b).len(), 4);
+    assert!(b["link"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|l| l["relation"] == "next"));
+    db.cleanup().await;
+}
+
+async fn reg_10_fhir_bulk_export(dialect: Dialect) {
+    let (db, api, _clock, _dir) = setup(dialect, "export").await;
+    let (s, v) = api.get("/fhir/v2/$export").await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert!(diagnostics(&v).contains("Prefer: respond-async"));
+    let (s, headers, _) = api
+        .raw(
+            Request::get("/fhir/v2/$export")
+                .header("prefer", "respond-async")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(s, StatusCode::ACCEPTED);
+    let status = headers["content-location"].to_str().unwrap().to_string();
+    let status = status
+        .trim_start_matches("https://annuaire.test")
+        .to_string();
+    // The job runs on the runtime's other thread; poll until it is done (no sleep: yield).
+    let manifest = loop {
+        let (s, _, body) = api
+            .raw(Request::get(&status).body(Body::empty()).unwrap())
+            .await;
+        if s == StatusCode::OK {
+            break serde_json::from_slice::<Value>(&body).unwrap();
+        }
+        assert_eq!(s, StatusCode::ACCEPTED);
+        tokio::task::yield_now().await;
+    };
+    let outputs = manifest["output"].as_array().unwrap();
+    let count = |t: &str| {
+        outputs
+            .iter()
+            .find(|o| o["type"] == t)
+            .map(|o| {
+                (
+                    o["count"].as_u64().unwrap(),
+                    o["url"].as_str().unwrap().to_string(),
+                )
+            })
+            .unwrap()
+    };
+    assert_eq!(count("Practitioner").0, 6);
+    assert_eq!(count("PractitionerRole").0, 6);
+    assert_eq!(count("Organization").0, 2);
+    let url = count("Practitioner").1;
+    let (s, headers, body) = api
+        .raw(
+            Request::get(url.trim_start_matches("https://annuaire.test"))
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(headers["content-type"], "application/fhir+ndjson");
+    let lines: Vec<Value> = String::from_utf8(body)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 6);
+    for l in &lines {
+        assert_eq!(l["resourceType"], "Practitioner");
+        api.sample(l);
+    }
+    let (s, _) = api.get(&format!("{status}/../x")).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, _, _) = api
+        .raw(Request::delete(&status).body(Body::empty()).unwrap())
+        .await;
+    assert_eq!(s, StatusCode::ACCEPTED);
+    let (s, _) = api.get(&status).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    db.cleanup().await;
+}
+
+on_both_engines! {
+    reg_10_fhir_metadata_read_and_errors => reg_10_fhir_metadata_read_and_errors;
+    reg_10_fhir_search_parameters_and_modifiers => reg_10_fhir_search_parameters_and_modifiers;
+    reg_10_fhir_paging_sees_the_first_page_data => reg_10_fhir_paging_sees_the_first_page_data;
+    reg_10_fhir_bulk_export => reg_10_fhir_bulk_export;
+}
