@@ -151,7 +151,7 @@ async fn home(
 }
 
 /// `scheme://host[:port]` of a URL, for a CSP source.
-fn origin(url: &str) -> String {
+pub(crate) fn origin(url: &str) -> String {
     url::Url::parse(url)
         .map(|u| u.origin().ascii_serialization())
         .ok()

@@ -375,6 +375,12 @@ impl World {
 }
 
 async fn world(dialect: Dialect) -> World {
+    world_with(dialect, caducee_portals::config::demo()).await
+}
+
+/// The stand-in provider and one portal configured as `portal` (its client id must stay
+/// `demo`: the stand-in knows that client only).
+async fn world_with(dialect: Dialect, portal: caducee_portals::PortalConfig) -> World {
     let db = TestDb::new(dialect).await;
     db.store
         .migrate(&caducee_portals::migrations())
@@ -384,8 +390,18 @@ async fn world(dialect: Dialect) -> World {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     // Built before anything listens, as in `serve`: discovery must be lazy.
-    let portals = Portals::new(db.store.clone(), clock.shared(), &base, INSTANCE_SECRET).unwrap();
-    let registration = portals.client_registration(&caducee_portals::config::demo());
+    let portals = Portals::with_options(
+        db.store.clone(),
+        clock.shared(),
+        &base,
+        INSTANCE_SECRET,
+        caducee_portals::PortalsOptions {
+            configs: vec![portal.clone()],
+            ..caducee_portals::PortalsOptions::default()
+        },
+    )
+    .unwrap();
+    let registration = portals.client_registration(&portal);
     assert_eq!(
         registration.redirect_uris,
         vec![format!("{base}/espaces/demo/callback")]
@@ -423,7 +439,40 @@ async fn world(dialect: Dialect) -> World {
     }
 }
 
+/// A portal offering both means: its home is the local login form with the Pro Santé
+/// Connect button, and a Pro Santé Connect login lands on the same services home.
+async fn both_means(dialect: Dialect) {
+    let mut portal = caducee_portals::config::demo();
+    portal.login = vec![
+        caducee_portals::LoginMeans::Psc,
+        caducee_portals::LoginMeans::Local,
+    ];
+    portal.accounts = caducee_portals::AccountPolicy::RegistryCode;
+    portal.services = vec![caducee_portals::Service {
+        label: "Mes dossiers".into(),
+        href: "/espaces/demo/dossiers".into(),
+    }];
+    let w = world_with(dialect, portal).await;
+    let (status, _, page) = w.get("/espaces/demo").await;
+    assert_eq!(status, 200);
+    assert!(page.contains("Connectez-vous à votre espace"), "{page}");
+    assert!(page.contains("href=\"/espaces/demo/login\""), "{page}");
+    let page = w.login().await;
+    assert!(
+        page.contains("Vous êtes connecté(e) avec Pro Santé Connect."),
+        "{page}"
+    );
+    assert!(page.contains("Mes dossiers"), "{page}");
+    assert!(
+        !page.contains("service-parametres"),
+        "no local settings for a PSC session"
+    );
+    assert!(page.contains("action=\"/espaces/demo/logout\""), "{page}");
+    w.db.cleanup().await;
+}
+
 on_both_engines! {
+    psc_01_a_portal_with_both_means_gives_a_psc_login_the_services_home => both_means;
     psc_01_demo_portal_code_flow_shows_who_logged_in_and_the_claims => code_flow_and_logout;
     psc_01_provider_refusal_is_a_french_page_with_retry => provider_refusal;
     psc_01_callback_state_is_single_use_and_bound_to_the_browser => state_binding;

@@ -31,6 +31,9 @@ struct Tile {
 struct Home {
     layout: Layout,
     hello: String,
+    /// "Vous êtes connecté(e) avec l'identifiant" and the login e-mail, or the Pro Santé
+    /// Connect line.
+    logged_in_as: String,
     email: String,
     notice: Option<Alert>,
     services: Vec<Tile>,
@@ -54,6 +57,16 @@ pub(crate) async fn home(
             Ok(Some(s)) => return logged_in(&st, &visit, &s).await,
             Ok(None) => {}
             Err(e) => return failure(&st, &headers, &e),
+        }
+    }
+    // A portal offering both means: a Pro Santé Connect session gets the same home.
+    if st.portal.offers(LoginMeans::Psc) {
+        if let Some(secret) = st.cookie(&headers, &Cookie::Session) {
+            match crate::sessions::find_session(&st.portals, &st.portal, &secret).await {
+                Ok(Some(s)) => return psc_home(&st, &visit, &s),
+                Ok(None) => {}
+                Err(e) => return failure(&st, &headers, &e),
+            }
         }
     }
     let notice = match query.as_deref() {
@@ -85,6 +98,21 @@ async fn logged_in(st: &PortalState, visit: &Visit, s: &session::LocalSession) -
         Some(n) => tr.t_with("account-hello", &[("name", Arg::from(n.as_str()))]),
         None => tr.t("account-hello-anonymous"),
     };
+    let page = Home {
+        layout: pages::layout(&visit.ctx, &st.portal, &tr.t("account-home-title")),
+        hello,
+        logged_in_as: tr.t("account-logged-in-as"),
+        email: s.account.email.clone(),
+        notice: None,
+        services: tiles(st, visit, true),
+        logout_action: format!("{}/deconnexion", st.base()),
+        csrf: visit.csrf(st),
+    };
+    visit.page(st, StatusCode::OK, pages::render(&page))
+}
+
+/// The portal's services, and "Paramètres" for a local account.
+fn tiles(st: &PortalState, visit: &Visit, local: bool) -> Vec<Tile> {
     let mut services: Vec<Tile> = st
         .portal
         .services
@@ -96,21 +124,47 @@ async fn logged_in(st: &PortalState, visit: &Visit, s: &session::LocalSession) -
             id: format!("service-{}", i + 1),
         })
         .collect();
-    services.push(Tile {
-        label: tr.t("account-settings"),
-        href: format!("{}/parametres", st.base()),
-        id: "service-parametres".into(),
-    });
+    if local {
+        services.push(Tile {
+            label: visit.tr().t("account-settings"),
+            href: format!("{}/parametres", st.base()),
+            id: "service-parametres".into(),
+        });
+    }
+    services
+}
+
+/// The home of a professional logged in with Pro Santé Connect on a portal that offers
+/// both means: the same services; the logout is the provider's (RP-initiated, `demo.rs`).
+fn psc_home(st: &PortalState, visit: &Visit, s: &crate::sessions::Session) -> Response {
+    let tr = visit.tr();
+    let claim = |k: &str| s.userinfo.get(k).and_then(|v| v.as_str()).unwrap_or("");
+    let name = format!("{} {}", claim("given_name"), claim("family_name"));
+    let hello = if name.trim().is_empty() {
+        tr.t("account-hello-anonymous")
+    } else {
+        tr.t_with("account-hello", &[("name", Arg::from(name.trim()))])
+    };
     let page = Home {
         layout: pages::layout(&visit.ctx, &st.portal, &tr.t("account-home-title")),
         hello,
-        email: s.account.email.clone(),
+        logged_in_as: tr.t("portal-logged-in"),
+        email: String::new(),
         notice: None,
-        services,
-        logout_action: format!("{}/deconnexion", st.base()),
+        services: tiles(st, visit, false),
+        logout_action: format!("{}/logout", st.base()),
         csrf: visit.csrf(st),
     };
-    visit.page(st, StatusCode::OK, pages::render(&page))
+    let mut r = visit.page(st, StatusCode::OK, pages::render(&page));
+    // The logout redirects to the provider: the CSP must let the form go there.
+    if let Ok(csp) = axum::http::HeaderValue::from_str(&format!(
+        "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self' {}",
+        crate::demo::origin(st.portals.provider().issuer().as_str())
+    )) {
+        r.headers_mut()
+            .insert(axum::http::header::CONTENT_SECURITY_POLICY, csp);
+    }
+    r
 }
 
 fn login_form(
