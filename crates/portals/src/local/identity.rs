@@ -158,6 +158,30 @@ pub(crate) async fn check(
     })
 }
 
+/// The professional of an account (`8` + RPPS), as [`lookup`] sees them.
+pub(crate) async fn lookup_idnat(
+    store: &Store,
+    portal: &PortalConfig,
+    idnat: &str,
+) -> Result<Option<Person>, PortalError> {
+    match idnat.strip_prefix('8').map(parse_rpps) {
+        Some(Ok(rpps)) => lookup(store, portal, &rpps).await,
+        _ => Ok(None),
+    }
+}
+
+impl Person {
+    /// "Julie Martin".
+    pub fn full_name(&self) -> String {
+        format!("{} {}", self.first_name, self.last_name)
+    }
+
+    /// The names, to count against a password.
+    pub fn names(&self) -> [&str; 2] {
+        [&self.first_name, &self.last_name]
+    }
+}
+
 /// The professional of `rpps` as the portal sees them (no birth date check): for the
 /// steps after the first, which re-read the registry rather than trust the flow.
 pub(crate) async fn lookup(

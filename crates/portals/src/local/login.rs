@@ -81,19 +81,11 @@ pub(crate) async fn home(
 
 async fn logged_in(st: &PortalState, visit: &Visit, s: &session::LocalSession) -> Response {
     let tr = visit.tr();
-    let name = match s
-        .account
-        .idnat
-        .strip_prefix('8')
-        .map(super::identity::parse_rpps)
-    {
-        Some(Ok(rpps)) => super::identity::lookup(st.portals.store(), &st.portal, &rpps)
-            .await
-            .ok()
-            .flatten()
-            .map(|p| format!("{} {}", p.first_name, p.last_name)),
-        _ => None,
-    };
+    let name = super::identity::lookup_idnat(st.portals.store(), &st.portal, &s.account.idnat)
+        .await
+        .ok()
+        .flatten()
+        .map(|p| p.full_name());
     let hello = match name {
         Some(n) => tr.t_with("account-hello", &[("name", Arg::from(n.as_str()))]),
         None => tr.t("account-hello-anonymous"),
@@ -285,7 +277,10 @@ pub(crate) async fn login(
                 AlertKind::Error,
                 tr.t_with(
                     "account-login-throttled",
-                    &[("minutes", Arg::Num((retry_after_secs.max(1) + 59) / 60))],
+                    &[(
+                        "minutes",
+                        Arg::Num(super::code_sender::minutes(retry_after_secs)),
+                    )],
                 ),
             )
             .id("erreur")

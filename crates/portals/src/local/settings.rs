@@ -4,13 +4,14 @@
 //! mailbox. A new password ends the account's other sessions. A new e-mail is confirmed by
 //! a code sent to it (a settings flow, 10 minutes), then the old address is told.
 
+use super::code_sender::{self, minutes, refusal, CodeSend, Destination};
 use super::journey::JOURNEY_TTL_SECS;
 use super::pages::{self, Block, FormPage};
 use super::session::{self, LocalSession};
 use super::{failure, flow_param, Form, Visit};
 use crate::accounts;
 use crate::flows::{self, NewFlow};
-use crate::one_time::{self, CodeCheck, CodeRequest, SendRefused};
+use crate::one_time::{self, CodeCheck, SendRefused};
 use crate::state::{Cookie, PortalState};
 use crate::PortalError;
 use axum::body::Bytes;
@@ -18,7 +19,6 @@ use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use caducee_notify::templates::Template as Message;
-use caducee_notify::{self as outbox, OutgoingMessage};
 use caducee_pages::{Alert, AlertKind, Arg, Button, ButtonKind, Field, Link, PasswordInput};
 use caducee_store::throttle::{Limit, Verdict};
 use serde::{Deserialize, Serialize};
@@ -239,7 +239,7 @@ async fn submit_inner(
                 "mot_de_passe_actuel",
                 tr.t_with(
                     "account-error-current-throttled",
-                    &[("minutes", Arg::Num((retry_after_secs.max(1) + 59) / 60))],
+                    &[("minutes", Arg::Num(minutes(retry_after_secs)))],
                 ),
             );
             return Ok(render(
@@ -291,27 +291,10 @@ async fn submit_inner(
             errors.insert("email", tr.t(key));
         }
     }
-    let person = match s
-        .account
-        .idnat
-        .strip_prefix('8')
-        .map(super::identity::parse_rpps)
-    {
-        Some(Ok(rpps)) => super::identity::lookup(st.portals.store(), &st.portal, &rpps).await?,
-        _ => None,
-    };
+    let person =
+        super::identity::lookup_idnat(st.portals.store(), &st.portal, &s.account.idnat).await?;
     if !new_password.is_empty() {
-        let names: Vec<&str> = person
-            .as_ref()
-            .map(|p| vec![p.first_name.as_str(), p.last_name.as_str()])
-            .unwrap_or_default();
-        let personal = caducee_passwords::strength::Personal {
-            names: &names,
-            rpps: person.as_ref().map(|p| p.rpps.as_str()),
-            birth_date: person.as_ref().map(|p| p.birth_date.as_str()),
-            email: Some(email),
-        };
-        if let Err(key) = super::strength::acceptable(new_password, &personal) {
+        if let Err(key) = super::strength::acceptable_for(new_password, person.as_ref(), email) {
             errors.insert("nouveau_mot_de_passe", tr.t(key));
         } else if new_password != form.get("confirmation") {
             errors.insert("confirmation", tr.t("account-error-password-confirm"));
@@ -370,10 +353,10 @@ async fn submit_inner(
         now,
     )
     .await?;
-    let sent = send_code(st, &mut tx, &flow.id, &s.account.idnat, email, now).await?;
+    let sent = send_code(st, &mut tx, &flow.id, &s.account.idnat, email).await?;
     tx.commit().await?;
     if let Err(refused) = sent {
-        let alert = refusal(visit, refused);
+        let alert = refusal(visit.tr(), refused);
         return Ok(render(
             st,
             visit,
@@ -391,78 +374,32 @@ async fn submit_inner(
     ))
 }
 
-fn refusal(visit: &Visit, refused: SendRefused) -> Alert {
-    let tr = visit.tr();
-    let text = match refused {
-        SendRefused::FlowExhausted => tr.t("account-code-flow-exhausted"),
-        SendRefused::PersonExhausted { retry_after_secs } => tr.t_with(
-            "account-code-person-exhausted",
-            &[("minutes", Arg::Num((retry_after_secs.max(1) + 59) / 60))],
-        ),
-    };
-    Alert::new(AlertKind::Error, text).id("envoi-refuse")
-}
-
+/// The code that proves the new address is the professional's.
 async fn send_code(
     st: &PortalState,
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     flow_id: &str,
     idnat: &str,
     email: &str,
-    now: i64,
 ) -> Result<Result<(), SendRefused>, PortalError> {
-    let policy = st.portals.code_policy();
-    let code = match one_time::issue_code(
-        tx,
-        st.portals.one_time(),
-        policy,
-        &CodeRequest {
-            portal: &st.portal.slug,
-            flow_id,
-            channel: "email",
-            idnat,
-        },
-        now,
-    )
-    .await?
-    {
-        Ok(c) => c,
-        Err(r) => return Ok(Err(r)),
+    let portal = st.portal.name.clone();
+    let template = move |code: String, validity_minutes: u32| Message::EmailVerificationCode {
+        portal: portal.clone(),
+        code,
+        validity_minutes,
     };
-    let to = caducee_core::contact::Email::parse(email)
-        .map_err(|e| PortalError::Internal(e.to_string()))?;
-    let msg = OutgoingMessage::email(
-        to,
-        Message::EmailVerificationCode {
-            portal: st.portal.name.clone(),
-            code,
-            validity_minutes: u32::try_from(policy.code_ttl_secs / 60).unwrap_or(10),
-        },
-    )
-    .not_after(now + policy.code_ttl_secs)
-    .public_url(st.portals.public_url());
-    outbox::enqueue(tx, st.portals.clock().as_ref(), &msg)
-        .await
-        .map_err(|e| PortalError::Internal(e.to_string()))?;
-    caducee_store::audit::record(
-        &mut **tx,
-        now,
-        &caducee_store::audit::AuditEvent {
-            actor: &format!("ps:{idnat}"),
-            action: "portals.code.sent",
-            subject: Some(idnat),
-            details: serde_json::json!({
-                "portal": st.portal.slug,
-                "flow": FLOW_KIND,
-                "channel": "email",
-                "to": caducee_core::mask::mask_email(email),
-            }),
-            request_id: None,
+    code_sender::send(
+        st,
+        tx,
+        &CodeSend {
+            flow_id,
+            flow_kind: FLOW_KIND,
+            idnat,
+            to: Destination::Email(email),
+            template: &template,
         },
     )
     .await
-    .map_err(|e| PortalError::Internal(e.to_string()))?;
-    Ok(Ok(()))
 }
 
 fn render_code(
@@ -597,11 +534,11 @@ async fn code_inner(
     let now = st.portals.now();
     if form.get("action") == "renvoyer" {
         let mut tx = st.portals.store().begin().await?;
-        let sent = send_code(st, &mut tx, &flow.id, &s.account.idnat, &to, now).await?;
+        let sent = send_code(st, &mut tx, &flow.id, &s.account.idnat, &to).await?;
         tx.commit().await?;
         let alert = match sent {
             Ok(()) => Alert::new(AlertKind::Info, tr.t("account-code-resent")).id("code-renvoye"),
-            Err(r) => refusal(visit, r),
+            Err(r) => refusal(visit.tr(), r),
         };
         return Ok(render_code(
             st,

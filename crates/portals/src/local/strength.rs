@@ -9,6 +9,7 @@
 //! the answer; the estimate is the server's, the same that decides at submission, so the
 //! page never says "Fort" of a password the form then refuses.
 
+use super::identity::Person;
 use super::{flow_param, Form, Visit};
 use crate::state::PortalState;
 use axum::body::Bytes;
@@ -47,6 +48,30 @@ pub(crate) fn acceptable(password: &str, personal: &Personal<'_>) -> Result<(), 
     }
 }
 
+/// What an attacker knows of `person` (and of the login `email`), for the estimator.
+fn personal_of<'a>(
+    names: &'a [&'a str],
+    person: Option<&'a Person>,
+    email: Option<&'a str>,
+) -> Personal<'a> {
+    Personal {
+        names,
+        rpps: person.map(|p| p.rpps.as_str()),
+        birth_date: person.map(|p| p.birth_date.as_str()),
+        email,
+    }
+}
+
+/// [`acceptable`] for `person` choosing `password` with the login `email`.
+pub(crate) fn acceptable_for(
+    password: &str,
+    person: Option<&Person>,
+    email: &str,
+) -> Result<(), &'static str> {
+    let names = person.map(|p| p.names()).unwrap_or_default();
+    acceptable(password, &personal_of(&names, person, Some(email)))
+}
+
 /// `POST {base}/force-mot-de-passe` (`mot_de_passe`, `csrf`, optionally `flow`): the
 /// strength as JSON, in the page's language: `{"level":0..2,"label":"Faible","warning":…,
 /// "rules":[{"text":…,"met":true}]}`. The person's data come from the session or the
@@ -69,16 +94,9 @@ pub(crate) async fn answer(
             None
         }
     };
-    let names: Vec<&str> = person
-        .as_ref()
-        .map(|p| vec![p.first_name.as_str(), p.last_name.as_str()])
-        .unwrap_or_default();
-    let personal = Personal {
-        names: &names,
-        rpps: person.as_ref().map(|p| p.rpps.as_str()),
-        birth_date: person.as_ref().map(|p| p.birth_date.as_str()),
-        email: person.as_ref().and_then(|p| p.email.as_deref()),
-    };
+    let names = person.as_ref().map(|p| p.names()).unwrap_or_default();
+    let email = person.as_ref().and_then(|p| p.email.as_deref());
+    let personal = personal_of(&names, person.as_ref(), email);
     let tr = visit.tr();
     let s = estimate(&password, &personal);
     let accepted = acceptable(&password, &personal);
@@ -164,13 +182,7 @@ async fn person_of(
     };
     drop(conn);
     let Some(idnat) = idnat else { return Ok(None) };
-    let Some(rpps) = idnat.strip_prefix('8') else {
-        return Ok(None);
-    };
-    let Ok(rpps) = super::identity::parse_rpps(rpps) else {
-        return Ok(None);
-    };
-    super::identity::lookup(st.portals.store(), &st.portal, &rpps).await
+    super::identity::lookup_idnat(st.portals.store(), &st.portal, &idnat).await
 }
 
 #[cfg(test)]

@@ -107,19 +107,8 @@ pub(super) async fn choose(
     }
 }
 
-pub(super) fn refusal(tr: &Tr, refused: SendRefused) -> Alert {
-    let text = match refused {
-        SendRefused::FlowExhausted => tr.t("account-code-flow-exhausted"),
-        SendRefused::PersonExhausted { retry_after_secs } => tr.t_with(
-            "account-code-person-exhausted",
-            &[("minutes", Arg::Num(minutes(retry_after_secs)))],
-        ),
-    };
-    Alert::new(AlertKind::Error, text).id("envoi-refuse")
-}
-
 /// Issues a code for the flow and enqueues the message carrying it to the chosen
-/// coordinate, re-read from the registry, in one transaction with the audit event.
+/// coordinate, re-read from the registry (the flow holds it masked only).
 pub(super) async fn send_code(
     st: &PortalState,
     kind: Kind,
@@ -133,90 +122,37 @@ pub(super) async fn send_code(
     let person = identity::lookup(st.portals.store(), &st.portal, &rpps)
         .await?
         .ok_or_else(|| PortalError::Internal("professionnel disparu du répertoire".into()))?;
-    let policy = st.portals.code_policy();
-    let now = st.portals.now();
-    let mut tx = st.portals.store().begin().await?;
-    let code = match one_time::issue_code(
-        &mut tx,
-        st.portals.one_time(),
-        policy,
-        &CodeRequest {
-            portal: &st.portal.slug,
-            flow_id: &flow.id,
-            channel,
-            idnat,
-        },
-        now,
-    )
-    .await?
-    {
-        Ok(code) => code,
-        Err(refused) => {
-            tx.commit().await?;
-            return Ok(Err(refused));
-        }
+    let gone = || PortalError::Internal("coordonnée disparue du répertoire".into());
+    let to = match channel.as_str() {
+        "sms" => Destination::Sms(person.mobile.as_deref().ok_or_else(gone)?),
+        _ => Destination::Email(person.email.as_deref().ok_or_else(gone)?),
     };
-    let validity_minutes = u32::try_from(policy.code_ttl_secs / 60).unwrap_or(10);
-    let message = match kind {
+    let portal = st.portal.name.clone();
+    let template = move |code: String, validity_minutes: u32| match kind {
         Kind::Creation => Message::AccountCreationCode {
-            portal: st.portal.name.clone(),
+            portal: portal.clone(),
             code,
             validity_minutes,
         },
         Kind::Recovery => Message::AccountRecoveryCode {
-            portal: st.portal.name.clone(),
+            portal: portal.clone(),
             code,
             validity_minutes,
         },
     };
-    let (outgoing, masked) = outgoing_to(channel, &person, message)?;
-    let outgoing = outgoing
-        .not_after(now + policy.code_ttl_secs)
-        .public_url(st.portals.public_url());
-    outbox::enqueue(&mut tx, st.portals.clock().as_ref(), &outgoing)
-        .await
-        .map_err(|e| PortalError::Internal(e.to_string()))?;
-    audit::record(
-        &mut *tx,
-        now,
-        &AuditEvent {
-            actor: &format!("ps:{idnat}"),
-            action: "portals.code.sent",
-            subject: Some(idnat),
-            details: serde_json::json!({
-                "portal": st.portal.slug,
-                "flow": kind.flow_kind(),
-                "channel": channel,
-                "to": masked,
-            }),
-            request_id: None,
+    let mut tx = st.portals.store().begin().await?;
+    let sent = code_sender::send(
+        st,
+        &mut tx,
+        &CodeSend {
+            flow_id: &flow.id,
+            flow_kind: kind.flow_kind(),
+            idnat,
+            to,
+            template: &template,
         },
     )
-    .await
-    .map_err(|e| PortalError::Internal(e.to_string()))?;
+    .await?;
     tx.commit().await?;
-    Ok(Ok(()))
-}
-
-/// The message to the registry's coordinate of `channel`, and that coordinate masked.
-pub(super) fn outgoing_to(
-    channel: &str,
-    person: &Person,
-    message: Message,
-) -> Result<(OutgoingMessage, String), PortalError> {
-    let gone = || PortalError::Internal("coordonnée disparue du répertoire".into());
-    match channel {
-        "sms" => {
-            let m = person.mobile.as_deref().ok_or_else(gone)?;
-            let mobile = caducee_core::contact::Mobile::parse(m)
-                .map_err(|e| PortalError::Internal(e.to_string()))?;
-            Ok((OutgoingMessage::sms(mobile, message), mask_phone(m)))
-        }
-        _ => {
-            let e = person.email.as_deref().ok_or_else(gone)?;
-            let email = caducee_core::contact::Email::parse(e)
-                .map_err(|e| PortalError::Internal(e.to_string()))?;
-            Ok((OutgoingMessage::email(email, message), mask_email(e)))
-        }
-    }
+    Ok(sent)
 }

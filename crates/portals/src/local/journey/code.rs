@@ -1,6 +1,6 @@
 //! Step 3: the code (Valider / Renvoyer le code / Retour; 5 tries, 10 minutes).
 
-use super::choose::{refusal, send_code};
+use super::choose::send_code;
 use super::*;
 // ---------------------------------------------------------------------------------------
 // Step 3: the code.

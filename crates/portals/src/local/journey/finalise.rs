@@ -134,14 +134,7 @@ pub(super) async fn finalise(
         }
     }
     let password = form.get("mot_de_passe");
-    let names = [person.first_name.as_str(), person.last_name.as_str()];
-    let personal = caducee_passwords::strength::Personal {
-        names: &names,
-        rpps: Some(&person.rpps),
-        birth_date: Some(&person.birth_date),
-        email: Some(&email),
-    };
-    if let Err(key) = crate::local::strength::acceptable(password, &personal) {
+    if let Err(key) = crate::local::strength::acceptable_for(password, Some(&person), &email) {
         errors.insert("mot_de_passe".to_string(), tr.t(key));
     } else if password != form.get("mot_de_passe_confirmation") {
         errors.insert(

@@ -24,30 +24,18 @@ pub(super) async fn identity_step(
     // What was typed is kept 10 minutes, whatever the outcome (ACC-02).
     let flow = save(st, visit, kind, flow, IDENTITY, data.clone(), None).await?;
     let flow_id = flow.as_ref().map(|f| f.id.clone());
+    // The form again, with what was typed, its errors and the alert that blocks.
+    let again = |alert: Option<Alert>| {
+        render_identity(st, visit, kind, flow_id.as_deref(), &typed, &errors, alert)
+    };
     if !errors.is_empty() {
-        return Ok(render_identity(
-            st,
-            visit,
-            kind,
-            flow_id.as_deref(),
-            &typed,
-            &errors,
-            None,
-        ));
+        return Ok(again(None));
     }
     let (Ok(birth), Ok(rpps)) = (
         identity::parse_birth_date(&typed.birth_date, today),
         identity::parse_rpps(&typed.rpps),
     ) else {
-        return Ok(render_identity(
-            st,
-            visit,
-            kind,
-            flow_id.as_deref(),
-            &typed,
-            &errors,
-            None,
-        ));
+        return Ok(again(None));
     };
     let tr = visit.tr();
     let blocking = |text: String, link: Option<Link>| {
@@ -65,15 +53,7 @@ pub(super) async fn identity_step(
         Check::Found(p) => p,
         Check::NoMatch => {
             let alert = blocking(tr.t("account-no-match"), None);
-            return Ok(render_identity(
-                st,
-                visit,
-                kind,
-                flow_id.as_deref(),
-                &typed,
-                &errors,
-                alert,
-            ));
+            return Ok(again(alert));
         }
         Check::Throttled { retry_after_secs } => {
             let text = tr.t_with(
@@ -81,15 +61,7 @@ pub(super) async fn identity_step(
                 &[("minutes", Arg::Num(minutes(retry_after_secs)))],
             );
             let alert = blocking(text, None);
-            return Ok(render_identity(
-                st,
-                visit,
-                kind,
-                flow_id.as_deref(),
-                &typed,
-                &errors,
-                alert,
-            ));
+            return Ok(again(alert));
         }
     };
     let account = {
@@ -104,44 +76,20 @@ pub(super) async fn identity_step(
             )
             .id("lien-recuperation");
             let alert = blocking(tr.t("account-exists"), Some(link));
-            return Ok(render_identity(
-                st,
-                visit,
-                kind,
-                flow_id.as_deref(),
-                &typed,
-                &errors,
-                alert,
-            ));
+            return Ok(again(alert));
         }
         (Kind::Recovery, false) => {
             let link = Link::new(format!("{}/creer", st.base()), tr.t("account-none-link"))
                 .id("lien-creation");
             let alert = blocking(tr.t("account-none"), Some(link));
-            return Ok(render_identity(
-                st,
-                visit,
-                kind,
-                flow_id.as_deref(),
-                &typed,
-                &errors,
-                alert,
-            ));
+            return Ok(again(alert));
         }
         _ => {}
     }
     let coordinates = coordinates_of(&person);
     if coordinates.is_empty() {
         let alert = blocking(tr.t("account-no-coordinates"), None);
-        return Ok(render_identity(
-            st,
-            visit,
-            kind,
-            flow_id.as_deref(),
-            &typed,
-            &errors,
-            alert,
-        ));
+        return Ok(again(alert));
     }
     let data = Data {
         typed,

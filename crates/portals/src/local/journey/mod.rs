@@ -22,12 +22,13 @@ mod code;
 mod finalise;
 mod identity_step;
 
+use super::code_sender::{self, minutes, refusal, CodeSend, Destination};
 use super::identity::{self, Check, Person, Typed};
 use super::pages::{self, Block, FormPage, MessagePage};
 use super::{failure, flow_param, Form, Visit};
 use crate::accounts::{self, Conflict, NewAccount};
 use crate::flows::{self, Flow, NewFlow};
-use crate::one_time::{self, CodeCheck, CodeRequest, SendRefused};
+use crate::one_time::{self, CodeCheck, SendRefused};
 use crate::state::PortalState;
 use crate::PortalError;
 use axum::body::Bytes;
@@ -370,10 +371,6 @@ fn to_flow(st: &PortalState, visit: &Visit, kind: Kind, flow: Option<Flow<Data>>
 // ---------------------------------------------------------------------------------------
 // What every step's page shares.
 // ---------------------------------------------------------------------------------------
-
-fn minutes(secs: i64) -> i64 {
-    (secs.max(1) + 59) / 60
-}
 
 fn steps(tr: &Tr, kind: Kind, current: u32) -> Steps {
     let titles = [

@@ -1,0 +1,135 @@
+//! Sending a one-time code, the same way for every journey (creation, recovery, a new
+//! e-mail in settings): the code issued for the flow (killing its previous one, counted
+//! against the flow's and the person's limits), its message enqueued to the coordinate, the
+//! send audited with the coordinate masked — one transaction, so a code exists exactly when
+//! its message will leave.
+
+use crate::one_time::{self, CodeRequest, SendRefused};
+use crate::state::PortalState;
+use crate::PortalError;
+use caducee_core::mask::{mask_email, mask_phone};
+use caducee_notify::templates::Template as Message;
+use caducee_notify::{self as outbox, OutgoingMessage};
+use caducee_pages::{Alert, AlertKind, Arg, Tr};
+use caducee_store::audit::{self, AuditEvent};
+
+/// Where a code goes, in clear (never stored in a flow: read from the registry, or typed).
+pub(crate) enum Destination<'a> {
+    Sms(&'a str),
+    Email(&'a str),
+}
+
+impl Destination<'_> {
+    fn channel(&self) -> &'static str {
+        match self {
+            Destination::Sms(_) => "sms",
+            Destination::Email(_) => "email",
+        }
+    }
+
+    fn masked(&self) -> String {
+        match self {
+            Destination::Sms(m) => mask_phone(m),
+            Destination::Email(e) => mask_email(e),
+        }
+    }
+
+    fn message(&self, template: Message) -> Result<OutgoingMessage, PortalError> {
+        let bad = |e: caducee_core::contact::ContactError| PortalError::Internal(e.to_string());
+        Ok(match self {
+            Destination::Sms(m) => OutgoingMessage::sms(
+                caducee_core::contact::Mobile::parse(m).map_err(bad)?,
+                template,
+            ),
+            Destination::Email(e) => OutgoingMessage::email(
+                caducee_core::contact::Email::parse(e).map_err(bad)?,
+                template,
+            ),
+        })
+    }
+}
+
+/// What a code is sent for.
+pub(crate) struct CodeSend<'a> {
+    pub flow_id: &'a str,
+    /// `creation`, `recovery`, `settings` (audited).
+    pub flow_kind: &'a str,
+    /// The professional it concerns (the per-person limit counts by it).
+    pub idnat: &'a str,
+    pub to: Destination<'a>,
+    /// The message, given the code and its validity in minutes.
+    pub template: &'a (dyn Fn(String, u32) -> Message + Sync),
+}
+
+/// Issues and sends a code, or says why not (the limits' refusal, nothing sent).
+pub(crate) async fn send(
+    st: &PortalState,
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    send: &CodeSend<'_>,
+) -> Result<Result<(), SendRefused>, PortalError> {
+    let policy = st.portals.code_policy();
+    let now = st.portals.now();
+    let channel = send.to.channel();
+    let code = match one_time::issue_code(
+        tx,
+        st.portals.one_time(),
+        policy,
+        &CodeRequest {
+            portal: &st.portal.slug,
+            flow_id: send.flow_id,
+            channel,
+            idnat: send.idnat,
+        },
+        now,
+    )
+    .await?
+    {
+        Ok(code) => code,
+        Err(refused) => return Ok(Err(refused)),
+    };
+    let minutes = u32::try_from(policy.code_ttl_secs / 60).unwrap_or(10);
+    let message = send
+        .to
+        .message((send.template)(code, minutes))?
+        .not_after(now + policy.code_ttl_secs)
+        .public_url(st.portals.public_url());
+    outbox::enqueue(tx, st.portals.clock().as_ref(), &message)
+        .await
+        .map_err(|e| PortalError::Internal(e.to_string()))?;
+    audit::record(
+        &mut **tx,
+        now,
+        &AuditEvent {
+            actor: &format!("ps:{}", send.idnat),
+            action: "portals.code.sent",
+            subject: Some(send.idnat),
+            details: serde_json::json!({
+                "portal": st.portal.slug,
+                "flow": send.flow_kind,
+                "channel": channel,
+                "to": send.to.masked(),
+            }),
+            request_id: None,
+        },
+    )
+    .await
+    .map_err(|e| PortalError::Internal(e.to_string()))?;
+    Ok(Ok(()))
+}
+
+/// Whole minutes, rounded up, for "réessayez dans N minute(s)".
+pub(crate) fn minutes(secs: i64) -> i64 {
+    (secs.max(1) + 59) / 60
+}
+
+/// The alert that says why no code was sent.
+pub(crate) fn refusal(tr: &Tr, refused: SendRefused) -> Alert {
+    let text = match refused {
+        SendRefused::FlowExhausted => tr.t("account-code-flow-exhausted"),
+        SendRefused::PersonExhausted { retry_after_secs } => tr.t_with(
+            "account-code-person-exhausted",
+            &[("minutes", Arg::Num(minutes(retry_after_secs)))],
+        ),
+    };
+    Alert::new(AlertKind::Error, text).id("envoi-refuse")
+}
