@@ -459,6 +459,10 @@ describe('browser journeys of /espaces/ordre (seed ordre-medecins-mon-espace.txt
         await j.act.press('#enregistrer');
         await page.locator('#enregistre').waitFor();
         await j.see('mot-de-passe-change');
+        // "le médecin est déjà connecté à MonEspace. Il lui suffit de cliquer sur MonEspace".
+        await j.act.press('#mon-espace');
+        await j.heading(`Bonjour ${phys.firstName} ${phys.lastName}`);
+        await j.see('mon-espace');
 
         // The link is dead now.
         const again = await page.goto(link);
@@ -469,7 +473,7 @@ describe('browser journeys of /espaces/ordre (seed ordre-medecins-mon-espace.txt
         // Out, then in with the new password; the old one is refused.
         await page.goto(`${stack.base}${PORTAL}`);
         await page.locator('#se-deconnecter').waitFor();
-        await j.see('mon-espace');
+        await j.see('mon-espace-encore');
         await page.locator('#se-deconnecter').click();
         await j.heading(SEED.login);
         await j.see('deconnecte');
