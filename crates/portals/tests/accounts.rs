@@ -573,6 +573,12 @@ async fn acc_04_by_sms(dialect: Dialect) {
         b.shows(s);
     }
     assert_eq!(audited(&w.db.store, "portals.login.ok").await, 1);
+    // Logging out ends the session, audited.
+    b.submit(&[]).await;
+    b.shows("Vous êtes déconnecté(e) de votre espace.");
+    b.get("/espaces/ordre/parametres").await;
+    b.shows("Connectez-vous à votre espace");
+    assert_eq!(audited(&w.db.store, "portals.logout").await, 1);
     w.db.cleanup().await;
 }
 

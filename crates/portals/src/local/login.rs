@@ -317,6 +317,22 @@ pub(crate) async fn logout(
             let mut conn = st.portals.store().pool().acquire().await?;
             if let Some(s) = session::find(&mut conn, &st.portal.slug, &secret, now).await? {
                 session::end(&mut conn, &s.id_hash, now).await?;
+                caducee_store::audit::record(
+                    &mut *conn,
+                    now,
+                    &caducee_store::audit::AuditEvent {
+                        actor: &format!("ps:{}", s.account.idnat),
+                        action: "portals.logout",
+                        subject: Some(&s.account.idnat),
+                        details: serde_json::json!({
+                            "portal": st.portal.slug,
+                            "account": s.account.id,
+                        }),
+                        request_id: None,
+                    },
+                )
+                .await
+                .map_err(|e| crate::PortalError::Internal(e.to_string()))?;
             }
             Ok::<(), crate::PortalError>(())
         }
