@@ -7,7 +7,7 @@
 //! [`fhir`]: typed FHIR structs; [`resources`]: the registry's rows as resources;
 //! [`params`]: a search's query string; [`searchset`]: running it into a Bundle;
 //! [`cursor`]: the paging links; [`capability`]: `metadata`; [`api`]: the HTTP face;
-//! [`jobs`]: the `$export` jobs.
+//! [`jobs`]: the `$export` jobs; [`page`]: the `/annuaire` pages.
 
 pub mod api;
 pub mod capability;
@@ -16,12 +16,17 @@ pub mod error;
 pub mod export;
 pub mod fhir;
 pub mod jobs;
+pub mod page;
 pub mod params;
 pub mod resources;
 pub mod searchset;
 
-pub use api::router;
 pub use error::DirectoryError;
+
+/// Every route of the directory: the FHIR API at `/fhir/v2` and the `/annuaire` pages.
+pub fn router(dir: Directory) -> axum::Router {
+    api::router(dir.clone()).merge(page::routes(dir))
+}
 
 use caducee_core::clock::SharedClock;
 use caducee_store::Store;

@@ -621,7 +621,69 @@ async fn reg_10_fhir_bulk_export(dialect: Dialect) {
     db.cleanup().await;
 }
 
+/// The /annuaire page: one form, results with the RPPS number and a copy button, a
+/// professional's page; only public data.
+async fn reg_10_annuaire_page_searches_the_directory(dialect: Dialect) {
+    let (db, api, _clock, _dir) = setup(dialect, "page").await;
+    let page = |uri: String| {
+        let api = &api;
+        async move {
+            let (s, h, body) = api
+                .raw(Request::get(uri.as_str()).body(Body::empty()).unwrap())
+                .await;
+            assert!(h["content-type"].to_str().unwrap().starts_with("text/html"));
+            (s, String::from_utf8(body).unwrap())
+        }
+    };
+    let (s, html) = page("/annuaire".into()).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(html.contains("<h1>Annuaire Santé</h1>"), "{html}");
+    assert!(html.contains(r#"name="q""#) && html.contains(r#"name="numero""#));
+    assert!(html.contains(r#"<script src="/annuaire/annuaire.js">"#));
+    let (s, html) = page("/annuaire?q=h%C3%A9l%C3%A8ne".into()).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(html.contains("1 résultat"), "{html}");
+    assert!(html.contains("N'GUYEN") && html.contains(&rpps(3)));
+    assert!(html.contains("data-copie=\"numero-1\""));
+    assert!(
+        html.contains("Pharmacie de l'Église — 69003 LYON"),
+        "{html}"
+    );
+    let (_, html) = page("/annuaire?lieu=75&profession=10".into()).await;
+    assert!(html.contains("2 résultats"), "{html}");
+    let (_, html) = page(format!("/annuaire?numero={}", rpps(4))).await;
+    assert!(html.contains("1 résultat") && html.contains("Müller"));
+    let (s, html) = page("/annuaire?q=".into()).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert!(html.contains("Indiquez au moins"));
+    let (s, html) = page("/annuaire?numero=12".into()).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert!(html.contains("11 chiffres"));
+    let (s, html) = page(format!("/annuaire/{}", idnat(1))).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        html.contains("MARTIN") && html.contains(&rpps(1)) && html.contains("CABINET DU DR MARTIN")
+    );
+    let (s, _) = page("/annuaire/810000000000".into()).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, h, js) = api
+        .raw(
+            Request::get("/annuaire/annuaire.js")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(h["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/javascript"));
+    assert!(String::from_utf8(js).unwrap().contains("clipboard"));
+    db.cleanup().await;
+}
+
 on_both_engines! {
+    reg_10_annuaire_page_searches_the_directory => reg_10_annuaire_page_searches_the_directory;
     reg_10_fhir_metadata_read_and_errors => reg_10_fhir_metadata_read_and_errors;
     reg_10_fhir_search_parameters_and_modifiers => reg_10_fhir_search_parameters_and_modifiers;
     reg_10_fhir_paging_sees_the_first_page_data => reg_10_fhir_paging_sees_the_first_page_data;

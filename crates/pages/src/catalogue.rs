@@ -24,6 +24,11 @@ pub const KEYS_FILES: &[(Locale, &str, &str)] = &[
         "accounts.ftl",
         include_str!("../locales/fr/accounts.ftl"),
     ),
+    (
+        Locale::Fr,
+        "directory.ftl",
+        include_str!("../locales/fr/directory.ftl"),
+    ),
     (Locale::En, "kit.ftl", include_str!("../locales/en/kit.ftl")),
     (Locale::En, "web.ftl", include_str!("../locales/en/web.ftl")),
     (Locale::En, "idp.ftl", include_str!("../locales/en/idp.ftl")),
@@ -36,6 +41,11 @@ pub const KEYS_FILES: &[(Locale, &str, &str)] = &[
         Locale::En,
         "accounts.ftl",
         include_str!("../locales/en/accounts.ftl"),
+    ),
+    (
+        Locale::En,
+        "directory.ftl",
+        include_str!("../locales/en/directory.ftl"),
     ),
 ];
 
