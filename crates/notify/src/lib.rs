@@ -4,7 +4,9 @@
 //! # How a message travels
 //!
 //! 1. The flow calls [`enqueue`] **inside its own transaction**: the message is rendered
-//!    from a French [`Template`] and written to the `notify_outbox` table, so it exists
+//!    from a [`Template`] in its [`Locale`] (French unless [`OutgoingMessage::locale`] says
+//!    otherwise; the words are the catalogues' `mail-…` and `sms-…` keys of
+//!    `caducee-pages`) and written to the `notify_outbox` table, so it exists
 //!    exactly when the change that causes it commits (transactional outbox). Nothing is sent
 //!    from the request; the flow answers once the message is in the database.
 //! 2. A [`Worker`] on each node claims due messages (`FOR UPDATE SKIP LOCKED` on PostgreSQL,
@@ -50,6 +52,8 @@ pub mod templates;
 pub mod transport;
 pub mod worker;
 
+/// The languages of the messages (the page kit's, so a page passes its own).
+pub use caducee_pages::Locale;
 pub use error::{DeliveryError, NotifyError, Retry};
 pub use outbox::{
     counts, enqueue, enqueue_now, get, message_id_domain, purge, recent, record_gauges, Channel,

@@ -9,6 +9,7 @@
 
 use caducee_core::clock::Clock;
 use caducee_core::contact::{Email, Mobile};
+use caducee_pages::Locale;
 use caducee_store::{Migration, Store};
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
@@ -108,6 +109,9 @@ pub struct OutgoingMessage {
     /// Right-hand side of the Message-ID (`<id@domain>`): the host of the public URL, see
     /// [`OutgoingMessage::public_url`]; [`DEFAULT_MESSAGE_ID_DOMAIN`] when `None`.
     pub message_id_domain: Option<String>,
+    /// The language the message is rendered in by [`enqueue`]: French unless
+    /// [`OutgoingMessage::locale`] says otherwise.
+    pub locale: Locale,
 }
 
 impl OutgoingMessage {
@@ -117,6 +121,7 @@ impl OutgoingMessage {
             template,
             not_after: None,
             message_id_domain: None,
+            locale: Locale::Fr,
         }
     }
 
@@ -126,12 +131,20 @@ impl OutgoingMessage {
             template,
             not_after: None,
             message_id_domain: None,
+            locale: Locale::Fr,
         }
     }
 
     /// Not to be sent at or after `unix` (typically the expiry of the code it carries).
     pub fn not_after(mut self, unix: i64) -> OutgoingMessage {
         self.not_after = Some(unix);
+        self
+    }
+
+    /// Renders the message in `locale` (the recipient's language, e.g. the one of the page
+    /// that asked for it) instead of French.
+    pub fn locale(mut self, locale: Locale) -> OutgoingMessage {
+        self.locale = locale;
         self
     }
 
@@ -288,9 +301,9 @@ pub async fn enqueue(
         .unwrap_or(DEFAULT_MESSAGE_ID_DOMAIN);
     let message_id = format!("<{id}@{domain}>");
     let (subject, text, html) = match msg.channel {
-        Channel::Email { .. } => msg.template.render_email(),
+        Channel::Email { .. } => msg.template.render_email_in(msg.locale),
         Channel::Sms { .. } => {
-            let text = msg.template.render_sms();
+            let text = msg.template.render_sms_in(msg.locale);
             let septets = gsm7::septets(&text).unwrap_or(usize::MAX);
             if septets > gsm7::ONE_SMS {
                 return Err(NotifyError::SmsTooLong {

@@ -1,5 +1,8 @@
-//! The French texts of every message caducee sends: one [`Template`] variant per message the
-//! seeds name, rendered as an e-mail (subject, plain text, HTML) or as one SMS.
+//! Every message caducee sends: one [`Template`] variant per message the seeds name,
+//! rendered as an e-mail (subject, plain text, HTML) or as one SMS, in French (the source
+//! and the default) or in English. Every word comes from the catalogues of the page kit
+//! (`crates/pages/locales/{fr,en}/messages.ftl`, keys `mail-…` and `sms-…`); this module
+//! holds only the structure of the messages and their variable data.
 //!
 //! Rendering is pure: no I/O, no clock. The plain text and the HTML of an e-mail come from
 //! the same blocks, so they always say the same thing. Variable data is HTML-escaped in the
@@ -8,6 +11,7 @@
 //! show in notifications and servers log).
 
 use crate::gsm7;
+use caducee_pages::{Arg, Locale, Tr};
 
 /// Longest portal name kept in an SMS, in septets (the rest of the text must fit too).
 const SMS_PORTAL_MAX: usize = 30;
@@ -158,27 +162,38 @@ impl Template {
         template_carries_secret(self.name())
     }
 
-    /// `(subject, text, html)` of the e-mail.
+    /// `(subject, text, html)` of the e-mail, in French.
     pub fn render_email(&self) -> (String, String, String) {
-        let r = self.email();
+        self.render_email_in(Locale::Fr)
+    }
+
+    /// `(subject, text, html)` of the e-mail, in `locale`.
+    pub fn render_email_in(&self, locale: Locale) -> (String, String, String) {
+        let r = self.email_in(locale);
         (r.subject, r.text, r.html)
     }
 
-    /// The e-mail as a struct (same content as [`Template::render_email`]).
+    /// The e-mail as a struct, in French (same content as [`Template::render_email`]).
     pub fn email(&self) -> RenderedEmail {
-        let (subject, blocks) = self.email_blocks();
-        let signature = format!(
-            "Ce message vous a été envoyé automatiquement par {}. Merci de ne pas y répondre.",
-            self.sender()
-        );
-        let mut text = String::from("Bonjour,\n\n");
+        self.email_in(Locale::Fr)
+    }
+
+    /// The e-mail as a struct, in `locale`; the HTML's `<html lang>` is the language's.
+    pub fn email_in(&self, locale: Locale) -> RenderedEmail {
+        let tr = Tr::new(locale);
+        let (subject, blocks) = self.email_blocks(&tr);
+        let signature = tr.t_with("mail-signature", &[("sender", self.sender(&tr).into())]);
+        let greeting = tr.t("mail-greeting");
+        let mut text = format!("{greeting}\n\n");
         let mut html = format!(
-            "<!DOCTYPE html>\n<html lang=\"fr\">\n<head>\n<meta charset=\"utf-8\">\n\
+            "<!DOCTYPE html>\n<html lang=\"{}\">\n<head>\n<meta charset=\"utf-8\">\n\
              <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
              <title>{}</title>\n</head>\n\
              <body style=\"font-family: Arial, Helvetica, sans-serif; font-size: 16px; line-height: 1.5; color: #1e1e1e; background: #ffffff;\">\n\
-             <main style=\"max-width: 40em; margin: 0 auto; padding: 1em;\">\n<p>Bonjour,</p>\n",
-            escape(&subject)
+             <main style=\"max-width: 40em; margin: 0 auto; padding: 1em;\">\n<p>{}</p>\n",
+            locale.tag(),
+            escape(&subject),
+            escape(&greeting)
         );
         for block in &blocks {
             match block {
@@ -218,77 +233,101 @@ impl Template {
         }
     }
 
-    /// The SMS text: GSM 7-bit, one SMS (160 septets) for every code template whatever the
-    /// portal name; a long link, login or reason is cut or makes it longer than one SMS
-    /// (then [`crate::enqueue`] refuses it).
+    /// The SMS text, in French (see [`Template::render_sms_in`]).
     pub fn render_sms(&self) -> String {
-        let portal = |p: &str| gsm7::truncate(&gsm7::to_gsm7(p), SMS_PORTAL_MAX);
+        self.render_sms_in(Locale::Fr)
+    }
+
+    /// The SMS text in `locale`: GSM 7-bit, one SMS (160 septets) for every code template
+    /// whatever the portal name; a long login or reason is cut to fit, a long link makes it
+    /// longer than one SMS (then [`crate::enqueue`] refuses it).
+    pub fn render_sms_in(&self, locale: Locale) -> String {
+        let tr = Tr::new(locale);
+        let portal = |p: &str| Arg::from(gsm7::truncate(&gsm7::to_gsm7(p), SMS_PORTAL_MAX));
+        let code = |c: &str| Arg::from(gsm7::to_gsm7(c));
+        let number = |n: &u32| Arg::from(i64::from(*n));
         match self {
             Template::EcpsActivationCode {
-                code,
+                code: c,
                 validity_minutes,
-            } => format!(
-                "e-CPS : votre code d'activation est {}. Valable {validity_minutes} min. Ne le communiquez à personne.",
-                gsm7::to_gsm7(code)
+            } => tr.t_with(
+                "sms-ecps-activation",
+                &[("code", code(c)), ("minutes", number(validity_minutes))],
             ),
-            Template::EcpsExpiryReminder { expires_on, .. } => format!(
-                "e-CPS : votre e-CPS expire le {}. Réactivez-la avant cette date avec caducee ecps activate.",
-                gsm7::to_gsm7(expires_on)
+            Template::EcpsExpiryReminder { expires_on, .. } => tr.t_with(
+                "sms-ecps-expiry",
+                &[("date", gsm7::to_gsm7(expires_on).into())],
             ),
             Template::AccountCreationCode {
                 portal: p,
-                code,
+                code: c,
                 validity_minutes,
-            } => format!(
-                "{} : votre code pour créer votre compte est {}. Valable {validity_minutes} min. Ne le communiquez à personne.",
-                portal(p),
-                gsm7::to_gsm7(code)
+            } => tr.t_with(
+                "sms-account-creation",
+                &[
+                    ("portal", portal(p)),
+                    ("code", code(c)),
+                    ("minutes", number(validity_minutes)),
+                ],
             ),
             Template::AccountRecoveryCode {
                 portal: p,
-                code,
+                code: c,
                 validity_minutes,
-            } => format!(
-                "{} : votre code pour récupérer votre compte est {}. Valable {validity_minutes} min. Ne le communiquez à personne.",
-                portal(p),
-                gsm7::to_gsm7(code)
+            } => tr.t_with(
+                "sms-account-recovery",
+                &[
+                    ("portal", portal(p)),
+                    ("code", code(c)),
+                    ("minutes", number(validity_minutes)),
+                ],
             ),
             Template::EmailVerificationCode {
                 portal: p,
-                code,
+                code: c,
                 validity_minutes,
             }
             | Template::PhoneVerificationCode {
                 portal: p,
-                code,
+                code: c,
                 validity_minutes,
-            } => format!(
-                "{} : votre code de vérification est {}. Valable {validity_minutes} min. Ne le communiquez à personne.",
-                portal(p),
-                gsm7::to_gsm7(code)
+            } => tr.t_with(
+                "sms-verification",
+                &[
+                    ("portal", portal(p)),
+                    ("code", code(c)),
+                    ("minutes", number(validity_minutes)),
+                ],
             ),
-            Template::AccountCreated { portal: p, login, .. } => fill(
-                &format!("{} : votre espace personnel est créé et activé. Identifiant : ", portal(p)),
-                login,
-                ".",
+            Template::AccountCreated {
+                portal: p, login, ..
+            } => fill(
+                &tr,
+                "sms-account-created",
+                &[("portal", portal(p))],
+                ("login", login),
             ),
             Template::AccountEmailChanged {
                 portal: p,
                 new_email_masked,
                 ..
             } => fill(
-                &format!("{} : l'adresse de connexion de votre espace est devenue ", portal(p)),
-                new_email_masked,
-                ".",
+                &tr,
+                "sms-email-changed",
+                &[("portal", portal(p))],
+                ("new-email", new_email_masked),
             ),
             // No portal name: the link names the site, and must fit whole.
             Template::PasswordReset {
                 link,
                 validity_hours,
                 ..
-            } => format!(
-                "Nouveau mot de passe (lien unique, {validity_hours} h) : {}",
-                gsm7::to_gsm7(link)
+            } => tr.t_with(
+                "sms-password-reset",
+                &[
+                    ("hours", number(validity_hours)),
+                    ("link", gsm7::to_gsm7(link).into()),
+                ],
             ),
             Template::RequestDecided {
                 portal: p,
@@ -296,25 +335,23 @@ impl Template {
                 decision,
                 ..
             } => {
-                let head = format!("{} : votre demande \"", portal(p));
-                let request = gsm7::truncate(&gsm7::to_gsm7(request), 40);
+                let request = Arg::from(gsm7::truncate(&gsm7::to_gsm7(request), 40));
+                let args = [("portal", portal(p)), ("request", request)];
                 match decision {
-                    Decision::Approved => format!("{head}{request}\" a été acceptée."),
-                    Decision::Rejected { reason } => fill(
-                        &format!("{head}{request}\" a été refusée. Motif : "),
-                        reason,
-                        "",
-                    ),
+                    Decision::Approved => tr.t_with("sms-request-approved", &args),
+                    Decision::Rejected { reason } => {
+                        fill(&tr, "sms-request-rejected", &args, ("reason", reason))
+                    }
                 }
             }
         }
     }
 
     /// Who signs the message.
-    fn sender(&self) -> &str {
+    fn sender(&self, tr: &Tr) -> String {
         match self {
             Template::EcpsActivationCode { .. } | Template::EcpsExpiryReminder { .. } => {
-                "caducee (e-CPS)"
+                tr.t("mail-sender-ecps")
             }
             Template::AccountCreationCode { portal, .. }
             | Template::AccountRecoveryCode { portal, .. }
@@ -323,18 +360,24 @@ impl Template {
             | Template::PasswordReset { portal, .. }
             | Template::EmailVerificationCode { portal, .. }
             | Template::PhoneVerificationCode { portal, .. }
-            | Template::RequestDecided { portal, .. } => portal,
+            | Template::RequestDecided { portal, .. } => portal.clone(),
         }
     }
 
-    fn email_blocks(&self) -> (String, Vec<Block>) {
+    fn email_blocks(&self, tr: &Tr) -> (String, Vec<Block>) {
         use Block::*;
-        let not_you = "Si vous n'êtes pas à l'origine de cette demande, ignorez ce message : \
-                       aucune modification ne sera faite.";
-        let keep_secret = |minutes: &u32| {
-            format!(
-                "Ce code est valable {minutes} minutes. Ne le communiquez à personne : \
-                 aucun service ne vous le demandera par téléphone ou par e-mail."
+        let para = |key: &str| Para(tr.t(key));
+        let with_portal = |key: &str, portal: &str| tr.t_with(key, &[("portal", portal.into())]);
+        // The e-mails that carry a code: the same four blocks, their own words.
+        let code_mail = |subject: &str, intro: &str, portal: &str, code: &str, minutes: &u32| {
+            (
+                with_portal(subject, portal),
+                vec![
+                    Para(with_portal(intro, portal)),
+                    Code(code.to_string()),
+                    keep_secret(tr, minutes),
+                    para("mail-not-you"),
+                ],
             )
         };
         match self {
@@ -342,85 +385,72 @@ impl Template {
                 code,
                 validity_minutes,
             } => (
-                "Votre code d'activation e-CPS".to_string(),
+                tr.t("mail-ecps-activation-subject"),
                 vec![
-                    Para("Voici votre code d'activation e-CPS, à saisir dans l'application :".into()),
+                    para("mail-ecps-activation-intro"),
                     Code(code.clone()),
-                    Para(keep_secret(validity_minutes)),
-                    Para("Un second code vous a été envoyé par SMS sur votre téléphone mobile : \
-                          les deux codes sont nécessaires pour activer votre e-CPS.".into()),
-                    Para("Si vous n'avez pas demandé l'activation d'une e-CPS, ignorez ce message \
-                          et signalez-le à votre agence régionale de santé (ARS).".into()),
+                    keep_secret(tr, validity_minutes),
+                    para("mail-ecps-activation-second-code"),
+                    para("mail-ecps-activation-not-you"),
                 ],
             ),
             Template::EcpsExpiryReminder {
                 expires_on,
                 days_left,
-            } => {
-                let when = match days_left {
-                    0 | 1 => "dans moins de 24 heures".to_string(),
-                    n => format!("dans {n} jours"),
-                };
-                (
-                    format!("Votre e-CPS expire le {expires_on}"),
-                    vec![
-                        Para(format!("Votre e-CPS expire le {expires_on}, {when}.")),
-                        Para("Après cette date, elle sera refusée et vous ne pourrez plus vous \
-                              connecter avec elle aux services de santé en ligne. Pour continuer à \
-                              l'utiliser, réactivez-la avant cette date avec la commande \
-                              « caducee ecps activate » : un code vous sera envoyé par e-mail et un \
-                              autre par SMS, aux coordonnées enregistrées au répertoire RPPS."
-                            .into()),
-                        Para("Si ces coordonnées ont changé, contactez votre agence régionale de \
-                              santé (ARS) pour les faire corriger avant de réactiver votre e-CPS."
-                            .into()),
-                    ],
-                )
-            }
+            } => (
+                tr.t_with(
+                    "mail-ecps-expiry-subject",
+                    &[("date", expires_on.as_str().into())],
+                ),
+                vec![
+                    Para(tr.t_with(
+                        "mail-ecps-expiry-when",
+                        &[
+                            ("date", expires_on.as_str().into()),
+                            ("days", i64::from(*days_left).into()),
+                        ],
+                    )),
+                    para("mail-ecps-expiry-how"),
+                    para("mail-ecps-expiry-changed"),
+                ],
+            ),
             Template::AccountCreationCode {
                 portal,
                 code,
                 validity_minutes,
-            } => (
-                format!("{portal} : votre code de création de compte"),
-                vec![
-                    Para(format!(
-                        "Voici le code qui permet de finaliser la création de votre compte {portal} :"
-                    )),
-                    Code(code.clone()),
-                    Para(keep_secret(validity_minutes)),
-                    Para(not_you.into()),
-                ],
+            } => code_mail(
+                "mail-account-creation-subject",
+                "mail-account-creation-intro",
+                portal,
+                code,
+                validity_minutes,
             ),
             Template::AccountRecoveryCode {
                 portal,
                 code,
                 validity_minutes,
-            } => (
-                format!("{portal} : votre code de récupération de compte"),
-                vec![
-                    Para(format!(
-                        "Voici le code qui permet de finaliser la récupération de votre compte {portal} :"
-                    )),
-                    Code(code.clone()),
-                    Para(keep_secret(validity_minutes)),
-                    Para(not_you.into()),
-                ],
+            } => code_mail(
+                "mail-account-recovery-subject",
+                "mail-account-recovery-intro",
+                portal,
+                code,
+                validity_minutes,
             ),
             Template::AccountCreated {
                 portal,
                 login,
                 login_url,
             } => (
-                format!("{portal} : votre espace personnel a été créé"),
+                with_portal("mail-account-created-subject", portal),
                 vec![
-                    Para(format!("Votre espace personnel {portal} a été créé et activé.")),
-                    Para(format!("Votre identifiant de connexion est votre adresse e-mail : {login}")),
-                    Para("Pour vous connecter :".into()),
+                    Para(with_portal("mail-account-created-done", portal)),
+                    Para(tr.t_with(
+                        "mail-account-created-login",
+                        &[("login", login.as_str().into())],
+                    )),
+                    para("mail-account-created-sign-in"),
                     Link(login_url.clone()),
-                    Para("Si vous n'êtes pas à l'origine de cette création, contactez le support \
-                          du portail."
-                        .into()),
+                    para("mail-account-created-not-you"),
                 ],
             ),
             Template::AccountEmailChanged {
@@ -428,16 +458,17 @@ impl Template {
                 new_email_masked,
                 changed_at,
             } => (
-                format!("{portal} : l'adresse de connexion de votre espace a changé"),
+                with_portal("mail-email-changed-subject", portal),
                 vec![
-                    Para(format!(
-                        "L'adresse e-mail de connexion de votre espace {portal} a été remplacée \
-                         le {changed_at} par {new_email_masked}. Ce message est envoyé à \
-                         l'ancienne adresse."
+                    Para(tr.t_with(
+                        "mail-email-changed-body",
+                        &[
+                            ("portal", portal.as_str().into()),
+                            ("changed-at", changed_at.as_str().into()),
+                            ("new-email", new_email_masked.as_str().into()),
+                        ],
                     )),
-                    Para("Si vous n'êtes pas à l'origine de ce changement, contactez sans \
-                          attendre le support du portail."
-                        .into()),
+                    para("mail-email-changed-not-you"),
                 ],
             ),
             Template::PasswordReset {
@@ -445,51 +476,38 @@ impl Template {
                 link,
                 validity_hours,
             } => (
-                format!("{portal} : réinitialisation de votre mot de passe"),
+                with_portal("mail-password-reset-subject", portal),
                 vec![
-                    Para(format!(
-                        "Vous avez demandé à choisir un nouveau mot de passe pour votre compte {portal}. \
-                         Ouvrez ce lien de connexion unique :"
-                    )),
+                    Para(with_portal("mail-password-reset-intro", portal)),
                     Link(link.clone()),
-                    Para(format!(
-                        "Ce lien est valable {validity_hours} heures et ne fonctionne qu'une seule fois. \
-                         Ne le transmettez à personne."
+                    Para(tr.t_with(
+                        "mail-password-reset-validity",
+                        &[("hours", i64::from(*validity_hours).into())],
                     )),
-                    Para("Si vous n'avez pas demandé de nouveau mot de passe, ignorez ce message : \
-                          votre mot de passe actuel reste valable."
-                        .into()),
+                    para("mail-password-reset-not-you"),
                 ],
             ),
             Template::EmailVerificationCode {
                 portal,
                 code,
                 validity_minutes,
-            } => (
-                format!("{portal} : code de vérification de votre adresse e-mail"),
-                vec![
-                    Para(format!(
-                        "Voici le code de vérification de votre adresse e-mail, à saisir sur {portal} :"
-                    )),
-                    Code(code.clone()),
-                    Para(keep_secret(validity_minutes)),
-                    Para(not_you.into()),
-                ],
+            } => code_mail(
+                "mail-email-verification-subject",
+                "mail-email-verification-intro",
+                portal,
+                code,
+                validity_minutes,
             ),
             Template::PhoneVerificationCode {
                 portal,
                 code,
                 validity_minutes,
-            } => (
-                format!("{portal} : code de vérification de votre téléphone"),
-                vec![
-                    Para(format!(
-                        "Voici le code de vérification de votre numéro de téléphone, à saisir sur {portal} :"
-                    )),
-                    Code(code.clone()),
-                    Para(keep_secret(validity_minutes)),
-                    Para(not_you.into()),
-                ],
+            } => code_mail(
+                "mail-phone-verification-subject",
+                "mail-phone-verification-intro",
+                portal,
+                code,
+                validity_minutes,
             ),
             Template::RequestDecided {
                 portal,
@@ -497,45 +515,54 @@ impl Template {
                 decision,
                 link,
             } => {
-                let mut blocks = match decision {
-                    Decision::Approved => vec![
-                        Para(format!("Votre demande « {request} » a été acceptée.")),
-                        Para("Un délai de 48 heures peut être nécessaire avant que les changements \
-                              soient visibles partout."
-                            .into()),
-                    ],
-                    Decision::Rejected { reason } => vec![
-                        Para(format!("Votre demande « {request} » a été refusée pour le motif suivant :")),
-                        Para(reason.clone()),
-                        Para("Vous pouvez la corriger et la déposer à nouveau, ou contacter votre \
-                              agence régionale de santé (ARS)."
-                            .into()),
-                    ],
+                let request = [("request", Arg::from(request.as_str()))];
+                let (subject, mut blocks) = match decision {
+                    Decision::Approved => (
+                        with_portal("mail-request-approved-subject", portal),
+                        vec![
+                            Para(tr.t_with("mail-request-approved", &request)),
+                            para("mail-request-approved-delay"),
+                        ],
+                    ),
+                    Decision::Rejected { reason } => (
+                        with_portal("mail-request-rejected-subject", portal),
+                        vec![
+                            Para(tr.t_with("mail-request-rejected", &request)),
+                            Para(reason.clone()),
+                            para("mail-request-rejected-next"),
+                        ],
+                    ),
                 };
                 if let Some(link) = link {
-                    blocks.push(Para("Pour consulter votre demande :".into()));
+                    blocks.push(para("mail-request-link"));
                     blocks.push(Link(link.clone()));
                 }
-                let verdict = match decision {
-                    Decision::Approved => "acceptée",
-                    Decision::Rejected { .. } => "refusée",
-                };
-                (format!("{portal} : votre demande a été {verdict}"), blocks)
+                (subject, blocks)
             }
         }
     }
 }
 
-/// `prefix + value + suffix`, `value` rewritten to GSM 7-bit and cut so that the whole
-/// fits one SMS.
-fn fill(prefix: &str, value: &str, suffix: &str) -> String {
-    let used = gsm7::septets(prefix).unwrap_or(prefix.chars().count())
-        + gsm7::septets(suffix).unwrap_or(suffix.chars().count());
+/// "This code is valid for … minutes. Do not share it…"
+fn keep_secret(tr: &Tr, minutes: &u32) -> Block {
+    Block::Para(tr.t_with(
+        "mail-keep-secret",
+        &[("minutes", i64::from(*minutes).into())],
+    ))
+}
+
+/// The SMS `key` with `args` and `value`, `value` rewritten to GSM 7-bit and cut so that
+/// the whole fits one SMS (the rest of the text is measured with `value` empty).
+fn fill(tr: &Tr, key: &str, args: &[(&str, Arg)], (name, value): (&str, &str)) -> String {
+    let with = |value: String| {
+        let mut all = args.to_vec();
+        all.push((name, Arg::from(value)));
+        tr.t_with(key, &all)
+    };
+    let frame = with(String::new());
+    let used = gsm7::septets(&frame).unwrap_or(frame.chars().count());
     let budget = gsm7::ONE_SMS.saturating_sub(used);
-    format!(
-        "{prefix}{}{suffix}",
-        gsm7::truncate(&gsm7::to_gsm7(value), budget)
-    )
+    with(gsm7::truncate(&gsm7::to_gsm7(value), budget))
 }
 
 pub use caducee_core::html::escape;
@@ -620,11 +647,18 @@ mod tests {
             TEMPLATE_NAMES.len(),
             "every template is checked"
         );
-        for t in &all {
-            let sms = t.render_sms();
-            let septets = gsm7::septets(&sms)
-                .unwrap_or_else(|| panic!("{} has a non GSM-7 character: {sms}", t.name()));
-            assert!(septets <= 160, "{} is {septets} septets: {sms}", t.name());
+        for locale in Locale::ALL {
+            for t in &all {
+                let sms = t.render_sms_in(locale);
+                let septets = gsm7::septets(&sms).unwrap_or_else(|| {
+                    panic!("{} ({locale:?}) has a non GSM-7 character: {sms}", t.name())
+                });
+                assert!(
+                    septets <= 160,
+                    "{} ({locale:?}) is {septets} septets: {sms}",
+                    t.name()
+                );
+            }
         }
     }
 
@@ -723,5 +757,209 @@ mod tests {
             t.render_sms(),
             "e-CPS : votre e-CPS expire le 02/03/2029. Réactivez-la avant cette date avec caducee ecps activate."
         );
+    }
+
+    #[test]
+    fn the_french_functions_are_the_french_rendering() {
+        for t in every_template_long() {
+            assert_eq!(t.render_email(), t.render_email_in(Locale::Fr));
+            assert_eq!(t.email(), t.email_in(Locale::Fr));
+            assert_eq!(t.render_sms(), t.render_sms_in(Locale::Fr));
+        }
+    }
+
+    #[test]
+    fn every_template_renders_in_english_with_every_variable_filled() {
+        for t in every_template_long() {
+            let (subject, text, html) = t.render_email_in(Locale::En);
+            let sms = t.render_sms_in(Locale::En);
+            for part in [&subject, &text, &html, &sms] {
+                // A variable missing from a message shows as `{$name}`; our data has no brace.
+                assert!(!part.contains('{'), "{}: {part}", t.name());
+                // No French word of ours left (the test data's own words are French).
+                for french in ["Bonjour", "votre", "Valable", "Ce code", "Merci de"] {
+                    assert!(!part.contains(french), "{}: {french} in {part}", t.name());
+                }
+            }
+            assert!(text.starts_with("Hello,\n\n"), "{text}");
+            assert!(html.starts_with("<!DOCTYPE html>\n<html lang=\"en\">\n"));
+            assert!(html.contains("<p>Hello,</p>"));
+            assert!(
+                text.contains("This message was sent to you automatically by ")
+                    && text.contains(". Please do not reply to it.\n"),
+                "{text}"
+            );
+            assert_eq!(
+                t.render_email_in(Locale::En).0,
+                t.email_in(Locale::En).subject
+            );
+            // The same secrets, in the same places, as in French.
+            let fr = t.render_email();
+            for secret in ["98765432", "123456", "654321", "/mdp/6QmU3pY0c1x9"] {
+                assert_eq!(fr.1.contains(secret), text.contains(secret), "{}", t.name());
+                assert_eq!(fr.2.contains(secret), html.contains(secret), "{}", t.name());
+                assert!(!subject.contains(secret), "{}", t.name());
+                assert_eq!(t.render_sms().contains(secret), sms.contains(secret));
+            }
+        }
+    }
+
+    #[test]
+    fn english_phrases() {
+        let t = Template::PhoneVerificationCode {
+            portal: "RPLUS Santé".into(),
+            code: "482913".into(),
+            validity_minutes: 10,
+        };
+        assert_eq!(
+            t.render_sms_in(Locale::En),
+            "RPLUS Santé: your verification code is 482913. Valid for 10 min. Do not share it with anyone."
+        );
+        let e = t.email_in(Locale::En);
+        assert_eq!(e.subject, "RPLUS Santé: verification code for your phone");
+        assert!(e.text.contains(
+            "Here is the verification code for your phone number, to be entered on RPLUS Santé:\n\n    482913\n\n"
+        ), "{}", e.text);
+        assert!(e.text.contains(
+            "This code is valid for 10 minutes. Do not share it with anyone: no service will ever ask you for it by phone or by e-mail."
+        ));
+        assert!(e
+            .text
+            .contains("If you did not make this request, ignore this message"));
+
+        let t = Template::EcpsActivationCode {
+            code: "123456".into(),
+            validity_minutes: 10,
+        };
+        assert_eq!(
+            t.render_sms_in(Locale::En),
+            "e-CPS: your activation code is 123456. Valid for 10 min. Do not share it with anyone."
+        );
+        let e = t.email_in(Locale::En);
+        assert_eq!(e.subject, "Your e-CPS activation code");
+        assert!(e
+            .text
+            .contains("A second code has been sent to your mobile phone by SMS"));
+        assert!(e.text.ends_with(
+            "-- \nThis message was sent to you automatically by caducee (e-CPS). Please do not reply to it.\n"
+        ));
+
+        for (days_left, when) in [
+            (0, "within 24 hours"),
+            (1, "within 24 hours"),
+            (2, "in 2 days"),
+            (30, "in 30 days"),
+        ] {
+            let t = Template::EcpsExpiryReminder {
+                expires_on: "02/03/2029".into(),
+                days_left,
+            };
+            let (subject, text, html) = t.render_email_in(Locale::En);
+            assert_eq!(subject, "Your e-CPS expires on 02/03/2029");
+            assert!(
+                text.contains(&format!("Your e-CPS expires on 02/03/2029, {when}.")),
+                "{text}"
+            );
+            assert!(html.contains("“caducee ecps activate”"));
+            assert_eq!(
+                t.render_sms_in(Locale::En),
+                "e-CPS: your e-CPS expires on 02/03/2029. Reactivate it before then with caducee ecps activate."
+            );
+        }
+        // The French select too: 0 and 1 are "less than 24 hours", never "1 jours".
+        for (days_left, when) in [
+            (0, "dans moins de 24 heures"),
+            (1, "dans moins de 24 heures"),
+            (2, "dans 2 jours"),
+        ] {
+            let t = Template::EcpsExpiryReminder {
+                expires_on: "02/03/2029".into(),
+                days_left,
+            };
+            assert!(t.render_email().1.contains(&format!("02/03/2029, {when}.")));
+        }
+
+        let t = Template::PasswordReset {
+            portal: "Mon espace".into(),
+            link: "https://x.test/mdp/abc".into(),
+            validity_hours: 24,
+        };
+        let (subject, text, _) = t.render_email_in(Locale::En);
+        assert_eq!(subject, "Mon espace: resetting your password");
+        assert!(text.contains("Open this single-use sign-in link:\n\nhttps://x.test/mdp/abc\n\n"));
+        assert!(text.contains("This link is valid for 24 hours and works only once."));
+        assert_eq!(
+            t.render_sms_in(Locale::En),
+            "New password (single-use link, 24 h): https://x.test/mdp/abc"
+        );
+
+        let t = Template::AccountCreated {
+            portal: "Mon espace".into(),
+            login: "a@b.fr".into(),
+            login_url: "https://x.test/".into(),
+        };
+        let (subject, text, _) = t.render_email_in(Locale::En);
+        assert_eq!(subject, "Mon espace: your personal space has been created");
+        assert!(text.contains("Your sign-in identifier is your e-mail address: a@b.fr"));
+        assert_eq!(
+            t.render_sms_in(Locale::En),
+            "Mon espace: your personal space has been created and activated. Login: a@b.fr."
+        );
+
+        let t = Template::AccountEmailChanged {
+            portal: "Mon espace".into(),
+            new_email_masked: "j***e@x.fr".into(),
+            changed_at: "01/12/2026 14:05".into(),
+        };
+        assert!(t.render_email_in(Locale::En).1.contains(
+            "The sign-in e-mail address of your Mon espace space was replaced on 01/12/2026 14:05 with j***e@x.fr."
+        ));
+
+        let approved = Template::RequestDecided {
+            portal: "ROR".into(),
+            request: "contact details".into(),
+            decision: Decision::Approved,
+            link: Some("https://x.test/r/1".into()),
+        };
+        let (subject, text, _) = approved.render_email_in(Locale::En);
+        assert_eq!(subject, "ROR: your request has been approved");
+        assert!(text.contains("Your request “contact details” has been approved."));
+        assert!(text.contains("To view your request:\n\nhttps://x.test/r/1\n\n"));
+        assert_eq!(
+            approved.render_sms_in(Locale::En),
+            "ROR: your request \"contact details\" has been approved."
+        );
+        let rejected = Template::RequestDecided {
+            portal: "ROR".into(),
+            request: "contact details".into(),
+            decision: Decision::Rejected {
+                reason: "Illegible proof".into(),
+            },
+            link: None,
+        };
+        let (subject, text, _) = rejected.render_email_in(Locale::En);
+        assert_eq!(subject, "ROR: your request has been rejected");
+        assert!(text.contains("has been rejected for the following reason:\n\nIllegible proof\n\n"));
+        assert_eq!(
+            rejected.render_sms_in(Locale::En),
+            "ROR: your request \"contact details\" has been rejected. Reason: Illegible proof"
+        );
+    }
+
+    #[test]
+    fn a_long_value_is_cut_to_one_sms_in_both_languages() {
+        let t = Template::RequestDecided {
+            portal: "ROR".into(),
+            request: "x".into(),
+            decision: Decision::Rejected {
+                reason: "é".repeat(300),
+            },
+            link: None,
+        };
+        for locale in Locale::ALL {
+            let sms = t.render_sms_in(locale);
+            assert_eq!(gsm7::septets(&sms), Some(160), "{sms}");
+            assert!(sms.ends_with("éé..."), "{sms}");
+        }
     }
 }

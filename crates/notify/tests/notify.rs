@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use caducee_core::clock::{Clock, ManualClock};
 use caducee_core::contact::{Email, Mobile};
 use caducee_notify::{
-    counts, enqueue, enqueue_now, get, recent, Decision, DevTransport, NotifyError,
+    counts, enqueue, enqueue_now, get, recent, Decision, DevTransport, Locale, NotifyError,
     OutgoingMessage, SmsGateway, SmtpTransport, Status, Template, Transport, TransportConfig,
     Transports, Unconfigured, Worker, SCRUBBED_BODY,
 };
@@ -331,6 +331,61 @@ async fn not_01_email_delivered_with_text_html_and_stored_message_id(dialect: Di
     db.cleanup().await;
 }
 on_both_databases!(not_01_email_delivered_with_text_html_and_stored_message_id);
+
+/// A message asked in English (`OutgoingMessage::locale`) is rendered in English when it is
+/// queued, and reaches the SMTP server so: English subject and text, `<html lang="en">`.
+async fn not_01_email_in_english_is_delivered_in_english(dialect: Dialect) {
+    let db = db(dialect).await;
+    let sink = SmtpSink::start().await;
+    let clock = clock();
+    let template = Template::AccountCreationCode {
+        portal: "Mon espace – Ordre des médecins".into(),
+        code: "482913".into(),
+        validity_minutes: 10,
+    };
+    let msg = OutgoingMessage::email(julie(), template.clone()).locale(Locale::En);
+    assert_eq!(msg.locale, Locale::En);
+    assert_eq!(
+        OutgoingMessage::email(julie(), template.clone()).locale,
+        Locale::Fr,
+        "French by default"
+    );
+    let id = enqueue_now(&db.store, &clock, &msg).await.unwrap();
+    let stored = get(&db.store, &id).await.unwrap().unwrap();
+    let (subject, text, html) = template.render_email_in(Locale::En);
+    assert_eq!(
+        (&stored.subject, &stored.body_text, &stored.body_html),
+        (&subject, &text, &html)
+    );
+
+    let report = worker(&db.store, &clock, email_only(&sink))
+        .run_once()
+        .await
+        .unwrap();
+    assert_eq!((report.sent, report.retried, report.failed), (1, 0, 0));
+    let received = sink.messages();
+    assert_eq!(received.len(), 1);
+    let mail = mailparse::parse_mail(&received[0]).unwrap();
+    assert_eq!(
+        header(&mail, "Subject"),
+        "Mon espace – Ordre des médecins: your account creation code"
+    );
+    let text = mail.subparts[0].get_body().unwrap();
+    let html = mail.subparts[1].get_body().unwrap();
+    assert!(text.starts_with("Hello,"), "{text}");
+    assert!(
+        text.contains("Here is the code to complete the creation of your Mon espace – Ordre des médecins account:")
+            && text.contains("482913")
+            && text.contains("This code is valid for 10 minutes. Do not share it with anyone"),
+        "{text}"
+    );
+    assert!(
+        html.contains("<html lang=\"en\">") && html.contains("482913"),
+        "{html}"
+    );
+    db.cleanup().await;
+}
+on_both_databases!(not_01_email_in_english_is_delivered_in_english);
 
 /// An SMS reaches the gateway as JSON `{to, text}` with the E.164 number.
 async fn not_02_sms_delivered_as_json_to_the_gateway(dialect: Dialect) {
@@ -986,22 +1041,35 @@ async fn not_09_sms_templates_fit_one_gsm7_sms(dialect: Dialect) {
     ];
     let names: BTreeSet<&str> = templates.iter().map(|t| t.name()).collect();
     assert_eq!(names.len(), caducee_notify::templates::TEMPLATE_NAMES.len());
-    for t in &templates {
-        let text = t.render_sms();
-        let septets = caducee_notify::gsm7::septets(&text)
-            .unwrap_or_else(|| panic!("{}: not GSM 7-bit: {text}", t.name()));
-        assert!(septets <= 160, "{}: {septets} septets: {text}", t.name());
-        for c in ['ê', 'ç', 'ô', 'â', 'î', '’', '«', '»', '–'] {
-            assert!(!text.contains(c), "{}: {c} in {text}", t.name());
+    // French (the default: no `.locale`) and English, each through `enqueue`.
+    for locale in Locale::ALL {
+        for t in &templates {
+            let text = t.render_sms_in(locale);
+            let septets = caducee_notify::gsm7::septets(&text)
+                .unwrap_or_else(|| panic!("{} ({locale:?}): not GSM 7-bit: {text}", t.name()));
+            assert!(
+                septets <= 160,
+                "{} ({locale:?}): {septets} septets: {text}",
+                t.name()
+            );
+            for c in ['ê', 'ç', 'ô', 'â', 'î', '’', '«', '»', '–', '“', '”'] {
+                assert!(
+                    !text.contains(c),
+                    "{} ({locale:?}): {c} in {text}",
+                    t.name()
+                );
+            }
+            let msg = OutgoingMessage::sms(julie_mobile(), t.clone());
+            let msg = match locale {
+                Locale::Fr => {
+                    assert_eq!(text, t.render_sms());
+                    msg
+                }
+                Locale::En => msg.locale(Locale::En),
+            };
+            let id = enqueue_now(&db.store, &clock, &msg).await.unwrap();
+            assert_eq!(get(&db.store, &id).await.unwrap().unwrap().body_text, text);
         }
-        let id = enqueue_now(
-            &db.store,
-            &clock,
-            &OutgoingMessage::sms(julie_mobile(), t.clone()),
-        )
-        .await
-        .unwrap();
-        assert_eq!(get(&db.store, &id).await.unwrap().unwrap().body_text, text);
     }
     let too_long = Template::PasswordReset {
         portal: "x".into(),

@@ -26,6 +26,11 @@ pub const KEYS_FILES: &[(Locale, &str, &str)] = &[
     ),
     (
         Locale::Fr,
+        "messages.ftl",
+        include_str!("../locales/fr/messages.ftl"),
+    ),
+    (
+        Locale::Fr,
         "directory.ftl",
         include_str!("../locales/fr/directory.ftl"),
     ),
@@ -41,6 +46,11 @@ pub const KEYS_FILES: &[(Locale, &str, &str)] = &[
         Locale::En,
         "accounts.ftl",
         include_str!("../locales/en/accounts.ftl"),
+    ),
+    (
+        Locale::En,
+        "messages.ftl",
+        include_str!("../locales/en/messages.ftl"),
     ),
     (
         Locale::En,
