@@ -60,7 +60,7 @@ enum Command {
         #[command(subcommand)]
         what: commands::client::ClientCommand,
     },
-    /// Partner portals: list those configured.
+    /// Partner portals: list those configured, import legacy accounts.
     Portal {
         #[command(subcommand)]
         what: commands::portal::PortalCommand,
@@ -105,7 +105,7 @@ fn main() -> std::process::ExitCode {
             Command::Ecps { what } => commands::ecps::run(what).await,
             Command::Client { what } => commands::client::run(config, what).await,
             Command::Keys { what } => commands::keys::run(config, what).await,
-            Command::Portal { what } => commands::portal::run(config, what),
+            Command::Portal { what } => commands::portal::run(config, what).await,
         }
     });
     match result {

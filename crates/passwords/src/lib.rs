@@ -11,6 +11,7 @@
 //! cost.
 
 pub mod common;
+pub mod legacy;
 mod hasher;
 pub mod strength;
 

@@ -20,6 +20,7 @@ pub mod config;
 mod demo;
 mod error;
 pub mod flows;
+pub mod legacy;
 mod local;
 mod oidc;
 pub mod one_time;

@@ -144,6 +144,26 @@ pub const MIGRATIONS: &[Migration] = &[
           CREATE INDEX portal_local_session_account ON portal_local_session (account_id);
           CREATE INDEX portal_local_session_expiry ON portal_local_session (expires_at);",
     },
+    Migration {
+        component: "portals",
+        version: 6,
+        name: "portal_legacy_account",
+        // Accounts imported from an older system (legacy.rs): the identifier they logged in
+        // with, their e-mail, the old hash (a recognised format only: `hash_kind`) until the
+        // first login replaces it by an argon2id account (`account_id`, `migrated_at`).
+        sql: "CREATE TABLE portal_legacy_account (
+            portal TEXT NOT NULL,
+            identifier TEXT NOT NULL,
+            identifier_folded TEXT NOT NULL,
+            email TEXT NOT NULL,
+            hash_kind TEXT NOT NULL,
+            legacy_hash TEXT,
+            imported_at BIGINT NOT NULL,
+            migrated_at BIGINT,
+            account_id TEXT,
+            PRIMARY KEY (portal, identifier_folded)
+          );",
+    },
 ];
 
 /// Every migration the portals need, with the audit trail they write to, in order.

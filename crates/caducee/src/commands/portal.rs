@@ -18,10 +18,26 @@ pub enum PortalCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Imports accounts of an older system: one line `identifier;email;password_hash` each
+    /// (bcrypt, Django PBKDF2, PHC PBKDF2 or {SSHA}); each logs in once with its old
+    /// password, which is then replaced by argon2id.
+    ImportAccounts {
+        /// The portal (a `[[portals]]` slug or a demo portal) with local accounts.
+        slug: String,
+        file: std::path::PathBuf,
+        /// Who imports, for the audit trail.
+        #[arg(long, default_value = "cli")]
+        operator: String,
+    },
 }
 
-pub fn run(mut config: Config, what: PortalCommand) -> anyhow::Result<ExitCode> {
+pub async fn run(mut config: Config, what: PortalCommand) -> anyhow::Result<ExitCode> {
     match what {
+        PortalCommand::ImportAccounts {
+            slug,
+            file,
+            operator,
+        } => import_accounts(config, &slug, &file, &operator).await,
         PortalCommand::List { demo, json } => {
             config.demo |= demo;
             let portals = config.portals_served();
@@ -72,4 +88,51 @@ pub fn run(mut config: Config, what: PortalCommand) -> anyhow::Result<ExitCode> 
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+async fn import_accounts(
+    mut config: Config,
+    slug: &str,
+    file: &std::path::Path,
+    operator: &str,
+) -> anyhow::Result<ExitCode> {
+    use anyhow::Context;
+    // The demo portals are known names even when this command runs without `--demo`.
+    config.demo = true;
+    let Some(portal) = config.portals_served().into_iter().find(|p| p.slug == slug) else {
+        eprintln!("erreur : aucun portail « {slug} » (voir caducee portal list --demo)");
+        return Ok(ExitCode::from(2));
+    };
+    if !portal.offers(LoginMeans::Local) {
+        eprintln!("erreur : le portail « {slug} » n'a pas de comptes locaux (login = [\"local\"])");
+        return Ok(ExitCode::from(2));
+    }
+    let reader =
+        std::fs::File::open(file).with_context(|| format!("lecture de {}", file.display()))?;
+    let store = crate::commands::open_store(&config).await?;
+    let now = caducee_core::clock::Clock::unix(&caducee_core::clock::SystemClock);
+    let report = caducee_portals::legacy::import(
+        &store,
+        slug,
+        std::io::BufReader::new(reader),
+        &format!("operator:{operator}"),
+        now,
+    )
+    .await?;
+    store.close().await;
+    for (line, reason) in &report.refused {
+        eprintln!("{}:{line} : {reason}", file.display());
+    }
+    println!(
+        "{} compte(s) importé(s), {} mis à jour, {} déjà migré(s) laissé(s) tel(s) quel(s), {} ligne(s) refusée(s)",
+        report.imported,
+        report.updated,
+        report.kept,
+        report.refused.len()
+    );
+    Ok(if report.refused.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(2)
+    })
 }

@@ -136,3 +136,80 @@ async fn serve_mounts_each_configured_portal_and_registers_its_client() {
         "{clients}"
     );
 }
+
+#[tokio::test]
+async fn acc_08_import_accounts_takes_legacy_hashes_and_refuses_the_others_by_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/c.db", dir.path().display());
+    let file = dir.path().join("resoflux.csv");
+    // Hashes made by Django (its own test vector), Python's hashlib (PHC PBKDF2) and
+    // slappasswd's {SSHA} layout; then lines the importer must refuse.
+    std::fs::write(
+        &file,
+        "# identifiant;email;empreinte\n\
+         CPAM0001;dr.lefevre@example.test;pbkdf2_sha256$20000$seasalt$oBSd886ysm3AqYun62DOdin8YcfbU1z9cksZSuLP9r0=\n\
+         CPAM0002;dr.roux@example.test;$pbkdf2-sha256$i=29000,l=32$MDEyMzQ1Njc4OWFiY2RlZg$SCsg2wLry5UjuiLL9xdcpRt4VSgqCRTKiY62X2ZythI\n\
+         CPAM0003;dr.blanc@example.test;{SSHA}F68P00eC8b18ERWtnlY21mVEprBzNGx0\n\
+         \n\
+         CPAM0004;dr.noir@example.test;5f4dcc3b5aa765d61d8327deb882cf99\n\
+         CPAM0005;pas-un-email;{SSHA}F68P00eC8b18ERWtnlY21mVEprBzNGx0\n\
+         CPAM0006;dr.vert@example.test\n",
+    )
+    .unwrap();
+    let out = run(caducee(&url)
+        .args(["portal", "import-accounts", "ordre"])
+        .arg(&file));
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "refused lines make the exit code 2"
+    );
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        said.contains("resoflux.csv:6 : format d'empreinte non reconnu"),
+        "{said}"
+    );
+    assert!(said.contains("resoflux.csv:7 : e-mail"), "{said}");
+    assert!(said.contains("resoflux.csv:8 : 2 champ(s)"), "{said}");
+    let summary = String::from_utf8_lossy(&out.stdout);
+    assert!(summary.contains("3 compte(s) importé(s)"), "{summary}");
+    let store = Store::connect(&url).await.unwrap();
+    for (id, password) in [
+        ("cpam0001", "lètmein"),
+        ("CPAM0002", "motdepasse-rplus"),
+        ("CPAM0003", "motdepasse-rplus"),
+    ] {
+        assert!(
+            caducee_portals::legacy::verify(&store, "ordre", id, password)
+                .await
+                .unwrap(),
+            "{id}"
+        );
+        assert!(
+            !caducee_portals::legacy::verify(&store, "ordre", id, "autre")
+                .await
+                .unwrap(),
+            "{id}"
+        );
+    }
+    let stored: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM portal_legacy_account")
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+    assert_eq!(stored, 3, "a refused hash is never stored");
+    store.close().await;
+    // A re-import updates, never duplicates; a portal without local accounts is refused.
+    let again = run(caducee(&url)
+        .args(["portal", "import-accounts", "ordre"])
+        .arg(&file));
+    let summary = String::from_utf8_lossy(&again.stdout);
+    assert!(
+        summary.contains("0 compte(s) importé(s), 3 mis à jour"),
+        "{summary}"
+    );
+    let demo = run(caducee(&url)
+        .args(["portal", "import-accounts", "demo"])
+        .arg(&file));
+    assert_eq!(demo.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&demo.stderr).contains("pas de comptes locaux"));
+}

@@ -1,0 +1,190 @@
+//! Accounts imported from an older system (`caducee portal import-accounts SLUG FILE`;
+//! RPLUS's Résoflux accounts, issue 12): one line `identifier;email;password_hash` each,
+//! the hash in a format `caducee_passwords::legacy` recognises (bcrypt, Django PBKDF2, PHC
+//! PBKDF2, `{SSHA}`). A line the importer cannot take is refused with its number and the
+//! reason, never stored; the others are upserted by identifier (a re-import updates, an
+//! account already migrated to argon2id is left alone). Lines starting with `#` and blank
+//! lines are skipped.
+
+use crate::PortalError;
+use caducee_passwords::legacy::LegacyHash;
+use caducee_store::audit::{self, AuditEvent};
+use caducee_store::Store;
+use std::io::BufRead;
+
+/// What an import did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct ImportReport {
+    pub imported: u64,
+    pub updated: u64,
+    /// Already migrated to argon2id: left as they are.
+    pub kept: u64,
+    /// `(line number, reason)`, in French.
+    pub refused: Vec<(u64, String)>,
+}
+
+/// One line, checked.
+struct Line {
+    identifier: String,
+    email: String,
+    hash: LegacyHash,
+    raw_hash: String,
+}
+
+fn parse_line(line: &str) -> Result<Line, String> {
+    let fields: Vec<&str> = line.split(';').collect();
+    let [identifier, email, hash] = fields[..] else {
+        return Err(format!(
+            "{} champ(s) au lieu de 3 (identifiant;email;empreinte)",
+            fields.len()
+        ));
+    };
+    let identifier = identifier.trim();
+    if identifier.is_empty() || identifier.chars().count() > 64 {
+        return Err("identifiant vide ou de plus de 64 caractères".into());
+    }
+    if identifier.chars().any(char::is_control) {
+        return Err("identifiant avec un caractère de contrôle".into());
+    }
+    let email = caducee_core::contact::Email::parse(email)
+        .map_err(|e| format!("e-mail : {e}"))?
+        .as_str()
+        .to_string();
+    let hash_text = hash.trim();
+    let parsed = LegacyHash::parse(hash_text)?;
+    Ok(Line {
+        identifier: identifier.to_string(),
+        email,
+        hash: parsed,
+        raw_hash: hash_text.to_string(),
+    })
+}
+
+/// Imports the accounts of `reader` into `portal`, audited as `actor`.
+pub async fn import(
+    store: &Store,
+    portal: &str,
+    reader: impl BufRead,
+    actor: &str,
+    now: i64,
+) -> Result<ImportReport, PortalError> {
+    let mut report = ImportReport::default();
+    let mut tx = store.begin().await?;
+    for (i, line) in reader.lines().enumerate() {
+        let number = i as u64 + 1;
+        let line = match line {
+            Ok(l) => l,
+            Err(e) => {
+                report
+                    .refused
+                    .push((number, format!("ligne illisible ({e})")));
+                continue;
+            }
+        };
+        let line = line.trim_start_matches('\u{feff}');
+        if line.trim().is_empty() || line.trim_start().starts_with('#') {
+            continue;
+        }
+        let parsed = match parse_line(line) {
+            Ok(p) => p,
+            Err(reason) => {
+                report.refused.push((number, reason));
+                continue;
+            }
+        };
+        let folded = parsed.identifier.to_lowercase();
+        let existing: Option<Option<i64>> = sqlx::query_scalar(
+            "SELECT migrated_at FROM portal_legacy_account WHERE portal = $1 AND identifier_folded = $2",
+        )
+        .bind(portal)
+        .bind(&folded)
+        .fetch_optional(&mut *tx)
+        .await?;
+        match existing {
+            Some(Some(_)) => report.kept += 1,
+            Some(None) => {
+                sqlx::query(
+                    "UPDATE portal_legacy_account SET identifier = $1, email = $2, hash_kind = $3,
+                        legacy_hash = $4, imported_at = $5
+                     WHERE portal = $6 AND identifier_folded = $7",
+                )
+                .bind(&parsed.identifier)
+                .bind(&parsed.email)
+                .bind(parsed.hash.kind())
+                .bind(&parsed.raw_hash)
+                .bind(now)
+                .bind(portal)
+                .bind(&folded)
+                .execute(&mut *tx)
+                .await?;
+                report.updated += 1;
+            }
+            None => {
+                sqlx::query(
+                    "INSERT INTO portal_legacy_account (portal, identifier, identifier_folded,
+                        email, hash_kind, legacy_hash, imported_at, migrated_at, account_id)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, NULL)",
+                )
+                .bind(portal)
+                .bind(&parsed.identifier)
+                .bind(&folded)
+                .bind(&parsed.email)
+                .bind(parsed.hash.kind())
+                .bind(&parsed.raw_hash)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+                report.imported += 1;
+            }
+        }
+    }
+    audit::record(
+        &mut *tx,
+        now,
+        &AuditEvent {
+            actor,
+            action: "portals.legacy.imported",
+            subject: Some(portal),
+            details: serde_json::json!({
+                "portal": portal,
+                "imported": report.imported,
+                "updated": report.updated,
+                "kept": report.kept,
+                "refused": report.refused.len(),
+            }),
+            request_id: None,
+        },
+    )
+    .await
+    .map_err(|e| PortalError::Internal(e.to_string()))?;
+    tx.commit().await?;
+    Ok(report)
+}
+
+/// Whether `password` is the legacy password of `identifier` on `portal` (constant time on
+/// the digests, on a blocking thread; an unknown or migrated identifier is false).
+pub async fn verify(
+    store: &Store,
+    portal: &str,
+    identifier: &str,
+    password: &str,
+) -> Result<bool, PortalError> {
+    let stored: Option<Option<String>> = sqlx::query_scalar(
+        "SELECT legacy_hash FROM portal_legacy_account
+         WHERE portal = $1 AND identifier_folded = $2 AND migrated_at IS NULL",
+    )
+    .bind(portal)
+    .bind(identifier.trim().to_lowercase())
+    .fetch_optional(store.pool())
+    .await?;
+    let Some(Some(stored)) = stored else {
+        return Ok(false);
+    };
+    let Ok(hash) = LegacyHash::parse(&stored) else {
+        return Ok(false);
+    };
+    let password = password.to_string();
+    tokio::task::spawn_blocking(move || hash.verify(&password))
+        .await
+        .map_err(|e| PortalError::Internal(e.to_string()))
+}
