@@ -929,6 +929,19 @@ async fn english(dialect: Dialect) {
     ])
     .await;
     b.shows("The information you entered does not match what the Order knows");
+    // The messages speak the page's language.
+    b.get("/espaces/ordre/creer").await;
+    b.submit(&[("date_naissance", BIRTH), ("rpps", RPPS), ("cgu", "1")])
+        .await;
+    b.shows("Secure the creation of your space");
+    b.submit(&[("moyen", "sms"), ("action", "envoyer")]).await;
+    let sms = messages_to(&w.db.store, MOBILE).await;
+    assert!(
+        sms.last()
+            .unwrap()
+            .contains("your code to create your account is"),
+        "{sms:?}"
+    );
     // French stays the default; the switch keeps the page.
     let mut fr = Browser::new(&w.base);
     fr.get("/espaces/ordre/creer").await;

@@ -59,6 +59,8 @@ pub(crate) struct CodeSend<'a> {
     pub to: Destination<'a>,
     /// The message, given the code and its validity in minutes.
     pub template: &'a (dyn Fn(String, u32) -> Message + Sync),
+    /// The language of the page that asked for it.
+    pub locale: caducee_pages::Locale,
 }
 
 /// Issues and sends a code, or says why not (the limits' refusal, nothing sent).
@@ -92,7 +94,8 @@ pub(crate) async fn send(
         .to
         .message((send.template)(code, minutes))?
         .not_after(now + policy.code_ttl_secs)
-        .public_url(st.portals.public_url());
+        .public_url(st.portals.public_url())
+        .locale(send.locale);
     outbox::enqueue(tx, st.portals.clock().as_ref(), &message)
         .await
         .map_err(|e| PortalError::Internal(e.to_string()))?;

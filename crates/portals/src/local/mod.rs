@@ -250,6 +250,7 @@ pub(crate) async fn notify_email_changed(
     old: &str,
     new: &str,
     now: i64,
+    locale: caducee_pages::Locale,
 ) -> Result<(), PortalError> {
     let Ok(to) = caducee_core::contact::Email::parse(old) else {
         return Ok(());
@@ -259,10 +260,17 @@ pub(crate) async fn notify_email_changed(
         Message::AccountEmailChanged {
             portal: st.portal.name.clone(),
             new_email_masked: caducee_core::mask::mask_email(new),
-            changed_at: caducee_core::date_fr::date_time(now),
+            changed_at: match locale {
+                caducee_pages::Locale::Fr => caducee_core::date_fr::date_time(now),
+                // Paris time still; "at" for the French "à".
+                caducee_pages::Locale::En => {
+                    caducee_core::date_fr::date_time(now).replace(" à ", " at ")
+                }
+            },
         },
     )
-    .public_url(st.portals.public_url());
+    .public_url(st.portals.public_url())
+    .locale(locale);
     outbox::enqueue(tx, st.portals.clock().as_ref(), &msg)
         .await
         .map_err(|e| PortalError::Internal(e.to_string()))?;

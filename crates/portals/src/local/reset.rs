@@ -100,7 +100,7 @@ pub(crate) async fn submit(
         return request_page(&st, &visit, email, Some(tr.t(key)), None);
     }
     let source = source.map_or_else(ClientSource::unknown, |Extension(s)| s);
-    if let Err(e) = send_link(&st, email, &source).await {
+    if let Err(e) = send_link(&st, email, &source, visit.ctx.locale()).await {
         return failure(&st, &headers, &e);
     }
     let page = MessagePage {
@@ -118,6 +118,7 @@ async fn send_link(
     st: &PortalState,
     email: &str,
     source: &ClientSource,
+    locale: caducee_pages::Locale,
 ) -> Result<(), PortalError> {
     let now = st.portals.now();
     let slug = &st.portal.slug;
@@ -161,7 +162,8 @@ async fn send_link(
         },
     )
     .not_after(now + policy.link_ttl_secs)
-    .public_url(st.portals.public_url());
+    .public_url(st.portals.public_url())
+    .locale(locale);
     outbox::enqueue(&mut tx, st.portals.clock().as_ref(), &msg)
         .await
         .map_err(|e| PortalError::Internal(e.to_string()))?;

@@ -353,7 +353,15 @@ async fn submit_inner(
         now,
     )
     .await?;
-    let sent = send_code(st, &mut tx, &flow.id, &s.account.idnat, email).await?;
+    let sent = send_code(
+        st,
+        &mut tx,
+        &flow.id,
+        &s.account.idnat,
+        email,
+        visit.ctx.locale(),
+    )
+    .await?;
     tx.commit().await?;
     if let Err(refused) = sent {
         let alert = refusal(visit.tr(), refused);
@@ -381,6 +389,7 @@ async fn send_code(
     flow_id: &str,
     idnat: &str,
     email: &str,
+    locale: caducee_pages::Locale,
 ) -> Result<Result<(), SendRefused>, PortalError> {
     let portal = st.portal.name.clone();
     let template = move |code: String, validity_minutes: u32| Message::EmailVerificationCode {
@@ -397,6 +406,7 @@ async fn send_code(
             idnat,
             to: Destination::Email(email),
             template: &template,
+            locale,
         },
     )
     .await
@@ -534,7 +544,15 @@ async fn code_inner(
     let now = st.portals.now();
     if form.get("action") == "renvoyer" {
         let mut tx = st.portals.store().begin().await?;
-        let sent = send_code(st, &mut tx, &flow.id, &s.account.idnat, &to).await?;
+        let sent = send_code(
+            st,
+            &mut tx,
+            &flow.id,
+            &s.account.idnat,
+            &to,
+            visit.ctx.locale(),
+        )
+        .await?;
         tx.commit().await?;
         let alert = match sent {
             Ok(()) => Alert::new(AlertKind::Info, tr.t("account-code-resent")).id("code-renvoye"),
@@ -614,7 +632,15 @@ async fn code_inner(
     }
     match accounts::set_email(&mut tx, &s.account, &to, now).await? {
         Ok(()) => {
-            super::notify_email_changed(st, &mut tx, &s.account.email, &to, now).await?;
+            super::notify_email_changed(
+                st,
+                &mut tx,
+                &s.account.email,
+                &to,
+                now,
+                visit.ctx.locale(),
+            )
+            .await?;
             flows::delete(&mut tx, &flow.id).await?;
             tx.commit().await?;
             Ok(visit.redirect(st, &format!("{}?email=1", path(st)), Vec::new()))

@@ -82,7 +82,7 @@ pub(super) async fn choose(
         return Ok(render_choose(st, visit, kind, &flow, &errors, None));
     }
     data.channel = Some(chosen.to_string());
-    match send_code(st, kind, &flow, &data).await? {
+    match send_code(st, kind, &flow, &data, visit.ctx.locale()).await? {
         Ok(()) => {
             let flow = save(
                 st,
@@ -114,6 +114,7 @@ pub(super) async fn send_code(
     kind: Kind,
     flow: &Flow<Data>,
     data: &Data,
+    locale: caducee_pages::Locale,
 ) -> Result<Result<(), SendRefused>, PortalError> {
     let (Some(rpps), Some(idnat), Some(channel)) = (&data.rpps, &data.idnat, &data.channel) else {
         return Err(PortalError::Internal("parcours sans identité".into()));
@@ -150,6 +151,7 @@ pub(super) async fn send_code(
             idnat,
             to,
             template: &template,
+            locale,
         },
     )
     .await?;

@@ -60,7 +60,7 @@ pub(super) async fn code(
             return Ok(to_flow(st, visit, kind, flow));
         }
         "renvoyer" => {
-            let alert = match send_code(st, kind, &flow, &flow.data).await? {
+            let alert = match send_code(st, kind, &flow, &flow.data, visit.ctx.locale()).await? {
                 Ok(()) => {
                     Alert::new(AlertKind::Info, tr.t("account-code-resent")).id("code-renvoye")
                 }

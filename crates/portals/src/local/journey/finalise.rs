@@ -193,7 +193,8 @@ pub(super) async fn finalise(
                             login_url: format!("{}{}", st.portals.public_url(), st.base()),
                         },
                     )
-                    .public_url(st.portals.public_url());
+                    .public_url(st.portals.public_url())
+                    .locale(visit.ctx.locale());
                     outbox::enqueue(&mut tx, st.portals.clock().as_ref(), &msg)
                         .await
                         .map_err(|e| PortalError::Internal(e.to_string()))?;
@@ -215,8 +216,15 @@ pub(super) async fn finalise(
             } else {
                 let changed = accounts::set_email(&mut tx, &account, &email, now).await?;
                 if changed.is_ok() {
-                    crate::local::notify_email_changed(st, &mut tx, &account.email, &email, now)
-                        .await?;
+                    crate::local::notify_email_changed(
+                        st,
+                        &mut tx,
+                        &account.email,
+                        &email,
+                        now,
+                        visit.ctx.locale(),
+                    )
+                    .await?;
                 }
                 changed
             }
