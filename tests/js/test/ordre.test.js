@@ -239,6 +239,17 @@ describe('browser journeys of /espaces/ordre (seed ordre-medecins-mon-espace.txt
         for (const id of ['#valider', '#renvoyer', '#retour']) await page.locator(id).waitFor();
         await j.see('code');
 
+        // "Retour": back to the choice of the coordinate, then a code asked again; the journey
+        // goes on with the second code (the first e-mail is set aside).
+        await j.act.press('#retour');
+        await j.heading(SEED.secureCreation);
+        await j.see('moyen-retour');
+        await j.act.tick('input[name=moyen][value=email]');
+        await j.act.press('#recevoir-code');
+        await j.heading(SEED.code);
+        await j.see('code-encore');
+        await codeByEmail(stack, phys.email); // the first code's e-mail
+
         if (device === 'desktop') {
           // The language switch keeps the page and the flow: English, then back.
           const before = new URL(page.url());
