@@ -28,6 +28,7 @@ mod pages;
 mod schema;
 mod sessions;
 mod state;
+pub mod terms;
 
 pub use config::{AccountPolicy, LoginMeans, PortalConfig, Service};
 pub use error::PortalError;

@@ -164,6 +164,30 @@ pub const MIGRATIONS: &[Migration] = &[
             PRIMARY KEY (portal, identifier_folded)
           );",
     },
+    Migration {
+        component: "portals",
+        version: 7,
+        name: "portal_terms",
+        // Versions of a portal's terms (terms.rs): immutable once published (text and its
+        // SHA-256), the latest by `published_at` is in force. Acceptances: who (a local
+        // account or a Pro Santé Connect subject), which version, when (ONB-04).
+        sql: "CREATE TABLE portal_terms (
+            portal TEXT NOT NULL,
+            version TEXT NOT NULL,
+            body TEXT NOT NULL,
+            sha256 TEXT NOT NULL,
+            published_at BIGINT NOT NULL,
+            published_by TEXT NOT NULL,
+            PRIMARY KEY (portal, version)
+          );
+          CREATE TABLE portal_terms_acceptance (
+            portal TEXT NOT NULL,
+            version TEXT NOT NULL,
+            who TEXT NOT NULL,
+            accepted_at BIGINT NOT NULL,
+            PRIMARY KEY (portal, version, who)
+          );",
+    },
 ];
 
 /// Every migration the portals need, with the audit trail they write to, in order.

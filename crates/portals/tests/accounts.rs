@@ -260,6 +260,10 @@ impl World {
         self.clock.advance(time::Duration::seconds(1));
     }
 
+    fn clock_unix(&self) -> i64 {
+        caducee_core::clock::Clock::unix(&self.clock)
+    }
+
     /// Steps 1–3 of a creation (or recovery) up to the code, the code sent by `channel`.
     async fn through_identity(&self, b: &mut Browser, path: &str, channel: &str) {
         b.get(path).await;
@@ -1000,7 +1004,106 @@ async fn meter(dialect: Dialect) {
     w.db.cleanup().await;
 }
 
+async fn terms_versions(dialect: Dialect) {
+    use caducee_portals::terms::{self, Published, TermsError};
+    let w = world(dialect).await;
+    let store = &w.db.store;
+    let now = w.clock_unix();
+    assert_eq!(terms::current(store, "ordre").await.unwrap(), None);
+    assert_eq!(
+        terms::must_accept(store, "ordre", "account:a1")
+            .await
+            .unwrap(),
+        None
+    );
+    let v1 = terms::publish(
+        store,
+        "ordre",
+        "2026-01",
+        "Conditions v1",
+        "operator:t",
+        now,
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    assert!(matches!(v1, Published::New(_)));
+    // Immutable: the same text again is nothing, another text under that version is refused.
+    let same = terms::publish(
+        store,
+        "ordre",
+        "2026-01",
+        "Conditions v1",
+        "operator:t",
+        now,
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    assert!(matches!(same, Published::Unchanged(_)));
+    assert_eq!(
+        terms::publish(store, "ordre", "2026-01", "Autre texte", "operator:t", now)
+            .await
+            .unwrap(),
+        Err(TermsError::VersionTaken("2026-01".into()))
+    );
+    assert_eq!(
+        terms::publish(store, "ordre", "v 2", "x", "operator:t", now)
+            .await
+            .unwrap(),
+        Err(TermsError::BadVersion)
+    );
+    let due = terms::must_accept(store, "ordre", "account:a1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(due.version, "2026-01");
+    terms::accept(store, "ordre", "2026-01", "account:a1", now)
+        .await
+        .unwrap();
+    terms::accept(store, "ordre", "2026-01", "account:a1", now)
+        .await
+        .unwrap();
+    assert_eq!(
+        terms::must_accept(store, "ordre", "account:a1")
+            .await
+            .unwrap(),
+        None
+    );
+    // A new version must be accepted again; other portals are not concerned.
+    w.tick();
+    terms::publish(
+        store,
+        "ordre",
+        "2026-02",
+        "Conditions v2",
+        "operator:t",
+        now + 1,
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    let due = terms::must_accept(store, "ordre", "account:a1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (due.version.as_str(), due.body.as_str()),
+        ("2026-02", "Conditions v2")
+    );
+    assert_eq!(
+        terms::must_accept(store, "demo", "account:a1")
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(audited(store, "portals.terms.published").await, 2);
+    assert_eq!(audited(store, "portals.terms.accepted").await, 1);
+    w.db.cleanup().await;
+}
+
 on_both_engines! {
+    onb_04_terms_versions_are_immutable_and_the_latest_must_be_accepted => terms_versions;
     acc_01_pages_speak_english_when_asked_and_french_by_default => english;
     acc_04_the_live_meter_is_the_servers_estimate_for_this_person => meter;
     acc_01_creation_by_birth_date_and_rpps_with_its_three_outcomes => acc_01;

@@ -29,6 +29,28 @@ pub enum PortalCommand {
         #[arg(long, default_value = "cli")]
         operator: String,
     },
+    /// A portal's terms of use.
+    Terms {
+        #[command(subcommand)]
+        what: TermsCommand,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum TermsCommand {
+    /// Publishes a new version, which every professional must accept at their next login.
+    /// A published version never changes.
+    Publish {
+        slug: String,
+        #[arg(long)]
+        version: String,
+        /// The text (UTF-8).
+        #[arg(long)]
+        file: std::path::PathBuf,
+        /// Who publishes, for the audit trail.
+        #[arg(long, default_value = "cli")]
+        operator: String,
+    },
 }
 
 pub async fn run(mut config: Config, what: PortalCommand) -> anyhow::Result<ExitCode> {
@@ -38,6 +60,15 @@ pub async fn run(mut config: Config, what: PortalCommand) -> anyhow::Result<Exit
             file,
             operator,
         } => import_accounts(config, &slug, &file, &operator).await,
+        PortalCommand::Terms {
+            what:
+                TermsCommand::Publish {
+                    slug,
+                    version,
+                    file,
+                    operator,
+                },
+        } => publish_terms(config, &slug, &version, &file, &operator).await,
         PortalCommand::List { demo, json } => {
             config.demo |= demo;
             let portals = config.portals_served();
@@ -97,11 +128,9 @@ async fn import_accounts(
     operator: &str,
 ) -> anyhow::Result<ExitCode> {
     use anyhow::Context;
-    // The demo portals are known names even when this command runs without `--demo`.
-    config.demo = true;
-    let Some(portal) = config.portals_served().into_iter().find(|p| p.slug == slug) else {
-        eprintln!("erreur : aucun portail « {slug} » (voir caducee portal list --demo)");
-        return Ok(ExitCode::from(2));
+    let portal = match known_portal(&mut config, slug) {
+        Ok(p) => p,
+        Err(code) => return Ok(code),
     };
     if !portal.offers(LoginMeans::Local) {
         eprintln!("erreur : le portail « {slug} » n'a pas de comptes locaux (login = [\"local\"])");
@@ -135,4 +164,69 @@ async fn import_accounts(
     } else {
         ExitCode::from(2)
     })
+}
+
+/// The portal `slug` among those configured (demo ones included), or the exit code 2 with
+/// the reason printed.
+fn known_portal(
+    config: &mut Config,
+    slug: &str,
+) -> Result<caducee_portals::PortalConfig, ExitCode> {
+    // The demo portals are known names even when this command runs without `--demo`.
+    config.demo = true;
+    config
+        .portals_served()
+        .into_iter()
+        .find(|p| p.slug == slug)
+        .ok_or_else(|| {
+            eprintln!("erreur : aucun portail « {slug} » (voir caducee portal list --demo)");
+            ExitCode::from(2)
+        })
+}
+
+async fn publish_terms(
+    mut config: Config,
+    slug: &str,
+    version: &str,
+    file: &std::path::Path,
+    operator: &str,
+) -> anyhow::Result<ExitCode> {
+    use anyhow::Context;
+    if let Err(code) = known_portal(&mut config, slug) {
+        return Ok(code);
+    }
+    let body = std::fs::read_to_string(file)
+        .with_context(|| format!("lecture de {} (texte UTF-8 attendu)", file.display()))?;
+    let store = crate::commands::open_store(&config).await?;
+    let now = caducee_core::clock::Clock::unix(&caducee_core::clock::SystemClock);
+    let published = caducee_portals::terms::publish(
+        &store,
+        slug,
+        version,
+        &body,
+        &format!("operator:{operator}"),
+        now,
+    )
+    .await?;
+    store.close().await;
+    match published {
+        Ok(caducee_portals::terms::Published::New(t)) => {
+            println!(
+                "conditions « {} » publiées pour {slug} (sha256 {}) : à accepter à la prochaine connexion",
+                t.version, t.sha256
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Ok(caducee_portals::terms::Published::Unchanged(t)) => {
+            println!(
+                "conditions « {} » déjà publiées à l'identique pour {slug}",
+                t.version
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => {
+            eprintln!("erreur : {e}");
+            Ok(ExitCode::from(2))
+        }
+    }
 }

@@ -213,3 +213,58 @@ async fn acc_08_import_accounts_takes_legacy_hashes_and_refuses_the_others_by_li
     assert_eq!(demo.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&demo.stderr).contains("pas de comptes locaux"));
 }
+
+#[tokio::test]
+async fn onb_04_terms_publish_keeps_versions_immutable() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/c.db", dir.path().display());
+    let v1 = dir.path().join("cgu-v1.txt");
+    std::fs::write(&v1, "Conditions générales, version 1.").unwrap();
+    let v1b = dir.path().join("cgu-v1-changed.txt");
+    std::fs::write(&v1b, "Conditions générales, version 1 modifiée.").unwrap();
+    let publish = |version: &str, file: &Path| {
+        run(caducee(&url)
+            .args([
+                "portal",
+                "terms",
+                "publish",
+                "ordre",
+                "--version",
+                version,
+                "--file",
+            ])
+            .arg(file))
+    };
+    let out = publish("2026-12", &v1);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("à accepter à la prochaine connexion"));
+    let again = publish("2026-12", &v1);
+    assert!(again.status.success());
+    assert!(String::from_utf8_lossy(&again.stdout).contains("déjà publiées à l'identique"));
+    let changed = publish("2026-12", &v1b);
+    assert_eq!(changed.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&changed.stderr).contains("une version publiée ne change plus"));
+    let unknown = run(caducee(&url)
+        .args([
+            "portal",
+            "terms",
+            "publish",
+            "nulle-part",
+            "--version",
+            "1",
+            "--file",
+        ])
+        .arg(&v1));
+    assert_eq!(unknown.status.code(), Some(2));
+    let store = Store::connect(&url).await.unwrap();
+    let current = caducee_portals::terms::current(&store, "ordre")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(current.body, "Conditions générales, version 1.");
+    store.close().await;
+}
