@@ -11,8 +11,8 @@
 //! cost.
 
 pub mod common;
-pub mod legacy;
 mod hasher;
+pub mod legacy;
 pub mod strength;
 
 pub use hasher::{Argon2Policy, PasswordHasher};
