@@ -164,7 +164,11 @@ pub async fn end(store: &Store) -> Result<(), StoreError> {
     if store.dialect() == Dialect::Sqlite {
         for (fts, table, key) in [
             ("reg_search_person_fts", "reg_search_person", "person_key"),
-            ("reg_search_structure_fts", "reg_search_structure", "structure_key"),
+            (
+                "reg_search_structure_fts",
+                "reg_search_structure",
+                "structure_key",
+            ),
         ] {
             sqlx::query(&format!("INSERT INTO {fts} ({fts}) VALUES ('delete-all')"))
                 .execute(store.pool())
