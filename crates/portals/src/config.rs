@@ -82,6 +82,11 @@ pub struct PortalConfig {
     /// Profession codes (TRE_G15) let in; empty: every profession.
     #[serde(default)]
     pub professions: Vec<String>,
+    /// Modes of practice (TRE_R23: `L` libéral, `S` salarié, `B` bénévole) an admitted
+    /// profession must be practised in (ONB-01: ROR lets in liberal practice only); empty:
+    /// any.
+    #[serde(default)]
+    pub exercise_modes: Vec<String>,
     #[serde(default)]
     pub services: Vec<Service>,
     #[serde(default)]
@@ -116,6 +121,13 @@ impl PortalConfig {
     /// Whether the registry profession `code` may enter (ONB-01).
     pub fn admits_profession(&self, code: &str) -> bool {
         self.professions.is_empty() || self.professions.iter().any(|p| p == code)
+    }
+
+    /// Whether an active activity of profession `profession` in mode `mode` (TRE_R23) lets
+    /// its professional in (ONB-01).
+    pub fn admits_activity(&self, profession: &str, mode: &str) -> bool {
+        self.admits_profession(profession)
+            && (self.exercise_modes.is_empty() || self.exercise_modes.iter().any(|m| m == mode))
     }
 
     /// `/espaces/{slug}`.
@@ -191,6 +203,15 @@ impl PortalConfig {
                 ));
             }
         }
+        if let Some(m) = self
+            .exercise_modes
+            .iter()
+            .find(|m| !matches!(m.as_str(), "L" | "S" | "B"))
+        {
+            return Err(format!(
+                "portail « {p} » : exercise_modes « {m} » inconnu (TRE_R23 : L, S ou B)"
+            ));
+        }
         if let Some(s) = self.services.iter().find(|s| s.label.trim().is_empty()) {
             return Err(format!(
                 "portail « {p} » : un service sans label ({})",
@@ -233,6 +254,7 @@ pub fn demo() -> PortalConfig {
         login: vec![LoginMeans::Psc],
         accounts: AccountPolicy::None,
         professions: Vec::new(),
+        exercise_modes: Vec::new(),
         services: Vec::new(),
         onboarding: Vec::new(),
         terms_url: None,
@@ -256,6 +278,7 @@ pub fn ordre() -> PortalConfig {
         login: vec![LoginMeans::Local],
         accounts: AccountPolicy::RegistryCode,
         professions: vec!["10".into()],
+        exercise_modes: Vec::new(),
         services: vec![
             service(
                 "Abonnements",
@@ -286,6 +309,17 @@ pub fn demo_portals() -> Vec<PortalConfig> {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    #[test]
+    fn onb_01_professions_and_modes_of_practice_let_in() {
+        let mut p = ordre();
+        assert!(p.admits_activity("10", "S") && p.admits_activity("10", "L"));
+        assert!(!p.admits_activity("21", "L"));
+        p.exercise_modes = vec!["L".into()];
+        assert!(p.admits_activity("10", "L") && !p.admits_activity("10", "S"));
+        p.professions.clear();
+        assert!(p.admits_activity("21", "L"));
+    }
 
     #[test]
     fn the_demo_configurations_are_valid() {
@@ -324,6 +358,9 @@ mod tests {
         let mut p = ordre();
         p.services[0].href = "javascript:alert(1)".into();
         assert!(p.validate().unwrap_err().contains("https://"));
+        let mut p = ordre();
+        p.exercise_modes = vec!["X".into()];
+        assert!(p.validate().unwrap_err().contains("TRE_R23"));
         let two = vec![ordre(), ordre()];
         assert!(validate_all(&two).unwrap_err().contains("slug"));
     }

@@ -33,8 +33,12 @@ struct World {
 }
 
 fn options() -> PortalsOptions {
+    options_for(caducee_portals::config::ordre())
+}
+
+fn options_for(portal: caducee_portals::PortalConfig) -> PortalsOptions {
     PortalsOptions {
-        configs: vec![caducee_portals::config::ordre()],
+        configs: vec![portal],
         passwords: PasswordHasher::new(Argon2Policy::for_tests()),
         ..PortalsOptions::default()
     }
@@ -42,10 +46,18 @@ fn options() -> PortalsOptions {
 
 /// A node: the portals of `store` served on an ephemeral port.
 async fn node(store: &Store, clock: &ManualClock) -> (String, Portals) {
+    node_with(store, clock, options()).await
+}
+
+async fn node_with(
+    store: &Store,
+    clock: &ManualClock,
+    options: PortalsOptions,
+) -> (String, Portals) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let portals =
-        Portals::with_options(store.clone(), clock.shared(), &base, SECRET, options()).unwrap();
+        Portals::with_options(store.clone(), clock.shared(), &base, SECRET, options).unwrap();
     let app = caducee_portals::routes(portals.clone()).merge(caducee_pages::routes(false));
     tokio::spawn(async move {
         let _ = axum::serve(listener, app).await;
@@ -54,6 +66,10 @@ async fn node(store: &Store, clock: &ManualClock) -> (String, Portals) {
 }
 
 async fn world(dialect: Dialect) -> World {
+    world_with(dialect, options()).await
+}
+
+async fn world_with(dialect: Dialect, options: PortalsOptions) -> World {
     let db = TestDb::new(dialect).await;
     db.store
         .migrate(&caducee_registry::migrations())
@@ -68,7 +84,7 @@ async fn world(dialect: Dialect) -> World {
     caducee_registry::demo::seed_personas(&db.store, &clock)
         .await
         .unwrap();
-    let (base, portals) = node(&db.store, &clock).await;
+    let (base, portals) = node_with(&db.store, &clock, options).await;
     World {
         db,
         base,
@@ -1102,7 +1118,20 @@ async fn terms_versions(dialect: Dialect) {
     w.db.cleanup().await;
 }
 
+async fn modes(dialect: Dialect) {
+    let mut portal = caducee_portals::config::ordre();
+    portal.exercise_modes = vec!["S".into()];
+    let w = world_with(dialect, options_for(portal)).await;
+    let mut b = Browser::new(&w.base);
+    b.get("/espaces/ordre/creer").await;
+    b.submit(&[("date_naissance", BIRTH), ("rpps", RPPS), ("cgu", "1")])
+        .await;
+    b.shows("ne correspondent pas à celles connues de l'Ordre");
+    w.db.cleanup().await;
+}
+
 on_both_engines! {
+    onb_01_only_the_professions_and_modes_of_practice_of_the_portal_enter => modes;
     onb_04_terms_versions_are_immutable_and_the_latest_must_be_accepted => terms_versions;
     acc_01_pages_speak_english_when_asked_and_french_by_default => english;
     acc_04_the_live_meter_is_the_servers_estimate_for_this_person => meter;

@@ -197,10 +197,12 @@ pub(crate) async fn lookup(
     else {
         return Ok(None);
     };
+    // ONB-01: an active activity of an admitted profession, in an admitted mode.
     let admitted = p
-        .professions
+        .activities
         .iter()
-        .any(|pr| portal.admits_profession(&pr.profession.code));
+        .filter(|a| a.active)
+        .any(|a| portal.admits_activity(&a.profession.code, &a.mode.code));
     let Some(civil) = p.civil_identity.as_ref().filter(|_| admitted) else {
         return Ok(None);
     };
