@@ -11,7 +11,8 @@
 //   - settings: the password changed with the current one, then the e-mail, confirmed by a
 //     code sent to the new address, the old one told;
 //   - ACC-01's blocking messages as the user sees them (no match; an account already, with its
-//     link to the password recovery), and the error summary of an empty form.
+//     link to the password recovery; a recovery without a space, with its link to the
+//     creation), and the error summary of an empty form.
 //
 // Codes and links are read from what the real SMTP server and the SMS gateway of the stack
 // received, never from the database. Every page visited is saved as a screenshot under
@@ -199,7 +200,7 @@ describe('browser journeys of /espaces/ordre (seed ordre-medecins-mon-espace.txt
     fs.rmSync(ARTEFACTS, { recursive: true, force: true });
     fs.mkdirSync(ARTEFACTS, { recursive: true });
     stack = await startStack({ name: 'ordre' });
-    const kinds = ['creationEmail', 'creationSms', 'recovery', 'reset', 'settings', 'acc01'];
+    const kinds = ['creationEmail', 'creationSms', 'recovery', 'reset', 'settings', 'acc01', 'none'];
     const all = await preparePhysicians(stack, kinds.length * DEVICES.length);
     for (const [i, device] of DEVICES.entries()) {
       people[device] = Object.fromEntries(kinds.map((k, n) => [k, all[i * kinds.length + n]]));
@@ -579,7 +580,7 @@ describe('browser journeys of /espaces/ordre (seed ordre-medecins-mon-espace.txt
       }
     });
 
-    test(`${device}: ACC-01's blocking messages, and the error summary of an empty form`, async () => {
+    test(`${device}: ACC-01's blocking messages (and recovery without a space), and the error summary of an empty form`, async () => {
       const phys = people[device].acc01;
       await createAccount(stack, phys, { channel: 'email' });
       const other = people[device].creationEmail; // a physician, another birth date
@@ -616,6 +617,18 @@ describe('browser journeys of /espaces/ordre (seed ordre-medecins-mon-espace.txt
         await page.locator('#blocage').getByRole('link', { name: 'récupération de mot de passe' }).click();
         await j.heading(SEED.reset);
         await j.see('recuperation-mot-de-passe');
+
+        // The recovery of a space that does not exist: the message links to its creation.
+        await page.goto(`${stack.base}${PORTAL}/recuperer`);
+        await j.heading(SEED.recover);
+        await j.see('recuperer');
+        await typeIdentity(j, people[device].none);
+        await page.locator('#blocage').waitFor();
+        assert.match((await page.locator('#blocage').innerText()).replace(/\s+/g, ' '), /Aucun espace n'est encore associé à ce numéro RPPS/);
+        await j.see('aucun-espace');
+        await page.locator('#blocage').getByRole('link').click();
+        await j.heading(SEED.create);
+        await j.see('creer-depuis-recuperation');
         await j.done();
       } catch (e) {
         await j.fail(e);
