@@ -9,7 +9,7 @@
 
 use caducee_store::Migration;
 
-pub const MIGRATIONS: &[Migration] = &[REGISTRY_MODEL, SEARCH_INDEX, BIRTH_COUNTRY];
+pub const MIGRATIONS: &[Migration] = &[REGISTRY_MODEL, SEARCH_INDEX, BIRTH_COUNTRY, FTS_WHEN_RENAMED];
 
 /// The country of birth (INSEE code, `99…`) of the civil status an operator sets
 /// (`caducee registry identity`, issue 11 item 8).
@@ -18,6 +18,30 @@ const BIRTH_COUNTRY: Migration = Migration {
     version: 3,
     name: "civil_identity_birth_country",
     sql: "ALTER TABLE reg_civil_identity ADD COLUMN birth_country TEXT NOT NULL DEFAULT '';",
+};
+
+/// The FTS5 triggers of the search index fire on a real rename only (issue 15): an
+/// `UPDATE` that names `txt` fires `AFTER UPDATE OF txt` even for the same value, and the
+/// import rewrites a person's or structure's index row whenever the registry row changed
+/// (a civility, an address), which cost a delete and an insert of every trigram each time.
+/// SQLite only: PostgreSQL's `pg_trgm` index has no trigger.
+const FTS_WHEN_RENAMED: Migration = Migration {
+    component: "registry",
+    version: 4,
+    name: "search_fts_on_rename_only",
+    sql: "
+--@sqlite
+DROP TRIGGER reg_search_person_au;
+CREATE TRIGGER reg_search_person_au AFTER UPDATE OF txt ON reg_search_person WHEN old.txt <> new.txt BEGIN
+    INSERT INTO reg_search_person_fts (reg_search_person_fts, rowid, txt) VALUES ('delete', old.person_key, old.txt);
+    INSERT INTO reg_search_person_fts (rowid, txt) VALUES (new.person_key, new.txt);
+END;
+DROP TRIGGER reg_search_structure_au;
+CREATE TRIGGER reg_search_structure_au AFTER UPDATE OF txt ON reg_search_structure WHEN old.txt <> new.txt BEGIN
+    INSERT INTO reg_search_structure_fts (reg_search_structure_fts, rowid, txt) VALUES ('delete', old.structure_key, old.txt);
+    INSERT INTO reg_search_structure_fts (rowid, txt) VALUES (new.structure_key, new.txt);
+END;
+",
 };
 
 const REGISTRY_MODEL: Migration = Migration {

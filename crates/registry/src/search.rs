@@ -119,8 +119,9 @@ const ROWS_PER_STATEMENT: usize = 250;
 
 /// Adds or rewrites the persons of a batch whose `reg_person` row the batch changed.
 /// `overwrite = false` (SavoirFaire, Dipl_AutExerc) only adds persons the index does not
-/// know, as the import does for `reg_person`. The rows written get `last_updated = now`
-/// (the person's row changed, even when the names did not: the civility is shown too).
+/// know, as the import does for `reg_person`. New and renamed rows get `last_updated =
+/// now`; the caller touches the others ([`touch_persons`]: the person's row changed even
+/// when the names did not, and the civility is shown too).
 pub async fn index_persons(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     dialect: Dialect,
@@ -129,8 +130,11 @@ pub async fn index_persons(
     overwrite: bool,
 ) -> Result<(), StoreError> {
     let conflict = if overwrite {
+        // Only a real rename rewrites the names: an UPDATE naming `txt` fires the FTS5
+        // trigger (a delete and an insert of every trigram) even for the same value. The
+        // caller moves `last_updated` of the other changed persons (touch_persons).
         "DO UPDATE SET family = excluded.family, given = excluded.given, txt = excluded.txt,
-            last_updated = excluded.last_updated"
+            last_updated = excluded.last_updated WHERE reg_search_person.txt <> excluded.txt"
     } else {
         "DO NOTHING"
     };

@@ -6,8 +6,8 @@
 //!
 //! An import killed during a bulk load leaves them missing: [`repair`] (called before each
 //! import and when the server starts) notices and builds them, so the index never stays
-//! half-made. The SQL here must stay that of migration 2 (`schema.rs`), which created them
-//! first.
+//! half-made. The SQL here must stay that of migrations 2 and 4 (`schema.rs`), which
+//! created them.
 
 use caducee_store::{Dialect, Store, StoreError};
 
@@ -35,7 +35,7 @@ END",
     ),
     (
         "reg_search_person_au",
-        "CREATE TRIGGER IF NOT EXISTS reg_search_person_au AFTER UPDATE OF txt ON reg_search_person BEGIN
+        "CREATE TRIGGER IF NOT EXISTS reg_search_person_au AFTER UPDATE OF txt ON reg_search_person WHEN old.txt <> new.txt BEGIN
     INSERT INTO reg_search_person_fts (reg_search_person_fts, rowid, txt) VALUES ('delete', old.person_key, old.txt);
     INSERT INTO reg_search_person_fts (rowid, txt) VALUES (new.person_key, new.txt);
 END",
@@ -54,7 +54,7 @@ END",
     ),
     (
         "reg_search_structure_au",
-        "CREATE TRIGGER IF NOT EXISTS reg_search_structure_au AFTER UPDATE OF txt ON reg_search_structure BEGIN
+        "CREATE TRIGGER IF NOT EXISTS reg_search_structure_au AFTER UPDATE OF txt ON reg_search_structure WHEN old.txt <> new.txt BEGIN
     INSERT INTO reg_search_structure_fts (reg_search_structure_fts, rowid, txt) VALUES ('delete', old.structure_key, old.txt);
     INSERT INTO reg_search_structure_fts (rowid, txt) VALUES (new.structure_key, new.txt);
 END",
