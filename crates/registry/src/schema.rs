@@ -9,7 +9,12 @@
 
 use caducee_store::Migration;
 
-pub const MIGRATIONS: &[Migration] = &[REGISTRY_MODEL, SEARCH_INDEX, BIRTH_COUNTRY, FTS_WHEN_RENAMED];
+pub const MIGRATIONS: &[Migration] = &[
+    REGISTRY_MODEL,
+    SEARCH_INDEX,
+    BIRTH_COUNTRY,
+    FTS_WHEN_RENAMED,
+];
 
 /// The country of birth (INSEE code, `99…`) of the civil status an operator sets
 /// (`caducee registry identity`, issue 11 item 8).
