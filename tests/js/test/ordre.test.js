@@ -172,6 +172,15 @@ async function checkMeter(j, id, password) {
   assert.match(await meter.innerText(), /Sécurité du mot de passe\s*:\s*(Moyen|Fort)/);
 }
 
+/** The login form: e-mail, password, "Se connecter"; then the home page of `phys`, or the refusal. */
+async function logIn(j, email, password, phys) {
+  await j.act.fill('#email', email);
+  await j.act.fill('#mot_de_passe', password);
+  await j.act.press('#se-connecter');
+  if (phys) await j.heading(`Bonjour ${phys.firstName} ${phys.lastName}`);
+  else await j.page.locator('#erreur').waitFor();
+}
+
 /** The identity step: birth date, RPPS, the terms, Valider. */
 async function typeIdentity(j, phys, { birthDate = phys.birthDate } = {}) {
   await j.act.fill('#date_naissance', birthDate);
@@ -213,12 +222,23 @@ describe('browser journeys of /espaces/ordre (seed ordre-medecins-mon-espace.txt
     await stack?.stop();
   });
 
+  /** Runs `body(j, page)` in a fresh journey; its end checks what `done()` checks. */
+  const journey = async (device, name, opts, body) => {
+    const j = await openJourney(browser, stack, device, name, opts);
+    try {
+      await body(j, j.page);
+      await j.done();
+    } catch (e) {
+      await j.fail(e);
+    } finally {
+      await j.close();
+    }
+  };
+
   for (const device of DEVICES) {
     test(`${device}: creation by a code sent by e-mail (ACC-01, ACC-03, ACC-04)`, async () => {
       const phys = people[device].creationEmail;
-      const j = await openJourney(browser, stack, device, 'creation-email');
-      const { page } = j;
-      try {
+      await journey(device, 'creation-email', {}, async (j, page) => {
         assert.equal((await page.goto(`${stack.base}${PORTAL}`)).status(), 200);
         await j.heading(SEED.login);
         for (const label of ['E-mail', 'Mot de passe']) await page.getByLabel(label, { exact: true }).waitFor();
@@ -289,27 +309,17 @@ describe('browser journeys of /espaces/ordre (seed ordre-medecins-mon-espace.txt
         await page.getByRole('link', { name: 'Retour à la connexion' }).click();
         await j.heading(SEED.login);
         await j.see('retour-connexion');
-        await page.locator('#email').fill(phys.email);
-        await page.locator('#mot_de_passe').fill(GOOD_PASSWORD);
-        await page.locator('#se-connecter').click();
-        await j.heading(`Bonjour ${phys.firstName} ${phys.lastName}`);
+        await logIn(j, phys.email, GOOD_PASSWORD, phys);
         await page.locator('#service-parametres').waitFor();
         await j.see('mon-espace');
-        await j.done();
-      } catch (e) {
-        await j.fail(e);
-      } finally {
-        await j.close();
-      }
+      });
     });
 
     const keyboard = device === 'desktop';
     test(`${device}: creation by a code sent by SMS${keyboard ? ', keyboard only' : ''} (ACC-03, ACC-04)`, async () => {
       const phys = people[device].creationSms;
       const login = `connexion.${phys.rpps}@example.test`;
-      const j = await openJourney(browser, stack, device, 'creation-sms', { keyboard });
-      const { page } = j;
-      try {
+      await journey(device, 'creation-sms', { keyboard }, async (j, page) => {
         await page.goto(`${stack.base}${PORTAL}/creer`);
         await j.heading(SEED.create);
         await j.see('identite');
@@ -352,26 +362,16 @@ describe('browser journeys of /espaces/ordre (seed ordre-medecins-mon-espace.txt
         await j.act.press('#retour-connexion');
         await j.heading(SEED.login);
         await j.see('connexion');
-        await j.act.fill('#email', login);
-        await j.act.fill('#mot_de_passe', GOOD_PASSWORD);
-        await j.act.press('#se-connecter');
-        await j.heading(`Bonjour ${phys.firstName} ${phys.lastName}`);
+        await logIn(j, login, GOOD_PASSWORD, phys);
         await j.see('mon-espace');
-        await j.done();
-      } catch (e) {
-        await j.fail(e);
-      } finally {
-        await j.close();
-      }
+      });
     });
 
     test(`${device}: forgotten login e-mail, recovered by a code (ACC-05)`, async () => {
       const phys = people[device].recovery;
       const old = await createAccount(stack, phys, { channel: 'email' });
       const fresh = `nouvelle.${phys.rpps}@example.test`;
-      const j = await openJourney(browser, stack, device, 'recuperation');
-      const { page } = j;
-      try {
+      await journey(device, 'recuperation', {}, async (j, page) => {
         await page.goto(`${stack.base}${PORTAL}`);
         await j.heading(SEED.login);
         await j.see('connexion');
@@ -416,30 +416,17 @@ describe('browser journeys of /espaces/ordre (seed ordre-medecins-mon-espace.txt
 
         await page.locator('#retour-connexion').click();
         await j.heading(SEED.login);
-        await page.locator('#email').fill(old.email);
-        await page.locator('#mot_de_passe').fill(old.password);
-        await page.locator('#se-connecter').click();
-        await page.locator('#erreur').waitFor();
+        await logIn(j, old.email, old.password);
         await j.see('ancien-identifiant-refuse');
-        await page.locator('#email').fill(fresh);
-        await page.locator('#mot_de_passe').fill(NEW_PASSWORD);
-        await page.locator('#se-connecter').click();
-        await j.heading(`Bonjour ${phys.firstName} ${phys.lastName}`);
+        await logIn(j, fresh, NEW_PASSWORD, phys);
         await j.see('mon-espace');
-        await j.done();
-      } catch (e) {
-        await j.fail(e);
-      } finally {
-        await j.close();
-      }
+      });
     });
 
     test(`${device}: password reset by the single-use link (ACC-06)`, async () => {
       const phys = people[device].reset;
       const account = await createAccount(stack, phys, { channel: 'email' });
-      const j = await openJourney(browser, stack, device, 'reinitialisation');
-      const { page } = j;
-      try {
+      await journey(device, 'reinitialisation', {}, async (j, page) => {
         await page.goto(`${stack.base}${PORTAL}/identifiants-oublies`);
         await j.see('identifiants-oublies');
         await page.getByRole('link', { name: 'Mot de passe oublié', exact: true }).click();
@@ -489,36 +476,21 @@ describe('browser journeys of /espaces/ordre (seed ordre-medecins-mon-espace.txt
         await page.locator('#se-deconnecter').click();
         await j.heading(SEED.login);
         await j.see('deconnecte');
-        await page.locator('#email').fill(account.email);
-        await page.locator('#mot_de_passe').fill(GOOD_PASSWORD);
-        await page.locator('#se-connecter').click();
-        await page.locator('#erreur').waitFor();
+        await logIn(j, account.email, GOOD_PASSWORD);
         await j.see('ancien-mot-de-passe-refuse');
-        await page.locator('#mot_de_passe').fill(NEW_PASSWORD);
-        await page.locator('#se-connecter').click();
-        await j.heading(`Bonjour ${phys.firstName} ${phys.lastName}`);
+        await logIn(j, account.email, NEW_PASSWORD, phys);
         await j.see('reconnecte');
-        await j.done();
-      } catch (e) {
-        await j.fail(e);
-      } finally {
-        await j.close();
-      }
+      });
     });
 
     test(`${device}: settings — the password, then the e-mail confirmed by a code to the new address (ACC-07)`, async () => {
       const phys = people[device].settings;
       const account = await createAccount(stack, phys, { channel: 'email' });
       const fresh = `parametres.${phys.rpps}@example.test`;
-      const j = await openJourney(browser, stack, device, 'parametres');
-      const { page } = j;
-      try {
+      await journey(device, 'parametres', {}, async (j, page) => {
         await page.goto(`${stack.base}${PORTAL}`);
         await j.see('connexion');
-        await j.act.fill('#email', account.email);
-        await j.act.fill('#mot_de_passe', account.password);
-        await j.act.press('#se-connecter');
-        await j.heading(`Bonjour ${phys.firstName} ${phys.lastName}`);
+        await logIn(j, account.email, account.password, phys);
         for (const s of ['Abonnements', 'Cotisations', 'Mes Gardes', 'Paramètres']) {
           await page.getByRole('link', { name: s, exact: true }).waitFor();
         }
@@ -567,26 +539,16 @@ describe('browser journeys of /espaces/ordre (seed ordre-medecins-mon-espace.txt
         await page.locator('#se-deconnecter').click();
         await j.heading(SEED.login);
         await j.see('deconnecte');
-        await page.locator('#email').fill(fresh);
-        await page.locator('#mot_de_passe').fill(NEW_PASSWORD);
-        await page.locator('#se-connecter').click();
-        await j.heading(`Bonjour ${phys.firstName} ${phys.lastName}`);
+        await logIn(j, fresh, NEW_PASSWORD, phys);
         await j.see('reconnecte');
-        await j.done();
-      } catch (e) {
-        await j.fail(e);
-      } finally {
-        await j.close();
-      }
+      });
     });
 
     test(`${device}: ACC-01's blocking messages (and recovery without a space), and the error summary of an empty form`, async () => {
       const phys = people[device].acc01;
       await createAccount(stack, phys, { channel: 'email' });
       const other = people[device].creationEmail; // a physician, another birth date
-      const j = await openJourney(browser, stack, device, 'acc01');
-      const { page } = j;
-      try {
+      await journey(device, 'acc01', {}, async (j, page) => {
         await page.goto(`${stack.base}${PORTAL}/creer`);
         await j.heading(SEED.create);
         await j.see('identite');
@@ -629,12 +591,7 @@ describe('browser journeys of /espaces/ordre (seed ordre-medecins-mon-espace.txt
         await page.locator('#blocage').getByRole('link').click();
         await j.heading(SEED.create);
         await j.see('creer-depuis-recuperation');
-        await j.done();
-      } catch (e) {
-        await j.fail(e);
-      } finally {
-        await j.close();
-      }
+      });
     });
   }
 });
