@@ -29,6 +29,22 @@ static PASSWORD_SCRIPT_HASH: LazyLock<String> = LazyLock::new(|| {
 static PASSWORD_SCRIPT_NAME: LazyLock<String> =
     LazyLock::new(|| format!("caducee-password-{}.js", *PASSWORD_SCRIPT_HASH));
 
+/// The terms box whose "Accepter" waits for the text to be read to its end.
+const TERMS_SCRIPT: &str = include_str!("../assets/terms.js");
+
+static TERMS_SCRIPT_HASH: LazyLock<String> = LazyLock::new(|| {
+    let digest = Sha256::digest(TERMS_SCRIPT.as_bytes());
+    hex::encode(&digest[..8])
+});
+
+static TERMS_SCRIPT_NAME: LazyLock<String> =
+    LazyLock::new(|| format!("caducee-terms-{}.js", *TERMS_SCRIPT_HASH));
+
+/// Where a page with terms to read to the end loads its script.
+pub fn terms_script_href() -> String {
+    format!("/assets/{}", *TERMS_SCRIPT_NAME)
+}
+
 /// Where a page with a live password meter loads its script.
 pub fn password_script_href() -> String {
     format!("/assets/{}", *PASSWORD_SCRIPT_NAME)
@@ -79,6 +95,13 @@ async fn asset(Path(file): Path<String>, headers: HeaderMap) -> Response {
             &*PASSWORD_SCRIPT_HASH,
             "text/javascript; charset=utf-8",
             PASSWORD_SCRIPT,
+        )
+    } else if file == *TERMS_SCRIPT_NAME {
+        (
+            "public, max-age=31536000, immutable",
+            &*TERMS_SCRIPT_HASH,
+            "text/javascript; charset=utf-8",
+            TERMS_SCRIPT,
         )
     } else {
         return StatusCode::NOT_FOUND.into_response();

@@ -548,6 +548,9 @@ pub struct TermsBox {
     pub parts: Vec<TermsPart>,
     /// The text of the terms, shown in a scrollable, focusable region.
     pub text: Option<(String, Vec<String>)>,
+    /// What the reading script says before and after the end was reached.
+    pub read_hint: String,
+    pub read_done: String,
 }
 
 /// A piece of the acceptance sentence.
@@ -580,12 +583,22 @@ impl TermsBox {
             checked,
             parts,
             text: None,
+            read_hint: String::new(),
+            read_done: String::new(),
         }
     }
 
     /// The terms shown above the box: (region title, paragraphs).
     pub fn with_text(mut self, title: impl Into<String>, paragraphs: Vec<String>) -> TermsBox {
         self.text = Some((title.into(), paragraphs));
+        self
+    }
+
+    /// The terms must be read to their end before they can be accepted (`assets/terms.js`
+    /// enables the box and the form's button then); `tr` gives what the hint says.
+    pub fn read_to_the_end(mut self, tr: &Tr) -> TermsBox {
+        self.read_hint = tr.t("kit-terms-read-hint");
+        self.read_done = tr.t("kit-terms-read-done");
         self
     }
 }

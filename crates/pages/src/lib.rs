@@ -22,7 +22,10 @@ mod layout;
 mod locale;
 
 pub use askama::Template;
-pub use assets::{password_script_href, routes, stylesheet_href, LANG_COOKIE, LANG_COOKIE_SECURE};
+pub use assets::{
+    password_script_href, routes, stylesheet_href, terms_script_href, LANG_COOKIE,
+    LANG_COOKIE_SECURE,
+};
 pub use catalogue::{Arg, Tr, KEYS_FILES};
 pub use components::*;
 pub use layout::{Brand, Layout};

@@ -50,6 +50,25 @@ pub enum OnboardingStep {
     StructureDetails,
 }
 
+impl OnboardingStep {
+    /// As written in the configuration.
+    pub fn name(self) -> &'static str {
+        match self {
+            OnboardingStep::ContactEmail => "contact-email",
+            OnboardingStep::Terms => "terms",
+            OnboardingStep::ConfirmRegistry => "confirm-registry",
+            OnboardingStep::VerifyEmail => "verify-email",
+            OnboardingStep::VerifyPhone => "verify-phone",
+            OnboardingStep::StructureDetails => "structure-details",
+        }
+    }
+
+    /// Whether this build runs the step (the others come with issue 12).
+    pub fn available(self) -> bool {
+        matches!(self, OnboardingStep::ContactEmail | OnboardingStep::Terms)
+    }
+}
+
 /// One service on the portal's home page ("MES SERVICES").
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -91,6 +110,10 @@ pub struct PortalConfig {
     pub services: Vec<Service>,
     #[serde(default)]
     pub onboarding: Vec<OnboardingStep>,
+    /// Domains a contact e-mail may not be in, a domain and its subdomains (ONB-03: ROR
+    /// refuses MSSanté addresses, `mssante.fr`).
+    #[serde(default)]
+    pub forbidden_email_domains: Vec<String>,
     /// The terms of use and the privacy policy the creation form links to.
     #[serde(default)]
     pub terms_url: Option<String>,
@@ -128,6 +151,16 @@ impl PortalConfig {
     pub fn admits_activity(&self, profession: &str, mode: &str) -> bool {
         self.admits_profession(profession)
             && (self.exercise_modes.is_empty() || self.exercise_modes.iter().any(|m| m == mode))
+    }
+
+    /// Whether `email` is in a forbidden domain (or one of its subdomains), without case.
+    pub fn forbids_email(&self, email: &str) -> bool {
+        let domain = email.rsplit_once('@').map(|(_, d)| d).unwrap_or("");
+        let domain = domain.trim().trim_end_matches('.').to_lowercase();
+        self.forbidden_email_domains.iter().any(|f| {
+            let f = f.trim().trim_start_matches('.').to_lowercase();
+            domain == f || domain.ends_with(&format!(".{f}"))
+        })
     }
 
     /// `/espaces/{slug}`.
@@ -177,16 +210,35 @@ impl PortalConfig {
             }
             _ => {}
         }
-        if matches!(
-            self.accounts,
-            AccountPolicy::RegistrationForm | AccountPolicy::AfterPsc
-        ) {
+        if self.accounts == AccountPolicy::RegistrationForm {
             return Err(format!(
-                "portail « {p} » : accounts = \"{}\" n'est pas encore disponible (seul \"registry-code\" l'est)",
-                serde_json::to_value(self.accounts)
-                    .ok()
-                    .and_then(|v| v.as_str().map(str::to_string))
-                    .unwrap_or_default()
+                "portail « {p} » : accounts = \"registration-form\" n'est pas encore disponible (\"registry-code\" et \"after-psc\" le sont)"
+            ));
+        }
+        if self.accounts == AccountPolicy::AfterPsc && !self.offers(LoginMeans::Psc) {
+            return Err(format!(
+                "portail « {p} » : accounts = \"after-psc\" demande login = [\"psc\", \"local\"] (la première connexion se fait par Pro Santé Connect)"
+            ));
+        }
+        if let Some(step) = self.onboarding.iter().find(|s| !s.available()) {
+            return Err(format!(
+                "portail « {p} » : l'étape d'accueil « {} » n'est pas encore disponible (contact-email et terms le sont)",
+                step.name()
+            ));
+        }
+        if self.onboarding.contains(&OnboardingStep::ContactEmail) && !self.offers(LoginMeans::Psc)
+        {
+            return Err(format!(
+                "portail « {p} » : l'étape contact-email suit une connexion Pro Santé Connect : login doit contenir \"psc\""
+            ));
+        }
+        if let Some(d) = self
+            .forbidden_email_domains
+            .iter()
+            .find(|d| d.is_empty() || d.contains('@') || d.contains(char::is_whitespace))
+        {
+            return Err(format!(
+                "portail « {p} » : forbidden_email_domains « {d} » n'est pas un domaine (ex. \"mssante.fr\")"
             ));
         }
         for link in self
@@ -257,6 +309,7 @@ pub fn demo() -> PortalConfig {
         exercise_modes: Vec::new(),
         services: Vec::new(),
         onboarding: Vec::new(),
+        forbidden_email_domains: Vec::new(),
         terms_url: None,
         privacy_url: None,
     }
@@ -294,15 +347,49 @@ pub fn ordre() -> PortalConfig {
             ),
         ],
         onboarding: Vec::new(),
+        forbidden_email_domains: Vec::new(),
         terms_url: Some("/espaces/ordre/conditions".into()),
         privacy_url: Some("/espaces/ordre/confidentialite".into()),
+    }
+}
+
+/// The ROR National (seed `ror-national-connexion-liberaux.txt`): liberal professionals of
+/// eleven professions (ONB-01), a first login by Pro Santé Connect (ONB-02), then a
+/// contact e-mail that is not MSSanté (ONB-03) and the terms (ONB-04); later logins by
+/// Pro Santé Connect or by e-mail + a password created through "Mot de passe oublié ?".
+pub fn ror() -> PortalConfig {
+    PortalConfig {
+        slug: "ror".into(),
+        name: "ROR National".into(),
+        client_id: None,
+        accent: "#005a70".into(),
+        login: vec![LoginMeans::Psc, LoginMeans::Local],
+        accounts: AccountPolicy::AfterPsc,
+        // Médecin, Masseur-kinésithérapeute, Chirurgien-dentiste, Sage-femme, Infirmier,
+        // Pédicure-podologue, Orthophoniste, Psychomotricien, Diététicien, Ergothérapeute,
+        // Orthoptiste (TRE_G15).
+        professions: [
+            "10", "70", "40", "50", "60", "80", "91", "96", "95", "94", "92",
+        ]
+        .iter()
+        .map(|c| c.to_string())
+        .collect(),
+        exercise_modes: vec!["L".into()],
+        services: vec![Service {
+            label: "Mon offre de santé".into(),
+            href: "https://www.sante.fr/".into(),
+        }],
+        onboarding: vec![OnboardingStep::ContactEmail, OnboardingStep::Terms],
+        forbidden_email_domains: vec!["mssante.fr".into()],
+        terms_url: Some("/espaces/ror/conditions".into()),
+        privacy_url: Some("/espaces/ror/confidentialite".into()),
     }
 }
 
 /// The demo configurations `serve --demo` loads, beside (never over) the file's: a portal of
 /// the file with the same slug wins.
 pub fn demo_portals() -> Vec<PortalConfig> {
-    vec![demo(), ordre()]
+    vec![demo(), ordre(), ror()]
 }
 
 #[cfg(test)]
@@ -319,6 +406,16 @@ mod tests {
         assert!(p.admits_activity("10", "L") && !p.admits_activity("10", "S"));
         p.professions.clear();
         assert!(p.admits_activity("21", "L"));
+    }
+
+    #[test]
+    fn onb_03_forbidden_domains_and_their_subdomains() {
+        let p = ror();
+        assert!(p.forbids_email("dr.x@mssante.fr"));
+        assert!(p.forbids_email("dr.x@medecin.MSSANTE.fr"));
+        assert!(p.forbids_email("dr.x@ch-lille.mssante.fr."));
+        assert!(!p.forbids_email("dr.x@notmssante.fr"));
+        assert!(!p.forbids_email("dr.x@example.fr"));
     }
 
     #[test]

@@ -191,6 +191,30 @@ impl Portals {
         &self.inner.passwords
     }
 
+    /// Demo mode: the portals whose onboarding asks for terms get a demo version when they
+    /// have none (an operator publishes its own with `caducee portal terms publish`).
+    pub async fn seed_demo_terms(&self) -> Result<(), PortalError> {
+        const DEMO_TERMS: &str = include_str!("demo_terms.txt");
+        for portal in self.configs() {
+            let wants = portal.onboarding.contains(&config::OnboardingStep::Terms);
+            if wants && terms::current(self.store(), &portal.slug).await?.is_none() {
+                let published = terms::publish(
+                    self.store(),
+                    &portal.slug,
+                    "demo-1",
+                    DEMO_TERMS,
+                    "system:demo",
+                    self.now(),
+                )
+                .await?;
+                if let Err(e) = published {
+                    tracing::warn!(portal = %portal.slug, error = %e, "conditions de démonstration");
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Deletes expired flows (ACC-02), spent codes and links, ended local sessions. Any
     /// node may run it; `serve` does every minute.
     pub async fn housekeeping(&self) -> Result<u64, PortalError> {

@@ -188,6 +188,25 @@ pub const MIGRATIONS: &[Migration] = &[
             PRIMARY KEY (portal, version, who)
           );",
     },
+    Migration {
+        component: "portals",
+        version: 8,
+        name: "portal_member",
+        // What a portal knows of a professional beyond their account (local/onboarding.rs):
+        // the contact e-mail asked after a first Pro Santé Connect login (ONB-03), once a
+        // code sent to it came back.
+        sql: "CREATE TABLE portal_member (
+            portal TEXT NOT NULL,
+            idnat TEXT NOT NULL,
+            contact_email TEXT,
+            contact_email_folded TEXT,
+            contact_verified_at BIGINT,
+            created_at BIGINT NOT NULL,
+            updated_at BIGINT NOT NULL,
+            PRIMARY KEY (portal, idnat)
+          );
+          CREATE INDEX portal_member_contact ON portal_member (portal, contact_email_folded);",
+    },
 ];
 
 /// Every migration the portals need, with the audit trail they write to, in order.

@@ -115,6 +115,24 @@ impl Fake {
     }
 }
 
+fn between(text: &str, start: &str, end: &str) -> Option<String> {
+    let at = text.find(start)? + start.len();
+    let rest = &text[at..];
+    Some(rest[..rest.find(end)?].replace("&amp;", "&"))
+}
+
+fn six_digits(text: &str) -> String {
+    let b = text.as_bytes();
+    (0..b.len().saturating_sub(5))
+        .find(|&i| {
+            b[i..i + 6].iter().all(u8::is_ascii_digit)
+                && (i == 0 || !b[i - 1].is_ascii_digit())
+                && b.get(i + 6).is_none_or(|c| !c.is_ascii_digit())
+        })
+        .map(|i| String::from_utf8_lossy(&b[i..i + 6]).to_string())
+        .unwrap_or_else(|| panic!("no code in {text}"))
+}
+
 fn query_map(raw: &str) -> HashMap<String, String> {
     url::form_urlencoded::parse(raw.as_bytes())
         .into_owned()
@@ -338,6 +356,45 @@ impl World {
         (status, final_url, r.text().await.unwrap())
     }
 
+    /// Posts `fields` with the hidden fields of `page`'s form to its action.
+    async fn submit(&self, page: &str, fields: &[(&str, &str)]) -> (u16, String, String) {
+        let action = between(page, "<form method=\"post\" action=\"", "\"").unwrap();
+        let mut form: Vec<(String, String)> = page
+            .split("<input type=\"hidden\" name=\"")
+            .skip(1)
+            .map(|chunk| {
+                let name = chunk[..chunk.find('"').unwrap()].to_string();
+                let value = between(chunk, "value=\"", "\"").unwrap_or_default();
+                (name, value)
+            })
+            .collect();
+        form.extend(fields.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        let r = self
+            .browser
+            .post(format!("{}{action}", self.base))
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        let final_url = r.url().to_string();
+        (status, final_url, r.text().await.unwrap())
+    }
+
+    /// The last message enqueued for `to`.
+    async fn last_message(&self, to: &str) -> String {
+        let rows: Vec<String> = sqlx::query_scalar(
+            "SELECT body_text FROM notify_outbox WHERE recipient = $1 ORDER BY created_at, message_id",
+        )
+        .bind(to)
+        .fetch_all(self.db.store.pool())
+        .await
+        .unwrap();
+        rows.last()
+            .cloned()
+            .unwrap_or_else(|| panic!("no message to {to}"))
+    }
+
     async fn post(&self, path: &str) -> (u16, String, String) {
         let r = self
             .browser
@@ -386,7 +443,16 @@ async fn world_with(dialect: Dialect, portal: caducee_portals::PortalConfig) -> 
         .migrate(&caducee_portals::migrations())
         .await
         .unwrap();
+    // The local journeys' messages go to the outbox; their checks read the registry.
+    db.store.migrate(caducee_notify::MIGRATIONS).await.unwrap();
+    db.store
+        .migrate(&caducee_registry::migrations())
+        .await
+        .unwrap();
     let clock = ManualClock::new(datetime!(2026-03-02 09:00 UTC));
+    caducee_registry::demo::seed_personas(&db.store, &clock)
+        .await
+        .unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     // Built before anything listens, as in `serve`: discovery must be lazy.
@@ -471,7 +537,173 @@ async fn both_means(dialect: Dialect) {
     w.db.cleanup().await;
 }
 
+/// The ROR's rules on a portal (named `demo`: the stand-in knows that client only):
+/// first login by Pro Santé Connect (ONB-02), a contact e-mail that is not MSSanté, by code
+/// (ONB-03), the terms in force before the home page (ONB-04), then "Mot de passe oublié ?"
+/// to the contact e-mail creates the local account and later logins may use it.
+async fn ror_rules(dialect: Dialect) {
+    let mut portal = caducee_portals::config::ror();
+    portal.slug = "demo".into();
+    portal.terms_url = None;
+    portal.privacy_url = None;
+    let w = world_with(dialect, portal).await;
+    let store = &w.db.store;
+    caducee_portals::terms::publish(store, "demo", "v1", "Article 1.\n\nArticle 2.", "t", 0)
+        .await
+        .unwrap()
+        .unwrap();
+    // ONB-02: no password before a first PSC login; the message says so.
+    let (_, _, page) = w.get("/espaces/demo").await;
+    assert!(page.contains("href=\"/espaces/demo/login\""), "{page}");
+    let (status, _, page) = w
+        .submit(
+            &page,
+            &[
+                ("email", "julie@cabinet.example.test"),
+                ("mot_de_passe", "x"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 401);
+    assert!(
+        page.contains("vous devez obligatoirement vous identifier via Pro Santé Connect"),
+        "{page}"
+    );
+    // The first PSC login lands on the first step due: the contact e-mail.
+    let (status, url, page) = w.get("/espaces/demo/login").await;
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(url, format!("{}/espaces/demo/accueil", w.base));
+    assert!(page.contains("Votre adresse e-mail de contact"), "{page}");
+    let (_, _, refused) = w
+        .submit(&page, &[("email", "julie.martin@medecin.mssante.fr")])
+        .await;
+    assert!(
+        refused.contains("Il n&#39;est pas possible")
+            || refused.contains("Il n'est pas possible de renseigner une adresse MSSanté"),
+        "{refused}"
+    );
+    let (_, _, code_page) = w
+        .submit(&refused, &[("email", "julie@cabinet.example.test")])
+        .await;
+    assert!(
+        code_page.contains("Veuillez saisir le code reçu"),
+        "{code_page}"
+    );
+    let code = six_digits(&w.last_message("julie@cabinet.example.test").await);
+    let (_, url, terms_page) = w
+        .submit(&code_page, &[("code", &code), ("action", "valider")])
+        .await;
+    assert_eq!(url, format!("{}/espaces/demo/accueil", w.base));
+    // ONB-04: the terms in force; not ticked, or another version, is refused.
+    assert!(
+        terms_page.contains("Conditions Générales d&#39;Utilisation")
+            || terms_page.contains("Conditions Générales d'Utilisation"),
+        "{terms_page}"
+    );
+    assert!(terms_page.contains("Article 2."), "{terms_page}");
+    assert!(
+        terms_page.contains("/assets/caducee-terms-"),
+        "the reading script is loaded"
+    );
+    let (_, _, again) = w.submit(&terms_page, &[]).await;
+    assert!(
+        again.contains("Cochez la case après avoir lu les conditions"),
+        "{again}"
+    );
+    let forged = again.replace(
+        "name=\"version\" value=\"v1\"",
+        "name=\"version\" value=\"v0\"",
+    );
+    let (_, _, again) = w.submit(&forged, &[("accepte", "1")]).await;
+    assert!(
+        again.contains("Cochez la case après avoir lu les conditions"),
+        "{again}"
+    );
+    let (_, url, home) = w.submit(&again, &[("accepte", "1")]).await;
+    assert_eq!(url, format!("{}/espaces/demo", w.base));
+    assert!(
+        home.contains("Vous êtes connecté(e) avec Pro Santé Connect."),
+        "{home}"
+    );
+    assert!(home.contains("Mon offre de santé"), "{home}");
+    let accepted: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM portal_terms_acceptance WHERE portal = 'demo' AND version = 'v1' AND who = 'ps:819999900012'",
+    )
+    .fetch_one(store.pool())
+    .await
+    .unwrap();
+    assert_eq!(accepted, 1);
+    // ONB-02: "Mot de passe oublié ?" to the contact e-mail creates the password.
+    let other = World::new_browser();
+    let page = other
+        .get(format!("{}/espaces/demo/mot-de-passe-oublie", w.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    w.clock.advance(time::Duration::seconds(1));
+    let helper = World {
+        browser: other,
+        ..w
+    };
+    let (_, _, sent) = helper
+        .submit(&page, &[("email", "Julie@cabinet.example.test")])
+        .await;
+    assert!(sent.contains("lien de connexion unique"), "{sent}");
+    let mail = helper.last_message("julie@cabinet.example.test").await;
+    let at = mail.find("/espaces/demo/lien/").unwrap();
+    let link = mail[at..].split_whitespace().next().unwrap().to_string();
+    let (_, _, link_page) = helper.get(&link).await;
+    let (_, _, settings) = helper.submit(&link_page, &[]).await;
+    assert!(
+        settings.contains("Vous venez d&#39;utiliser")
+            || settings.contains("Vous venez d'utiliser"),
+        "{settings}"
+    );
+    let password = "gabarre-trottinette-sirop-77";
+    helper
+        .submit(
+            &settings,
+            &[
+                ("nouveau_mot_de_passe", password),
+                ("confirmation", password),
+                ("email", "julie@cabinet.example.test"),
+            ],
+        )
+        .await;
+    // A later login by e-mail + password goes straight home (the steps are behind her).
+    let third = World {
+        browser: World::new_browser(),
+        ..helper
+    };
+    let (_, _, page) = third.get("/espaces/demo").await;
+    let (status, url, home) = third
+        .submit(
+            &page,
+            &[
+                ("email", "julie@cabinet.example.test"),
+                ("mot_de_passe", password),
+            ],
+        )
+        .await;
+    assert_eq!(status, 200, "{home}");
+    assert_eq!(url, format!("{}/espaces/demo", third.base));
+    assert!(home.contains("Mes services"), "{home}");
+    // A new version of the terms must be accepted again before the home page.
+    caducee_portals::terms::publish(&third.db.store, "demo", "v2", "Nouvel article.", "t", 10)
+        .await
+        .unwrap()
+        .unwrap();
+    let (_, url, page) = third.get("/espaces/demo").await;
+    assert_eq!(url, format!("{}/espaces/demo/accueil", third.base));
+    assert!(page.contains("Nouvel article."), "{page}");
+    third.db.cleanup().await;
+}
+
 on_both_engines! {
+    onb_02_03_04_ror_rules_first_psc_contact_email_terms_then_password => ror_rules;
     psc_01_a_portal_with_both_means_gives_a_psc_login_the_services_home => both_means;
     psc_01_demo_portal_code_flow_shows_who_logged_in_and_the_claims => code_flow_and_logout;
     psc_01_provider_refusal_is_a_french_page_with_retry => provider_refusal;

@@ -125,6 +125,12 @@ pub async fn run(mut config: Config, args: ServeArgs) -> anyhow::Result<ExitCode
         },
     )?;
     register_portal_clients(&idp, &portals).await?;
+    if config.demo {
+        portals
+            .seed_demo_terms()
+            .await
+            .context("conditions des portails de démonstration")?;
+    }
     // Expired flows (ACC-02: typed data gone after 10 minutes), spent codes and links,
     // ended sessions of the portals.
     let portals_housekeeping = every(Duration::from_secs(60), {

@@ -172,3 +172,19 @@ password-warning-repeats = Repeats (aaa, abcabc) are easy to guess.
 password-warning-sequence = Sequences (abc, 123) are easy to guess.
 password-warning-dates = Dates and years are easy to guess.
 password-warning-word = A single word, first name or surname is easy to guess.
+
+## Onboarding after a login (local/onboarding.rs)
+account-login-refused-psc-first = Wrong e-mail address or password. Your first login must be through Pro Santé Connect; afterwards, "Forgotten password?" lets you create a password.
+onboarding-contact-title = Your contact e-mail address
+onboarding-contact-intro = To finish creating your account, enter an e-mail address where information about the portal will be sent to you.
+onboarding-contact-forbidden-domains = Note that an MSSanté address cannot be used ({ $domains }).
+onboarding-contact-email = Contact e-mail address *
+onboarding-contact-send = Receive a verification code
+onboarding-contact-forbidden = An MSSanté address cannot be used: enter another e-mail address.
+onboarding-contact-change = Change the address
+onboarding-contact-code-dead = The code was entered wrongly too many times: enter your address again to receive a new code.
+onboarding-terms-title = Terms of use
+onboarding-terms-intro = Accepting the terms of use is required to enter your space. Read them to the end for the "Accept" button to become clickable.
+onboarding-terms-accept = I have read and accept the terms of use (version { $version }).
+onboarding-terms-accept-button = Accept
+onboarding-terms-not-accepted = Tick the box after reading the terms to the end, then click "Accept". If the terms have just changed, read their new version.

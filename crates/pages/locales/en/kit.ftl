@@ -11,3 +11,5 @@ kit-password-medium = Medium
 kit-password-strong = Strong
 kit-rule-met = met
 kit-rule-unmet = not met
+kit-terms-read-hint = Scroll the terms to the end to be able to accept them.
+kit-terms-read-done = You have read the terms to the end: you can accept them.

@@ -173,3 +173,19 @@ password-warning-repeats = Les répétitions (aaa, abcabc) se devinent facilemen
 password-warning-sequence = Les suites (abc, 123) se devinent facilement.
 password-warning-dates = Les dates et les années se devinent facilement.
 password-warning-word = Un mot seul, un prénom ou un nom se devinent facilement.
+
+## Onboarding after a login (local/onboarding.rs; seed ror-national-connexion-liberaux.txt)
+account-login-refused-psc-first = Adresse e-mail ou mot de passe incorrect. Lors de votre première connexion, vous devez obligatoirement vous identifier via Pro Santé Connect ; ensuite, « Mot de passe oublié ? » vous permet de créer un mot de passe.
+onboarding-contact-title = Votre adresse e-mail de contact
+onboarding-contact-intro = Pour terminer la création de votre compte, vous devez renseigner une adresse email sur laquelle vous seront envoyées des informations relatives au portail.
+onboarding-contact-forbidden-domains = A noter qu'il n'est pas possible de renseigner une adresse MSSanté ({ $domains }).
+onboarding-contact-email = Adresse e-mail de contact *
+onboarding-contact-send = Recevoir un code de vérification
+onboarding-contact-forbidden = Il n'est pas possible de renseigner une adresse MSSanté : indiquez une autre adresse e-mail.
+onboarding-contact-change = Modifier l'adresse
+onboarding-contact-code-dead = Le code a été saisi trop de fois de manière incorrecte : saisissez à nouveau votre adresse pour recevoir un nouveau code.
+onboarding-terms-title = Conditions Générales d'Utilisation
+onboarding-terms-intro = L'acceptation des Conditions Générales d'Utilisation (CGU) est obligatoire pour pouvoir accéder à votre espace. Vous devez lire les CGU jusqu'en bas pour que le bouton « Accepter » devienne cliquable.
+onboarding-terms-accept = J'ai lu et j'accepte les Conditions Générales d'Utilisation (version { $version }).
+onboarding-terms-accept-button = Accepter
+onboarding-terms-not-accepted = Cochez la case après avoir lu les conditions jusqu'en bas, puis cliquez sur « Accepter ». Si les conditions viennent de changer, lisez leur nouvelle version.

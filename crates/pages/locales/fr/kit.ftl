@@ -12,3 +12,5 @@ kit-password-medium = Moyen
 kit-password-strong = Fort
 kit-rule-met = respectée
 kit-rule-unmet = non respectée
+kit-terms-read-hint = Faites défiler les conditions jusqu'en bas pour pouvoir les accepter.
+kit-terms-read-done = Vous avez lu les conditions jusqu'en bas : vous pouvez les accepter.

@@ -54,7 +54,16 @@ pub(crate) async fn home(
             Err(e) => Err(e.into()),
         };
         match found {
-            Ok(Some(s)) => return logged_in(&st, &visit, &s).await,
+            Ok(Some(s)) => {
+                return onboarded(
+                    &st,
+                    &headers,
+                    &visit,
+                    &s.account.idnat,
+                    logged_in(&st, &visit, &s),
+                )
+                .await
+            }
             Ok(None) => {}
             Err(e) => return failure(&st, &headers, &e),
         }
@@ -63,7 +72,13 @@ pub(crate) async fn home(
     if st.portal.offers(LoginMeans::Psc) {
         if let Some(secret) = st.cookie(&headers, &Cookie::Session) {
             match crate::sessions::find_session(&st.portals, &st.portal, &secret).await {
-                Ok(Some(s)) => return psc_home(&st, &visit, &s),
+                Ok(Some(s)) => {
+                    let idnat = s.idnat.clone().unwrap_or_default();
+                    return onboarded(&st, &headers, &visit, &idnat, async {
+                        psc_home(&st, &visit, &s)
+                    })
+                    .await;
+                }
                 Ok(None) => {}
                 Err(e) => return failure(&st, &headers, &e),
             }
@@ -77,6 +92,25 @@ pub(crate) async fn home(
         _ => None,
     };
     login_form(&st, &visit, "", None, notice, StatusCode::OK)
+}
+
+/// The home page, once every onboarding step of the portal is behind the professional
+/// (else the first step due, at `{base}/accueil`).
+async fn onboarded(
+    st: &PortalState,
+    headers: &HeaderMap,
+    visit: &Visit,
+    idnat: &str,
+    home: impl std::future::Future<Output = Response>,
+) -> Response {
+    if st.portal.onboarding.is_empty() {
+        return home.await;
+    }
+    match super::onboarding::due(st, idnat).await {
+        Ok(None) => home.await,
+        Ok(Some(_)) => visit.redirect(st, &format!("{}/accueil", st.base()), Vec::new()),
+        Err(e) => failure(st, headers, &e),
+    }
 }
 
 async fn logged_in(st: &PortalState, visit: &Visit, s: &session::LocalSession) -> Response {
@@ -262,7 +296,14 @@ pub(crate) async fn login(
             }
         }
         Ok(LoginOutcome::Refused) => {
-            let alert = Alert::new(AlertKind::Error, tr.t("account-login-refused")).id("erreur");
+            // ONB-02: on a portal whose accounts follow a first PSC login, say so (the
+            // same words whether the e-mail has an account or not).
+            let key = if st.portal.accounts == crate::AccountPolicy::AfterPsc {
+                "account-login-refused-psc-first"
+            } else {
+                "account-login-refused"
+            };
+            let alert = Alert::new(AlertKind::Error, tr.t(key)).id("erreur");
             login_form(
                 &st,
                 &visit,

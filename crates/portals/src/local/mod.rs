@@ -16,6 +16,7 @@ mod code_sender;
 mod identity;
 mod journey;
 mod login;
+mod onboarding;
 mod pages;
 mod reset;
 pub(crate) mod session;
@@ -79,6 +80,10 @@ pub(crate) fn routes(portal: &PortalConfig) -> Router<PortalState> {
         .route(
             &format!("{base}/force-mot-de-passe"),
             axum::routing::post(strength::answer),
+        )
+        .route(
+            &format!("{base}/accueil"),
+            get(onboarding::page).post(onboarding::submit),
         )
         .route(&format!("{base}/conditions"), get(pages::terms))
         .route(&format!("{base}/confidentialite"), get(pages::privacy))

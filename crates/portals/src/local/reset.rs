@@ -132,7 +132,10 @@ async fn send_link(
         .hit(&mut tx, &format!("{slug}:{}", email.to_lowercase()), now)
         .await
         .map_err(internal)?;
-    let account = accounts::by_email(&mut tx, slug, email).await?;
+    let mut account = accounts::by_email(&mut tx, slug, email).await?;
+    if account.is_none() && st.portal.accounts == crate::AccountPolicy::AfterPsc {
+        account = first_account(st, &mut tx, email, now).await?;
+    }
     let (Some(account), false, false) = (account, by_source.is_refused(), by_email.is_refused())
     else {
         tx.commit().await?;
@@ -185,6 +188,41 @@ async fn send_link(
     .map_err(|e| PortalError::Internal(e.to_string()))?;
     tx.commit().await?;
     Ok(())
+}
+
+/// ONB-02: on a portal whose accounts follow a first Pro Santé Connect login, "Mot de passe
+/// oublié ?" with the verified contact e-mail creates the local account (its password not
+/// set yet: the hash of a random secret nobody keeps), which the link then lets them set.
+async fn first_account(
+    st: &PortalState,
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    email: &str,
+    now: i64,
+) -> Result<Option<accounts::Account>, PortalError> {
+    let Some((idnat, contact)) =
+        super::onboarding::member_by_contact(tx, &st.portal.slug, email).await?
+    else {
+        return Ok(None);
+    };
+    let unusable = st
+        .portals
+        .passwords()
+        .hash(&crate::sessions::random_token(32))
+        .await
+        .map_err(|e| PortalError::Internal(e.to_string()))?;
+    let created = accounts::create(
+        tx,
+        &accounts::NewAccount {
+            portal: &st.portal.slug,
+            idnat: &idnat,
+            email: &contact,
+            password_hash: &unusable,
+            how: "after-psc",
+        },
+        now,
+    )
+    .await?;
+    Ok(created.ok())
 }
 
 /// A token as it can appear in a link (base64url of 32 bytes).
