@@ -25,9 +25,12 @@ export async function axeProblems(page) {
 
 export const CHROMIUM = process.env.CADUCEE_TEST_CHROMIUM || '/usr/bin/chromium';
 
+/** Context options of the two devices: a French professional's browser (French first, Paris time). */
+const FRENCH = { locale: 'fr-FR', timezoneId: 'Europe/Paris' };
 export const VIEWPORTS = {
-  desktop: { viewport: { width: 1280, height: 800 } },
+  desktop: { ...FRENCH, viewport: { width: 1280, height: 800 } },
   phone: {
+    ...FRENCH,
     viewport: { width: 390, height: 844 }, deviceScaleFactor: 3, isMobile: true, hasTouch: true,
     userAgent: 'Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0 Mobile Safari/537.36',
   },

@@ -65,7 +65,7 @@ const DEVICES = ['desktop', 'phone'];
  * Tab/Space/Enter (a pointer event on any page then fails the journey).
  */
 async function openJourney(browser, stack, device, name, { keyboard = false } = {}) {
-  const context = await browser.newContext({ ...VIEWPORTS[device], locale: 'fr-FR', timezoneId: 'Europe/Paris' });
+  const context = await browser.newContext(VIEWPORTS[device]);
   if (keyboard) {
     // Counts pointer events in sessionStorage, which survives the page changes of the origin.
     await context.addInitScript(() => {
