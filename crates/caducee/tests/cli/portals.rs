@@ -53,7 +53,7 @@ fn portal_list_shows_the_demo_and_the_files_portals() {
         .iter()
         .map(|p| p["slug"].as_str().unwrap())
         .collect();
-    assert_eq!(slugs, ["partenaire", "ordre", "demo"]);
+    assert_eq!(slugs, ["partenaire", "ordre", "demo", "ror"]);
     assert_eq!(list[0]["accent"], "#1f6f43");
     assert_eq!(list[1]["name"], "Mon espace – Ordre");
     assert_eq!(list[1]["accounts"], "registry-code");
