@@ -31,6 +31,8 @@ pub(crate) enum Block {
     Terms(TermsBox),
     /// A paragraph.
     Text(String),
+    /// A heading of a part of the form ("INFORMATIONS CONNEXION").
+    Heading(String),
     /// A value shown, not typed (the login e-mail taken from the registry).
     Shown {
         label: String,

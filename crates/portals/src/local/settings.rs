@@ -71,7 +71,7 @@ fn render(
     .hidden("csrf", visit.csrf(st));
     page.alerts.extend(alert);
     page.blocks
-        .push(Block::Text(tr.t("account-settings-section")));
+        .push(Block::Heading(tr.t("account-settings-section")));
     let err = |n: &str| errors.get(n).cloned();
     if !s.may_reset(st.portals.now()) {
         let mut current = PasswordInput::new(

@@ -125,7 +125,17 @@ pub(super) async fn code(
     let mut errors = BTreeMap::new();
     match check {
         CodeCheck::Valid => {
-            let data = flow.data.clone();
+            let mut data = flow.data.clone();
+            if super::finalise::login_is_registry_email(kind, &data) {
+                // The code proved the mailbox: its address is the login, shown in full.
+                let person = match data.rpps.as_deref().map(identity::parse_rpps) {
+                    Some(Ok(rpps)) => {
+                        identity::lookup(st.portals.store(), &st.portal, &rpps).await?
+                    }
+                    _ => None,
+                };
+                data.email = person.and_then(|p| p.email).unwrap_or_default();
+            }
             let flow = save(
                 st,
                 visit,

@@ -44,14 +44,9 @@ pub(super) fn render_finalise(
     };
     if by_email {
         page.intro.push(tr.t("account-creation-email-intro"));
-        let login = flow
-            .data
-            .chosen()
-            .map(|c| c.masked.clone())
-            .unwrap_or_default();
         page.blocks.push(Block::Shown {
             label: tr.t("account-login-email"),
-            value: login,
+            value: flow.data.email.clone(),
         });
     } else {
         page.intro.push(tr.t(kind.key("finalise-intro")));
@@ -66,6 +61,7 @@ pub(super) fn render_finalise(
         if kind == Kind::Recovery {
             page.blocks.push(Block::Field(
                 Field::new("email_confirmation", tr.t("account-email-confirm"))
+                    .value(flow.data.email_confirmation.clone())
                     .kind("email")
                     .autocomplete("email")
                     .required()
@@ -143,11 +139,10 @@ pub(super) async fn finalise(
         );
     }
     let mut data = flow.data.clone();
-    data.email = if by_email {
-        String::new()
-    } else {
-        email.clone()
-    };
+    if !by_email {
+        data.email = email.clone();
+        data.email_confirmation = form.trimmed("email_confirmation").to_string();
+    }
     if !errors.is_empty() {
         let flow = save(st, visit, kind, Some(flow), FINALISE, data, None)
             .await?

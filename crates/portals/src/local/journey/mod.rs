@@ -124,9 +124,13 @@ struct Data {
     coordinates: Vec<Coordinate>,
     #[serde(default)]
     channel: Option<String>,
-    /// The login e-mail typed at the last step (kept when the form is sent back).
+    /// The login e-mail: typed at the last step (kept when the form is sent back), or the
+    /// registry's e-mail the code was sent to (creation by e-mail: the login, shown).
     #[serde(default)]
     email: String,
+    /// Its confirmation as typed (recovery), kept the same way.
+    #[serde(default)]
+    email_confirmation: String,
 }
 
 impl Data {
