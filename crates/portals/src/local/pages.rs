@@ -29,8 +29,6 @@ pub(crate) enum Block {
     Password(PasswordInput),
     Radios(RadioGroup),
     Terms(TermsBox),
-    /// A paragraph.
-    Text(String),
     /// A heading of a part of the form ("INFORMATIONS CONNEXION").
     Heading(String),
     /// A value shown, not typed (the login e-mail taken from the registry).
