@@ -2,25 +2,20 @@
 //! `caducee export fhir --out DIR` and by the `$export` jobs of the API ([`crate::api`]).
 //!
 //! Walks the search index in key order, a chunk at a time, and loads each chunk's
-//! professionals a few at once (reads run in parallel on both engines); memory stays at one
+//! professionals in three statements (`search::public_professionals`); memory stays at one
 //! chunk whatever the directory's size.
 
 use crate::error::DirectoryError;
 use crate::params::Kind;
 use crate::resources::{organization, practitioner, practitioner_role};
-use caducee_core::ids::IdNatPs;
-use caducee_registry::queries::get_professional;
 use caducee_registry::search::{self, Page, RoleFilter, RolePage};
 use caducee_store::Store;
-use futures_util::{StreamExt, TryStreamExt};
 use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// Persons or structures per chunk.
 const CHUNK: u32 = 500;
-/// Professionals loaded at once.
-const PARALLEL: usize = 8;
 
 /// One file written.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -104,17 +99,8 @@ pub async fn write_all(
             } else {
                 HashMap::new()
             };
-            let people: Vec<_> = futures_util::stream::iter(ids.iter().cloned())
-                .map(|id| async move {
-                    match IdNatPs::parse(&id) {
-                        Ok(id) => get_professional(store, &id).await,
-                        Err(_) => Ok(None),
-                    }
-                })
-                .buffered(PARALLEL)
-                .try_collect()
-                .await?;
-            for p in people.into_iter().flatten() {
+            let people = search::public_professionals(store, &ids).await?;
+            for p in people {
                 if let Some((_, out)) = practitioners.as_mut() {
                     let t = updated.get(&p.id_nat).copied().unwrap_or(0);
                     line(

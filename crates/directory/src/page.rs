@@ -349,14 +349,12 @@ async fn results(
         };
         format!("/annuaire?{}&page={}", form.query(), cursor.encode())
     });
-    let mut cards = Vec::new();
-    for h in &hits {
-        if let Ok(id) = IdNatPs::parse(&h.id) {
-            if let Some(p) = get_professional(store, &id).await? {
-                cards.push(card(ctx, &p));
-            }
-        }
-    }
+    let ids: Vec<String> = hits.iter().map(|h| h.id.clone()).collect();
+    let cards = search::public_professionals(store, &ids)
+        .await?
+        .iter()
+        .map(|p| card(ctx, p))
+        .collect();
     Ok((count, cards, next))
 }
 

@@ -242,12 +242,7 @@ async fn practitioners(
     });
     let ids: Vec<String> = hits.iter().map(|h| h.id.clone()).collect();
     let updated = search::person_last_updated(store, &ids).await?;
-    let mut people = Vec::new();
-    for id in &ids {
-        if let Some(p) = professional(dir, id).await? {
-            people.push(p);
-        }
-    }
+    let people = search::public_professionals(store, &ids).await?;
     let matches = people
         .iter()
         .map(|p| {
@@ -348,17 +343,19 @@ async fn role_resources(
     dir: &Directory,
     hits: &[search::RoleHit],
 ) -> Result<(Vec<Resource>, HashMap<String, Professional>), DirectoryError> {
-    let mut people: HashMap<String, Professional> = HashMap::new();
+    let mut ids: Vec<String> = Vec::new();
+    for h in hits {
+        if !ids.contains(&h.idnat) {
+            ids.push(h.idnat.clone());
+        }
+    }
+    let people: HashMap<String, Professional> = search::public_professionals(dir.store(), &ids)
+        .await?
+        .into_iter()
+        .map(|p| (p.id_nat.clone(), p))
+        .collect();
     let mut out = Vec::new();
     for h in hits {
-        if !people.contains_key(&h.idnat) {
-            match professional(dir, &h.idnat).await? {
-                Some(p) => {
-                    people.insert(h.idnat.clone(), p);
-                }
-                None => continue,
-            }
-        }
         if let Some(p) = people.get(&h.idnat) {
             if let Some(a) = p.activities.iter().find(|a| a.id == h.id) {
                 out.push(Resource::PractitionerRole(practitioner_role(

@@ -185,74 +185,19 @@ pub async fn get_professional(
             })
         })
         .transpose()?;
-    let activity_rows = sqlx::query(
-        "SELECT a.*, s.id AS s_id, s.siret, s.siren, s.finess, s.finess_ej, s.name, s.trade_name,
-                s.addr_recipient, s.addr_point, s.street_number, s.street_repeat, s.street_type_label,
-                s.street_name, s.distribution, s.cedex, s.postcode, s.commune, s.country, s.phone,
-                s.email, s.sector_code, s.sector_label, s.dept_code, s.dept_label
-         FROM reg_activity a LEFT JOIN reg_structure s ON s.id = a.structure_id
-         WHERE a.idnat = $1 ORDER BY a.ended_at IS NOT NULL, a.started_at, a.id",
-    )
+    let activity_rows = sqlx::query(&format!(
+        "{ACTIVITIES_SELECT} WHERE a.idnat = $1 {ACTIVITIES_ORDER}"
+    ))
     .bind(idnat)
     .fetch_all(pool)
     .await?;
-    let mut activities = Vec::new();
-    let mut professions: Vec<Profession> = Vec::new();
-    for r in &activity_rows {
-        let profession = coded(r, "profession_code", "profession_label")?;
-        let active = r.try_get::<Option<i64>, _>("ended_at")?.is_none();
-        if active
-            && !profession.code.is_empty()
-            && !professions
-                .iter()
-                .any(|p| p.profession.code == profession.code)
-        {
-            professions.push(Profession {
-                profession: profession.clone(),
-                category: coded(r, "category_code", "category_label")?,
-                know_how: Vec::new(),
-            });
-        }
-        let structure = match r.try_get::<Option<String>, _>("s_id")? {
-            Some(sid) => Some(structure_of(r, sid)?),
-            None => None,
-        };
-        activities.push(Activity {
-            id: r.try_get("id")?,
-            profession,
-            mode: coded(r, "mode_code", "mode_label")?,
-            role: coded(r, "role_code", "role_label")?,
-            genre: coded(r, "genre_code", "genre_label")?,
-            know_how: coded(r, "sf_code", "sf_label")?,
-            pharmacist_section: coded(r, "pharma_section_code", "pharma_section_label")?,
-            active,
-            structure,
-        });
-    }
-    for r in sqlx::query(
-        "SELECT * FROM reg_know_how WHERE idnat = $1 ORDER BY profession_code, type_code, code",
-    )
+    let know_how_rows = sqlx::query(&format!(
+        "SELECT * FROM reg_know_how WHERE idnat = $1 {KNOW_HOW_ORDER}"
+    ))
     .bind(idnat)
     .fetch_all(pool)
-    .await?
-    {
-        let profession = coded(&r, "profession_code", "profession_label")?;
-        let know_how = KnowHow {
-            kind: coded(&r, "type_code", "type_label")?,
-            value: coded(&r, "code", "label")?,
-        };
-        match professions
-            .iter_mut()
-            .find(|p| p.profession.code == profession.code)
-        {
-            Some(p) => p.know_how.push(know_how),
-            None => professions.push(Profession {
-                profession,
-                category: coded(&r, "category_code", "category_label")?,
-                know_how: vec![know_how],
-            }),
-        }
-    }
+    .await?;
+    let (professions, activities) = professions_and_activities(&activity_rows, &know_how_rows)?;
     let diplomas = sqlx::query(
         "SELECT * FROM reg_diploma WHERE idnat = $1 ORDER BY diploma_code, auth_type_code",
     )
@@ -289,20 +234,109 @@ pub async fn get_professional(
         .map(|r| r.try_get::<String, _>(0))
         .collect::<Result<Vec<_>, _>>()?;
     Ok(Some(Professional {
-        id_nat: p.try_get("idnat")?,
-        id_type: p.try_get("id_type")?,
-        identifier: p.try_get("id_pp")?,
-        civility: coded(&p, "civility_code", "civility_label")?,
-        exercise_civility: coded(&p, "ex_civility_code", "ex_civility_label")?,
-        last_name: p.try_get("last_name")?,
-        first_name: p.try_get("first_name")?,
         civil_identity: civil,
-        professions,
-        activities,
         diplomas,
         contact,
         mssante,
+        ..public_professional(&p, professions, activities)?
     }))
+}
+
+/// The activities of persons with their structures; `a.idnat` first in the order so that a
+/// batch of persons reads as runs of one person (see [`ACTIVITIES_ORDER`]).
+pub(crate) const ACTIVITIES_SELECT: &str =
+    "SELECT a.*, s.id AS s_id, s.siret, s.siren, s.finess, s.finess_ej, s.name, s.trade_name,
+            s.addr_recipient, s.addr_point, s.street_number, s.street_repeat, s.street_type_label,
+            s.street_name, s.distribution, s.cedex, s.postcode, s.commune, s.country, s.phone,
+            s.email, s.sector_code, s.sector_label, s.dept_code, s.dept_label
+     FROM reg_activity a LEFT JOIN reg_structure s ON s.id = a.structure_id";
+pub(crate) const ACTIVITIES_ORDER: &str =
+    "ORDER BY a.idnat, a.ended_at IS NOT NULL, a.started_at, a.id";
+pub(crate) const KNOW_HOW_ORDER: &str = "ORDER BY idnat, profession_code, type_code, code";
+
+/// A person's professions (from the active activities, then the know-how) and activities,
+/// from the rows of [`ACTIVITIES_SELECT`] and of `reg_know_how` of that person.
+pub(crate) fn professions_and_activities(
+    activity_rows: &[AnyRow],
+    know_how_rows: &[AnyRow],
+) -> Result<(Vec<Profession>, Vec<Activity>), sqlx::Error> {
+    let mut activities = Vec::new();
+    let mut professions: Vec<Profession> = Vec::new();
+    for r in activity_rows {
+        let profession = coded(r, "profession_code", "profession_label")?;
+        let active = r.try_get::<Option<i64>, _>("ended_at")?.is_none();
+        if active
+            && !profession.code.is_empty()
+            && !professions
+                .iter()
+                .any(|p| p.profession.code == profession.code)
+        {
+            professions.push(Profession {
+                profession: profession.clone(),
+                category: coded(r, "category_code", "category_label")?,
+                know_how: Vec::new(),
+            });
+        }
+        let structure = match r.try_get::<Option<String>, _>("s_id")? {
+            Some(sid) => Some(structure_of(r, sid)?),
+            None => None,
+        };
+        activities.push(Activity {
+            id: r.try_get("id")?,
+            profession,
+            mode: coded(r, "mode_code", "mode_label")?,
+            role: coded(r, "role_code", "role_label")?,
+            genre: coded(r, "genre_code", "genre_label")?,
+            know_how: coded(r, "sf_code", "sf_label")?,
+            pharmacist_section: coded(r, "pharma_section_code", "pharma_section_label")?,
+            active,
+            structure,
+        });
+    }
+    for r in know_how_rows {
+        let profession = coded(r, "profession_code", "profession_label")?;
+        let know_how = KnowHow {
+            kind: coded(r, "type_code", "type_label")?,
+            value: coded(r, "code", "label")?,
+        };
+        match professions
+            .iter_mut()
+            .find(|p| p.profession.code == profession.code)
+        {
+            Some(p) => p.know_how.push(know_how),
+            None => professions.push(Profession {
+                profession,
+                category: coded(r, "category_code", "category_label")?,
+                know_how: vec![know_how],
+            }),
+        }
+    }
+    Ok((professions, activities))
+}
+
+/// A professional's public part (identity fields of `reg_person`, professions,
+/// activities): what the public directory shows. Civil identity, contact coordinates,
+/// MSSanté addresses and diplomas are left empty.
+pub(crate) fn public_professional(
+    p: &AnyRow,
+    professions: Vec<Profession>,
+    activities: Vec<Activity>,
+) -> Result<Professional, sqlx::Error> {
+    Ok(Professional {
+        id_nat: p.try_get("idnat")?,
+        id_type: p.try_get("id_type")?,
+        identifier: p.try_get("id_pp")?,
+        civility: coded(p, "civility_code", "civility_label")?,
+        exercise_civility: coded(p, "ex_civility_code", "ex_civility_label")?,
+        last_name: p.try_get("last_name")?,
+        first_name: p.try_get("first_name")?,
+        civil_identity: None,
+        professions,
+        activities,
+        diplomas: Vec::new(),
+        contact: None,
+        mssante: Vec::new(),
+    })
 }
 
 pub(crate) fn structure_of(r: &AnyRow, id: String) -> Result<Structure, sqlx::Error> {
