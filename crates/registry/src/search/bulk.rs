@@ -205,6 +205,15 @@ pub async fn end(store: &Store) -> Result<(), StoreError> {
         }
     }
     tx.commit().await?;
+    if store.dialect() == Dialect::Postgres {
+        // Fresh tables have no statistics until autovacuum comes by: the planner then
+        // scans reg_activity whole for a page's 50 persons (153 ms instead of 0.6 ms).
+        sqlx::query(
+            "ANALYZE reg_person, reg_structure, reg_activity, reg_search_person, reg_search_structure",
+        )
+        .execute(store.pool())
+        .await?;
+    }
     Ok(())
 }
 
