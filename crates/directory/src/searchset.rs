@@ -194,45 +194,51 @@ async fn roles_of(
     Ok(out)
 }
 
-async fn practitioners(
+/// The two searches of the index paged by key: persons and structures.
+#[derive(Clone, Copy)]
+enum Keyed<'a> {
+    Persons(&'a [search::PersonFilter]),
+    Structures(&'a [search::StructureFilter]),
+}
+
+/// One page of a keyed search: the ids of its hits, the cursor of the next page, and the
+/// total when asked (as of the first page).
+async fn keyed_page(
     dir: &Directory,
     req: &SearchRequest,
-    filters: &[search::PersonFilter],
     cursor: Option<Cursor>,
-) -> Result<Found, DirectoryError> {
+    what: Keyed<'_>,
+) -> Result<(Vec<String>, Option<Cursor>, Option<u64>), DirectoryError> {
     let store = dir.store();
     let (after, max_key) = match keyed(cursor)? {
         Some((a, m)) => (Some(a), m),
-        None => (None, search::max_person_key(store).await?),
+        None => match what {
+            Keyed::Persons(_) => (None, search::max_person_key(store).await?),
+            Keyed::Structures(_) => (None, search::max_structure_key(store).await?),
+        },
     };
     let limit = req.controls.count;
     let total = if wants_total(req) {
-        Some(
-            search::count_persons(store, filters, Some(max_key))
-                .await?
-                .max(0) as u64,
-        )
+        let n = match what {
+            Keyed::Persons(f) => search::count_persons(store, f, Some(max_key)).await?,
+            Keyed::Structures(f) => search::count_structures(store, f, Some(max_key)).await?,
+        };
+        Some(n.max(0) as u64)
     } else {
         None
     };
     if limit == 0 {
-        return Ok(Found {
-            matches: Vec::new(),
-            includes: Vec::new(),
-            next: None,
-            total,
-        });
+        return Ok((Vec::new(), None, total));
     }
-    let mut hits = search::search_persons(
-        store,
-        filters,
-        Page {
-            after,
-            max_key: Some(max_key),
-            limit: limit + 1,
-        },
-    )
-    .await?;
+    let page = Page {
+        after,
+        max_key: Some(max_key),
+        limit: limit + 1,
+    };
+    let mut hits = match what {
+        Keyed::Persons(f) => search::search_persons(store, f, page).await?,
+        Keyed::Structures(f) => search::search_structures(store, f, page).await?,
+    };
     let next = (hits.len() > limit as usize).then(|| {
         hits.truncate(limit as usize);
         Cursor::Keyed {
@@ -240,7 +246,17 @@ async fn practitioners(
             max_key,
         }
     });
-    let ids: Vec<String> = hits.iter().map(|h| h.id.clone()).collect();
+    Ok((hits.into_iter().map(|h| h.id).collect(), next, total))
+}
+
+async fn practitioners(
+    dir: &Directory,
+    req: &SearchRequest,
+    filters: &[search::PersonFilter],
+    cursor: Option<Cursor>,
+) -> Result<Found, DirectoryError> {
+    let store = dir.store();
+    let (ids, next, total) = keyed_page(dir, req, cursor, Keyed::Persons(filters)).await?;
     let updated = search::person_last_updated(store, &ids).await?;
     let people = search::public_professionals(store, &ids).await?;
     let matches = people
@@ -270,46 +286,7 @@ async fn organizations(
     cursor: Option<Cursor>,
 ) -> Result<Found, DirectoryError> {
     let store = dir.store();
-    let (after, max_key) = match keyed(cursor)? {
-        Some((a, m)) => (Some(a), m),
-        None => (None, search::max_structure_key(store).await?),
-    };
-    let limit = req.controls.count;
-    let total = if wants_total(req) {
-        Some(
-            search::count_structures(store, filters, Some(max_key))
-                .await?
-                .max(0) as u64,
-        )
-    } else {
-        None
-    };
-    if limit == 0 {
-        return Ok(Found {
-            matches: Vec::new(),
-            includes: Vec::new(),
-            next: None,
-            total,
-        });
-    }
-    let mut hits = search::search_structures(
-        store,
-        filters,
-        Page {
-            after,
-            max_key: Some(max_key),
-            limit: limit + 1,
-        },
-    )
-    .await?;
-    let next = (hits.len() > limit as usize).then(|| {
-        hits.truncate(limit as usize);
-        Cursor::Keyed {
-            after: hits.last().map(|h| h.key).unwrap_or(0),
-            max_key,
-        }
-    });
-    let ids: Vec<String> = hits.iter().map(|h| h.id.clone()).collect();
+    let (ids, next, total) = keyed_page(dir, req, cursor, Keyed::Structures(filters)).await?;
     let matches = search::structures(store, &ids)
         .await?
         .iter()
