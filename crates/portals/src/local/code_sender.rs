@@ -136,3 +136,57 @@ pub(crate) fn refusal(tr: &Tr, refused: SendRefused) -> Alert {
     };
     Alert::new(AlertKind::Error, text).id("envoi-refuse")
 }
+
+/// The blocks and buttons every code step shares: where the code went (masked), the 6-digit
+/// field with its error, "Valider" and "Renvoyer le code" (a step adds its own way back).
+pub(crate) fn code_step(
+    tr: &Tr,
+    page: &mut super::pages::FormPage,
+    masked_to: &str,
+    error: Option<String>,
+) {
+    use caducee_pages::{Button, ButtonKind, Field};
+    page.intro
+        .push(tr.t_with("account-code-sent", &[("to", Arg::from(masked_to))]));
+    page.blocks = vec![super::pages::Block::Field(
+        Field::code("code", tr.t("account-code-label"))
+            .hint(tr.t("account-code-hint"))
+            .error(error),
+    )];
+    page.buttons = vec![
+        Button::new(tr.t("account-validate"), ButtonKind::Primary)
+            .id("valider")
+            .action("action", "valider"),
+        Button::new(tr.t("account-resend"), ButtonKind::Secondary)
+            .id("renvoyer")
+            .action("action", "renvoyer"),
+    ];
+}
+
+/// The six digits typed (blanks ignored), or the catalogue key that asks for them.
+pub(crate) fn typed_code(form: &super::Form) -> Result<String, &'static str> {
+    let typed: String = form
+        .get("code")
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect();
+    if typed.len() == 6 && typed.bytes().all(|b| b.is_ascii_digit()) {
+        Ok(typed)
+    } else {
+        Err("account-error-code-format")
+    }
+}
+
+/// What the field says of a code that was not valid (`Dead` ends each journey its own way:
+/// none here).
+pub(crate) fn check_error(tr: &Tr, check: crate::one_time::CodeCheck) -> Option<String> {
+    use crate::one_time::CodeCheck;
+    match check {
+        CodeCheck::Valid | CodeCheck::Dead => None,
+        CodeCheck::Wrong { tries_left } => Some(tr.t_with(
+            "account-error-code-wrong",
+            &[("tries", Arg::Num(tries_left))],
+        )),
+        CodeCheck::Expired => Some(tr.t("account-error-code-expired")),
+    }
+}

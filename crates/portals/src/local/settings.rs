@@ -431,23 +431,7 @@ fn render_code(
     .hidden("csrf", visit.csrf(st))
     .hidden("flow", flow_id);
     page.alerts.extend(alert);
-    page.intro.push(tr.t_with(
-        "account-code-sent",
-        &[("to", Arg::from(caducee_core::mask::mask_email(to).as_str()))],
-    ));
-    page.blocks = vec![Block::Field(
-        Field::code("code", tr.t("account-code-label"))
-            .hint(tr.t("account-code-hint"))
-            .error(error),
-    )];
-    page.buttons = vec![
-        Button::new(tr.t("account-validate"), ButtonKind::Primary)
-            .id("valider")
-            .action("action", "valider"),
-        Button::new(tr.t("account-resend"), ButtonKind::Secondary)
-            .id("renvoyer")
-            .action("action", "renvoyer"),
-    ];
+    code_sender::code_step(tr, &mut page, &caducee_core::mask::mask_email(to), error);
     page.links = vec![Link::new(path(st), tr.t("account-back")).id("retour")];
     let page = page.summarize();
     visit.page(st, status, pages::render(&page))
@@ -568,23 +552,21 @@ async fn code_inner(
             StatusCode::OK,
         ));
     }
-    let typed: String = form
-        .get("code")
-        .chars()
-        .filter(|c| !c.is_whitespace())
-        .collect();
-    if typed.len() != 6 || !typed.bytes().all(|b| b.is_ascii_digit()) {
-        let e = Some(tr.t("account-error-code-format"));
-        return Ok(render_code(
-            st,
-            visit,
-            &flow.id,
-            &to,
-            e,
-            None,
-            StatusCode::UNPROCESSABLE_ENTITY,
-        ));
-    }
+    let typed = match code_sender::typed_code(form) {
+        Ok(t) => t,
+        Err(key) => {
+            let e = Some(tr.t(key));
+            return Ok(render_code(
+                st,
+                visit,
+                &flow.id,
+                &to,
+                e,
+                None,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            ));
+        }
+    };
     let mut tx = st.portals.store().begin().await?;
     let check = one_time::check_code(
         &mut tx,
@@ -596,12 +578,6 @@ async fn code_inner(
     )
     .await?;
     let error = match check {
-        CodeCheck::Valid => None,
-        CodeCheck::Wrong { tries_left } => Some(tr.t_with(
-            "account-error-code-wrong",
-            &[("tries", Arg::Num(tries_left))],
-        )),
-        CodeCheck::Expired => Some(tr.t("account-error-code-expired")),
         CodeCheck::Dead => {
             flows::delete(&mut tx, &flow.id).await?;
             tx.commit().await?;
@@ -617,6 +593,7 @@ async fn code_inner(
                 StatusCode::UNPROCESSABLE_ENTITY,
             ));
         }
+        other => code_sender::check_error(tr, other),
     };
     if let Some(e) = error {
         tx.commit().await?;

@@ -19,26 +19,17 @@ pub(super) fn render_code(
     page.steps = Some(steps(tr, kind, 3));
     let failed = alert.as_ref().is_some_and(|a| a.role() == "alert");
     page.alerts.extend(alert);
-    if let Some(c) = flow.data.chosen() {
-        page.intro
-            .push(tr.t_with("account-code-sent", &[("to", Arg::from(c.masked.as_str()))]));
-    }
-    page.blocks = vec![Block::Field(
-        Field::code("code", tr.t("account-code-label"))
-            .hint(tr.t("account-code-hint"))
-            .error(errors.get("code").cloned()),
-    )];
-    page.buttons = vec![
-        Button::new(tr.t("account-validate"), ButtonKind::Primary)
-            .id("valider")
-            .action("action", "valider"),
-        Button::new(tr.t("account-resend"), ButtonKind::Secondary)
-            .id("renvoyer")
-            .action("action", "renvoyer"),
+    let masked = flow
+        .data
+        .chosen()
+        .map(|c| c.masked.clone())
+        .unwrap_or_default();
+    code_sender::code_step(tr, &mut page, &masked, errors.get("code").cloned());
+    page.buttons.push(
         Button::new(tr.t("account-back"), ButtonKind::Tertiary)
             .id("retour")
             .action("action", "retour"),
-    ];
+    );
     respond(st, visit, page, failed)
 }
 
@@ -77,16 +68,14 @@ pub(super) async fn code(
         }
         _ => {}
     }
-    let typed: String = form
-        .get("code")
-        .chars()
-        .filter(|c| !c.is_whitespace())
-        .collect();
-    if typed.len() != 6 || !typed.bytes().all(|b| b.is_ascii_digit()) {
-        let mut errors = BTreeMap::new();
-        errors.insert("code".to_string(), tr.t("account-error-code-format"));
-        return Ok(render_code(st, visit, kind, &flow, &errors, None));
-    }
+    let typed = match code_sender::typed_code(form) {
+        Ok(t) => t,
+        Err(key) => {
+            let mut errors = BTreeMap::new();
+            errors.insert("code".to_string(), tr.t(key));
+            return Ok(render_code(st, visit, kind, &flow, &errors, None));
+        }
+    };
     let now = st.portals.now();
     let check = {
         let mut tx = st.portals.store().begin().await?;
@@ -148,18 +137,10 @@ pub(super) async fn code(
             .await?;
             Ok(to_flow(st, visit, kind, flow))
         }
-        CodeCheck::Wrong { tries_left } => {
-            errors.insert(
-                "code".to_string(),
-                tr.t_with(
-                    "account-error-code-wrong",
-                    &[("tries", Arg::Num(tries_left))],
-                ),
-            );
-            Ok(render_code(st, visit, kind, &flow, &errors, None))
-        }
-        CodeCheck::Expired => {
-            errors.insert("code".to_string(), tr.t("account-error-code-expired"));
+        CodeCheck::Wrong { .. } | CodeCheck::Expired => {
+            if let Some(e) = code_sender::check_error(tr, check) {
+                errors.insert("code".to_string(), e);
+            }
             Ok(render_code(st, visit, kind, &flow, &errors, None))
         }
         CodeCheck::Dead => {
