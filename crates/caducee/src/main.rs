@@ -60,7 +60,7 @@ enum Command {
         #[command(subcommand)]
         what: commands::client::ClientCommand,
     },
-    /// Partner portals: list those configured, import legacy accounts.
+    /// Partner portals: list those configured, import legacy accounts, publish terms.
     Portal {
         #[command(subcommand)]
         what: commands::portal::PortalCommand,

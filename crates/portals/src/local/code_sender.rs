@@ -120,6 +120,38 @@ pub(crate) async fn send(
     Ok(Ok(()))
 }
 
+/// The code that proves an e-mail address is the professional's (a new login e-mail in
+/// settings, a contact e-mail at onboarding).
+pub(crate) async fn send_email_verification(
+    st: &PortalState,
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    flow_id: &str,
+    flow_kind: &str,
+    idnat: &str,
+    email: &str,
+    locale: caducee_pages::Locale,
+) -> Result<Result<(), SendRefused>, PortalError> {
+    let portal = st.portal.name.clone();
+    let template = move |code: String, validity_minutes: u32| Message::EmailVerificationCode {
+        portal: portal.clone(),
+        code,
+        validity_minutes,
+    };
+    send(
+        st,
+        tx,
+        &CodeSend {
+            flow_id,
+            flow_kind,
+            idnat,
+            to: Destination::Email(email),
+            template: &template,
+            locale,
+        },
+    )
+    .await
+}
+
 /// Whole minutes, rounded up, for "réessayez dans N minute(s)".
 pub(crate) fn minutes(secs: i64) -> i64 {
     (secs.max(1) + 59) / 60

@@ -12,7 +12,7 @@
 //! What a portal knows of a professional lives in `portal_member`, keyed by idNat: the same
 //! for a Pro Santé Connect login and a local one.
 
-use super::code_sender::{self, refusal, CodeSend, Destination};
+use super::code_sender::{self, refusal};
 use super::pages::{self, Block, FormPage};
 use super::{failure, flow_param, session, Form, Visit};
 use crate::config::OnboardingStep;
@@ -25,7 +25,6 @@ use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use caducee_notify::templates::Template as Message;
 use caducee_pages::{Alert, AlertKind, Arg, Button, ButtonKind, Field, TermsBox, TermsPart};
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
@@ -341,23 +340,14 @@ async fn send_code(
     email: &str,
     visit: &Visit,
 ) -> Result<Result<(), one_time::SendRefused>, PortalError> {
-    let portal = st.portal.name.clone();
-    let template = move |code: String, validity_minutes: u32| Message::EmailVerificationCode {
-        portal: portal.clone(),
-        code,
-        validity_minutes,
-    };
-    code_sender::send(
+    code_sender::send_email_verification(
         st,
         tx,
-        &CodeSend {
-            flow_id,
-            flow_kind: FLOW_KIND,
-            idnat,
-            to: Destination::Email(email),
-            template: &template,
-            locale: visit.ctx.locale(),
-        },
+        flow_id,
+        FLOW_KIND,
+        idnat,
+        email,
+        visit.ctx.locale(),
     )
     .await
 }

@@ -4,7 +4,7 @@
 //! mailbox. A new password ends the account's other sessions. A new e-mail is confirmed by
 //! a code sent to it (a settings flow, 10 minutes), then the old address is told.
 
-use super::code_sender::{self, minutes, refusal, CodeSend, Destination};
+use super::code_sender::{self, minutes, refusal};
 use super::journey::JOURNEY_TTL_SECS;
 use super::pages::{self, Block, FormPage};
 use super::session::{self, LocalSession};
@@ -18,7 +18,6 @@ use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use caducee_notify::templates::Template as Message;
 use caducee_pages::{Alert, AlertKind, Arg, Button, ButtonKind, Field, Link, PasswordInput};
 use caducee_store::throttle::{Limit, Verdict};
 use serde::{Deserialize, Serialize};
@@ -132,8 +131,18 @@ fn render(
     visit.page(st, status, pages::render(&page))
 }
 
-fn to_login(st: &PortalState, visit: &Visit) -> Response {
-    visit.redirect(st, &st.base(), Vec::new())
+/// The session of this request, or the answer to give without one (the login page, or the
+/// failure page).
+async fn logged_in(
+    st: &PortalState,
+    headers: &HeaderMap,
+    visit: &Visit,
+) -> Result<LocalSession, Response> {
+    match current(st, headers).await {
+        Ok(Some(s)) => Ok(s),
+        Ok(None) => Err(visit.redirect(st, &st.base(), Vec::new())),
+        Err(e) => Err(failure(st, headers, &e)),
+    }
 }
 
 pub(crate) async fn page(
@@ -142,10 +151,9 @@ pub(crate) async fn page(
     RawQuery(query): RawQuery,
 ) -> Response {
     let visit = Visit::new(&st, &headers, path(&st));
-    let s = match current(&st, &headers).await {
-        Ok(Some(s)) => s,
-        Ok(None) => return to_login(&st, &visit),
-        Err(e) => return failure(&st, &headers, &e),
+    let s = match logged_in(&st, &headers, &visit).await {
+        Ok(s) => s,
+        Err(answer) => return answer,
     };
     let tr = visit.tr();
     let alert = match query.as_deref() {
@@ -179,10 +187,9 @@ pub(crate) async fn submit(
 ) -> Response {
     let form = Form::parse(&body);
     let visit = Visit::new(&st, &headers, path(&st));
-    let s = match current(&st, &headers).await {
-        Ok(Some(s)) => s,
-        Ok(None) => return to_login(&st, &visit),
-        Err(e) => return failure(&st, &headers, &e),
+    let s = match logged_in(&st, &headers, &visit).await {
+        Ok(s) => s,
+        Err(answer) => return answer,
     };
     submit_inner(&st, &visit, &s, &form)
         .await
@@ -391,25 +398,7 @@ async fn send_code(
     email: &str,
     locale: caducee_pages::Locale,
 ) -> Result<Result<(), SendRefused>, PortalError> {
-    let portal = st.portal.name.clone();
-    let template = move |code: String, validity_minutes: u32| Message::EmailVerificationCode {
-        portal: portal.clone(),
-        code,
-        validity_minutes,
-    };
-    code_sender::send(
-        st,
-        tx,
-        &CodeSend {
-            flow_id,
-            flow_kind: FLOW_KIND,
-            idnat,
-            to: Destination::Email(email),
-            template: &template,
-            locale,
-        },
-    )
-    .await
+    code_sender::send_email_verification(st, tx, flow_id, FLOW_KIND, idnat, email, locale).await
 }
 
 fn render_code(
@@ -463,10 +452,9 @@ pub(crate) async fn code_page(
 ) -> Response {
     let id = flow_param(query.as_deref()).unwrap_or_default();
     let visit = Visit::new(&st, &headers, format!("{}/code?flow={id}", path(&st)));
-    let s = match current(&st, &headers).await {
-        Ok(Some(s)) => s,
-        Ok(None) => return to_login(&st, &visit),
-        Err(e) => return failure(&st, &headers, &e),
+    let s = match logged_in(&st, &headers, &visit).await {
+        Ok(s) => s,
+        Err(answer) => return answer,
     };
     match load_change(&st, &visit, &id, &s).await {
         Ok(Some(flow)) => render_code(
@@ -491,10 +479,9 @@ pub(crate) async fn code_submit(
     let form = Form::parse(&body);
     let id = flow_param(Some(&format!("flow={}", form.get("flow")))).unwrap_or_default();
     let visit = Visit::new(&st, &headers, format!("{}/code?flow={id}", path(&st)));
-    let s = match current(&st, &headers).await {
-        Ok(Some(s)) => s,
-        Ok(None) => return to_login(&st, &visit),
-        Err(e) => return failure(&st, &headers, &e),
+    let s = match logged_in(&st, &headers, &visit).await {
+        Ok(s) => s,
+        Err(answer) => return answer,
     };
     code_inner(&st, &visit, &s, &id, &form)
         .await
