@@ -217,7 +217,7 @@ mod tests {
     }
 
     #[test]
-    fn acc_08_every_legacy_format_verifies_its_password_and_only_it() {
+    fn legacy_every_format_verifies_its_password_and_only_it() {
         for (name, h) in fixtures() {
             let parsed = LegacyHash::parse(&h).unwrap_or_else(|e| panic!("{name}: {e}"));
             assert!(parsed.verify("motdepasse-rplus"), "{name}");
@@ -242,7 +242,7 @@ mod tests {
     }
 
     #[test]
-    fn acc_08_unknown_or_hostile_hashes_are_refused_with_a_reason() {
+    fn legacy_unknown_or_hostile_hashes_are_refused_with_a_reason() {
         for (bad, reason) in [
             ("5f4dcc3b5aa765d61d8327deb882cf99", "non reconnu"),
             ("$1$abc$def", "non reconnu"),

@@ -138,7 +138,7 @@ async fn serve_mounts_each_configured_portal_and_registers_its_client() {
 }
 
 #[tokio::test]
-async fn acc_08_import_accounts_takes_legacy_hashes_and_refuses_the_others_by_line() {
+async fn legacy_import_accounts_takes_known_hashes_and_refuses_the_others_by_line() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}/c.db", dir.path().display());
     let file = dir.path().join("resoflux.csv");
