@@ -294,7 +294,10 @@ pub async fn enqueue(
     clock: &dyn Clock,
     msg: &OutgoingMessage,
 ) -> Result<String, NotifyError> {
-    let id = uuid::Uuid::new_v4().to_string();
+    // A time-ordered id (UUIDv7, monotonic within the process): messages queued within the
+    // same second (`created_at` has second precision) still leave in the order they were
+    // queued, so a person who asks for a second code receives it after the first.
+    let id = uuid::Uuid::now_v7().to_string();
     let domain = msg
         .message_id_domain
         .as_deref()

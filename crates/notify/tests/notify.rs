@@ -332,6 +332,41 @@ async fn not_01_email_delivered_with_text_html_and_stored_message_id(dialect: Di
 }
 on_both_databases!(not_01_email_delivered_with_text_html_and_stored_message_id);
 
+/// Messages queued within the same second (the clock does not move) leave in the order they
+/// were queued: a person who asks for a code again receives the new one last, so "the last
+/// code received" is the valid one.
+async fn not_01_messages_of_one_second_leave_in_queue_order(dialect: Dialect) {
+    let db = db(dialect).await;
+    let sink = SmtpSink::start().await;
+    let clock = clock();
+    let codes: Vec<String> = (0..12).map(|i| format!("{:06}", 100_000 + i)).collect();
+    for code in &codes {
+        let msg = OutgoingMessage::email(julie(), activation_code(code));
+        enqueue_now(&db.store, &clock, &msg).await.unwrap();
+    }
+    let report = worker(&db.store, &clock, email_only(&sink))
+        .run_once()
+        .await
+        .unwrap();
+    assert_eq!(report.sent, codes.len());
+    let received: Vec<String> = sink
+        .messages()
+        .iter()
+        .map(|raw| {
+            let mail = mailparse::parse_mail(raw).unwrap();
+            let text = mail.subparts[0].get_body().unwrap();
+            codes
+                .iter()
+                .find(|c| text.contains(c.as_str()))
+                .cloned()
+                .unwrap_or_default()
+        })
+        .collect();
+    assert_eq!(received, codes, "arrival order is queue order");
+    db.cleanup().await;
+}
+on_both_databases!(not_01_messages_of_one_second_leave_in_queue_order);
+
 /// A message asked in English (`OutgoingMessage::locale`) is rendered in English when it is
 /// queued, and reaches the SMTP server so: English subject and text, `<html lang="en">`.
 async fn not_01_email_in_english_is_delivered_in_english(dialect: Dialect) {
