@@ -207,6 +207,16 @@ pub const MIGRATIONS: &[Migration] = &[
           );
           CREATE INDEX portal_member_contact ON portal_member (portal, contact_email_folded);",
     },
+    Migration {
+        component: "portals",
+        version: 9,
+        name: "portal_member_registry_validation",
+        // ONB-05: when the professional validated the registry's data on this portal, and a
+        // digest of the data they saw: the step is asked again once the registry's data no
+        // longer matches it (a newer extract, a corrected anomaly).
+        sql: "ALTER TABLE portal_member ADD COLUMN registry_validated_at BIGINT;
+          ALTER TABLE portal_member ADD COLUMN registry_validated_digest TEXT;",
+    },
 ];
 
 /// Every migration the portals need, with the audit trail they write to, in order.

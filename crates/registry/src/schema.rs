@@ -14,7 +14,47 @@ pub const MIGRATIONS: &[Migration] = &[
     SEARCH_INDEX,
     BIRTH_COUNTRY,
     FTS_WHEN_RENAMED,
+    ANOMALY_QUEUE,
 ];
+
+/// The anomaly reports (REG-09, issue 12): what a professional says is wrong in their
+/// registry data, filed by a portal (ONB-05) and processed by the agencies' back office
+/// (issue 13). `reg_anomaly` holds the report and its current state; `reg_anomaly_event`
+/// every transition (from, to, actor, time), so a decision can always be traced. No
+/// foreign key to `reg_person`: a report is the agency's record and must outlive a person
+/// row an operator removes. Written only through `anomaly.rs`.
+const ANOMALY_QUEUE: Migration = Migration {
+    component: "registry",
+    version: 5,
+    name: "anomaly_queue",
+    sql: "
+CREATE TABLE reg_anomaly (
+    id TEXT PRIMARY KEY,
+    idnat TEXT NOT NULL,
+    portal TEXT NOT NULL,
+    field TEXT NOT NULL,
+    wrong TEXT NOT NULL,
+    correct TEXT NOT NULL,
+    state TEXT NOT NULL,
+    assignee TEXT,
+    decision_note TEXT,
+    created_at BIGINT NOT NULL,
+    updated_at BIGINT NOT NULL
+);
+CREATE INDEX reg_anomaly_person ON reg_anomaly (idnat, created_at);
+CREATE INDEX reg_anomaly_queue ON reg_anomaly (state, created_at);
+CREATE TABLE reg_anomaly_event (
+    anomaly_id TEXT NOT NULL REFERENCES reg_anomaly (id),
+    seq BIGINT NOT NULL,
+    from_state TEXT,
+    to_state TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    note TEXT NOT NULL DEFAULT '',
+    at BIGINT NOT NULL,
+    PRIMARY KEY (anomaly_id, seq)
+);
+",
+};
 
 /// The country of birth (INSEE code, `99…`) of the civil status an operator sets
 /// (`caducee registry identity`, issue 11 item 8).
