@@ -34,6 +34,11 @@ pub const KEYS_FILES: &[(Locale, &str, &str)] = &[
         "directory.ftl",
         include_str!("../locales/fr/directory.ftl"),
     ),
+    (
+        Locale::Fr,
+        "registration.ftl",
+        include_str!("../locales/fr/registration.ftl"),
+    ),
     (Locale::En, "kit.ftl", include_str!("../locales/en/kit.ftl")),
     (Locale::En, "web.ftl", include_str!("../locales/en/web.ftl")),
     (Locale::En, "idp.ftl", include_str!("../locales/en/idp.ftl")),
@@ -56,6 +61,11 @@ pub const KEYS_FILES: &[(Locale, &str, &str)] = &[
         Locale::En,
         "directory.ftl",
         include_str!("../locales/en/directory.ftl"),
+    ),
+    (
+        Locale::En,
+        "registration.ftl",
+        include_str!("../locales/en/registration.ftl"),
     ),
 ];
 

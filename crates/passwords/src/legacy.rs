@@ -161,6 +161,22 @@ fn pbkdf2(iterations: &str, salt: Vec<u8>, hash: Vec<u8>) -> Result<LegacyHash, 
     })
 }
 
+/// A bcrypt hash of `password` (cost 10), as an old system kept it: for the demo's
+/// imported accounts and the tests. Blocking CPU work.
+pub fn demo_bcrypt(password: &str) -> Result<String, String> {
+    bcrypt::hash(password, 10).map_err(|e| e.to_string())
+}
+
+/// An LDAP `{SSHA}` of `password` with `salt`, as an old directory kept it (demo, tests).
+pub fn demo_ssha(password: &str, salt: &[u8]) -> String {
+    let mut h = Sha1::new();
+    h.update(password.as_bytes());
+    h.update(salt);
+    let mut raw = h.finalize().to_vec();
+    raw.extend_from_slice(salt);
+    format!("{{SSHA}}{}", STANDARD.encode(raw))
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::panic)]

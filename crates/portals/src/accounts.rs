@@ -266,6 +266,89 @@ pub async fn password_ok(
     }
 }
 
+/// How long `login` must wait on `portal` from `source` before trying again, if it must:
+/// the failures of this login and of this source (every node counts the same).
+pub(crate) async fn login_wait(
+    store: &Store,
+    portal: &str,
+    login: &str,
+    source: &ClientSource,
+    now: i64,
+) -> Result<Option<i64>, PortalError> {
+    let mut conn = store.pool().acquire().await?;
+    for (limit, key) in login_limits(portal, login, source) {
+        let verdict = limit
+            .peek(&mut conn, &key, now)
+            .await
+            .map_err(|e| PortalError::Internal(e.to_string()))?;
+        if let Verdict::Refused { retry_after_secs } = verdict {
+            return Ok(Some(retry_after_secs));
+        }
+    }
+    Ok(None)
+}
+
+fn login_limits(portal: &str, login: &str, source: &ClientSource) -> [(Limit, String); 2] {
+    [
+        (FAILURES_PER_ACCOUNT, format!("{portal}:{}", folded(login))),
+        (
+            FAILURES_PER_SOURCE,
+            format!("{portal}:{}", source.throttle_key()),
+        ),
+    ]
+}
+
+/// Counts a failed login of `login` (an e-mail, or a legacy identifier) against its
+/// limits, audited with the login masked and `idnat` when it names a professional.
+pub(crate) async fn login_failed(
+    conn: &mut AnyConnection,
+    portal: &str,
+    login: &str,
+    idnat: Option<&str>,
+    source: &ClientSource,
+    now: i64,
+) -> Result<(), PortalError> {
+    for (limit, key) in login_limits(portal, login, source) {
+        limit
+            .hit(&mut *conn, &key, now)
+            .await
+            .map_err(|e| PortalError::Internal(e.to_string()))?;
+    }
+    // An identifier without '@' is masked as a local part: "CP***01".
+    let shown = mask_email(login.trim());
+    audit::record(
+        &mut *conn,
+        now,
+        &AuditEvent {
+            actor: "anonymous",
+            action: "portals.login.failed",
+            subject: idnat,
+            details: serde_json::json!({
+                "portal": portal,
+                "email": shown,
+                "source": source.throttle_key(),
+            }),
+            request_id: None,
+        },
+    )
+    .await
+    .map_err(|e| PortalError::Internal(e.to_string()))
+}
+
+/// Forgets the failures of `login` after a success.
+pub(crate) async fn login_succeeded(
+    conn: &mut AnyConnection,
+    portal: &str,
+    login: &str,
+    source: &ClientSource,
+) -> Result<(), PortalError> {
+    let [(limit, key), _] = login_limits(portal, login, source);
+    limit
+        .reset(&mut *conn, &key)
+        .await
+        .map_err(|e| PortalError::Internal(e.to_string()))
+}
+
 /// A login with e-mail and password from `source`.
 pub async fn login(
     store: &Store,
@@ -276,22 +359,8 @@ pub async fn login(
     source: &ClientSource,
     now: i64,
 ) -> Result<LoginOutcome, PortalError> {
-    let account_key = format!("{portal}:{}", folded(email));
-    let source_key = format!("{portal}:{}", source.throttle_key());
-    {
-        let mut conn = store.pool().acquire().await?;
-        for (limit, key) in [
-            (FAILURES_PER_ACCOUNT, &account_key),
-            (FAILURES_PER_SOURCE, &source_key),
-        ] {
-            let verdict = limit
-                .peek(&mut conn, key, now)
-                .await
-                .map_err(|e| PortalError::Internal(e.to_string()))?;
-            if let Verdict::Refused { retry_after_secs } = verdict {
-                return Ok(LoginOutcome::Throttled { retry_after_secs });
-            }
-        }
+    if let Some(retry_after_secs) = login_wait(store, portal, email, source, now).await? {
+        return Ok(LoginOutcome::Throttled { retry_after_secs });
     }
     let row = sqlx::query(&format!(
         "SELECT {COLUMNS}, password_hash FROM portal_account WHERE portal = $1 AND email_folded = $2"
@@ -315,10 +384,7 @@ pub async fn login(
     let mut tx = store.begin().await?;
     let outcome = match account {
         Some(account) if verified => {
-            FAILURES_PER_ACCOUNT
-                .reset(&mut tx, &account_key)
-                .await
-                .map_err(|e| PortalError::Internal(e.to_string()))?;
+            login_succeeded(&mut tx, portal, email, source).await?;
             record(
                 &mut tx,
                 now,
@@ -330,32 +396,8 @@ pub async fn login(
             LoginOutcome::Ok(account)
         }
         found => {
-            for (limit, key) in [
-                (FAILURES_PER_ACCOUNT, &account_key),
-                (FAILURES_PER_SOURCE, &source_key),
-            ] {
-                limit
-                    .hit(&mut tx, key, now)
-                    .await
-                    .map_err(|e| PortalError::Internal(e.to_string()))?;
-            }
-            audit::record(
-                &mut *tx,
-                now,
-                &AuditEvent {
-                    actor: "anonymous",
-                    action: "portals.login.failed",
-                    subject: found.as_ref().map(|a| a.idnat.as_str()),
-                    details: serde_json::json!({
-                        "portal": portal,
-                        "email": mask_email(email.trim()),
-                        "source": source.throttle_key(),
-                    }),
-                    request_id: None,
-                },
-            )
-            .await
-            .map_err(|e| PortalError::Internal(e.to_string()))?;
+            let idnat = found.as_ref().map(|a| a.idnat.as_str());
+            login_failed(&mut tx, portal, email, idnat, source, now).await?;
             LoginOutcome::Refused
         }
     };
@@ -365,7 +407,7 @@ pub async fn login(
 
 /// A hash of a random password with the hasher's cost, made once per process: what a
 /// login without an account verifies against.
-async fn dummy_hash(hasher: &PasswordHasher) -> Result<String, PortalError> {
+pub(crate) async fn dummy_hash(hasher: &PasswordHasher) -> Result<String, PortalError> {
     static DUMMY: tokio::sync::OnceCell<String> = tokio::sync::OnceCell::const_new();
     DUMMY
         .get_or_try_init(|| async {

@@ -63,9 +63,14 @@ impl OnboardingStep {
         }
     }
 
-    /// Whether this build runs the step (the others come with issue 12).
-    pub fn available(self) -> bool {
-        matches!(self, OnboardingStep::ContactEmail | OnboardingStep::Terms)
+    /// Whether the step may show "IGNORER CETTE ÉTAPE" when the portal lists it in
+    /// `skippable_steps`: the verifications of a coordinate (ACC-09, ACC-10); the others
+    /// protect the portal (who enters, what they accepted) and cannot be skipped.
+    pub fn may_be_skipped(self) -> bool {
+        matches!(
+            self,
+            OnboardingStep::VerifyEmail | OnboardingStep::VerifyPhone
+        )
     }
 }
 
@@ -114,11 +119,67 @@ pub struct PortalConfig {
     /// refuses MSSanté addresses, `mssante.fr`).
     #[serde(default)]
     pub forbidden_email_domains: Vec<String>,
+    /// Steps of `onboarding` the professional may skip ("IGNORER CETTE ÉTAPE": RPLUS's
+    /// e-mail and mobile verifications, ACC-09, ACC-10); a skipped step is not asked again.
+    #[serde(default)]
+    pub skippable_steps: Vec<OnboardingStep>,
+    /// What a local password must contain beyond its length (RPLUS: an upper-case letter,
+    /// a lower-case letter, a digit or a special character, ACC-09).
+    #[serde(default)]
+    pub password_rules: PasswordRules,
     /// The terms of use and the privacy policy the creation form links to.
     #[serde(default)]
     pub terms_url: Option<String>,
     #[serde(default)]
     pub privacy_url: Option<String>,
+}
+
+/// `[portals.password_rules]`: the composition rules a local password must meet, each shown
+/// as met or not while it is typed. Whatever they say, a password is also refused when it
+/// is common, built on the person's data, or weak for the estimator (strength.rs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PasswordRules {
+    /// 12 or more (ANSSI), at most 64.
+    pub min_chars: usize,
+    pub upper: bool,
+    pub lower: bool,
+    pub digit_or_special: bool,
+}
+
+impl Default for PasswordRules {
+    fn default() -> Self {
+        let r = caducee_passwords::strength::Rules::none();
+        PasswordRules {
+            min_chars: r.min_chars,
+            upper: r.upper,
+            lower: r.lower,
+            digit_or_special: r.digit_or_special,
+        }
+    }
+}
+
+impl PasswordRules {
+    /// RPLUS (ACC-09): 12 characters or more, an upper-case letter, a lower-case letter,
+    /// a digit or a special character.
+    pub fn rplus() -> PasswordRules {
+        let r = caducee_passwords::strength::Rules::RPLUS;
+        PasswordRules {
+            min_chars: r.min_chars,
+            upper: r.upper,
+            lower: r.lower,
+            digit_or_special: r.digit_or_special,
+        }
+    }
+
+    pub fn rules(self) -> caducee_passwords::strength::Rules {
+        caducee_passwords::strength::Rules {
+            min_chars: self.min_chars,
+            upper: self.upper,
+            lower: self.lower,
+            digit_or_special: self.digit_or_special,
+        }
+    }
 }
 
 fn default_accent() -> String {
@@ -210,20 +271,31 @@ impl PortalConfig {
             }
             _ => {}
         }
-        if self.accounts == AccountPolicy::RegistrationForm {
+        if !(12..=64).contains(&self.password_rules.min_chars) {
             return Err(format!(
-                "portail « {p} » : accounts = \"registration-form\" n'est pas encore disponible (\"registry-code\" et \"after-psc\" le sont)"
+                "portail « {p} » : password_rules.min_chars doit être entre 12 et 64"
+            ));
+        }
+        if let Some(step) = self
+            .skippable_steps
+            .iter()
+            .find(|s| !s.may_be_skipped() || !self.onboarding.contains(s))
+        {
+            return Err(format!(
+                "portail « {p} » : skippable_steps « {} » : seules les étapes verify-email et verify-phone de onboarding peuvent être ignorées",
+                step.name()
+            ));
+        }
+        if self.onboarding.contains(&OnboardingStep::StructureDetails)
+            && self.accounts != AccountPolicy::RegistrationForm
+        {
+            return Err(format!(
+                "portail « {p} » : l'étape structure-details complète l'inscription : elle demande accounts = \"registration-form\""
             ));
         }
         if self.accounts == AccountPolicy::AfterPsc && !self.offers(LoginMeans::Psc) {
             return Err(format!(
                 "portail « {p} » : accounts = \"after-psc\" demande login = [\"psc\", \"local\"] (la première connexion se fait par Pro Santé Connect)"
-            ));
-        }
-        if let Some(step) = self.onboarding.iter().find(|s| !s.available()) {
-            return Err(format!(
-                "portail « {p} » : l'étape d'accueil « {} » n'est pas encore disponible (contact-email et terms le sont)",
-                step.name()
             ));
         }
         if self.onboarding.contains(&OnboardingStep::ContactEmail) && !self.offers(LoginMeans::Psc)
@@ -312,6 +384,8 @@ pub fn demo() -> PortalConfig {
         forbidden_email_domains: Vec::new(),
         terms_url: None,
         privacy_url: None,
+        skippable_steps: Vec::new(),
+        password_rules: PasswordRules::default(),
     }
 }
 
@@ -350,12 +424,15 @@ pub fn ordre() -> PortalConfig {
         forbidden_email_domains: Vec::new(),
         terms_url: Some("/espaces/ordre/conditions".into()),
         privacy_url: Some("/espaces/ordre/confidentialite".into()),
+        skippable_steps: Vec::new(),
+        password_rules: PasswordRules::default(),
     }
 }
 
 /// The ROR National (seed `ror-national-connexion-liberaux.txt`): liberal professionals of
 /// eleven professions (ONB-01), a first login by Pro Santé Connect (ONB-02), then a
-/// contact e-mail that is not MSSanté (ONB-03) and the terms (ONB-04); later logins by
+/// contact e-mail that is not MSSanté (ONB-03), the terms (ONB-04) and the validation of the
+/// registry's data or an anomaly report (ONB-05); later logins by
 /// Pro Santé Connect or by e-mail + a password created through "Mot de passe oublié ?".
 pub fn ror() -> PortalConfig {
     PortalConfig {
@@ -379,17 +456,62 @@ pub fn ror() -> PortalConfig {
             label: "Mon offre de santé".into(),
             href: "https://www.sante.fr/".into(),
         }],
-        onboarding: vec![OnboardingStep::ContactEmail, OnboardingStep::Terms],
+        onboarding: vec![
+            OnboardingStep::ContactEmail,
+            OnboardingStep::Terms,
+            OnboardingStep::ConfirmRegistry,
+        ],
         forbidden_email_domains: vec!["mssante.fr".into()],
         terms_url: Some("/espaces/ror/conditions".into()),
         privacy_url: Some("/espaces/ror/confidentialite".into()),
+        skippable_steps: Vec::new(),
+        password_rules: PasswordRules::default(),
+    }
+}
+
+/// The Portail RPLUS SANTÉ (seed `rplus-sante-activation-portail.txt`): a first login with
+/// the CPAM identifier and Résoflux password imported from the old system (ACC-08), then
+/// the registration wizard (ACC-09: personal details checked against the registry, an
+/// e-mail code, a password of the seed's four rules, the mobile verified or skipped, the
+/// structure); or Pro Santé Connect, then the e-mail and the mobile, each verified or
+/// skipped (ACC-10). Every profession.
+pub fn rplus() -> PortalConfig {
+    PortalConfig {
+        slug: "rplus".into(),
+        name: "Portail RPLUS SANTÉ".into(),
+        client_id: None,
+        accent: "#b4005a".into(),
+        login: vec![LoginMeans::Psc, LoginMeans::Local],
+        accounts: AccountPolicy::RegistrationForm,
+        professions: Vec::new(),
+        exercise_modes: Vec::new(),
+        services: vec![
+            Service {
+                label: "Mes données d'activité".into(),
+                href: "https://www.ameli.fr/".into(),
+            },
+            Service {
+                label: "Mon espace client".into(),
+                href: "https://www.ameli.fr/".into(),
+            },
+        ],
+        onboarding: vec![
+            OnboardingStep::VerifyEmail,
+            OnboardingStep::VerifyPhone,
+            OnboardingStep::StructureDetails,
+        ],
+        forbidden_email_domains: Vec::new(),
+        terms_url: Some("/espaces/rplus/conditions".into()),
+        privacy_url: Some("/espaces/rplus/confidentialite".into()),
+        skippable_steps: vec![OnboardingStep::VerifyEmail, OnboardingStep::VerifyPhone],
+        password_rules: PasswordRules::rplus(),
     }
 }
 
 /// The demo configurations `serve --demo` loads, beside (never over) the file's: a portal of
 /// the file with the same slug wins.
 pub fn demo_portals() -> Vec<PortalConfig> {
-    vec![demo(), ordre(), ror()]
+    vec![demo(), ordre(), ror(), rplus()]
 }
 
 #[cfg(test)]

@@ -188,3 +188,123 @@ pub async fn verify(
         .await
         .map_err(|e| PortalError::Internal(e.to_string()))
 }
+
+/// A legacy account whose identifier and password were just given (ACC-08).
+#[derive(Debug, Clone)]
+pub(crate) struct LegacyLogin {
+    /// As imported ("CPAM0001"); compared without case.
+    pub identifier: String,
+    pub identifier_folded: String,
+    /// The e-mail the old system knew (a suggestion for the registration, not verified).
+    pub email: String,
+}
+
+/// The first logins of an imported account on `portal`, before its registration is
+/// finished: `identifier` + `password` checked against the stored hash (the old system's,
+/// or the argon2id that replaced it at the first success), in constant time and with the
+/// same argon2 work when the identifier is unknown. The first success replaces the old
+/// hash by an argon2id one (audited `portals.legacy.migrated`), so the weak hash is gone
+/// from the database from then on. Once the registration has made an account, the
+/// identifier no longer logs in: later logins use the e-mail.
+pub(crate) async fn login(
+    store: &Store,
+    hasher: &caducee_passwords::PasswordHasher,
+    portal: &str,
+    identifier: &str,
+    password: &str,
+    now: i64,
+) -> Result<Option<LegacyLogin>, PortalError> {
+    let folded = identifier.trim().to_lowercase();
+    let row: Option<(String, String, String, Option<String>)> = sqlx::query_as(
+        "SELECT identifier, email, hash_kind, legacy_hash FROM portal_legacy_account
+         WHERE portal = $1 AND identifier_folded = $2 AND account_id IS NULL",
+    )
+    .bind(portal)
+    .bind(&folded)
+    .fetch_optional(store.pool())
+    .await?;
+    let internal = |e: caducee_passwords::PasswordError| PortalError::Internal(e.to_string());
+    let Some((shown, email, kind, Some(stored))) = row else {
+        // The same argon2 work as a known identifier: the time tells nothing.
+        let dummy = crate::accounts::dummy_hash(hasher).await?;
+        hasher.verify(password, &dummy).await.map_err(internal)?;
+        return Ok(None);
+    };
+    let found = LegacyLogin {
+        identifier: shown,
+        identifier_folded: folded,
+        email,
+    };
+    if kind == ARGON2ID {
+        let ok = hasher.verify(password, &stored).await.map_err(internal)?;
+        return Ok(ok.then_some(found));
+    }
+    let Ok(legacy) = LegacyHash::parse(&stored) else {
+        return Ok(None);
+    };
+    let typed = password.to_string();
+    let ok = tokio::task::spawn_blocking(move || legacy.verify(&typed))
+        .await
+        .map_err(|e| PortalError::Internal(e.to_string()))?;
+    if !ok {
+        return Ok(None);
+    }
+    let argon = hasher.hash(password).await.map_err(internal)?;
+    let mut tx = store.begin().await?;
+    sqlx::query(
+        "UPDATE portal_legacy_account SET hash_kind = $1, legacy_hash = $2, migrated_at = $3
+         WHERE portal = $4 AND identifier_folded = $5",
+    )
+    .bind(ARGON2ID)
+    .bind(&argon)
+    .bind(now)
+    .bind(portal)
+    .bind(&found.identifier_folded)
+    .execute(&mut *tx)
+    .await?;
+    audit::record(
+        &mut *tx,
+        now,
+        &AuditEvent {
+            actor: "anonymous",
+            action: "portals.legacy.migrated",
+            subject: None,
+            details: serde_json::json!({
+                "portal": portal,
+                "identifier": caducee_core::mask::mask_email(&found.identifier),
+                "from": kind,
+            }),
+            request_id: None,
+        },
+    )
+    .await
+    .map_err(|e| PortalError::Internal(e.to_string()))?;
+    tx.commit().await?;
+    Ok(Some(found))
+}
+
+/// The kind of a legacy hash once replaced at the first login.
+const ARGON2ID: &str = "argon2id";
+
+/// Ends a legacy account once its registration made `account_id`: the identifier no
+/// longer logs in, and its hash is gone.
+pub(crate) async fn finish(
+    conn: &mut sqlx::AnyConnection,
+    portal: &str,
+    identifier_folded: &str,
+    account_id: &str,
+    now: i64,
+) -> Result<(), PortalError> {
+    sqlx::query(
+        "UPDATE portal_legacy_account SET account_id = $1, legacy_hash = NULL,
+            migrated_at = COALESCE(migrated_at, $2)
+         WHERE portal = $3 AND identifier_folded = $4",
+    )
+    .bind(account_id)
+    .bind(now)
+    .bind(portal)
+    .bind(identifier_folded)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}

@@ -115,6 +115,9 @@ impl Default for PortalsOptions {
     }
 }
 
+/// The old system's password of the demo's legacy accounts (README).
+pub const DEMO_LEGACY_PASSWORD: &str = "Resoflux-2026";
+
 impl Portals {
     /// `public_url` is the external base URL; the provider's issuer is
     /// `{public_url}/auth/realms/esante-wallet`. Nothing is fetched here: the provider is
@@ -210,6 +213,49 @@ impl Portals {
                 if let Err(e) = published {
                     tracing::warn!(portal = %portal.slug, error = %e, "conditions de démonstration");
                 }
+            }
+        }
+        Ok(())
+    }
+
+    /// Demo mode: the registration portals (RPLUS) get the old system's accounts of the
+    /// demo when they have none: `CPAM0001` / `Resoflux-2026` (bcrypt, as the old system
+    /// kept them) and `CPAM0002` / `Resoflux-2026` (LDAP `{SSHA}`), whose registration
+    /// the personas Julie Martin and Karim Benali can go through (README).
+    pub async fn seed_demo_legacy_accounts(&self) -> Result<(), PortalError> {
+        for portal in self.configs() {
+            if portal.accounts != config::AccountPolicy::RegistrationForm {
+                continue;
+            }
+            let any: Option<String> = sqlx::query_scalar(
+                "SELECT identifier FROM portal_legacy_account WHERE portal = $1 LIMIT 1",
+            )
+            .bind(&portal.slug)
+            .fetch_optional(self.store().pool())
+            .await?;
+            if any.is_some() {
+                continue;
+            }
+            let bcrypt = tokio::task::spawn_blocking(|| {
+                caducee_passwords::legacy::demo_bcrypt(DEMO_LEGACY_PASSWORD)
+            })
+            .await
+            .map_err(|e| PortalError::Internal(e.to_string()))?
+            .map_err(PortalError::Internal)?;
+            let ssha = caducee_passwords::legacy::demo_ssha(DEMO_LEGACY_PASSWORD, b"caducee!");
+            let file = format!(
+                "CPAM0001;julie.martin@example.test;{bcrypt}\nCPAM0002;karim.benali@example.test;{ssha}\n"
+            );
+            let report = legacy::import(
+                self.store(),
+                &portal.slug,
+                file.as_bytes(),
+                "system:demo",
+                self.now(),
+            )
+            .await?;
+            if !report.refused.is_empty() {
+                tracing::warn!(portal = %portal.slug, refused = ?report.refused, "comptes de démonstration");
             }
         }
         Ok(())

@@ -217,6 +217,35 @@ pub const MIGRATIONS: &[Migration] = &[
         sql: "ALTER TABLE portal_member ADD COLUMN registry_validated_at BIGINT;
           ALTER TABLE portal_member ADD COLUMN registry_validated_digest TEXT;",
     },
+    Migration {
+        component: "portals",
+        version: 10,
+        name: "portal_registration",
+        // RPLUS (ACC-08..10). A registration started by a legacy login (local/registration):
+        // the step reached and what was typed, kept until the account exists, so leaving
+        // halfway resumes there on any node and after a restart. The member's mobile and
+        // the steps they skipped ("IGNORER CETTE ÉTAPE"), and their structure (ACC-09).
+        sql: "CREATE TABLE portal_registration (
+            portal TEXT NOT NULL,
+            identifier_folded TEXT NOT NULL,
+            step TEXT NOT NULL,
+            data TEXT NOT NULL,
+            created_at BIGINT NOT NULL,
+            updated_at BIGINT NOT NULL,
+            PRIMARY KEY (portal, identifier_folded)
+          );
+          ALTER TABLE portal_member ADD COLUMN mobile TEXT;
+          ALTER TABLE portal_member ADD COLUMN mobile_verified_at BIGINT;
+          ALTER TABLE portal_member ADD COLUMN email_skipped_at BIGINT;
+          ALTER TABLE portal_member ADD COLUMN mobile_skipped_at BIGINT;
+          CREATE TABLE portal_structure (
+            portal TEXT NOT NULL,
+            idnat TEXT NOT NULL,
+            data TEXT NOT NULL,
+            updated_at BIGINT NOT NULL,
+            PRIMARY KEY (portal, idnat)
+          );",
+    },
 ];
 
 /// Every migration the portals need, with the audit trail they write to, in order.

@@ -1,11 +1,13 @@
 //! The RPPS registry: persons, professions and know-how, activities at structures, contact
 //! coordinates, diplomas (REG-01 to REG-05), and the PS_LibreAcces extraction files
-//! (REG-10): import, export and synthetic generation.
+//! (REG-10): import, export and synthetic generation; the anomaly reports' queue (REG-09,
+//! [`anomaly`]).
 //!
 //! Owns the `reg_*` tables. Must never send a message or render a page: portals and the
 //! identity provider read it through [`queries`], the identity provider's userinfo through
 //! [`claims_view`].
 
+pub mod anomaly;
 pub mod claims_view;
 pub mod columns;
 pub mod demo;

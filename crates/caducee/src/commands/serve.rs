@@ -130,6 +130,10 @@ pub async fn run(mut config: Config, args: ServeArgs) -> anyhow::Result<ExitCode
             .seed_demo_terms()
             .await
             .context("conditions des portails de démonstration")?;
+        portals
+            .seed_demo_legacy_accounts()
+            .await
+            .context("comptes importés des portails de démonstration")?;
     }
     // Expired flows (ACC-02: typed data gone after 10 minutes), spent codes and links,
     // ended sessions of the portals.

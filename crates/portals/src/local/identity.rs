@@ -132,30 +132,43 @@ pub(crate) async fn check(
     birth_date: chrono::NaiveDate,
     now: i64,
 ) -> Result<Check, PortalError> {
-    {
-        let mut tx = store.begin().await?;
-        for (limit, key) in [
-            (CHECKS_PER_SOURCE, format!("{}:{source_key}", portal.slug)),
-            (
-                CHECKS_PER_RPPS,
-                format!("{}:{}", portal.slug, rpps.as_str()),
-            ),
-        ] {
-            let verdict = limit
-                .hit(&mut tx, &key, now)
-                .await
-                .map_err(|e| PortalError::Internal(e.to_string()))?;
-            if let Verdict::Refused { retry_after_secs } = verdict {
-                tx.commit().await?;
-                return Ok(Check::Throttled { retry_after_secs });
-            }
-        }
-        tx.commit().await?;
+    if let Some(retry_after_secs) = count_check(store, portal, source_key, rpps, now).await? {
+        return Ok(Check::Throttled { retry_after_secs });
     }
     Ok(match lookup(store, portal, rpps).await? {
         Some(p) if p.birth_date == birth_date.format("%Y-%m-%d").to_string() => Check::Found(p),
         _ => Check::NoMatch,
     })
+}
+
+/// Counts a check of `rpps` from `source_key` against the limits (per source, per RPPS):
+/// how long to wait when one is spent, else nothing.
+pub(crate) async fn count_check(
+    store: &Store,
+    portal: &PortalConfig,
+    source_key: &str,
+    rpps: &Rpps,
+    now: i64,
+) -> Result<Option<i64>, PortalError> {
+    let mut tx = store.begin().await?;
+    for (limit, key) in [
+        (CHECKS_PER_SOURCE, format!("{}:{source_key}", portal.slug)),
+        (
+            CHECKS_PER_RPPS,
+            format!("{}:{}", portal.slug, rpps.as_str()),
+        ),
+    ] {
+        let verdict = limit
+            .hit(&mut tx, &key, now)
+            .await
+            .map_err(|e| PortalError::Internal(e.to_string()))?;
+        if let Verdict::Refused { retry_after_secs } = verdict {
+            tx.commit().await?;
+            return Ok(Some(retry_after_secs));
+        }
+    }
+    tx.commit().await?;
+    Ok(None)
 }
 
 /// The professional of an account (`8` + RPPS), as [`lookup`] sees them.

@@ -8,6 +8,7 @@ use super::session;
 use super::{failure, Form, Visit};
 use crate::accounts::{self, LoginOutcome};
 use crate::state::{Cookie, PortalState};
+use crate::AccountPolicy;
 use crate::LoginMeans;
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
@@ -16,7 +17,8 @@ use axum::response::Response;
 use axum::Extension;
 use caducee_core::source::ClientSource;
 use caducee_pages::{
-    Alert, AlertKind, Arg, Button, ButtonKind, Field, Layout, Link, PasswordInput, Template,
+    Alert, AlertKind, Arg, Button, ButtonKind, Checkbox, Field, Layout, Link, PasswordInput,
+    Template,
 };
 
 /// A service tile of the home page.
@@ -88,6 +90,14 @@ pub(crate) async fn home(
         Some("deconnecte=1") => Some(Alert::new(
             AlertKind::Success,
             visit.tr().t("account-logged-out"),
+        )),
+        Some("mot-de-passe=1") => Some(Alert::new(
+            AlertKind::Success,
+            visit.tr().t("forgot-code-done"),
+        )),
+        Some("inscription=1") => Some(Alert::new(
+            AlertKind::Info,
+            visit.tr().t("registration-resume"),
         )),
         _ => None,
     };
@@ -212,29 +222,66 @@ fn login_form(
     let failed = error.is_some();
     page.alerts.extend(error);
     page.alerts.extend(notice);
-    let mut email_field = Field::new("email", tr.t("account-email"))
-        .kind("email")
-        .autocomplete("username")
-        .value(email)
-        .required();
+    // A registration portal (RPLUS, ACC-08) logs in by an identifier: the old system's at the
+    // first login, the e-mail after.
+    let by_identifier = st.portal.accounts == AccountPolicy::RegistrationForm;
+    let mut email_field = if by_identifier {
+        page.intro.push(tr.t("registration-login-intro"));
+        Field::new("email", tr.t("registration-login-identifier"))
+            .autocomplete("username")
+            .hint(tr.t("registration-login-identifier-hint"))
+    } else {
+        Field::new("email", tr.t("account-email"))
+            .kind("email")
+            .autocomplete("username")
+    }
+    .value(email)
+    .required();
     let mut password = PasswordInput::new(tr, "mot_de_passe", tr.t("account-password"), false);
     if failed {
         email_field.invalid = true;
         password.field.invalid = true;
     }
     page.blocks = vec![Block::Field(email_field), Block::Password(password)];
-    page.buttons = vec![Button::new(tr.t("account-login"), ButtonKind::Primary).id("se-connecter")];
-    page.links = vec![
-        Link::new(format!("{}/creer", st.base()), tr.t("account-create-space")).id("creer"),
-        Link::new(
-            format!("{}/identifiants-oublies", st.base()),
-            tr.t("account-forgot"),
+    if by_identifier {
+        page.blocks.push(Block::Checkbox(Checkbox::new(
+            "se_souvenir",
+            tr.t("registration-remember-me"),
+            false,
+        )));
+    }
+    page.buttons = vec![Button::new(
+        tr.t(if by_identifier {
+            "registration-login"
+        } else {
+            "account-login"
+        }),
+        ButtonKind::Primary,
+    )
+    .id("se-connecter")];
+    page.links = match st.portal.accounts {
+        AccountPolicy::RegistrationForm => vec![Link::new(
+            format!("{}/mot-de-passe-oublie", st.base()),
+            tr.t("registration-forgot"),
         )
-        .id("identifiants-oublies"),
-    ];
+        .id("mot-de-passe-oublie")],
+        _ => vec![
+            Link::new(format!("{}/creer", st.base()), tr.t("account-create-space")).id("creer"),
+            Link::new(
+                format!("{}/identifiants-oublies", st.base()),
+                tr.t("account-forgot"),
+            )
+            .id("identifiants-oublies"),
+        ],
+    };
     if st.portal.offers(LoginMeans::Psc) {
+        let label = if by_identifier {
+            "registration-login-psc"
+        } else {
+            "portal-login-psc"
+        };
         page.links.push(
-            Link::new(format!("{}/login", st.base()), tr.t("portal-login-psc"))
+            Link::new(format!("{}/login", st.base()), tr.t(label))
                 .button(ButtonKind::Secondary)
                 .id("psc"),
         );
@@ -270,6 +317,10 @@ pub(crate) async fn login(
     }
     let source = source.map_or_else(ClientSource::unknown, |Extension(s)| s);
     let now = st.portals.now();
+    let remember = form.checked("se_souvenir");
+    if st.portal.accounts == AccountPolicy::RegistrationForm && !email.contains('@') {
+        return legacy_login(&st, &headers, &visit, email, password, &source).await;
+    }
     let outcome = accounts::login(
         st.portals.store(),
         st.portals.passwords(),
@@ -282,15 +333,27 @@ pub(crate) async fn login(
     .await;
     match outcome {
         Ok(LoginOutcome::Ok(account)) => {
+            // "Se souvenir de moi": a month, and a cookie that outlives the browser.
+            let (ttl, max_age) = if remember {
+                let t = session::REMEMBERED_SESSION_TTL_SECS;
+                (t, Some(t))
+            } else {
+                (session::LOCAL_SESSION_TTL_SECS, None)
+            };
+            let how = if remember {
+                "password-remembered"
+            } else {
+                "password"
+            };
             let opened = match st.portals.store().pool().acquire().await {
-                Ok(mut conn) => session::open(&mut conn, &account, "password", now).await,
+                Ok(mut conn) => session::open_for(&mut conn, &account, how, ttl, now).await,
                 Err(e) => Err(e.into()),
             };
             match opened {
                 Ok(secret) => visit.redirect(
                     &st,
                     &st.base(),
-                    vec![st.set_cookie(&Cookie::Local, &secret, None)],
+                    vec![st.set_cookie(&Cookie::Local, &secret, max_age)],
                 ),
                 Err(e) => failure(&st, &headers, &e),
             }
@@ -339,6 +402,90 @@ pub(crate) async fn login(
             )
         }
         Err(e) => failure(&st, &headers, &e),
+    }
+}
+
+/// A login by an identifier without '@' on a registration portal: the legacy account's
+/// first logins (ACC-08), which lead into the registration wizard, or resume it.
+async fn legacy_login(
+    st: &PortalState,
+    headers: &HeaderMap,
+    visit: &Visit,
+    identifier: &str,
+    password: &str,
+    source: &ClientSource,
+) -> Response {
+    let tr = visit.tr();
+    let now = st.portals.now();
+    let result: Result<Result<Option<crate::legacy::LegacyLogin>, i64>, crate::PortalError> =
+        async {
+            let store = st.portals.store();
+            let portal = &st.portal.slug;
+            if let Some(wait) = accounts::login_wait(store, portal, identifier, source, now).await?
+            {
+                return Ok(Err(wait));
+            }
+            let found = crate::legacy::login(
+                store,
+                st.portals.passwords(),
+                portal,
+                identifier,
+                password,
+                now,
+            )
+            .await?;
+            let mut conn = store.pool().acquire().await?;
+            match found {
+                Some(legacy) => {
+                    accounts::login_succeeded(&mut conn, portal, identifier, source).await?;
+                    drop(conn);
+                    Ok(Ok(Some(legacy)))
+                }
+                None => {
+                    accounts::login_failed(&mut conn, portal, identifier, None, source, now)
+                        .await?;
+                    Ok(Ok(None))
+                }
+            }
+        }
+        .await;
+    match result {
+        Ok(Ok(Some(legacy))) => super::registration::start(st, visit, &legacy)
+            .await
+            .unwrap_or_else(|e| failure(st, headers, &e)),
+        Ok(Ok(None)) => {
+            let alert = Alert::new(AlertKind::Error, tr.t("account-login-refused")).id("erreur");
+            login_form(
+                st,
+                visit,
+                identifier,
+                Some(alert),
+                None,
+                StatusCode::UNAUTHORIZED,
+            )
+        }
+        Ok(Err(retry_after_secs)) => {
+            let alert = Alert::new(
+                AlertKind::Error,
+                tr.t_with(
+                    "account-login-throttled",
+                    &[(
+                        "minutes",
+                        Arg::Num(super::code_sender::minutes(retry_after_secs)),
+                    )],
+                ),
+            )
+            .id("erreur");
+            login_form(
+                st,
+                visit,
+                identifier,
+                Some(alert),
+                None,
+                StatusCode::TOO_MANY_REQUESTS,
+            )
+        }
+        Err(e) => failure(st, headers, &e),
     }
 }
 

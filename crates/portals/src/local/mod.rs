@@ -13,15 +13,20 @@
 //! node, after a restart. Every form carries a CSRF token derived from the browser cookie.
 
 mod code_sender;
+mod coordinates;
+mod forgot_code;
 mod identity;
 mod journey;
 mod login;
 mod onboarding;
+mod onboarding_registry;
 mod pages;
+mod registration;
 mod reset;
 pub(crate) mod session;
 mod settings;
 pub(crate) mod strength;
+mod structure;
 
 use crate::state::{html, redirect, Cookie, PortalState};
 use crate::{PortalConfig, PortalError};
@@ -63,7 +68,18 @@ pub(crate) fn routes(portal: &PortalConfig) -> Router<PortalState> {
         )
         .route(
             &format!("{base}/mot-de-passe-oublie"),
-            get(reset::page).post(reset::submit),
+            // A registration's account gets a code to its e-mail (ACC-08), the others a
+            // single-use link (ACC-06, ONB-02).
+            if portal.accounts == crate::AccountPolicy::RegistrationForm {
+                get(forgot_code::page).post(forgot_code::submit)
+            } else {
+                get(reset::page).post(reset::submit)
+            },
+        )
+        .route(&format!("{base}/bienvenue"), get(registration::welcome))
+        .route(
+            &format!("{base}/inscription"),
+            get(registration::page).post(registration::submit),
         )
         .route(
             &format!("{base}/lien/{{token}}"),

@@ -8,11 +8,14 @@
 //! - `terms` (ONB-04): the version in force, read to the end before "Accepter" (the button
 //!   is enabled by `assets/terms.js` once the text was scrolled through; the server accepts
 //!   only the POST of that page's form, naming the version it showed).
+//! - `confirm-registry` (ONB-05): the registry's data validated, or an anomaly reported to
+//!   the registry (REG-09), in `onboarding_registry.rs`.
 //!
 //! What a portal knows of a professional lives in `portal_member`, keyed by idNat: the same
 //! for a Pro Santé Connect login and a local one.
 
 use super::code_sender::{self, refusal};
+use super::coordinates::Channel;
 use super::pages::{self, Block, FormPage};
 use super::{failure, flow_param, session, Form, Visit};
 use crate::config::OnboardingStep;
@@ -36,6 +39,14 @@ const FLOW_TTL_SECS: i64 = 1200;
 pub(crate) enum Due {
     ContactEmail,
     Terms(Terms),
+    /// ACC-10 (coordinates.rs).
+    VerifyEmail,
+    /// ACC-09 step 4, ACC-10 (coordinates.rs).
+    VerifyPhone,
+    /// ACC-09 step 5 (structure.rs).
+    Structure,
+    /// ONB-05 (onboarding_registry.rs).
+    ConfirmRegistry,
 }
 
 /// Who accepts terms on this portal: the professional, whatever the login means.
@@ -130,8 +141,26 @@ pub(crate) async fn due(st: &PortalState, idnat: &str) -> Result<Option<Due>, Po
                     return Ok(Some(Due::Terms(t)));
                 }
             }
-            // Refused at start by the configuration's validation.
-            _ => {}
+            OnboardingStep::VerifyEmail => {
+                if super::coordinates::due(st, idnat, Channel::Email).await? {
+                    return Ok(Some(Due::VerifyEmail));
+                }
+            }
+            OnboardingStep::VerifyPhone => {
+                if super::coordinates::due(st, idnat, Channel::Phone).await? {
+                    return Ok(Some(Due::VerifyPhone));
+                }
+            }
+            OnboardingStep::StructureDetails => {
+                if super::structure::due(st, idnat).await? {
+                    return Ok(Some(Due::Structure));
+                }
+            }
+            OnboardingStep::ConfirmRegistry => {
+                if super::onboarding_registry::due(st, idnat).await? {
+                    return Ok(Some(Due::ConfirmRegistry));
+                }
+            }
         }
     }
     Ok(None)
@@ -183,6 +212,9 @@ pub(crate) async fn page(
             return Ok(visit.redirect(&st, &st.base(), Vec::new()));
         };
         if let Some(id) = flow_param(query.as_deref()) {
+            if let Some(r) = super::coordinates::page_for_flow(&st, &visit, &id, &idnat).await? {
+                return Ok(r);
+            }
             if let Some(flow) = load(&st, &visit, &id, &idnat).await? {
                 return Ok(render_code(
                     &st,
@@ -198,6 +230,17 @@ pub(crate) async fn page(
             None => visit.redirect(&st, &st.base(), Vec::new()),
             Some(Due::ContactEmail) => render_contact(&st, &visit, "", None, None, StatusCode::OK),
             Some(Due::Terms(t)) => render_terms(&st, &visit, &t, None),
+            Some(Due::VerifyEmail) => {
+                super::coordinates::entry(&st, &visit, &idnat, Channel::Email).await?
+            }
+            Some(Due::VerifyPhone) => {
+                super::coordinates::entry(&st, &visit, &idnat, Channel::Phone).await?
+            }
+            Some(Due::Structure) => super::structure::render(&st, &visit, &idnat).await?,
+            Some(Due::ConfirmRegistry) => {
+                let sent = super::onboarding_registry::just_sent(query.as_deref());
+                super::onboarding_registry::render(&st, &visit, &idnat, sent).await?
+            }
         })
     }
     .await;
@@ -222,6 +265,13 @@ pub(crate) async fn submit(
             "contact" => contact_submit(&st, &visit, &idnat, &form).await,
             "code" => code_submit(&st, &visit, &idnat, &form).await,
             "cgu" => terms_submit(&st, &visit, &idnat, &form).await,
+            "coordonnee-email" | "coordonnee-portable" | "coordonnee-code" => {
+                super::coordinates::submit(&st, &visit, &idnat, &form).await
+            }
+            "structure" => super::structure::submit(&st, &visit, &idnat, &form).await,
+            "registre" | "anomalie" => {
+                super::onboarding_registry::submit(&st, &visit, &idnat, &form).await
+            }
             _ => Ok(visit.redirect(&st, &path(&st), Vec::new())),
         }
     }

@@ -8,8 +8,8 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use caducee_pages::{
-    Alert, Brand, Button, ErrorSummary, Field, Layout, Link, PageCtx, PasswordInput, RadioGroup,
-    Steps, Template, TermsBox,
+    Alert, Brand, Button, Checkbox, ErrorSummary, Field, Layout, Link, PageCtx, PasswordInput,
+    RadioGroup, Select, Steps, Template, TermsBox,
 };
 
 /// The layout of a page of `portal`: its banner, its colour, "title — portal".
@@ -28,6 +28,8 @@ pub(crate) enum Block {
     Field(Field),
     Password(PasswordInput),
     Radios(RadioGroup),
+    Select(Select),
+    Checkbox(Checkbox),
     Terms(TermsBox),
     /// A heading of a part of the form ("INFORMATIONS CONNEXION").
     Heading(String),
@@ -88,6 +90,8 @@ impl FormPage {
                 Block::Field(f) => summary.field(f),
                 Block::Password(p) => summary.field(&p.field),
                 Block::Terms(t) => summary.field(&t.field),
+                Block::Select(x) => summary.field(&x.field),
+                Block::Checkbox(c) => summary.field(&c.field),
                 Block::Radios(g) => summary.radios(g),
                 _ => summary,
             };

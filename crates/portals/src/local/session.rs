@@ -27,11 +27,25 @@ impl LocalSession {
     }
 }
 
+/// "Se souvenir de moi" (ACC-08): a session that outlives the browser, a month at most.
+pub(crate) const REMEMBERED_SESSION_TTL_SECS: i64 = 30 * 24 * 3600;
+
 /// Opens a session for `account` (`how`: `password`, `link`) and returns its cookie secret.
 pub(crate) async fn open(
     conn: &mut AnyConnection,
     account: &Account,
     how: &str,
+    now: i64,
+) -> Result<String, PortalError> {
+    open_for(conn, account, how, LOCAL_SESSION_TTL_SECS, now).await
+}
+
+/// [`open`] for `ttl_secs`.
+pub(crate) async fn open_for(
+    conn: &mut AnyConnection,
+    account: &Account,
+    how: &str,
+    ttl_secs: i64,
     now: i64,
 ) -> Result<String, PortalError> {
     let secret = random_token(16);
@@ -46,7 +60,7 @@ pub(crate) async fn open(
     .bind(&account.id)
     .bind(how)
     .bind(now)
-    .bind(now + LOCAL_SESSION_TTL_SECS)
+    .bind(now + ttl_secs)
     .bind(reset_until)
     .execute(&mut *conn)
     .await?;

@@ -93,16 +93,12 @@ fn render(
             .id("demander-mot-de-passe"),
         ));
     }
-    let mut new = PasswordInput::new(
+    let mut new = super::strength::new_password_input(
+        st,
         tr,
         "nouveau_mot_de_passe",
         tr.t("account-new-password"),
-        true,
-    )
-    .live(format!("{}/force-mot-de-passe", st.base()));
-    for (key, _) in super::strength::RULES.check("") {
-        new = new.rule(tr.t(key), false);
-    }
+    );
     new.field = new.field.clone().error(err("nouveau_mot_de_passe"));
     new.field.required = false;
     page.blocks.push(Block::Password(new));
@@ -301,7 +297,8 @@ async fn submit_inner(
     let person =
         super::identity::lookup_idnat(st.portals.store(), &st.portal, &s.account.idnat).await?;
     if !new_password.is_empty() {
-        if let Err(key) = super::strength::acceptable_for(new_password, person.as_ref(), email) {
+        if let Err(key) = super::strength::acceptable_for(st, new_password, person.as_ref(), email)
+        {
             errors.insert("nouveau_mot_de_passe", tr.t(key));
         } else if new_password != form.get("confirmation") {
             errors.insert("confirmation", tr.t("account-error-password-confirm"));

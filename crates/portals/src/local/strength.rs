@@ -1,9 +1,10 @@
 //! The password rules of local accounts and the live meter's answer.
 //!
-//! A password is accepted when it has 12 characters or more (ANSSI's advice for a password
-//! checked by a meter and a deny list), is not on the list of common passwords, is not built
-//! on the person's names, RPPS number, birth date or e-mail, and the estimator (zxcvbn)
-//! rates it at least "Moyen".
+//! A password is accepted when it meets the portal's composition rules (12 characters or
+//! more, ANSSI's advice for a password checked by a meter and a deny list; RPLUS adds an
+//! upper-case letter, a lower-case letter and a digit or special character, ACC-09), is not
+//! on the list of common passwords, is not built on the person's names, RPPS number, birth
+//! date or e-mail, and the estimator (zxcvbn) rates it at least "Moyen".
 //!
 //! The meter's script (`assets/password.js` of the kit) posts what is typed here and shows
 //! the answer; the estimate is the server's, the same that decides at submission, so the
@@ -16,25 +17,30 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use caducee_pages::{PasswordInput, Tr};
 use caducee_passwords::strength::{estimate, Level, Personal, Rules};
-
-/// The composition rule of local accounts: length only, the meter does the rest.
-pub(crate) const RULES: Rules = Rules::none();
 
 /// Longest password considered (argon2 takes any length; the estimator's cost grows with it).
 const MAX_CHARS: usize = 256;
 
 /// Whether `password` may be chosen by the person `personal` describes, else the
 /// catalogue key that says why not.
-pub(crate) fn acceptable(password: &str, personal: &Personal<'_>) -> Result<(), &'static str> {
+pub(crate) fn acceptable(
+    rules: &Rules,
+    password: &str,
+    personal: &Personal<'_>,
+) -> Result<(), &'static str> {
     if password.is_empty() {
         return Err("account-error-password-empty");
     }
     if password.chars().count() > MAX_CHARS {
         return Err("account-error-password-long");
     }
-    if !RULES.met(password) {
+    if password.chars().count() < rules.min_chars {
         return Err("account-error-password-short");
+    }
+    if !rules.met(password) {
+        return Err("account-error-password-rules");
     }
     let s = estimate(password, personal);
     if s.common {
@@ -62,14 +68,44 @@ fn personal_of<'a>(
     }
 }
 
-/// [`acceptable`] for `person` choosing `password` with the login `email`.
+/// [`acceptable`] on this portal for `person` choosing `password` with the login `email`.
 pub(crate) fn acceptable_for(
+    st: &PortalState,
     password: &str,
     person: Option<&Person>,
     email: &str,
 ) -> Result<(), &'static str> {
     let names = person.map(|p| p.names()).unwrap_or_default();
-    acceptable(password, &personal_of(&names, person, Some(email)))
+    acceptable(
+        &st.portal.password_rules.rules(),
+        password,
+        &personal_of(&names, person, Some(email)),
+    )
+}
+
+/// A rule as the page lists it ("12 caractères ou plus").
+fn rule_text(tr: &Tr, rules: &Rules, key: &str) -> String {
+    tr.t_with(
+        key,
+        &[("n", caducee_pages::Arg::Num(rules.min_chars as i64))],
+    )
+}
+
+/// The field of a new password on this portal: the live meter (its answer from
+/// `{base}/force-mot-de-passe`) and the portal's rules, each shown unmet until typed.
+pub(crate) fn new_password_input(
+    st: &PortalState,
+    tr: &Tr,
+    name: &str,
+    label: String,
+) -> PasswordInput {
+    let rules = st.portal.password_rules.rules();
+    let mut p =
+        PasswordInput::new(tr, name, label, true).live(format!("{}/force-mot-de-passe", st.base()));
+    for (key, _) in rules.check("") {
+        p = p.rule(rule_text(tr, &rules, key), false);
+    }
+    p
 }
 
 /// `POST {base}/force-mot-de-passe` (`mot_de_passe`, `csrf`, optionally `flow`): the
@@ -99,7 +135,8 @@ pub(crate) async fn answer(
     let personal = personal_of(&names, person.as_ref(), email);
     let tr = visit.tr();
     let s = estimate(&password, &personal);
-    let accepted = acceptable(&password, &personal);
+    let rules_of_portal = st.portal.password_rules.rules();
+    let accepted = acceptable(&rules_of_portal, &password, &personal);
     let level = match (accepted, s.level) {
         (Err(_), _) | (_, Level::Weak) => 0,
         (Ok(()), Level::Medium) => 1,
@@ -110,11 +147,16 @@ pub(crate) async fn answer(
         1 => "kit-password-medium",
         _ => "kit-password-strong",
     });
-    let warning = accepted.err().or(s.warning).map(|k| tr.t(k));
-    let rules: Vec<serde_json::Value> = RULES
+    let warning = accepted
+        .err()
+        .or(s.warning)
+        .map(|k| rule_text(tr, &rules_of_portal, k));
+    let rules: Vec<serde_json::Value> = rules_of_portal
         .check(&password)
         .into_iter()
-        .map(|(key, met)| serde_json::json!({"text": tr.t(key), "met": met}))
+        .map(|(key, met)| {
+            serde_json::json!({"text": rule_text(tr, &rules_of_portal, key), "met": met})
+        })
         .collect();
     let body = serde_json::json!({
         "level": if password.is_empty() { serde_json::Value::Null } else { level.into() },
@@ -198,6 +240,8 @@ mod tests {
             birth_date: Some("1980-04-12"),
             email: Some("julie.martin@example.test"),
         };
+        let rules = Rules::none();
+        let acceptable = |p: &str, who: &Personal<'_>| acceptable(&rules, p, who);
         assert_eq!(acceptable("", &julie), Err("account-error-password-empty"));
         assert_eq!(
             acceptable("court", &julie),
@@ -216,5 +260,44 @@ mod tests {
             Err("account-error-password-weak")
         );
         assert_eq!(acceptable("péniche-vélo-grenadine-42", &julie), Ok(()));
+    }
+
+    #[test]
+    fn acc_09_rplus_rules_upper_lower_and_digit_or_special() {
+        let nobody = Personal {
+            names: &[],
+            rpps: None,
+            birth_date: None,
+            email: None,
+        };
+        let rplus = Rules::RPLUS;
+        for short in ["Court1!", "Abcdefghij1"] {
+            assert_eq!(
+                acceptable(&rplus, short, &nobody),
+                Err("account-error-password-short")
+            );
+        }
+        for missing in [
+            "tramway-grenadine-42",
+            "TRAMWAY-GRENADINE-42",
+            "TramwayGrenadinePoivre",
+        ] {
+            assert_eq!(
+                acceptable(&rplus, missing, &nobody),
+                Err("account-error-password-rules"),
+                "{missing}"
+            );
+        }
+        assert_eq!(acceptable(&rplus, "Tramway-grenadine-42", &nobody), Ok(()));
+        let checks = rplus.check("Tramway");
+        assert_eq!(
+            checks,
+            vec![
+                ("password-rule-length", false),
+                ("password-rule-upper", true),
+                ("password-rule-lower", true),
+                ("password-rule-digit-or-special", false),
+            ]
+        );
     }
 }

@@ -30,15 +30,12 @@ pub(super) fn render_finalise(
     let failed = alert.is_some();
     page.alerts.extend(alert);
     let err = |name: &str| errors.get(name).cloned();
-    let live = format!("{}/force-mot-de-passe", st.base());
     let password = |name: &str, label: String, with_meter: bool| {
-        let mut p = PasswordInput::new(tr, name, label, with_meter);
-        if with_meter {
-            p = p.live(live.clone());
-            for (key, _) in crate::local::strength::RULES.check("") {
-                p = p.rule(tr.t(key), false);
-            }
-        }
+        let mut p = if with_meter {
+            crate::local::strength::new_password_input(st, tr, name, label)
+        } else {
+            PasswordInput::new(tr, name, label, false)
+        };
         p.field = p.field.clone().error(err(name));
         p
     };
@@ -130,7 +127,7 @@ pub(super) async fn finalise(
         }
     }
     let password = form.get("mot_de_passe");
-    if let Err(key) = crate::local::strength::acceptable_for(password, Some(&person), &email) {
+    if let Err(key) = crate::local::strength::acceptable_for(st, password, Some(&person), &email) {
         errors.insert("mot_de_passe".to_string(), tr.t(key));
     } else if password != form.get("mot_de_passe_confirmation") {
         errors.insert(
