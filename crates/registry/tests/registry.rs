@@ -780,3 +780,328 @@ async fn reg_10_parts_of_one_extract_retire_once_and_survive_an_interrupted_sess
         db.cleanup().await;
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// REG-09: the anomaly reports' queue.
+// ---------------------------------------------------------------------------------------
+
+use caducee_core::clock::Clock;
+use caducee_registry::anomaly::{self, AnomalyError, AnomalyState, Decision, NewAnomaly};
+
+/// A registry with the demo personas only, and Jérôme Petit's idNat.
+async fn with_personas(dialect: Dialect, c: &ManualClock) -> (TestDb, String) {
+    let db = fresh(dialect).await;
+    caducee_registry::demo::seed_personas(&db.store, c)
+        .await
+        .unwrap();
+    let petit = caducee_registry::generate::demo_personas()
+        .into_iter()
+        .find(|p| p.last_name == "Petit")
+        .unwrap();
+    (db, petit.idnat)
+}
+
+fn report<'a>(idnat: &'a str, portal: &'a str, field: &'a str) -> NewAnomaly<'a> {
+    NewAnomaly {
+        idnat,
+        portal,
+        field,
+        wrong: "  Rue de la Paix  ",
+        correct: "12 rue de la Paix, 75002 Paris",
+    }
+}
+
+#[tokio::test]
+async fn reg_09_a_report_is_filed_received_audited_and_listed_for_its_professional() {
+    for dialect in BOTH {
+        let c = clock();
+        let (db, idnat) = with_personas(dialect, &c).await;
+        let actor = format!("ps:{idnat}");
+        let filed = anomaly::file(&db.store, &c, &report(&idnat, "ror", "Adresse"), &actor)
+            .await
+            .unwrap();
+        assert_eq!(filed.state, AnomalyState::Received);
+        assert_eq!(filed.wrong, "Rue de la Paix", "{dialect:?}: trimmed");
+        assert_eq!(filed.created_at, c.now().unix_timestamp());
+        c.advance(time::Duration::minutes(5));
+        anomaly::file(&db.store, &c, &report(&idnat, "rplus", "Nom"), &actor)
+            .await
+            .unwrap();
+
+        // The professional's own, newest first; one portal's only when asked.
+        let all = anomaly::for_person(&db.store, &idnat, None).await.unwrap();
+        assert_eq!(
+            all.iter().map(|a| a.portal.as_str()).collect::<Vec<_>>(),
+            ["rplus", "ror"],
+            "{dialect:?}"
+        );
+        let ror = anomaly::for_person(&db.store, &idnat, Some("ror"))
+            .await
+            .unwrap();
+        assert_eq!(ror, vec![filed.clone()], "{dialect:?}");
+        assert!(anomaly::for_person(&db.store, "810000000000", None)
+            .await
+            .unwrap()
+            .is_empty());
+
+        // Its history starts with the filing, by the professional, at the clock's time.
+        let (stored, events) = anomaly::get(&db.store, &filed.id).await.unwrap().unwrap();
+        assert_eq!(stored, filed);
+        assert_eq!(events.len(), 1);
+        assert_eq!(
+            (
+                events[0].from,
+                events[0].to,
+                events[0].actor.as_str(),
+                events[0].at
+            ),
+            (
+                None,
+                AnomalyState::Received,
+                actor.as_str(),
+                filed.created_at
+            )
+        );
+        let audited = db
+            .store
+            .count(&format!(
+                "SELECT COUNT(*) FROM audit_event WHERE action = 'registry.anomaly.filed'
+                 AND subject = '{idnat}' AND details NOT LIKE '%Paix%'"
+            ))
+            .await
+            .unwrap();
+        assert_eq!(audited, 2, "{dialect:?}: audited without the texts");
+
+        // Refused: an empty or too long text, a control character, an unknown professional.
+        let empty = NewAnomaly {
+            wrong: "   ",
+            ..report(&idnat, "ror", "Nom")
+        };
+        let long = "x".repeat(anomaly::TEXT_MAX + 1);
+        let too_long = NewAnomaly {
+            correct: &long,
+            ..report(&idnat, "ror", "Nom")
+        };
+        let control = report(&idnat, "ror", "Nom\u{7}");
+        for bad in [empty, too_long, control] {
+            let e = anomaly::file(&db.store, &c, &bad, &actor)
+                .await
+                .unwrap_err();
+            assert!(matches!(e, AnomalyError::BadInput(_)), "{dialect:?}: {e}");
+        }
+        let e = anomaly::file(
+            &db.store,
+            &c,
+            &report("810000000000", "ror", "Nom"),
+            "ps:810000000000",
+        )
+        .await
+        .unwrap_err();
+        assert!(matches!(e, AnomalyError::UnknownPerson(_)), "{e}");
+        assert_eq!(
+            anomaly::for_person(&db.store, &idnat, None)
+                .await
+                .unwrap()
+                .len(),
+            2
+        );
+        db.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn reg_09_the_queue_moves_received_in_review_then_corrected_or_rejected_only() {
+    for dialect in BOTH {
+        let c = clock();
+        let (db, idnat) = with_personas(dialect, &c).await;
+        let actor = format!("ps:{idnat}");
+        let mut ids = Vec::new();
+        for field in ["Nom", "Prénom", "Adresse"] {
+            let a = anomaly::file(&db.store, &c, &report(&idnat, "ror", field), &actor)
+                .await
+                .unwrap();
+            ids.push(a.id);
+        }
+        let t0 = c.now().unix_timestamp();
+
+        // The queue: oldest first (three of one second keep their filing order), paged.
+        let received = anomaly::queue(&db.store, &[AnomalyState::Received], None, 10)
+            .await
+            .unwrap();
+        assert_eq!(
+            received.iter().map(|a| a.id.clone()).collect::<Vec<_>>(),
+            ids,
+            "{dialect:?}"
+        );
+        let page = anomaly::queue(
+            &db.store,
+            &[AnomalyState::Received],
+            Some(ids[0].as_str()),
+            1,
+        )
+        .await
+        .unwrap();
+        assert_eq!(page.len(), 1);
+        assert_eq!(page[0].id, ids[1], "{dialect:?}: after the first, one");
+
+        // A decision needs a claim first.
+        let e = anomaly::decide(
+            &db.store,
+            &c,
+            &ids[0],
+            "agent:ars-idf-1",
+            Decision::Corrected,
+            "",
+        )
+        .await
+        .unwrap_err();
+        assert!(
+            matches!(
+                e,
+                AnomalyError::Transition {
+                    from: AnomalyState::Received,
+                    to: AnomalyState::Corrected
+                }
+            ),
+            "{dialect:?}: {e}"
+        );
+
+        c.advance(time::Duration::hours(1));
+        let claimed = anomaly::claim(&db.store, &c, &ids[0], "agent:ars-idf-1")
+            .await
+            .unwrap();
+        assert_eq!(claimed.state, AnomalyState::InReview);
+        assert_eq!(claimed.assignee.as_deref(), Some("agent:ars-idf-1"));
+        assert_eq!(claimed.updated_at, t0 + 3600);
+        // Taken once: a second agent cannot take it again.
+        let e = anomaly::claim(&db.store, &c, &ids[0], "agent:ars-idf-2")
+            .await
+            .unwrap_err();
+        assert!(matches!(e, AnomalyError::Transition { .. }), "{e}");
+        // Only the agent who took it decides.
+        let e = anomaly::decide(
+            &db.store,
+            &c,
+            &ids[0],
+            "agent:ars-idf-2",
+            Decision::Rejected,
+            "",
+        )
+        .await
+        .unwrap_err();
+        assert!(matches!(e, AnomalyError::NotAssignee(_)), "{e}");
+
+        c.advance(time::Duration::hours(1));
+        let done = anomaly::decide(
+            &db.store,
+            &c,
+            &ids[0],
+            "agent:ars-idf-1",
+            Decision::Corrected,
+            "  Nom corrigé dans le RPPS  ",
+        )
+        .await
+        .unwrap();
+        assert_eq!(done.state, AnomalyState::Corrected);
+        assert_eq!(
+            done.decision_note.as_deref(),
+            Some("Nom corrigé dans le RPPS")
+        );
+        // Closed: nothing moves it again.
+        for decision in [Decision::Corrected, Decision::Rejected] {
+            let e = anomaly::decide(&db.store, &c, &ids[0], "agent:ars-idf-1", decision, "")
+                .await
+                .unwrap_err();
+            assert!(matches!(e, AnomalyError::Transition { .. }), "{e}");
+        }
+        let e = anomaly::claim(&db.store, &c, &ids[0], "agent:ars-idf-1")
+            .await
+            .unwrap_err();
+        assert!(matches!(e, AnomalyError::Transition { .. }), "{e}");
+
+        // The other path: taken, then rejected.
+        anomaly::claim(&db.store, &c, &ids[1], "agent:ars-idf-2")
+            .await
+            .unwrap();
+        anomaly::decide(
+            &db.store,
+            &c,
+            &ids[1],
+            "agent:ars-idf-2",
+            Decision::Rejected,
+            "Exact",
+        )
+        .await
+        .unwrap();
+
+        // Each transition kept with its time and actor.
+        let (stored, events) = anomaly::get(&db.store, &ids[0]).await.unwrap().unwrap();
+        assert_eq!(stored, done);
+        let trail: Vec<_> = events
+            .iter()
+            .map(|e| (e.from, e.to, e.actor.as_str(), e.at))
+            .collect();
+        assert_eq!(
+            trail,
+            [
+                (None, AnomalyState::Received, actor.as_str(), t0),
+                (
+                    Some(AnomalyState::Received),
+                    AnomalyState::InReview,
+                    "agent:ars-idf-1",
+                    t0 + 3600
+                ),
+                (
+                    Some(AnomalyState::InReview),
+                    AnomalyState::Corrected,
+                    "agent:ars-idf-1",
+                    t0 + 7200
+                ),
+            ],
+            "{dialect:?}"
+        );
+        assert_eq!(events[2].note, "Nom corrigé dans le RPPS");
+
+        // The queue by state; the professional sees where each report is.
+        let open = anomaly::queue(
+            &db.store,
+            &[AnomalyState::Received, AnomalyState::InReview],
+            None,
+            10,
+        )
+        .await
+        .unwrap();
+        assert_eq!(open.len(), 1);
+        assert_eq!(open[0].id, ids[2]);
+        let closed = anomaly::queue(
+            &db.store,
+            &[AnomalyState::Corrected, AnomalyState::Rejected],
+            None,
+            10,
+        )
+        .await
+        .unwrap();
+        assert_eq!(closed.len(), 2);
+        let states: Vec<_> = anomaly::for_person(&db.store, &idnat, Some("ror"))
+            .await
+            .unwrap()
+            .iter()
+            .map(|a| a.state)
+            .collect();
+        assert_eq!(
+            states,
+            [
+                AnomalyState::Received,
+                AnomalyState::Rejected,
+                AnomalyState::Corrected
+            ],
+            "{dialect:?}: newest first"
+        );
+        assert!(anomaly::get(&db.store, "inconnu").await.unwrap().is_none());
+        let e = anomaly::claim(&db.store, &c, "inconnu", "agent:x")
+            .await
+            .unwrap_err();
+        assert!(matches!(e, AnomalyError::NotFound(_)), "{e}");
+        db.cleanup().await;
+    }
+}
