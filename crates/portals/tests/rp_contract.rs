@@ -619,7 +619,14 @@ async fn ror_rules(dialect: Dialect) {
         again.contains("Cochez la case après avoir lu les conditions"),
         "{again}"
     );
-    let (_, url, home) = w.submit(&again, &[("accepte", "1")]).await;
+    // ONB-05: the registry's data, validated as it is (the anomaly path: onb_05_…).
+    let (_, url, registry) = w.submit(&again, &[("accepte", "1")]).await;
+    assert_eq!(url, format!("{}/espaces/demo/accueil", w.base));
+    assert!(
+        registry.contains("Validation de vos informations personnelles"),
+        "{registry}"
+    );
+    let (_, url, home) = w.submit(&registry, &[("action", "valider")]).await;
     assert_eq!(url, format!("{}/espaces/demo", w.base));
     assert!(
         home.contains("Vous êtes connecté(e) avec Pro Santé Connect."),
@@ -704,6 +711,7 @@ async fn ror_rules(dialect: Dialect) {
 
 on_both_engines! {
     onb_02_03_04_ror_rules_first_psc_contact_email_terms_then_password => ror_rules;
+    onb_05_registry_data_validated_or_an_anomaly_filed_in_the_registry_queue => registry_validation;
     psc_01_a_portal_with_both_means_gives_a_psc_login_the_services_home => both_means;
     psc_01_demo_portal_code_flow_shows_who_logged_in_and_the_claims => code_flow_and_logout;
     psc_01_provider_refusal_is_a_french_page_with_retry => provider_refusal;
@@ -711,6 +719,176 @@ on_both_engines! {
     psc_01_login_attempt_expires_after_ten_minutes => login_expiry;
     psc_01_tokens_that_fail_verification_refuse_the_login => bad_tokens;
     psc_02_backchannel_logout_token_ends_the_portal_session => backchannel_logout;
+}
+
+/// ONB-05 and REG-09 on a portal that asks only this step (a configuration change, no code):
+/// the registry's data with "Valider mes informations" and "Déclarer une anomalie"; the
+/// anomaly form in French (errors, CSRF); the report filed in the registry's queue and listed
+/// as sent; the home page after the validation; asked again once the registry's data changed
+/// (an agency corrected it), the report then listed as corrected.
+async fn registry_validation(dialect: Dialect) {
+    use caducee_registry::anomaly::{self, AnomalyState, Decision};
+    let mut portal = caducee_portals::config::ror();
+    portal.slug = "demo".into();
+    portal.terms_url = None;
+    portal.privacy_url = None;
+    portal.onboarding = vec![caducee_portals::config::OnboardingStep::ConfirmRegistry];
+    let w = world_with(dialect, portal).await;
+    let store = &w.db.store;
+    let accueil = format!("{}/espaces/demo/accueil", w.base);
+    let (status, url, page) = w.get("/espaces/demo/login").await;
+    assert_eq!((status, url.as_str()), (200, accueil.as_str()), "{page}");
+    assert!(
+        page.contains("<h1>Validation de vos informations personnelles</h1>"),
+        "{page}"
+    );
+    // The registry's data: name, profession, the activity and its structure.
+    let julie = caducee_registry::queries::get_professional(
+        store,
+        &caducee_registry::queries::parse_id("19999900012").unwrap(),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    let structure = julie.activities[0].structure.clone().unwrap();
+    for shown in [
+        "Martin",
+        "Julie",
+        "Médecin",
+        "19999900012",
+        structure.city.as_str(),
+        "Valider mes informations",
+        "Déclarer une anomalie",
+    ] {
+        assert!(page.contains(shown), "{shown} in {page}");
+    }
+    assert!(!page.contains("signalements"), "no report yet");
+
+    // The anomaly form; sent empty, each field says what to do, in French.
+    let (_, _, form) = w.submit(&page, &[("action", "anomalie")]).await;
+    assert!(form.contains("<h1>Déclarer une anomalie</h1>"), "{form}");
+    assert!(form.contains("Donnée concernée *"), "{form}");
+    let (status, _, errors) = w.submit(&form, &[("action", "envoyer")]).await;
+    assert_eq!(status, 422, "{errors}");
+    for message in [
+        "Choisissez la donnée concernée par l",
+        "Décrivez ce qui est erroné.",
+        "Indiquez la bonne information.",
+    ] {
+        assert!(errors.contains(message), "{message} in {errors}");
+    }
+    // A value the list does not offer is refused too; what was typed is kept.
+    let (status, _, errors) = w
+        .submit(
+            &form,
+            &[
+                ("donnee", "mot_de_passe"),
+                ("erreur", "Le numéro de rue est faux"),
+                ("correction", "14 rue Victor Hugo"),
+                ("action", "envoyer"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 422);
+    assert!(errors.contains("value=\"14 rue Victor Hugo\""), "{errors}");
+    // Without the form's CSRF token: nothing filed.
+    let forged = w
+        .browser
+        .post(&accueil)
+        .form(&[
+            ("etape", "anomalie"),
+            ("action", "envoyer"),
+            ("donnee", "nom"),
+            ("erreur", "x"),
+            ("correction", "y"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.url().as_str(), accueil);
+    assert!(anomaly::for_person(store, "819999900012", None)
+        .await
+        .unwrap()
+        .is_empty());
+
+    // Filed: in the registry's queue, and listed on the page as sent.
+    let (status, url, listed) = w
+        .submit(
+            &form,
+            &[
+                ("donnee", "activite-1"),
+                ("erreur", "Le numéro de rue est faux"),
+                ("correction", "14 rue Victor Hugo"),
+                ("action", "envoyer"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 200, "{listed}");
+    assert_eq!(url, format!("{accueil}?signalement=envoye"));
+    assert!(listed.contains("Votre déclaration d"), "{listed}");
+    assert!(listed.contains(">Envoyée</dd>"), "{listed}");
+    assert!(listed.contains("14 rue Victor Hugo"), "{listed}");
+    let reports = anomaly::for_person(store, "819999900012", Some("demo"))
+        .await
+        .unwrap();
+    assert_eq!(reports.len(), 1);
+    let report = &reports[0];
+    assert_eq!(report.state, AnomalyState::Received);
+    assert!(report.field.starts_with("Activité : "), "{}", report.field);
+    assert_eq!(
+        (report.wrong.as_str(), report.correct.as_str()),
+        ("Le numéro de rue est faux", "14 rue Victor Hugo")
+    );
+    assert_eq!(report.created_at, w.clock.now().unix_timestamp());
+    let queue = anomaly::queue(store, &[AnomalyState::Received], None, 10)
+        .await
+        .unwrap();
+    assert_eq!(queue, reports, "in the agencies' queue");
+    // A report does not answer the step: the home page still waits for the validation.
+    let (_, url, _) = w.get("/espaces/demo").await;
+    assert_eq!(url, accueil);
+
+    // Validated: the home page, and it stays so at the next visits.
+    let (_, url, home) = w.submit(&listed, &[("action", "valider")]).await;
+    assert_eq!(url, format!("{}/espaces/demo", w.base));
+    assert!(home.contains("Mon offre de santé"), "{home}");
+    let at: Option<i64> = sqlx::query_scalar(
+        "SELECT registry_validated_at FROM portal_member WHERE portal = 'demo' AND idnat = '819999900012'",
+    )
+    .fetch_one(store.pool())
+    .await
+    .unwrap();
+    assert_eq!(at, Some(w.clock.now().unix_timestamp()));
+    let (_, url, _) = w.get("/espaces/demo").await;
+    assert_eq!(url, format!("{}/espaces/demo", w.base));
+
+    // The agency takes the report and corrects the data: asked again, the report corrected
+    // (minutes later: the portal session is still open).
+    w.clock.advance(time::Duration::minutes(5));
+    anomaly::claim(store, &w.clock, &report.id, "agent:ars-ara")
+        .await
+        .unwrap();
+    anomaly::decide(
+        store,
+        &w.clock,
+        &report.id,
+        "agent:ars-ara",
+        Decision::Corrected,
+        "Adresse corrigée",
+    )
+    .await
+    .unwrap();
+    sqlx::query("UPDATE reg_person SET first_name = 'Julie-Anne' WHERE idnat = '819999900012'")
+        .execute(store.pool())
+        .await
+        .unwrap();
+    let (_, url, again) = w.get("/espaces/demo").await;
+    assert_eq!(url, accueil);
+    assert!(again.contains("Julie-Anne"), "{again}");
+    assert!(again.contains(">Corrigée</dd>"), "{again}");
+    let (_, url, _) = w.submit(&again, &[("action", "valider")]).await;
+    assert_eq!(url, format!("{}/espaces/demo", w.base));
+    w.db.cleanup().await;
 }
 
 async fn code_flow_and_logout(dialect: Dialect) {
