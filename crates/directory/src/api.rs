@@ -31,6 +31,15 @@ impl<T: serde::Serialize> IntoResponse for Fhir<T> {
     }
 }
 
+/// A FHIR JSON body already serialised.
+pub struct FhirBytes(pub Vec<u8>);
+
+impl IntoResponse for FhirBytes {
+    fn into_response(self) -> Response {
+        ([(header::CONTENT_TYPE, FHIR_JSON)], self.0).into_response()
+    }
+}
+
 /// The routes under `/fhir/v2`.
 pub fn router(dir: Directory) -> Router {
     Router::new()
@@ -75,7 +84,7 @@ async fn search(
     RawQuery(query): RawQuery,
 ) -> Result<Response, DirectoryError> {
     let req = params::parse(kind_of(&kind)?, pairs(query))?;
-    Ok(Fhir(searchset::run(&dir, &req).await?).into_response())
+    Ok(FhirBytes(searchset::run(&dir, &req).await?).into_response())
 }
 
 async fn read(
@@ -138,7 +147,7 @@ async fn export_kickoff(
             }
         }
     }
-    let job = dir.start_export(types)?;
+    let job = dir.start_export(types).await?;
     let status = format!("{}/$export-status/{job}", dir.base());
     let mut response = (
         StatusCode::ACCEPTED,
@@ -164,7 +173,7 @@ async fn export_status(
     Path(job): Path<String>,
 ) -> Result<Response, DirectoryError> {
     use crate::jobs::State as Job;
-    match dir.export_state(&job)? {
+    match dir.export_state(&job).await? {
         Job::Running => {
             let mut r = StatusCode::ACCEPTED.into_response();
             r.headers_mut()
@@ -186,7 +195,7 @@ async fn export_cancel(
     State(dir): State<Directory>,
     Path(job): Path<String>,
 ) -> Result<Response, DirectoryError> {
-    dir.cancel_export(&job)?;
+    dir.cancel_export(&job).await?;
     Ok(StatusCode::ACCEPTED.into_response())
 }
 
@@ -194,7 +203,7 @@ async fn export_file(
     State(dir): State<Directory>,
     Path((job, file)): Path<(String, String)>,
 ) -> Result<Response, DirectoryError> {
-    let path = dir.export_file(&job, &file)?;
+    let path = dir.export_file(&job, &file).await?;
     let f = tokio::fs::File::open(&path).await?;
     let body = Body::from_stream(tokio_util::io::ReaderStream::new(f));
     Ok(([(header::CONTENT_TYPE, NDJSON)], body).into_response())

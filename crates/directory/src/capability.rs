@@ -1,6 +1,15 @@
 //! `GET [base]/metadata`: the CapabilityStatement of the API, built from the same tables
 //! as the parameter reader ([`crate::params::Kind::parameters`]), so that what it says is
 //! what the API does. Typed structs, as for the resources.
+//!
+//! No HealthcareService (decided for issue 15 from the ANS guide): its two public-data
+//! profiles describe FINESS data — `as-dp-healthcareservice-healthcare-activity`, the
+//! regulated care activities an ARS authorises (ARHGOS authorisation number and dates,
+//! activity, modality and form: JDV_J131..J134 of the RASS), and
+//! `as-dp-healthcareservice-social-equipment`, an establishment's social equipment
+//! (discipline, clientele, type of activity: JDV_J136..J138) — each `providedBy` a FINESS
+//! establishment. The RPPS extract (PS_LibreAcces) the registry holds has none of these;
+//! serving the type would mean resources with no content. It comes with a FINESS import.
 
 use crate::params::Kind;
 use crate::resources::{PROFILE_ORGANIZATION, PROFILE_PRACTITIONER, PROFILE_PRACTITIONER_ROLE};

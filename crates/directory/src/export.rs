@@ -81,7 +81,10 @@ pub async fn write_all(
             let Some(last) = hits.last() else { break };
             after = Some(last.key);
             let ids: Vec<String> = hits.iter().map(|h| h.id.clone()).collect();
-            let updated = search::person_last_updated(store, &ids).await?;
+            let updated: HashMap<&str, i64> = hits
+                .iter()
+                .map(|h| (h.id.as_str(), h.last_updated))
+                .collect();
             let role_updated: HashMap<String, i64> = if roles.is_some() {
                 search::search_roles(
                     store,
@@ -99,10 +102,16 @@ pub async fn write_all(
             } else {
                 HashMap::new()
             };
-            let people = search::public_professionals(store, &ids).await?;
+            // PractitionerRoles show their activities' codes and organization.
+            let detail = if roles.is_some() {
+                search::Detail::Codes
+            } else {
+                search::Detail::Professions
+            };
+            let people = search::public_professionals(store, &ids, detail).await?;
             for p in people {
                 if let Some((_, out)) = practitioners.as_mut() {
-                    let t = updated.get(&p.id_nat).copied().unwrap_or(0);
+                    let t = updated.get(p.id_nat.as_str()).copied().unwrap_or(0);
                     line(
                         out,
                         &crate::fhir::Resource::Practitioner(practitioner(&p, t)),

@@ -1,21 +1,55 @@
-//! The `$export` jobs of this node (FHIR Bulk Data): each writes its NDJSON files into a
-//! folder of its own, in a task, and answers the status polls from memory.
+//! The `$export` jobs (FHIR Bulk Data), kept in the database (`dir_export_job`, the
+//! directory's own table): any node answers a job's status poll, and a restart does not
+//! lose a finished job's manifest (its files list).
 //!
-//! Kept in memory on purpose: a job is a few files on this node's disk, fetched from this
-//! node; a restart forgets them (the client starts again, as Bulk Data allows). The folder
-//! of a job goes with its `DELETE`; those of an earlier process stay in the system's
-//! temporary folder until it is cleaned.
+//! A job runs in a task of the node that started it and writes its NDJSON files into a
+//! folder of its own under the jobs' root (stable across restarts: by default the system's
+//! temporary folder, `caducee-fhir-export/<job>`). While it runs, the task stamps
+//! `heartbeat_at` every few seconds; a running job whose stamp is older than [`STALE`] is
+//! reported failed (its node stopped), so a poll never waits for ever. A `DELETE` removes the
+//! row from any node; the running task sees its row gone at its next stamp and stops.
+//!
+//! The files themselves are on the disk of the node that wrote them: a node that cannot see
+//! that folder (no shared volume) answers their URL with a French 404 saying so. Never keeps
+//! a job's state in memory only.
 
 use crate::error::DirectoryError;
 use crate::params::Kind;
-use caducee_store::Store;
-use serde::Serialize;
+use caducee_core::clock::SharedClock;
+use caducee_store::sqlx::{self, Row};
+use caducee_store::{Migration, Store};
+use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
-/// Jobs running at once, at most (each walks the whole directory).
-const MAX_RUNNING: usize = 2;
+/// The directory's tables (component `directory`), applied by [`Jobs`] before its first
+/// use and by whoever migrates at start.
+pub const MIGRATIONS: &[Migration] = &[Migration {
+    component: "directory",
+    version: 1,
+    name: "export jobs",
+    sql: "CREATE TABLE dir_export_job (
+            id TEXT PRIMARY KEY,
+            state TEXT NOT NULL,
+            transaction_time TEXT NOT NULL,
+            request TEXT NOT NULL,
+            folder TEXT NOT NULL,
+            manifest TEXT,
+            error TEXT,
+            created_at BIGINT NOT NULL,
+            heartbeat_at BIGINT NOT NULL
+          );
+          CREATE INDEX dir_export_job_state ON dir_export_job (state, heartbeat_at);",
+}];
+
+/// Jobs running at once, at most, across the nodes (each walks the whole directory).
+const MAX_RUNNING: i64 = 2;
+/// How often a running job stamps its row.
+const HEARTBEAT: Duration = Duration::from_secs(5);
+/// A running job not stamped for this long (seconds) has lost its node.
+pub const STALE: i64 = 60;
 
 #[derive(Debug, Clone)]
 pub enum State {
@@ -25,7 +59,7 @@ pub enum State {
 }
 
 /// The Bulk Data completion manifest.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Manifest {
     pub transaction_time: String,
@@ -35,7 +69,7 @@ pub struct Manifest {
     pub error: Vec<ManifestOutput>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ManifestOutput {
     #[serde(rename = "type")]
     pub kind: String,
@@ -43,137 +77,276 @@ pub struct ManifestOutput {
     pub count: u64,
 }
 
-struct Job {
-    state: State,
-    folder: PathBuf,
-    task: Option<tokio::task::AbortHandle>,
-}
-
 #[derive(Clone)]
 pub struct Jobs {
+    store: Store,
+    clock: SharedClock,
     root: PathBuf,
-    jobs: Arc<Mutex<HashMap<String, Job>>>,
+    /// The tasks of this node, to stop at once a job deleted here.
+    tasks: Arc<Mutex<HashMap<String, tokio::task::AbortHandle>>>,
+    schema: Arc<tokio::sync::OnceCell<()>>,
 }
 
 impl Jobs {
-    /// Jobs writing under `root`.
-    pub fn new(root: PathBuf) -> Jobs {
+    /// Jobs of `store`, writing under `root`.
+    pub fn new(store: Store, clock: SharedClock, root: PathBuf) -> Jobs {
         Jobs {
+            store,
+            clock,
             root,
-            jobs: Arc::new(Mutex::new(HashMap::new())),
+            tasks: Arc::default(),
+            schema: Arc::default(),
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Job>> {
+    fn tasks(&self) -> std::sync::MutexGuard<'_, HashMap<String, tokio::task::AbortHandle>> {
         // A panic while holding the lock leaves plain data: still usable.
-        self.jobs.lock().unwrap_or_else(|e| e.into_inner())
+        self.tasks.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The table exists (migrated once per process; a concurrent node's migration of the
+    /// same version makes this one fail and the next call try again).
+    async fn schema(&self) -> Result<(), DirectoryError> {
+        self.schema
+            .get_or_try_init(|| async { self.store.migrate(MIGRATIONS).await })
+            .await?;
+        Ok(())
     }
 
     /// Starts a job; `base` is the API's base URL (for the files' URLs), `now` the
     /// transaction time.
-    pub fn start(
+    pub async fn start(
         &self,
-        store: Store,
         base: String,
         now: String,
         types: Vec<Kind>,
     ) -> Result<String, DirectoryError> {
+        self.schema().await?;
+        let t = self.clock.unix();
+        let running = sqlx::query(
+            "SELECT COUNT(*) FROM dir_export_job WHERE state = 'running' AND heartbeat_at >= $1",
+        )
+        .bind(t - STALE)
+        .fetch_one(self.store.pool())
+        .await
+        .and_then(|r| r.try_get::<i64, _>(0))
+        .map_err(caducee_store::StoreError::from)?;
+        if running >= MAX_RUNNING {
+            return Err(DirectoryError::TooCostly(format!(
+                "{running} exports sont déjà en cours ; réessayez quand l'un d'eux est terminé."
+            )));
+        }
         let id = uuid::Uuid::new_v4().simple().to_string();
         let folder = self.root.join(&id);
-        {
-            let mut jobs = self.lock();
-            let running = jobs
-                .values()
-                .filter(|j| matches!(j.state, State::Running))
-                .count();
-            if running >= MAX_RUNNING {
-                return Err(DirectoryError::TooCostly(format!(
-                    "{running} exports sont déjà en cours sur ce serveur ; réessayez quand l'un d'eux est terminé."
-                )));
-            }
-            jobs.insert(
-                id.clone(),
-                Job {
-                    state: State::Running,
-                    folder: folder.clone(),
-                    task: None,
-                },
-            );
-        }
+        let request = format!("{base}/$export");
+        sqlx::query(
+            "INSERT INTO dir_export_job (id, state, transaction_time, request, folder, created_at, heartbeat_at)
+             VALUES ($1, 'running', $2, $3, $4, $5, $5)",
+        )
+        .bind(&id)
+        .bind(&now)
+        .bind(&request)
+        .bind(folder.to_string_lossy().into_owned())
+        .bind(t)
+        .execute(self.store.pool())
+        .await
+        .map_err(caducee_store::StoreError::from)?;
         let this = self.clone();
         let job = id.clone();
         let task = tokio::spawn(async move {
-            let request = format!("{base}/$export");
-            let state = match crate::export::write_all(&store, &folder, &types).await {
-                Ok(outputs) => State::Done(Manifest {
-                    transaction_time: now,
-                    request,
-                    requires_access_token: false,
-                    output: outputs
-                        .into_iter()
-                        .map(|o| ManifestOutput {
-                            kind: o.kind.to_string(),
-                            url: format!("{base}/$export-file/{job}/{}.ndjson", o.kind),
-                            count: o.count,
-                        })
-                        .collect(),
-                    error: Vec::new(),
-                }),
+            let outcome = tokio::select! {
+                r = crate::export::write_all(&this.store, &folder, &types) => Some(r),
+                () = this.heartbeat(&job) => None,
+            };
+            let written = match outcome {
+                // Deleted meanwhile (from any node): nothing to record, no files to keep.
+                None => {
+                    let _ = std::fs::remove_dir_all(&folder);
+                    this.tasks().remove(&job);
+                    return;
+                }
+                Some(r) => r,
+            };
+            let (state, manifest, error) = match written {
+                Ok(outputs) => {
+                    let manifest = Manifest {
+                        transaction_time: now,
+                        request,
+                        requires_access_token: false,
+                        output: outputs
+                            .into_iter()
+                            .map(|o| ManifestOutput {
+                                kind: o.kind.to_string(),
+                                url: format!("{base}/$export-file/{job}/{}.ndjson", o.kind),
+                                count: o.count,
+                            })
+                            .collect(),
+                        error: Vec::new(),
+                    };
+                    match serde_json::to_string(&manifest) {
+                        Ok(m) => ("done", Some(m), None),
+                        Err(e) => ("failed", None, Some(e.to_string())),
+                    }
+                }
                 Err(e) => {
                     tracing::error!(error = %e, job = %job, "export FHIR");
-                    State::Failed(e.to_string())
+                    ("failed", None, Some(e.to_string()))
                 }
             };
-            if let Some(j) = this.lock().get_mut(&job) {
-                j.state = state;
+            let saved = sqlx::query(
+                "UPDATE dir_export_job SET state = $2, manifest = $3, error = $4, heartbeat_at = $5
+                 WHERE id = $1 AND state = 'running'",
+            )
+            .bind(&job)
+            .bind(state)
+            .bind(manifest)
+            .bind(error)
+            .bind(this.clock.unix())
+            .execute(this.store.pool())
+            .await;
+            match saved {
+                Ok(r) if r.rows_affected() == 0 => {
+                    let _ = std::fs::remove_dir_all(&folder);
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::error!(error = %e, job = %job, "export FHIR : état non enregistré")
+                }
             }
+            this.tasks().remove(&job);
         });
-        if let Some(j) = self.lock().get_mut(&id) {
-            j.task = Some(task.abort_handle());
-        }
+        self.tasks().insert(id.clone(), task.abort_handle());
         Ok(id)
+    }
+
+    /// Stamps the job's row every [`HEARTBEAT`]; returns when the row is gone (deleted).
+    async fn heartbeat(&self, job: &str) {
+        let mut tick = tokio::time::interval(HEARTBEAT);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            let r = sqlx::query(
+                "UPDATE dir_export_job SET heartbeat_at = $2 WHERE id = $1 AND state = 'running'",
+            )
+            .bind(job)
+            .bind(self.clock.unix())
+            .execute(self.store.pool())
+            .await;
+            match r {
+                Ok(r) if r.rows_affected() == 0 => return,
+                Ok(_) => {}
+                // The database away for a moment: the next stamp tries again.
+                Err(e) => tracing::warn!(error = %e, job = %job, "export FHIR : battement"),
+            }
+        }
     }
 
     fn unknown(id: &str) -> DirectoryError {
         DirectoryError::NotFound(format!(
-            "Aucun export « {id} » sur ce serveur (terminé et supprimé, ou serveur redémarré) : relancez $export."
+            "Aucun export « {id} » (jamais lancé, ou supprimé) : relancez $export."
         ))
     }
 
-    pub fn state(&self, id: &str) -> Result<State, DirectoryError> {
-        self.lock()
-            .get(id)
-            .map(|j| j.state.clone())
-            .ok_or_else(|| Jobs::unknown(id))
+    /// The row of a job: state, manifest, error, folder, heartbeat.
+    async fn row(&self, id: &str) -> Result<Option<JobRow>, DirectoryError> {
+        self.schema().await?;
+        let row = sqlx::query(
+            "SELECT state, manifest, error, folder, heartbeat_at FROM dir_export_job WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(self.store.pool())
+        .await
+        .map_err(caducee_store::StoreError::from)?;
+        row.map(|r| -> Result<JobRow, sqlx::Error> {
+            Ok(JobRow {
+                state: r.try_get(0)?,
+                manifest: r.try_get(1)?,
+                error: r.try_get(2)?,
+                folder: r.try_get(3)?,
+                heartbeat_at: r.try_get(4)?,
+            })
+        })
+        .transpose()
+        .map_err(|e| DirectoryError::Store(e.into()))
     }
 
-    /// Stops a job (if running) and removes its files.
-    pub fn cancel(&self, id: &str) -> Result<(), DirectoryError> {
-        let job = self.lock().remove(id).ok_or_else(|| Jobs::unknown(id))?;
-        if let Some(t) = job.task {
+    pub async fn state(&self, id: &str) -> Result<State, DirectoryError> {
+        let row = self.row(id).await?.ok_or_else(|| Jobs::unknown(id))?;
+        row.state(self.clock.unix())
+    }
+
+    /// Stops a job (if running, wherever it runs) and removes its files (those this node
+    /// can see).
+    pub async fn cancel(&self, id: &str) -> Result<(), DirectoryError> {
+        let row = self.row(id).await?.ok_or_else(|| Jobs::unknown(id))?;
+        let deleted = sqlx::query("DELETE FROM dir_export_job WHERE id = $1")
+            .bind(id)
+            .execute(self.store.pool())
+            .await
+            .map_err(caducee_store::StoreError::from)?
+            .rows_affected();
+        if deleted == 0 {
+            return Err(Jobs::unknown(id));
+        }
+        if let Some(t) = self.tasks().remove(id) {
             t.abort();
         }
-        let _ = std::fs::remove_dir_all(&job.folder);
+        let _ = std::fs::remove_dir_all(&row.folder);
         Ok(())
     }
 
     /// The path of one file of a finished job; `file` must be `<Type>.ndjson` of a type
     /// exported (never a path of the client's making).
-    pub fn file(&self, id: &str, file: &str) -> Result<PathBuf, DirectoryError> {
-        let jobs = self.lock();
-        let job = jobs.get(id).ok_or_else(|| Jobs::unknown(id))?;
-        let State::Done(manifest) = &job.state else {
+    pub async fn file(&self, id: &str, file: &str) -> Result<PathBuf, DirectoryError> {
+        let row = self.row(id).await?.ok_or_else(|| Jobs::unknown(id))?;
+        let State::Done(manifest) = row.state(self.clock.unix())? else {
             return Err(DirectoryError::NotFound(
                 "Cet export n'est pas terminé : suivez son statut.".into(),
             ));
         };
-        manifest
+        let path = manifest
             .output
             .iter()
             .find(|o| format!("{}.ndjson", o.kind) == file)
-            .map(|o| job.folder.join(format!("{}.ndjson", o.kind)))
+            .map(|o| PathBuf::from(&row.folder).join(format!("{}.ndjson", o.kind)))
             .ok_or_else(|| {
                 DirectoryError::NotFound(format!("Aucun fichier « {file} » dans cet export."))
-            })
+            })?;
+        if !path.is_file() {
+            return Err(DirectoryError::NotFound(
+                "Le fichier de cet export est sur le disque du serveur qui l'a écrit, \
+                 que ce serveur-ci ne voit pas ; demandez-le à nouveau (l'équilibreur \
+                 vous enverra peut-être ailleurs) ou relancez $export."
+                    .into(),
+            ));
+        }
+        Ok(path)
+    }
+}
+
+struct JobRow {
+    state: String,
+    manifest: Option<String>,
+    error: Option<String>,
+    folder: String,
+    heartbeat_at: i64,
+}
+
+impl JobRow {
+    fn state(&self, now: i64) -> Result<State, DirectoryError> {
+        match self.state.as_str() {
+            "running" if self.heartbeat_at < now - STALE => Ok(State::Failed(
+                "l'export a été interrompu (le serveur qui l'écrivait s'est arrêté) ; relancez $export"
+                    .into(),
+            )),
+            "running" => Ok(State::Running),
+            "done" => {
+                let m = self.manifest.as_deref().unwrap_or("{}");
+                serde_json::from_str(m)
+                    .map(State::Done)
+                    .map_err(|e| DirectoryError::Io(std::io::Error::other(e)))
+            }
+            _ => Ok(State::Failed(self.error.clone().unwrap_or_default())),
+        }
     }
 }

@@ -24,10 +24,9 @@ struct Found {
     total: Option<u64>,
 }
 
-pub async fn run(
-    dir: &Directory,
-    req: &SearchRequest,
-) -> Result<serde_json::Value, DirectoryError> {
+/// The searchset Bundle of `req`, as JSON bytes (serialised straight from the typed
+/// structs; through a `serde_json::Value` only when `_elements` trims the matches).
+pub async fn run(dir: &Directory, req: &SearchRequest) -> Result<Vec<u8>, DirectoryError> {
     let cursor = req
         .controls
         .cursor
@@ -66,12 +65,16 @@ pub async fn run(
         link,
         entry,
     };
-    let mut json = serde_json::to_value(Resource::Bundle(bundle))
-        .map_err(|e| DirectoryError::Io(std::io::Error::other(e)))?;
-    if let Some(elements) = &req.controls.elements {
-        subset(&mut json, elements);
+    let json_error = |e: serde_json::Error| DirectoryError::Io(std::io::Error::other(e));
+    let bundle = Resource::Bundle(bundle);
+    match &req.controls.elements {
+        None => serde_json::to_vec(&bundle).map_err(json_error),
+        Some(elements) => {
+            let mut json = serde_json::to_value(bundle).map_err(json_error)?;
+            subset(&mut json, elements);
+            serde_json::to_vec(&json).map_err(json_error)
+        }
     }
-    Ok(json)
 }
 
 fn entry(dir: &Directory, resource: Resource, mode: &str) -> BundleEntry {
@@ -201,14 +204,14 @@ enum Keyed<'a> {
     Structures(&'a [search::StructureFilter]),
 }
 
-/// One page of a keyed search: the ids of its hits, the cursor of the next page, and the
-/// total when asked (as of the first page).
+/// One page of a keyed search: its hits, the cursor of the next page, and the total when
+/// asked (as of the first page).
 async fn keyed_page(
     dir: &Directory,
     req: &SearchRequest,
     cursor: Option<Cursor>,
     what: Keyed<'_>,
-) -> Result<(Vec<String>, Option<Cursor>, Option<u64>), DirectoryError> {
+) -> Result<(Vec<search::Hit>, Option<Cursor>, Option<u64>), DirectoryError> {
     let store = dir.store();
     let (after, max_key) = match keyed(cursor)? {
         Some((a, m)) => (Some(a), m),
@@ -246,7 +249,7 @@ async fn keyed_page(
             max_key,
         }
     });
-    Ok((hits.into_iter().map(|h| h.id).collect(), next, total))
+    Ok((hits, next, total))
 }
 
 async fn practitioners(
@@ -256,13 +259,23 @@ async fn practitioners(
     cursor: Option<Cursor>,
 ) -> Result<Found, DirectoryError> {
     let store = dir.store();
-    let (ids, next, total) = keyed_page(dir, req, cursor, Keyed::Persons(filters)).await?;
-    let updated = search::person_last_updated(store, &ids).await?;
-    let people = search::public_professionals(store, &ids).await?;
+    let (hits, next, total) = keyed_page(dir, req, cursor, Keyed::Persons(filters)).await?;
+    let ids: Vec<String> = hits.iter().map(|h| h.id.clone()).collect();
+    let updated: HashMap<&str, i64> = hits
+        .iter()
+        .map(|h| (h.id.as_str(), h.last_updated))
+        .collect();
+    // Practitioners alone show no activity codes; their PractitionerRoles do.
+    let detail = if req.controls.revinclude {
+        search::Detail::Codes
+    } else {
+        search::Detail::Professions
+    };
+    let people = search::public_professionals(store, &ids, detail).await?;
     let matches = people
         .iter()
         .map(|p| {
-            let t = updated.get(&p.id_nat).copied().unwrap_or(0);
+            let t = updated.get(p.id_nat.as_str()).copied().unwrap_or(0);
             Resource::Practitioner(practitioner(p, t))
         })
         .collect();
@@ -286,7 +299,8 @@ async fn organizations(
     cursor: Option<Cursor>,
 ) -> Result<Found, DirectoryError> {
     let store = dir.store();
-    let (ids, next, total) = keyed_page(dir, req, cursor, Keyed::Structures(filters)).await?;
+    let (hits, next, total) = keyed_page(dir, req, cursor, Keyed::Structures(filters)).await?;
+    let ids: Vec<String> = hits.into_iter().map(|h| h.id).collect();
     let matches = search::structures(store, &ids)
         .await?
         .iter()
@@ -326,11 +340,12 @@ async fn role_resources(
             ids.push(h.idnat.clone());
         }
     }
-    let people: HashMap<String, Professional> = search::public_professionals(dir.store(), &ids)
-        .await?
-        .into_iter()
-        .map(|p| (p.id_nat.clone(), p))
-        .collect();
+    let people: HashMap<String, Professional> =
+        search::public_professionals(dir.store(), &ids, search::Detail::Codes)
+            .await?
+            .into_iter()
+            .map(|p| (p.id_nat.clone(), p))
+            .collect();
     let mut out = Vec::new();
     for h in hits {
         if let Some(p) = people.get(&h.idnat) {

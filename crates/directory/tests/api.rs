@@ -546,7 +546,7 @@ async fn reg_10_fhir_paging_sees_the_first_page_data(dialect: Dialect) {
 }
 
 async fn reg_10_fhir_bulk_export(dialect: Dialect) {
-    let (db, api, _clock, _dir) = setup(dialect, "export").await;
+    let (db, api, clock, _dir) = setup(dialect, "export").await;
     let (s, v) = api.get("/fhir/v2/$export").await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
     assert!(diagnostics(&v).contains("Prefer: respond-async"));
@@ -610,6 +610,29 @@ async fn reg_10_fhir_bulk_export(dialect: Dialect) {
         assert_eq!(l["resourceType"], "Practitioner");
         api.sample(l);
     }
+    // Another node (or this one restarted) on the same database answers the poll with the
+    // same manifest, and serves the files it can see.
+    let other = Api {
+        router: caducee_directory::router(Directory::new(
+            db.store.clone(),
+            clock.shared(),
+            "https://annuaire.test",
+        )),
+        name: "export-other-node",
+        n: AtomicUsize::new(0),
+    };
+    let (s, again) = other.get(&status).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(again, manifest);
+    let (s, _, body) = other
+        .raw(
+            Request::get(url.trim_start_matches("https://annuaire.test"))
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(String::from_utf8(body).unwrap().lines().count(), 6);
     let (s, _) = api.get(&format!("{status}/../x")).await;
     assert_eq!(s, StatusCode::NOT_FOUND);
     let (s, _, _) = api
@@ -618,6 +641,36 @@ async fn reg_10_fhir_bulk_export(dialect: Dialect) {
     assert_eq!(s, StatusCode::ACCEPTED);
     let (s, _) = api.get(&status).await;
     assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, _) = other.get(&status).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    // A job whose node stopped (no heartbeat for a minute) is reported failed, not running
+    // for ever.
+    let (_, headers, _) = api
+        .raw(
+            Request::get("/fhir/v2/$export?_type=Organization")
+                .header("prefer", "respond-async")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    let status = headers["content-location"]
+        .to_str()
+        .unwrap()
+        .trim_start_matches("https://annuaire.test")
+        .to_string();
+    let job = status.rsplit('/').next().unwrap().to_string();
+    while api.get(&status).await.0 != StatusCode::OK {
+        tokio::task::yield_now().await;
+    }
+    caducee_store::sqlx::query(
+        "UPDATE dir_export_job SET state = 'running', heartbeat_at = heartbeat_at - 120 WHERE id = $1",
+    )
+    .bind(&job)
+    .execute(db.store.pool())
+    .await
+    .unwrap();
+    let (s, v) = other.get(&status).await;
+    assert_eq!(s, StatusCode::INTERNAL_SERVER_ERROR, "{v}");
     db.cleanup().await;
 }
 
@@ -682,7 +735,94 @@ async fn reg_10_annuaire_page_searches_the_directory(dialect: Dialect) {
     db.cleanup().await;
 }
 
+/// The exact Practitioner, PractitionerRole and Organization JSON of every demo persona,
+/// against `tests/golden/personas.json`, the same file for both engines. With
+/// `CADUCEE_GOLDEN_WRITE=1` the SQLite run rewrites the file (to be read and committed
+/// with the change that explains it).
+async fn reg_10_fhir_golden_demo_personas(dialect: Dialect) {
+    let db = TestDb::new(dialect).await;
+    db.store
+        .migrate(&caducee_registry::migrations())
+        .await
+        .unwrap();
+    let clock = ManualClock::new(datetime!(2026-11-23 10:00 UTC));
+    caducee_registry::demo::seed_personas(&db.store, &clock)
+        .await
+        .unwrap();
+    let directory = Directory::new(db.store.clone(), clock.shared(), "https://annuaire.test");
+    let api = Api {
+        router: caducee_directory::router(directory),
+        name: "golden",
+        n: AtomicUsize::new(0),
+    };
+    let mut got = serde_json::Map::new();
+    for persona in caducee_registry::generate::demo_personas() {
+        let id = &persona.idnat;
+        let (s, practitioner) = api.get(&format!("/fhir/v2/Practitioner/{id}")).await;
+        assert_eq!(s, StatusCode::OK, "{practitioner}");
+        let (s, bundle) = api
+            .get(&format!(
+                "/fhir/v2/PractitionerRole?practitioner=Practitioner/{id}&_include=PractitionerRole:organization"
+            ))
+            .await;
+        assert_eq!(s, StatusCode::OK, "{bundle}");
+        let of_kind = |kind: &str| -> Vec<Value> {
+            bundle["entry"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|e| e["resource"]["resourceType"] == kind)
+                .map(|e| e["resource"].clone())
+                .collect()
+        };
+        // A read answers what the search gave.
+        for role in of_kind("PractitionerRole") {
+            let (_, read) = api
+                .get(&format!(
+                    "/fhir/v2/PractitionerRole/{}",
+                    role["id"].as_str().unwrap()
+                ))
+                .await;
+            assert_eq!(read, role);
+        }
+        for org in of_kind("Organization") {
+            let (_, read) = api
+                .get(&format!(
+                    "/fhir/v2/Organization/{}",
+                    org["id"].as_str().unwrap()
+                ))
+                .await;
+            assert_eq!(read, org);
+        }
+        got.insert(
+            format!("{} {}", persona.first_name, persona.last_name),
+            serde_json::json!({
+                "Practitioner": practitioner,
+                "PractitionerRole": of_kind("PractitionerRole"),
+                "Organization": of_kind("Organization"),
+            }),
+        );
+    }
+    let got = Value::Object(got);
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/personas.json");
+    if std::env::var("CADUCEE_GOLDEN_WRITE").as_deref() == Ok("1") && dialect == Dialect::Sqlite {
+        let mut text = serde_json::to_string_pretty(&got).unwrap();
+        text.push('\n');
+        std::fs::write(&path, text).unwrap();
+    }
+    let want: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    assert_eq!(
+        got,
+        want,
+        "{} differs from what the API answers:\n{}",
+        path.display(),
+        serde_json::to_string_pretty(&got).unwrap()
+    );
+    db.cleanup().await;
+}
+
 on_both_engines! {
+    reg_10_fhir_golden_demo_personas => reg_10_fhir_golden_demo_personas;
     reg_10_annuaire_page_searches_the_directory => reg_10_annuaire_page_searches_the_directory;
     reg_10_fhir_metadata_read_and_errors => reg_10_fhir_metadata_read_and_errors;
     reg_10_fhir_search_parameters_and_modifiers => reg_10_fhir_search_parameters_and_modifiers;

@@ -460,11 +460,13 @@ pub struct Page {
     pub limit: u32,
 }
 
-/// A row found: its key (for the next page) and its id (idNat_PS or structure id).
+/// A row found: its key (for the next page), its id (idNat_PS or structure id) and the
+/// index's `last_updated` of it (what `meta.lastUpdated` shows).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Hit {
     pub key: i64,
     pub id: String,
+    pub last_updated: i64,
 }
 
 /// The largest person key now (bound of a new paging).
@@ -611,7 +613,7 @@ pub async fn search_persons(
     }
     let limit = sql.int(i64::from(page.limit));
     let text = format!(
-        "SELECT s.person_key, s.idnat {from} WHERE {} ORDER BY {key_col} LIMIT {limit}",
+        "SELECT s.person_key, s.idnat, s.last_updated {from} WHERE {} ORDER BY {key_col} LIMIT {limit}",
         where_clause(&sql.conds)
     );
     let rows = sql.finish(&text).fetch_all(store.pool()).await?;
@@ -620,6 +622,7 @@ pub async fn search_persons(
             Ok(Hit {
                 key: r.try_get(0)?,
                 id: r.try_get(1)?,
+                last_updated: r.try_get(2)?,
             })
         })
         .collect::<Result<_, sqlx::Error>>()
@@ -774,7 +777,7 @@ pub async fn search_structures(
     }
     let limit = sql.int(i64::from(page.limit));
     let text = format!(
-        "SELECT s.structure_key, s.id {from} WHERE {} ORDER BY {key_col} LIMIT {limit}",
+        "SELECT s.structure_key, s.id, s.last_updated {from} WHERE {} ORDER BY {key_col} LIMIT {limit}",
         where_clause(&sql.conds)
     );
     let rows = sql.finish(&text).fetch_all(store.pool()).await?;
@@ -783,6 +786,7 @@ pub async fn search_structures(
             Ok(Hit {
                 key: r.try_get(0)?,
                 id: r.try_get(1)?,
+                last_updated: r.try_get(2)?,
             })
         })
         .collect::<Result<_, sqlx::Error>>()
@@ -988,12 +992,34 @@ pub async fn person_last_updated(
     Ok(out)
 }
 
+/// The columns of `reg_person` that `queries::public_professional` reads.
+const PERSON_PUBLIC_COLUMNS: &str = "idnat, id_type, id_pp, civility_code, civility_label, \
+     ex_civility_code, ex_civility_label, last_name, first_name";
+
+/// How much of each professional a caller needs: the fewer columns the driver hands back,
+/// the faster a page (measured on a page of 50 Practitioners: most of a request's CPU is
+/// the driver copying and converting values, about two microseconds each).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Detail {
+    /// Everything public, the activities with their structures (the search page's cards).
+    WithStructures,
+    /// The activities' codes and their structure's id only (`Structure` with every other
+    /// field empty): what a PractitionerRole shows.
+    Codes,
+    /// What a Practitioner shows: the identity, the professions (profession and category of
+    /// the activities, whether each is active) and the know-how. The activities carry their
+    /// id, profession and state only (other codes empty, no structure).
+    Professions,
+}
+
 /// The public part of these professionals (see `queries::public_professional`), in the
-/// order asked, unknown ids left out: three statements per chunk of ids instead of the six
-/// per person of `queries::get_professional`, what a page of 50 results needs.
+/// order asked, unknown ids left out, with the `detail` asked: per chunk of ids, one
+/// statement for the persons and their activities, one for their know-how (the full detail
+/// keeps the three of `queries`).
 pub async fn public_professionals(
     store: &Store,
     idnats: &[String],
+    detail: Detail,
 ) -> Result<Vec<crate::queries::Professional>, StoreError> {
     use crate::queries::{
         professions_and_activities, public_professional, ACTIVITIES_ORDER, ACTIVITIES_SELECT,
@@ -1001,6 +1027,7 @@ pub async fn public_professionals(
     };
     use sqlx::any::AnyRow;
     use std::collections::HashMap;
+    use std::ops::Range;
     let mut found: HashMap<String, crate::queries::Professional> = HashMap::new();
     for chunk in idnats.chunks(ROWS_PER_STATEMENT) {
         let run = |text: String| {
@@ -1008,41 +1035,178 @@ pub async fn public_professionals(
             let list = sql.list(chunk);
             (sql, text.replace("{list}", &list))
         };
-        let (sql, text) = run("SELECT * FROM reg_person WHERE idnat IN ({list})".into());
-        let persons = sql.finish(&text).fetch_all(store.pool()).await?;
         let (sql, text) = run(format!(
-            "{ACTIVITIES_SELECT} WHERE a.idnat IN ({{list}}) {ACTIVITIES_ORDER}"
-        ));
-        let activities = sql.finish(&text).fetch_all(store.pool()).await?;
-        let (sql, text) = run(format!(
-            "SELECT * FROM reg_know_how WHERE idnat IN ({{list}}) {KNOW_HOW_ORDER}"
+            "SELECT idnat, profession_code, profession_label, category_code, category_label,
+                    type_code, type_label, code, label
+             FROM reg_know_how WHERE idnat IN ({{list}}) {KNOW_HOW_ORDER}"
         ));
         let know_how = sql.finish(&text).fetch_all(store.pool()).await?;
-        // Rows come ordered by idnat: group them by person.
-        let group = |rows: &[AnyRow]| -> Result<HashMap<String, Vec<usize>>, sqlx::Error> {
-            let mut by: HashMap<String, Vec<usize>> = HashMap::new();
+        // Rows come ordered by idnat: one person's rows are one run of the slice.
+        let runs = |rows: &[AnyRow]| -> Result<HashMap<String, Range<usize>>, sqlx::Error> {
+            let mut by: HashMap<String, Range<usize>> = HashMap::new();
             for (i, r) in rows.iter().enumerate() {
-                by.entry(r.try_get::<String, _>("idnat")?)
-                    .or_default()
-                    .push(i);
+                let id: String = r.try_get("idnat")?;
+                by.entry(id).or_insert(i..i).end = i + 1;
             }
             Ok(by)
         };
-        let acts = group(&activities)?;
-        let kh = group(&know_how)?;
-        for p in &persons {
-            let id: String = p.try_get("idnat")?;
-            let pick = |rows: &[AnyRow], by: &HashMap<String, Vec<usize>>| -> Vec<AnyRow> {
-                by.get(&id)
-                    .map(|ix| ix.iter().map(|i| rows[*i].clone()).collect())
-                    .unwrap_or_default()
+        let kh = runs(&know_how)?;
+        if detail == Detail::WithStructures {
+            let (sql, text) = run(format!(
+                "SELECT {PERSON_PUBLIC_COLUMNS} FROM reg_person WHERE idnat IN ({{list}})"
+            ));
+            let persons = sql.finish(&text).fetch_all(store.pool()).await?;
+            let (sql, text) = run(format!(
+                "{ACTIVITIES_SELECT} WHERE a.idnat IN ({{list}}) {ACTIVITIES_ORDER}"
+            ));
+            let activities = sql.finish(&text).fetch_all(store.pool()).await?;
+            let acts = runs(&activities)?;
+            for p in &persons {
+                let id: String = p.try_get("idnat")?;
+                let a = acts.get(&id).cloned().unwrap_or(0..0);
+                let k = kh.get(&id).cloned().unwrap_or(0..0);
+                let (professions, activities) =
+                    professions_and_activities(&activities[a], &know_how[k])?;
+                found.insert(id, public_professional(p, professions, activities)?);
+            }
+            continue;
+        }
+        let codes = match detail {
+            Detail::Codes => {
+                ", a.mode_code, a.mode_label, a.role_code, a.role_label, a.genre_code,
+                 a.genre_label, a.sf_code, a.sf_label, a.pharma_section_code,
+                 a.pharma_section_label, a.structure_id"
+            }
+            _ => "",
+        };
+        // One row per activity, the person's columns on each (a person without activity:
+        // one row, its activity columns NULL).
+        let (sql, text) = run(format!(
+            "SELECT p.idnat, p.id_type, p.id_pp, p.civility_code, p.civility_label,
+                    p.ex_civility_code, p.ex_civility_label, p.last_name, p.first_name,
+                    a.id AS a_id, a.profession_code, a.profession_label, a.category_code,
+                    a.category_label, a.ended_at{codes}
+             FROM reg_person p LEFT JOIN reg_activity a ON a.idnat = p.idnat
+             WHERE p.idnat IN ({{list}})
+             ORDER BY p.idnat, a.ended_at IS NOT NULL, a.started_at, a.id"
+        ));
+        let rows = sql.finish(&text).fetch_all(store.pool()).await?;
+        let by = runs(&rows)?;
+        for (id, range) in by {
+            let Some(first) = rows.get(range.start) else {
+                continue;
             };
-            let (professions, activities) =
-                professions_and_activities(&pick(&activities, &acts), &pick(&know_how, &kh))?;
-            found.insert(id, public_professional(p, professions, activities)?);
+            let mut professional = public_professional(first, Vec::new(), Vec::new())?;
+            let mut professions: Vec<crate::queries::Profession> = Vec::new();
+            for r in &rows[range] {
+                let Some(activity_id) = r.try_get::<Option<String>, _>("a_id")? else {
+                    continue;
+                };
+                let coded =
+                    |code: &str, label: &str| -> Result<crate::queries::Coded, sqlx::Error> {
+                        Ok(crate::queries::Coded {
+                            code: r.try_get::<Option<String>, _>(code)?.unwrap_or_default(),
+                            label: r.try_get::<Option<String>, _>(label)?.unwrap_or_default(),
+                        })
+                    };
+                let profession = coded("profession_code", "profession_label")?;
+                let active = r.try_get::<Option<i64>, _>("ended_at")?.is_none();
+                if active
+                    && !profession.code.is_empty()
+                    && !professions
+                        .iter()
+                        .any(|p| p.profession.code == profession.code)
+                {
+                    professions.push(crate::queries::Profession {
+                        profession: profession.clone(),
+                        category: coded("category_code", "category_label")?,
+                        know_how: Vec::new(),
+                    });
+                }
+                let none = crate::queries::Coded::default;
+                let activity = if detail == Detail::Codes {
+                    let structure_id: String = r
+                        .try_get::<Option<String>, _>("structure_id")?
+                        .unwrap_or_default();
+                    crate::queries::Activity {
+                        id: activity_id,
+                        profession,
+                        mode: coded("mode_code", "mode_label")?,
+                        role: coded("role_code", "role_label")?,
+                        genre: coded("genre_code", "genre_label")?,
+                        know_how: coded("sf_code", "sf_label")?,
+                        pharmacist_section: coded("pharma_section_code", "pharma_section_label")?,
+                        active,
+                        structure: (!structure_id.is_empty())
+                            .then(|| structure_with_id(structure_id)),
+                    }
+                } else {
+                    crate::queries::Activity {
+                        id: activity_id,
+                        profession,
+                        mode: none(),
+                        role: none(),
+                        genre: none(),
+                        know_how: none(),
+                        pharmacist_section: none(),
+                        active,
+                        structure: None,
+                    }
+                };
+                professional.activities.push(activity);
+            }
+            // The know-how, under its profession (as `queries::professions_and_activities`).
+            for r in &know_how[kh.get(&id).cloned().unwrap_or(0..0)] {
+                let coded =
+                    |code: &str, label: &str| -> Result<crate::queries::Coded, sqlx::Error> {
+                        Ok(crate::queries::Coded {
+                            code: r.try_get(code)?,
+                            label: r.try_get(label)?,
+                        })
+                    };
+                let profession = coded("profession_code", "profession_label")?;
+                let know_how = crate::queries::KnowHow {
+                    kind: coded("type_code", "type_label")?,
+                    value: coded("code", "label")?,
+                };
+                match professions
+                    .iter_mut()
+                    .find(|p| p.profession.code == profession.code)
+                {
+                    Some(p) => p.know_how.push(know_how),
+                    None => professions.push(crate::queries::Profession {
+                        profession,
+                        category: coded("category_code", "category_label")?,
+                        know_how: vec![know_how],
+                    }),
+                }
+            }
+            professional.professions = professions;
+            found.insert(id, professional);
         }
     }
     Ok(idnats.iter().filter_map(|id| found.remove(id)).collect())
+}
+
+/// A structure known by its id only (see [`Detail::Codes`]).
+fn structure_with_id(id: String) -> crate::queries::Structure {
+    crate::queries::Structure {
+        id,
+        siret: String::new(),
+        siren: String::new(),
+        finess: String::new(),
+        finess_legal_entity: String::new(),
+        name: String::new(),
+        trade_name: String::new(),
+        address: Vec::new(),
+        postcode: String::new(),
+        city: String::new(),
+        country: String::new(),
+        phone: String::new(),
+        email: String::new(),
+        sector: crate::queries::Coded::default(),
+        department: crate::queries::Coded::default(),
+    }
 }
 
 /// These structures with their `last_updated`, in the order asked (unknown ids left out).
