@@ -260,7 +260,10 @@ fn login_form(
     )
     .id("se-connecter")];
     page.links = match st.portal.accounts {
-        AccountPolicy::RegistrationForm => vec![Link::new(
+        // RPLUS, and the ROR (seed: "vous pouvez vous identifier via un courriel et un mot
+        // de passe en cliquant sur le bouton « Mot de passe oublié ? »"): its accounts come
+        // after a first Pro Santé Connect login, never from "Créer votre espace".
+        AccountPolicy::RegistrationForm | AccountPolicy::AfterPsc => vec![Link::new(
             format!("{}/mot-de-passe-oublie", st.base()),
             tr.t("registration-forgot"),
         )
