@@ -194,7 +194,7 @@ onboarding-terms-not-accepted = Tick the box after reading the terms to the end,
 
 onboarding-registry-title = Validation of your personal information
 onboarding-registry-intro = The last step is to validate your personal data, which comes from the RPPS registry. If the information shown is correct, click "Validate my information". If some information is wrong, click "Report an anomaly".
-onboarding-registry-intro-pending = Your reports are sent to the agency in charge of the registry, which will process them. You may validate your information to enter your space: this step will be offered again if your data is corrected.
+onboarding-registry-intro-pending = Your anomaly reports are sent to the agency in charge of the registry, which will process them. You may validate your information to enter your space: this step will be offered again if your data is corrected.
 onboarding-registry-identity = Identity
 onboarding-registry-civility = Practice title
 onboarding-registry-last-name = Practice surname

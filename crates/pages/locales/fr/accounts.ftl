@@ -196,7 +196,7 @@ onboarding-terms-not-accepted = Cochez la case après avoir lu les conditions ju
 
 onboarding-registry-title = Validation de vos informations personnelles
 onboarding-registry-intro = La dernière étape consiste à valider vos données personnelles qui sont issues du répertoire RPPS. Si les informations inscrites sont correctes, cliquez sur le bouton « Valider mes informations ». Si une information est erronée, vous pouvez cliquer sur le bouton « Déclarer une anomalie ».
-onboarding-registry-intro-pending = Vos signalements sont transmis à l'agence en charge du répertoire, qui les traitera. Vous pouvez valider vos informations pour accéder à votre espace : cette étape vous sera proposée de nouveau si vos données sont corrigées.
+onboarding-registry-intro-pending = Vos déclarations d'anomalie sont transmises à l'agence en charge du répertoire, qui les traitera. Vous pouvez valider vos informations pour accéder à votre espace : cette étape vous sera proposée de nouveau si vos données sont corrigées.
 onboarding-registry-identity = Identité
 onboarding-registry-civility = Civilité d'exercice
 onboarding-registry-last-name = Nom d'exercice

@@ -58,15 +58,12 @@ pub(crate) struct StructureView {
 
 impl RegistryView {
     fn of(p: &Professional) -> RegistryView {
+        // The profession's label only: its category (civil, military…) tells the
+        // professional nothing they would correct here.
         let mut professions: Vec<String> = Vec::new();
         for pr in &p.professions {
-            let label = if pr.category.label.is_empty() {
-                pr.profession.label.clone()
-            } else {
-                format!("{} ({})", pr.profession.label, pr.category.label)
-            };
-            if !professions.contains(&label) {
-                professions.push(label);
+            if !professions.contains(&pr.profession.label) {
+                professions.push(pr.profession.label.clone());
             }
         }
         let activities = p
