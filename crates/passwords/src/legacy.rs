@@ -167,6 +167,13 @@ pub fn demo_bcrypt(password: &str) -> Result<String, String> {
     bcrypt::hash(password, 10).map_err(|e| e.to_string())
 }
 
+/// A Django `pbkdf2_sha256$…` of `password` (demo, tests).
+pub fn demo_django_pbkdf2(password: &str, salt: &str, iterations: u32) -> String {
+    let mut out = [0u8; 32];
+    pbkdf2::pbkdf2_hmac::<sha2::Sha256>(password.as_bytes(), salt.as_bytes(), iterations, &mut out);
+    format!("pbkdf2_sha256${iterations}${salt}${}", STANDARD.encode(out))
+}
+
 /// An LDAP `{SSHA}` of `password` with `salt`, as an old directory kept it (demo, tests).
 pub fn demo_ssha(password: &str, salt: &[u8]) -> String {
     let mut h = Sha1::new();

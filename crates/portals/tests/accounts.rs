@@ -1131,7 +1131,576 @@ async fn modes(dialect: Dialect) {
     w.db.cleanup().await;
 }
 
+// --------------------------------------------------------------------------- RPLUS
+
+const LEGACY_PASSWORD: &str = "Resoflux-2026";
+/// Meets RPLUS's four rules (ACC-09).
+const RPLUS_PASSWORD: &str = "Tramway-grenadine-42";
+
+/// The RPLUS portal as the demo declares it, without its Pro Santé Connect means (these
+/// tests have no provider; rp_contract.rs has the PSC path).
+fn rplus_local() -> caducee_portals::PortalConfig {
+    let mut p = caducee_portals::config::rplus();
+    p.login = vec![caducee_portals::LoginMeans::Local];
+    p
+}
+
+/// Imports the old system's accounts of the tests: CPAM0001 (bcrypt), CPAM0002 ({SSHA}),
+/// CPAM0003 (Django PBKDF2), all with [`LEGACY_PASSWORD`].
+async fn import_legacy(w: &World, portal: &str) {
+    let bcrypt = caducee_passwords::legacy::demo_bcrypt(LEGACY_PASSWORD).unwrap();
+    let ssha = caducee_passwords::legacy::demo_ssha(LEGACY_PASSWORD, b"sel-ssha");
+    let django = caducee_passwords::legacy::demo_django_pbkdf2(LEGACY_PASSWORD, "selDjango", 1000);
+    let file = format!(
+        "CPAM0001;julie.martin@example.test;{bcrypt}\nCPAM0002;karim.benali@example.test;{ssha}\nCPAM0003;sophie.durand@example.test;{django}\n"
+    );
+    let report = caducee_portals::legacy::import(
+        &w.db.store,
+        portal,
+        file.as_bytes(),
+        "test",
+        w.clock_unix(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(report.imported, 3, "{report:?}");
+}
+
+/// Julie's personal details on the wizard's first step.
+const JULIE_DETAILS: [(&str, &str); 9] = [
+    ("civilite", "MME"),
+    ("nom", "MARTIN"),
+    ("prenom", "Julie"),
+    ("profession", "10"),
+    ("rpps", RPPS),
+    ("email", "julie@cabinet-martin.example.test"),
+    ("indicatif", "+33"),
+    ("portable", "06 12 34 56 01"),
+    ("cgu", "1"),
+];
+
+/// The text, e-mail and phone inputs of a page with their values (what a browser would
+/// send back as they are).
+fn visible_inputs(html: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for chunk in html.split("<input id=\"").skip(1) {
+        let tag = &chunk[..chunk.find('>').unwrap_or(chunk.len())];
+        let kind = attr_after(tag, "type=\"", "\"").unwrap_or_default();
+        if !matches!(kind.as_str(), "text" | "email" | "tel") {
+            continue;
+        }
+        let name = attr_after(tag, "name=\"", "\"").unwrap_or_default();
+        let value = attr_after(tag, "value=\"", "\"").unwrap_or_default();
+        out.push((name, value.replace("&#x27;", "'").replace("&quot;", "\"")));
+    }
+    out
+}
+
+/// The `href` of the link whose id is `id`.
+fn href_of(html: &str, id: &str) -> String {
+    let at = html
+        .find(&format!(" id=\"{id}\""))
+        .unwrap_or_else(|| panic!("no #{id} in {}", main_of(html)));
+    let tag = &html[html[..at].rfind("<a ").unwrap()..at];
+    attr_after(tag, "href=\"", "\"").unwrap()
+}
+
+impl World {
+    async fn legacy_login(&self, b: &mut Browser, portal: &str, id: &str, password: &str) {
+        b.get(&format!("/espaces/{portal}")).await;
+        b.submit(&[("email", id), ("mot_de_passe", password)]).await;
+    }
+
+    /// Through the wizard's details and e-mail code, up to the password.
+    async fn through_details(&self, b: &mut Browser, portal: &str) {
+        self.legacy_login(b, portal, "CPAM0001", LEGACY_PASSWORD)
+            .await;
+        b.shows("Bienvenue sur votre");
+        let start = href_of(&b.page, "configurer");
+        b.get(&start).await;
+        b.shows("Coordonnées personnelles");
+        b.submit(&JULIE_DETAILS).await;
+        b.shows("Saisissez le code de vérification envoyé à l'adresse e-mail ju***ie@cabinet-martin.example.test");
+        self.tick();
+        let code = last_code(&self.db.store, "julie@cabinet-martin.example.test").await;
+        b.submit(&[("code", &code), ("action", "valider")]).await;
+        b.shows("Créer votre mot de passe");
+    }
+}
+
+/// ACC-08: a legacy account logs in with the old system's identifier and password (each of
+/// the recognised hash formats), the old hash is replaced by argon2id at that first login,
+/// a wrong password is refused with the same words as an unknown identifier, and the
+/// welcome page leads into the wizard.
+async fn acc_08_legacy(dialect: Dialect) {
+    let w = world_with(dialect, options_for(rplus_local())).await;
+    import_legacy(&w, "rplus").await;
+    let mut b = Browser::new(&w.base);
+    b.get("/espaces/rplus").await;
+    for text in [
+        "Identifiant",
+        "Mot de passe",
+        "Se souvenir de moi",
+        "Mot de passe oublié ?",
+        "Connexion",
+        "Pour votre première connexion au portail, indiquez votre identifiant CPAM et votre mot de passe Résoflux",
+    ] {
+        b.shows(text);
+    }
+    w.legacy_login(&mut b, "rplus", "CPAM0001", "pas-le-bon")
+        .await;
+    assert_eq!(b.status, 401);
+    b.shows("Identifiant ou mot de passe incorrect.");
+    w.legacy_login(&mut b, "rplus", "CPAM9999", LEGACY_PASSWORD)
+        .await;
+    assert_eq!(b.status, 401);
+    b.shows("Identifiant ou mot de passe incorrect.");
+    assert_eq!(audited(&w.db.store, "portals.login.failed").await, 2);
+
+    for id in ["CPAM0001", "cpam0002", "CPAM0003"] {
+        let mut b = Browser::new(&w.base);
+        w.legacy_login(&mut b, "rplus", id, LEGACY_PASSWORD).await;
+        assert_eq!(b.status, 200, "{id}: {}", main_of(&b.page));
+        b.shows("Bienvenue sur votre Portail RPLUS SANTÉ");
+        b.shows("Après avoir configuré votre compte, vous pourrez accéder à vos données d'activités et gérer votre espace client.");
+        b.shows("Je configure mon compte portail");
+    }
+    let kinds: Vec<(String, String)> = sqlx::query_as(
+        "SELECT hash_kind, legacy_hash FROM portal_legacy_account WHERE portal = 'rplus' ORDER BY identifier",
+    )
+    .fetch_all(w.db.store.pool())
+    .await
+    .unwrap();
+    for (kind, hash) in &kinds {
+        assert_eq!(kind, "argon2id");
+        assert!(hash.starts_with("$argon2id$"), "{hash}");
+    }
+    assert_eq!(audited(&w.db.store, "portals.legacy.migrated").await, 3);
+    // The argon2id hash now answers the same password; a second login resumes.
+    let mut b = Browser::new(&w.base);
+    w.legacy_login(&mut b, "rplus", "CPAM0001", LEGACY_PASSWORD)
+        .await;
+    b.shows("Coordonnées personnelles");
+    assert_eq!(audited(&w.db.store, "portals.legacy.migrated").await, 3);
+    w.db.cleanup().await;
+}
+
+/// ACC-09: the wizard's steps — details checked (French messages, the registry's match),
+/// the e-mail code, the password's four rules, the mobile's code (its number changeable,
+/// the step skippable), the structure prefilled from the registry and checked, the end;
+/// then the legacy identifier no longer logs in, the e-mail does, "Se souvenir de moi"
+/// keeps the session beyond the browser.
+async fn acc_09_wizard(dialect: Dialect) {
+    let w = world_with(dialect, options_for(rplus_local())).await;
+    import_legacy(&w, "rplus").await;
+    let mut b = Browser::new(&w.base);
+    w.legacy_login(&mut b, "rplus", "CPAM0001", LEGACY_PASSWORD)
+        .await;
+    let start = href_of(&b.page, "configurer");
+    b.get(&start).await;
+    b.shows("Étape 1 sur 5");
+    for text in [
+        "Civilité",
+        "Nom",
+        "Prénom",
+        "Type de professionnel de santé",
+        "Numéro RPPS",
+        "Email personnel pour la connexion",
+        "Indicatif",
+        "+33",
+        "Numéro de téléphone portable",
+        "conditions générales",
+    ] {
+        b.shows(text);
+    }
+    // The old system's e-mail is suggested.
+    b.shows("value=\"julie.martin@example.test\"");
+    b.submit(&[("email", ""), ("cgu", "")]).await;
+    assert_eq!(b.status, 422);
+    for text in [
+        "Choisissez votre civilité.",
+        "Saisissez votre nom.",
+        "Saisissez votre prénom.",
+        "Choisissez votre type de professionnel de santé dans la liste.",
+        "Saisissez votre numéro RPPS.",
+        "Cochez la case pour accepter les conditions générales d'utilisation.",
+    ] {
+        b.shows(text);
+    }
+    // Someone else's number: the name does not match the registry's.
+    let mut wrong = JULIE_DETAILS;
+    wrong[1] = ("nom", "Dupont");
+    b.submit(&wrong).await;
+    b.shows("Les informations saisies ne correspondent pas au répertoire RPPS");
+    let mut nurse = JULIE_DETAILS;
+    nurse[3] = ("profession", "60");
+    b.submit(&nurse).await;
+    b.shows("Les informations saisies ne correspondent pas au répertoire RPPS");
+    let mut bad_mobile = JULIE_DETAILS;
+    bad_mobile[7] = ("portable", "12 34");
+    b.submit(&bad_mobile).await;
+    b.shows("Ce numéro de portable n'est pas valide");
+
+    b.submit(&JULIE_DETAILS).await;
+    b.shows("Étape 2 sur 5");
+    b.shows("Saisissez le code de vérification envoyé à l'adresse e-mail ju***ie@cabinet-martin.example.test");
+    b.shows("Demander un nouveau code");
+    b.submit(&[("code", "000000"), ("action", "valider")]).await;
+    b.shows("Ce code est incorrect.");
+    w.tick();
+    b.submit(&[("action", "renvoyer")]).await;
+    b.shows("Un nouveau code vous a été envoyé.");
+    let email = "julie@cabinet-martin.example.test";
+    assert_eq!(messages_to(&w.db.store, email).await.len(), 2);
+    let code = last_code(&w.db.store, email).await;
+    b.submit(&[("code", &code), ("action", "valider")]).await;
+
+    b.shows("Étape 3 sur 5");
+    b.shows("Créer votre mot de passe");
+    for rule in [
+        "12 caractères ou plus",
+        "1 lettre majuscule",
+        "1 lettre minuscule",
+        "1 chiffre ou 1 caractère spécial",
+    ] {
+        b.shows(rule);
+    }
+    b.submit(&[
+        ("mot_de_passe", "tramway grenadine poivre"),
+        ("mot_de_passe_confirmation", "tramway grenadine poivre"),
+        ("action", "valider"),
+    ])
+    .await;
+    b.shows("Le mot de passe doit contenir une lettre majuscule");
+    b.submit(&[
+        ("mot_de_passe", RPLUS_PASSWORD),
+        ("mot_de_passe_confirmation", "autre"),
+        ("action", "valider"),
+    ])
+    .await;
+    b.shows("Les deux mots de passe ne sont pas identiques.");
+    w.tick();
+    b.submit(&[
+        ("mot_de_passe", RPLUS_PASSWORD),
+        ("mot_de_passe_confirmation", RPLUS_PASSWORD),
+        ("action", "valider"),
+    ])
+    .await;
+    assert_eq!(
+        count(
+            &w.db.store,
+            "SELECT COUNT(*) FROM portal_account WHERE portal = 'rplus'"
+        )
+        .await,
+        1
+    );
+    assert_eq!(
+        count(&w.db.store, "SELECT COUNT(*) FROM portal_registration").await,
+        0,
+        "what was typed is gone with the registration's end"
+    );
+    let (account, hash): (Option<String>, Option<String>) = sqlx::query_as(
+        "SELECT account_id, legacy_hash FROM portal_legacy_account WHERE identifier = 'CPAM0001'",
+    )
+    .fetch_one(w.db.store.pool())
+    .await
+    .unwrap();
+    assert!(account.is_some() && hash.is_none());
+
+    // Step 4: the mobile of step 1 got its code with the account.
+    b.shows("Étape 4 sur 5");
+    b.shows("Validation du numéro de téléphone");
+    b.shows("Afin de garantir la sécurité d'accès à vos données, veuillez entrer le code à 6 chiffres envoyé au : +3361***01");
+    b.shows("Une erreur ? Modifier mon numéro de téléphone");
+    b.shows("Ignorer cette étape");
+    let sms = last_code(&w.db.store, MOBILE).await;
+    b.submit(&[("action", "modifier")]).await;
+    b.shows("Validation des coordonnées");
+    b.shows("value=\"0612345601\"");
+    w.tick();
+    b.submit(&[
+        ("indicatif", "+33"),
+        ("valeur", "06 12 34 56 01"),
+        ("action", "valider"),
+    ])
+    .await;
+    let sms2 = last_code(&w.db.store, MOBILE).await;
+    if sms2 != sms {
+        b.submit(&[("code", &sms), ("action", "valider")]).await;
+        assert_eq!(b.status, 422, "the first flow's code is not this flow's");
+    }
+    b.submit(&[("code", &sms2), ("action", "valider")]).await;
+
+    // Step 5: the structure, prefilled from the registry's cabinet.
+    b.shows("Étape 5 sur 5");
+    b.shows("Coordonnées de votre structure");
+    for label in [
+        "Raison sociale",
+        "Dénomination commerciale",
+        "Numéro SIRET",
+        "Numéro CPAM",
+        "Numéro FINESS",
+        "Adresse Structure",
+        "Complément d'adresse",
+        "Code Postal",
+        "Ville",
+        "Pays",
+        "Email de l'établissement",
+        "Téléphone Structure",
+        "Numéro fax structure",
+        "Coordonnées de facturation",
+    ] {
+        b.shows(label);
+    }
+    let prefilled = visible_inputs(&b.page);
+    let value = |name: &str| {
+        prefilled
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    let siret = value("siret");
+    assert_eq!(siret.len(), 14, "the registry's SIRET is prefilled");
+    assert!(!value("raison_sociale").is_empty() && !value("ville").is_empty());
+    let with = |over: &[(&str, &str)]| -> Vec<(String, String)> {
+        let mut all: Vec<(String, String)> = prefilled
+            .iter()
+            .filter(|(n, _)| !over.iter().any(|(o, _)| o == n))
+            .cloned()
+            .collect();
+        all.extend(over.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        all
+    };
+    let fields = with(&[
+        ("siret", "12345678901234"),
+        ("finess", "750712185"),
+        ("cpam", "12"),
+        ("action", "valider"),
+    ]);
+    let refs: Vec<(&str, &str)> = fields
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    b.submit(&refs).await;
+    assert_eq!(b.status, 422);
+    b.shows("Ce numéro SIRET n'est pas valide");
+    b.shows("Ce numéro FINESS n'est pas valide");
+    b.shows("Le numéro CPAM compte 9 chiffres");
+    let fields = with(&[
+        ("siret", &siret),
+        ("finess", "750712184"),
+        ("cpam", "691234567"),
+        ("facturation_identique", "1"),
+        ("action", "valider"),
+    ]);
+    let refs: Vec<(&str, &str)> = fields
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    b.submit(&refs).await;
+    b.shows("Votre demande d'activation de compte est maintenant finalisée. Vous pouvez dès à présent accéder à votre espace client.");
+    b.shows("Accéder à votre espace client");
+    b.get("/espaces/rplus").await;
+    b.shows("Mes données d'activité");
+
+    // Later logins: the e-mail, never the old identifier again.
+    let mut other = Browser::new(&w.base);
+    w.legacy_login(&mut other, "rplus", "CPAM0001", LEGACY_PASSWORD)
+        .await;
+    assert_eq!(other.status, 401);
+    // A client that stops at the redirect, to read the login's cookies.
+    let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
+    let http = reqwest::Client::builder()
+        .cookie_provider(jar.clone())
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let page = http
+        .get(format!("{}/espaces/rplus", w.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let login = |remember: bool| {
+        let mut form = vec![
+            ("csrf", hidden(&page)["csrf"].clone()),
+            ("email", email.to_string()),
+            ("mot_de_passe", RPLUS_PASSWORD.to_string()),
+        ];
+        if remember {
+            form.push(("se_souvenir", "1".to_string()));
+        }
+        http.post(format!("{}/espaces/rplus/connexion", w.base))
+            .form(&form)
+            .send()
+    };
+    let local_cookie = |r: &reqwest::Response| {
+        r.headers()
+            .get_all(reqwest::header::SET_COOKIE)
+            .iter()
+            .map(|c| c.to_str().unwrap_or("").to_string())
+            .find(|c| c.contains("local"))
+            .unwrap_or_else(|| panic!("no local session cookie: {:?}", r.headers()))
+    };
+    let r = login(true).await.unwrap();
+    assert_eq!(r.status(), 303);
+    assert!(
+        local_cookie(&r).contains("Max-Age=2592000"),
+        "Se souvenir de moi: a cookie of 30 days"
+    );
+    let r = login(false).await.unwrap();
+    assert!(
+        !local_cookie(&r).contains("Max-Age"),
+        "without it, a cookie of the browser's session"
+    );
+    let how: Vec<String> = sqlx::query_scalar(
+        "SELECT how FROM portal_local_session WHERE how LIKE 'password%' ORDER BY created_at, how",
+    )
+    .fetch_all(w.db.store.pool())
+    .await
+    .unwrap();
+    assert_eq!(how, ["password", "password-remembered"]);
+    other.get("/espaces/rplus").await;
+    other
+        .submit(&[("email", email), ("mot_de_passe", RPLUS_PASSWORD)])
+        .await;
+    other.shows("Mes données d'activité");
+    w.db.cleanup().await;
+}
+
+/// ACC-09: leaving the wizard halfway and logging in again — in another browser, on a new
+/// node of the same database (a restart) — resumes at the step left, with a fresh code.
+async fn acc_09_resume(dialect: Dialect) {
+    let w = world_with(dialect, options_for(rplus_local())).await;
+    import_legacy(&w, "rplus").await;
+    let mut b = Browser::new(&w.base);
+    w.legacy_login(&mut b, "rplus", "CPAM0001", LEGACY_PASSWORD)
+        .await;
+    let start = href_of(&b.page, "configurer");
+    b.get(&start).await;
+    b.submit(&JULIE_DETAILS).await;
+    b.shows("Vérification de votre email");
+    w.tick();
+
+    let (base2, _node2) = node_with(&w.db.store, &w.clock, options_for(rplus_local())).await;
+    let mut again = Browser::new(&base2);
+    w.legacy_login(&mut again, "rplus", "CPAM0001", LEGACY_PASSWORD)
+        .await;
+    again.shows("Étape 2 sur 5");
+    again.shows("Vérification de votre email");
+    let email = "julie@cabinet-martin.example.test";
+    let code = last_code(&w.db.store, email).await;
+    again
+        .submit(&[("code", &code), ("action", "valider")])
+        .await;
+    again.shows("Créer votre mot de passe");
+    // "Retour" keeps what was typed.
+    again.submit(&[("action", "retour")]).await;
+    again.shows("value=\"MARTIN\"");
+    again.shows("value=\"julie@cabinet-martin.example.test\"");
+    w.db.cleanup().await;
+}
+
+/// ACC-08: "Mot de passe oublié ?" by the identifier: a code to the account's e-mail,
+/// shown masked, then the new password (RPLUS's rules) with the code; the old password no
+/// longer logs in.
+async fn acc_08_forgot(dialect: Dialect) {
+    let w = world_with(dialect, options_for(rplus_local())).await;
+    import_legacy(&w, "rplus").await;
+    let mut b = Browser::new(&w.base);
+    w.through_details(&mut b, "rplus").await;
+    b.submit(&[
+        ("mot_de_passe", RPLUS_PASSWORD),
+        ("mot_de_passe_confirmation", RPLUS_PASSWORD),
+        ("action", "valider"),
+    ])
+    .await;
+    w.tick();
+    let email = "julie@cabinet-martin.example.test";
+    let mut f = Browser::new(&w.base);
+    f.get("/espaces/rplus/mot-de-passe-oublie").await;
+    f.shows("Saisissez l'identifiant associé à votre compte.");
+    f.submit(&[("identifiant", "")]).await;
+    f.shows("Saisissez l'identifiant de votre compte");
+    f.submit(&[("identifiant", "personne@example.test")]).await;
+    f.shows("Aucun compte activé ne correspond à cet identifiant.");
+    f.submit(&[("identifiant", email)]).await;
+    f.shows("Modifier mon mot de passe");
+    f.shows("Nous avons envoyé le code de vérification par e-mail à ju***ie@cabinet-martin.example.test");
+    let code = last_code(&w.db.store, email).await;
+    let new = "Nouveau-tramway-2027";
+    f.submit(&[
+        ("code", "000000"),
+        ("mot_de_passe", new),
+        ("mot_de_passe_confirmation", new),
+        ("action", "valider"),
+    ])
+    .await;
+    f.shows("Ce code est incorrect.");
+    f.submit(&[
+        ("code", &code),
+        ("mot_de_passe", new),
+        ("mot_de_passe_confirmation", new),
+        ("action", "valider"),
+    ])
+    .await;
+    f.shows("Votre mot de passe a été modifié.");
+    let mut old = Browser::new(&w.base);
+    w.legacy_login(&mut old, "rplus", email, RPLUS_PASSWORD)
+        .await;
+    assert_eq!(old.status, 401);
+    w.legacy_login(&mut old, "rplus", email, new).await;
+    assert_ne!(old.status, 401, "{}", main_of(&old.page));
+    w.db.cleanup().await;
+}
+
+/// A new portal with other rules is a configuration change only: declared here, it lets in
+/// physicians only, keeps the length rule alone for passwords, and asks for the structure
+/// without a mobile step — no code of its own.
+async fn onb_config_only(dialect: Dialect) {
+    let portal: caducee_portals::PortalConfig = serde_json::from_value(serde_json::json!({
+        "slug": "cabinets",
+        "name": "Portail des cabinets",
+        "login": ["local"],
+        "accounts": "registration-form",
+        "professions": ["10"],
+        "exercise_modes": ["L"],
+        "onboarding": ["structure-details"],
+    }))
+    .unwrap();
+    caducee_portals::config::validate_all(std::slice::from_ref(&portal)).unwrap();
+    let w = world_with(dialect, options_for(portal)).await;
+    import_legacy(&w, "cabinets").await;
+    let mut b = Browser::new(&w.base);
+    w.through_details(&mut b, "cabinets").await;
+    assert!(
+        !b.has("Infirmier"),
+        "only the portal's professions are offered"
+    );
+    assert!(
+        !b.has("1 lettre majuscule"),
+        "the default rules: length only"
+    );
+    b.submit(&[
+        ("mot_de_passe", "tramway grenadine poivre"),
+        ("mot_de_passe_confirmation", "tramway grenadine poivre"),
+        ("action", "valider"),
+    ])
+    .await;
+    b.shows("Coordonnées de votre structure");
+    assert!(!b.has("Validation du numéro de téléphone"));
+    w.db.cleanup().await;
+}
+
 on_both_engines! {
+    acc_08_legacy_login_replaces_the_old_hash_and_leads_into_the_wizard => acc_08_legacy;
+    acc_08_forgotten_password_by_a_code_to_the_masked_email => acc_08_forgot;
+    acc_09_registration_wizard_details_code_password_mobile_structure => acc_09_wizard;
+    acc_09_registration_resumes_at_its_step_after_a_restart => acc_09_resume;
+    onb_01_a_new_portal_with_other_rules_is_configuration_only => onb_config_only;
     onb_01_only_the_professions_and_modes_of_practice_of_the_portal_enter => modes;
     onb_04_terms_versions_are_immutable_and_the_latest_must_be_accepted => terms_versions;
     acc_01_pages_speak_english_when_asked_and_french_by_default => english;

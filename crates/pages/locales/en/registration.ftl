@@ -7,6 +7,7 @@ registration-login-identifier-hint = At the first login, your CPAM identifier; a
 registration-remember-me = Remember me
 registration-login = Log in
 registration-login-psc = Log in with PRO SANTE CONNECT
+registration-login-refused = Wrong identifier or password. Check what you typed, or use "Forgotten password?".
 registration-forgot = Forgotten password?
 registration-resume = Log in to resume the set-up of your account where you left it.
 registration-welcome-title = Information

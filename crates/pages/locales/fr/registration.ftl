@@ -8,6 +8,7 @@ registration-login-identifier-hint = Pour la première connexion, indiquez votre
 registration-remember-me = Se souvenir de moi
 registration-login = Connexion
 registration-login-psc = S'identifier avec PRO SANTE CONNECT
+registration-login-refused = Identifiant ou mot de passe incorrect. Vérifiez votre saisie, ou cliquez sur « Mot de passe oublié ? ».
 registration-forgot = Mot de passe oublié ?
 registration-resume = Connectez-vous pour reprendre la configuration de votre compte là où vous l'avez laissée.
 registration-welcome-title = Information

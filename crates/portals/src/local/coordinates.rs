@@ -126,8 +126,8 @@ pub(crate) async fn due(
     let k = known(&mut conn, &st.portal.slug, idnat).await?;
     let skippable = st.portal.skippable_steps.contains(&channel.step());
     Ok(match channel {
-        Channel::Email => !k.email_verified && !(skippable && k.email_skipped),
-        Channel::Phone => !k.mobile_verified && !(skippable && k.mobile_skipped),
+        Channel::Email => !(k.email_verified || skippable && k.email_skipped),
+        Channel::Phone => !(k.mobile_verified || skippable && k.mobile_skipped),
     })
 }
 

@@ -344,8 +344,9 @@ async fn code_submit(
     let password = form.get("mot_de_passe");
     let person =
         super::identity::lookup_idnat(st.portals.store(), &st.portal, &flow.data.idnat).await?;
-    if let Err(key) = strength::acceptable_for(st, password, person.as_ref(), &flow.data.email) {
-        errors.insert("mot_de_passe".to_string(), tr.t(key));
+    if let Err(key) = strength::acceptable_for(st, tr, password, person.as_ref(), &flow.data.email)
+    {
+        errors.insert("mot_de_passe".to_string(), key);
     } else if form.get("mot_de_passe_confirmation") != password {
         errors.insert(
             "mot_de_passe_confirmation".to_string(),

@@ -364,10 +364,10 @@ pub(crate) async fn login(
         Ok(LoginOutcome::Refused) => {
             // ONB-02: on a portal whose accounts follow a first PSC login, say so (the
             // same words whether the e-mail has an account or not).
-            let key = if st.portal.accounts == crate::AccountPolicy::AfterPsc {
-                "account-login-refused-psc-first"
-            } else {
-                "account-login-refused"
+            let key = match st.portal.accounts {
+                AccountPolicy::AfterPsc => "account-login-refused-psc-first",
+                AccountPolicy::RegistrationForm => "registration-login-refused",
+                _ => "account-login-refused",
             };
             let alert = Alert::new(AlertKind::Error, tr.t(key)).id("erreur");
             login_form(
@@ -457,7 +457,8 @@ async fn legacy_login(
             .await
             .unwrap_or_else(|e| failure(st, headers, &e)),
         Ok(Ok(None)) => {
-            let alert = Alert::new(AlertKind::Error, tr.t("account-login-refused")).id("erreur");
+            let alert =
+                Alert::new(AlertKind::Error, tr.t("registration-login-refused")).id("erreur");
             login_form(
                 st,
                 visit,

@@ -297,9 +297,10 @@ async fn submit_inner(
     let person =
         super::identity::lookup_idnat(st.portals.store(), &st.portal, &s.account.idnat).await?;
     if !new_password.is_empty() {
-        if let Err(key) = super::strength::acceptable_for(st, new_password, person.as_ref(), email)
+        if let Err(key) =
+            super::strength::acceptable_for(st, tr, new_password, person.as_ref(), email)
         {
-            errors.insert("nouveau_mot_de_passe", tr.t(key));
+            errors.insert("nouveau_mot_de_passe", key);
         } else if new_password != form.get("confirmation") {
             errors.insert("confirmation", tr.t("account-error-password-confirm"));
         }

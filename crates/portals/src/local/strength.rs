@@ -68,19 +68,19 @@ fn personal_of<'a>(
     }
 }
 
-/// [`acceptable`] on this portal for `person` choosing `password` with the login `email`.
+/// [`acceptable`] on this portal for `person` choosing `password` with the login `email`;
+/// the refusal in the page's words.
 pub(crate) fn acceptable_for(
     st: &PortalState,
+    tr: &Tr,
     password: &str,
     person: Option<&Person>,
     email: &str,
-) -> Result<(), &'static str> {
+) -> Result<(), String> {
     let names = person.map(|p| p.names()).unwrap_or_default();
-    acceptable(
-        &st.portal.password_rules.rules(),
-        password,
-        &personal_of(&names, person, Some(email)),
-    )
+    let rules = st.portal.password_rules.rules();
+    acceptable(&rules, password, &personal_of(&names, person, Some(email)))
+        .map_err(|key| rule_text(tr, &rules, key))
 }
 
 /// A rule as the page lists it ("12 caractères ou plus").

@@ -127,8 +127,10 @@ pub(super) async fn finalise(
         }
     }
     let password = form.get("mot_de_passe");
-    if let Err(key) = crate::local::strength::acceptable_for(st, password, Some(&person), &email) {
-        errors.insert("mot_de_passe".to_string(), tr.t(key));
+    if let Err(key) =
+        crate::local::strength::acceptable_for(st, tr, password, Some(&person), &email)
+    {
+        errors.insert("mot_de_passe".to_string(), key);
     } else if password != form.get("mot_de_passe_confirmation") {
         errors.insert(
             "mot_de_passe_confirmation".to_string(),

@@ -97,8 +97,8 @@ pub(super) async fn submit(
     let person =
         crate::local::identity::lookup_idnat(st.portals.store(), &st.portal, &idnat).await?;
     let mut errors = BTreeMap::new();
-    if let Err(key) = strength::acceptable_for(st, password, person.as_ref(), &email) {
-        errors.insert("mot_de_passe".to_string(), tr.t(key));
+    if let Err(key) = strength::acceptable_for(st, tr, password, person.as_ref(), &email) {
+        errors.insert("mot_de_passe".to_string(), key);
     } else if form.get("mot_de_passe_confirmation") != password {
         errors.insert(
             "mot_de_passe_confirmation".to_string(),
