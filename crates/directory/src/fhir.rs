@@ -172,15 +172,25 @@ pub struct BundleSearch {
     pub mode: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct BundleEntry {
     pub full_url: String,
-    pub resource: Resource,
+    pub resource: EntryResource,
     pub search: BundleSearch,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// A Bundle entry's resource: built now, or the JSON of one built before
+/// ([`crate::fragments`]).
+#[derive(Debug, Clone, Serialize)]
+#[serde(untagged)]
+#[allow(clippy::large_enum_variant)]
+pub enum EntryResource {
+    Typed(Resource),
+    Serialised(std::sync::Arc<serde_json::value::RawValue>),
+}
+
+#[derive(Debug, Clone, Serialize)]
 pub struct Bundle {
     pub id: String,
     pub meta: Meta,
@@ -195,7 +205,7 @@ pub struct Bundle {
 }
 
 /// Any resource the directory serves, tagged by `resourceType`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize)]
 #[serde(tag = "resourceType")]
 #[allow(clippy::large_enum_variant)]
 pub enum Resource {

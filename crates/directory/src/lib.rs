@@ -7,7 +7,8 @@
 //! [`fhir`]: typed FHIR structs; [`resources`]: the registry's rows as resources;
 //! [`params`]: a search's query string; [`searchset`]: running it into a Bundle;
 //! [`cursor`]: the paging links; [`capability`]: `metadata`; [`api`]: the HTTP face;
-//! [`jobs`]: the `$export` jobs; [`page`]: the `/annuaire` pages.
+//! [`jobs`]: the `$export` jobs; [`page`]: the `/annuaire` pages; [`fragments`]: the
+//! Practitioners already serialised.
 //!
 //! Owns one table, `dir_export_job` ([`MIGRATIONS`], component `directory`): the state of
 //! the `$export` jobs, so that any node answers their status.
@@ -18,6 +19,7 @@ pub mod cursor;
 pub mod error;
 pub mod export;
 pub mod fhir;
+pub mod fragments;
 pub mod jobs;
 pub mod page;
 pub mod params;
@@ -48,6 +50,7 @@ struct Inner {
     /// `<public URL>/fhir/v2`.
     base: String,
     jobs: jobs::Jobs,
+    fragments: fragments::Fragments,
 }
 
 impl Directory {
@@ -73,6 +76,7 @@ impl Directory {
                 store,
                 clock,
                 base: format!("{}/fhir/v2", public_url.trim_end_matches('/')),
+                fragments: fragments::Fragments::default(),
             }),
         }
     }
@@ -83,6 +87,11 @@ impl Directory {
 
     pub fn clock(&self) -> &SharedClock {
         &self.inner.clock
+    }
+
+    /// The Practitioners already serialised ([`fragments`]).
+    pub fn fragments(&self) -> &fragments::Fragments {
+        &self.inner.fragments
     }
 
     /// The API's base URL, without trailing slash.

@@ -4,7 +4,7 @@
 
 use crate::cursor::Cursor;
 use crate::error::DirectoryError;
-use crate::fhir::{Bundle, BundleEntry, BundleLink, BundleSearch, Meta, Resource};
+use crate::fhir::{Bundle, BundleEntry, BundleLink, BundleSearch, EntryResource, Meta, Resource};
 use crate::params::{Filters, Kind, SearchRequest, Total};
 use crate::resources::{instant, organization, practitioner, practitioner_role, role_id};
 use crate::Directory;
@@ -18,7 +18,7 @@ const MAX_INCLUDES: u32 = 1000;
 
 /// One page of matches, before it becomes a Bundle.
 struct Found {
-    matches: Vec<Resource>,
+    matches: Vec<EntryResource>,
     includes: Vec<Resource>,
     next: Option<Cursor>,
     total: Option<u64>,
@@ -52,7 +52,12 @@ pub async fn run(dir: &Directory, req: &SearchRequest) -> Result<Vec<u8>, Direct
         .matches
         .into_iter()
         .map(|r| entry(dir, r, "match"))
-        .chain(found.includes.into_iter().map(|r| entry(dir, r, "include")))
+        .chain(
+            found
+                .includes
+                .into_iter()
+                .map(|r| entry(dir, EntryResource::Typed(r), "include")),
+        )
         .collect();
     let bundle = Bundle {
         id: uuid::Uuid::new_v4().to_string(),
@@ -77,18 +82,34 @@ pub async fn run(dir: &Directory, req: &SearchRequest) -> Result<Vec<u8>, Direct
     }
 }
 
-fn entry(dir: &Directory, resource: Resource, mode: &str) -> BundleEntry {
+fn entry(dir: &Directory, resource: EntryResource, mode: &str) -> BundleEntry {
     let (kind, id) = match &resource {
-        Resource::Practitioner(p) => ("Practitioner", p.id.clone()),
-        Resource::PractitionerRole(r) => ("PractitionerRole", r.id.clone()),
-        Resource::Organization(o) => ("Organization", o.id.clone()),
-        Resource::OperationOutcome(_) | Resource::Bundle(_) => ("", String::new()),
+        EntryResource::Typed(Resource::Practitioner(p)) => ("Practitioner", p.id.clone()),
+        EntryResource::Typed(Resource::PractitionerRole(r)) => ("PractitionerRole", r.id.clone()),
+        EntryResource::Typed(Resource::Organization(o)) => ("Organization", o.id.clone()),
+        // Fragments are Practitioners (see `practitioners`).
+        EntryResource::Serialised(json) => ("Practitioner", fragment_id(json)),
+        EntryResource::Typed(Resource::OperationOutcome(_) | Resource::Bundle(_)) => {
+            ("", String::new())
+        }
     };
     BundleEntry {
         full_url: format!("{}/{kind}/{id}", dir.base()),
         resource,
         search: BundleSearch { mode: mode.into() },
     }
+}
+
+/// The `id` of a serialised resource.
+fn fragment_id(json: &serde_json::value::RawValue) -> String {
+    #[derive(serde::Deserialize)]
+    struct Id<'a> {
+        #[serde(borrow)]
+        id: std::borrow::Cow<'a, str>,
+    }
+    serde_json::from_str::<Id<'_>>(json.get())
+        .map(|i| i.id.into_owned())
+        .unwrap_or_default()
 }
 
 fn link_url(
@@ -260,33 +281,67 @@ async fn practitioners(
 ) -> Result<Found, DirectoryError> {
     let store = dir.store();
     let (hits, next, total) = keyed_page(dir, req, cursor, Keyed::Persons(filters)).await?;
-    let ids: Vec<String> = hits.iter().map(|h| h.id.clone()).collect();
-    let updated: HashMap<&str, i64> = hits
-        .iter()
-        .map(|h| (h.id.as_str(), h.last_updated))
-        .collect();
-    // Practitioners alone show no activity codes; their PractitionerRoles do.
-    let detail = if req.controls.revinclude {
-        search::Detail::Codes
-    } else {
-        search::Detail::Professions
-    };
-    let people = search::public_professionals(store, &ids, detail).await?;
-    let matches = people
-        .iter()
-        .map(|p| {
+    if req.controls.revinclude {
+        // Their PractitionerRoles need the professionals whole: no fragments.
+        let ids: Vec<String> = hits.iter().map(|h| h.id.clone()).collect();
+        let people = search::public_professionals(store, &ids, search::Detail::Codes).await?;
+        let updated: HashMap<&str, i64> = hits
+            .iter()
+            .map(|h| (h.id.as_str(), h.last_updated))
+            .collect();
+        let matches = people
+            .iter()
+            .map(|p| {
+                let t = updated.get(p.id_nat.as_str()).copied().unwrap_or(0);
+                EntryResource::Typed(Resource::Practitioner(practitioner(p, t)))
+            })
+            .collect();
+        let includes = roles_of(dir, &people.iter().collect::<Vec<_>>()).await?;
+        return Ok(Found {
+            matches,
+            includes,
+            next,
+            total,
+        });
+    }
+    // The Practitioners met before (same last_updated) from their fragments, the others
+    // from the registry, kept for the next time.
+    let mut json: HashMap<String, std::sync::Arc<serde_json::value::RawValue>> = HashMap::new();
+    let mut missing = Vec::new();
+    for h in &hits {
+        match dir.fragments().get(&h.id, h.last_updated) {
+            Some(j) => {
+                json.insert(h.id.clone(), j);
+            }
+            None => missing.push(h.id.clone()),
+        }
+    }
+    if !missing.is_empty() {
+        let updated: HashMap<&str, i64> = hits
+            .iter()
+            .map(|h| (h.id.as_str(), h.last_updated))
+            .collect();
+        let now = dir.clock().unix();
+        for p in search::public_professionals(store, &missing, search::Detail::Professions).await? {
             let t = updated.get(p.id_nat.as_str()).copied().unwrap_or(0);
-            Resource::Practitioner(practitioner(p, t))
-        })
+            let text = serde_json::to_string(&Resource::Practitioner(practitioner(&p, t)))
+                .map_err(|e| DirectoryError::Io(std::io::Error::other(e)))?;
+            let raw: std::sync::Arc<serde_json::value::RawValue> =
+                serde_json::value::RawValue::from_string(text)
+                    .map_err(|e| DirectoryError::Io(std::io::Error::other(e)))?
+                    .into();
+            dir.fragments().put(&p.id_nat, t, now, raw.clone());
+            json.insert(p.id_nat.clone(), raw);
+        }
+    }
+    let matches = hits
+        .iter()
+        .filter_map(|h| json.remove(&h.id))
+        .map(EntryResource::Serialised)
         .collect();
-    let includes = if req.controls.revinclude {
-        roles_of(dir, &people.iter().collect::<Vec<_>>()).await?
-    } else {
-        Vec::new()
-    };
     Ok(Found {
         matches,
-        includes,
+        includes: Vec::new(),
         next,
         total,
     })
@@ -304,7 +359,7 @@ async fn organizations(
     let matches = search::structures(store, &ids)
         .await?
         .iter()
-        .map(|(s, t)| Resource::Organization(organization(s, *t)))
+        .map(|(s, t)| EntryResource::Typed(Resource::Organization(organization(s, *t))))
         .collect();
     let includes = if req.controls.revinclude && !ids.is_empty() {
         let hits = search::search_roles(
@@ -446,7 +501,7 @@ async fn roles(
         }
     }
     Ok(Found {
-        matches,
+        matches: matches.into_iter().map(EntryResource::Typed).collect(),
         includes,
         next,
         total,

@@ -821,7 +821,53 @@ async fn reg_10_fhir_golden_demo_personas(dialect: Dialect) {
     db.cleanup().await;
 }
 
+/// A Practitioner served again comes from its fragment (`fragments.rs`) only while the
+/// index's `last_updated` is the same: a change of the person is seen at once.
+async fn reg_10_fhir_practitioners_served_again_are_current(dialect: Dialect) {
+    let (db, api, clock, dir) = setup(dialect, "fragments").await;
+    // Settled: the fragments are kept from now on.
+    clock.advance(time::Duration::minutes(5));
+    let family = |b: &Value| -> Vec<String> {
+        b["entry"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                e["resource"]["name"][0]["family"]
+                    .as_str()
+                    .unwrap()
+                    .to_string()
+            })
+            .collect()
+    };
+    let first = api
+        .get("/fhir/v2/Practitioner?name:contains=fontaine")
+        .await
+        .1;
+    assert_eq!(family(&first), ["DE LA FONTAINE"]);
+    let again = api
+        .get("/fhir/v2/Practitioner?name:contains=fontaine")
+        .await
+        .1;
+    assert_eq!(again["entry"], first["entry"]);
+    // Renamed at the very second its fragment was kept.
+    let mut changed = rows();
+    changed[1].1 = "DE LA FONTAINE-MARTIN";
+    import(&db.store, &clock, &write(dir.path(), "b.txt", &changed)).await;
+    let after = api
+        .get("/fhir/v2/Practitioner?name:contains=fontaine")
+        .await
+        .1;
+    assert_eq!(family(&after), ["DE LA FONTAINE-MARTIN"]);
+    assert_ne!(
+        after["entry"][0]["resource"]["meta"]["lastUpdated"],
+        first["entry"][0]["resource"]["meta"]["lastUpdated"]
+    );
+    db.cleanup().await;
+}
+
 on_both_engines! {
+    reg_10_fhir_practitioners_served_again_are_current => reg_10_fhir_practitioners_served_again_are_current;
     reg_10_fhir_golden_demo_personas => reg_10_fhir_golden_demo_personas;
     reg_10_annuaire_page_searches_the_directory => reg_10_annuaire_page_searches_the_directory;
     reg_10_fhir_metadata_read_and_errors => reg_10_fhir_metadata_read_and_errors;
