@@ -709,7 +709,93 @@ async fn ror_rules(dialect: Dialect) {
     third.db.cleanup().await;
 }
 
+/// ACC-10: after a first Pro Santé Connect login on RPLUS (named `demo`: the stand-in knows
+/// that client only), "Validation des coordonnées" asks for a personal e-mail, confirmed by a
+/// code, then a mobile; each step can be skipped ("Ignorer cette étape") and is not asked
+/// again; no structure is asked of a professional without a portal account.
+async fn rplus_psc_path(dialect: Dialect) {
+    let mut portal = caducee_portals::config::rplus();
+    portal.slug = "demo".into();
+    portal.terms_url = None;
+    portal.privacy_url = None;
+    let w = world_with(dialect, portal).await;
+    let (_, page) = {
+        let (_, _, page) = w.get("/espaces/demo").await;
+        assert!(
+            page.contains("S'identifier avec PRO SANTE CONNECT"),
+            "{page}"
+        );
+        let (status, url, page) = w.get("/espaces/demo/login").await;
+        assert_eq!(status, 200);
+        assert_eq!(url, format!("{}/espaces/demo/accueil", w.base));
+        (url, page)
+    };
+    for text in [
+        "Validation des coordonnées",
+        "Veuillez valider vos coordonnées de contact pour finaliser votre inscription.",
+        "Adresse email personnelle",
+        "Ignorer cette étape",
+    ] {
+        assert!(page.contains(text), "{text}: {page}");
+    }
+    let (status, _, page) = w
+        .submit(
+            &page,
+            &[("valeur", "pas-une-adresse"), ("action", "valider")],
+        )
+        .await;
+    assert_eq!(status, 422);
+    assert!(page.contains("aria-invalid=\"true\""), "{page}");
+    let (_, _, page) = w
+        .submit(
+            &page,
+            &[
+                ("valeur", "julie.perso@example.test"),
+                ("action", "valider"),
+            ],
+        )
+        .await;
+    assert!(page.contains("Identifiant à deux facteurs"), "{page}");
+    assert!(
+        page.contains(
+            "Saisissez le code de vérification envoyé à l'adresse e-mail ju***so@example.test"
+        ),
+        "{page}"
+    );
+    assert!(page.contains("Demander un nouveau code"), "{page}");
+    let code = six_digits(&w.last_message("julie.perso@example.test").await);
+    let (_, url, page) = w
+        .submit(&page, &[("code", &code), ("action", "valider")])
+        .await;
+    assert_eq!(url, format!("{}/espaces/demo/accueil", w.base));
+    assert!(page.contains("Numéro de portable"), "{page}");
+    assert!(page.contains("Indicatif"), "{page}");
+    let (_, url, page) = w.submit(&page, &[("action", "ignorer")]).await;
+    assert_eq!(url, format!("{}/espaces/demo", w.base), "{page}");
+    assert!(page.contains("Mes données d'activité"), "{page}");
+    let store = &w.db.store;
+    let (verified, skipped): (Option<i64>, Option<i64>) = sqlx::query_as(
+        "SELECT contact_verified_at, mobile_skipped_at FROM portal_member WHERE idnat = '819999900012'",
+    )
+    .fetch_one(store.pool())
+    .await
+    .unwrap();
+    assert!(verified.is_some() && skipped.is_some());
+    assert_eq!(
+        store
+            .count("SELECT COUNT(*) FROM audit_event WHERE action = 'portals.coordinate.skipped'")
+            .await
+            .unwrap(),
+        1
+    );
+    // Not asked again.
+    let (_, url, _) = w.get("/espaces/demo").await;
+    assert_eq!(url, format!("{}/espaces/demo", w.base));
+    w.db.cleanup().await;
+}
+
 on_both_engines! {
+    acc_10_psc_path_asks_email_then_mobile_each_by_code_each_skippable => rplus_psc_path;
     onb_02_03_04_ror_rules_first_psc_contact_email_terms_then_password => ror_rules;
     onb_05_registry_data_validated_or_an_anomaly_filed_in_the_registry_queue => registry_validation;
     psc_01_a_portal_with_both_means_gives_a_psc_login_the_services_home => both_means;
