@@ -216,9 +216,11 @@ pub(crate) async fn entry(
     let mut conn = st.portals.store().pool().acquire().await?;
     let k = known(&mut conn, &st.portal.slug, idnat).await?;
     drop(conn);
+    // What the portal knows, else the registry's coordinate: one click when it is right.
+    let registry = super::identity::lookup_idnat(st.portals.store(), &st.portal, idnat).await?;
     let value = match channel {
-        Channel::Email => None,
-        Channel::Phone => k.mobile,
+        Channel::Email => registry.and_then(|p| p.email),
+        Channel::Phone => k.mobile.or_else(|| registry.and_then(|p| p.mobile)),
     };
     render_entry(st, visit, idnat, channel, value.as_deref(), None, None).await
 }
@@ -323,6 +325,12 @@ async fn render_code(
     if let Some(b) = page.buttons.get_mut(1) {
         b.label = tr.t("registration-new-code");
         b.kind = ButtonKind::Tertiary;
+    }
+    if channel == Channel::Phone {
+        // The seed's word for the mobile's code: "ENVOYER".
+        if let Some(b) = page.buttons.get_mut(0) {
+            b.label = tr.t("coordinates-send");
+        }
     }
     let change = match channel {
         Channel::Email => "coordinates-email-change",

@@ -280,16 +280,23 @@ fn render_form(
             .value(&s.email)
             .error(err("email_structure")),
     ));
-    for (dial_name, dial, name, key) in [
+    for (dial_name, dial_key, dial, name, key) in [
         (
             "indicatif_telephone",
+            "structure-phone-dial",
             &s.phone_dial,
             "telephone",
             "structure-phone",
         ),
-        ("indicatif_fax", &s.fax_dial, "fax", "structure-fax"),
+        (
+            "indicatif_fax",
+            "structure-fax-dial",
+            &s.fax_dial,
+            "fax",
+            "structure-fax",
+        ),
     ] {
-        let dial_field = Field::new(dial_name, tr.t("registration-dial"));
+        let dial_field = Field::new(dial_name, tr.t(dial_key));
         blocks.push(Block::Select(Select::new(
             dial_field,
             super::registration::dial_choices(dial),
