@@ -1357,6 +1357,31 @@ async fn acc_09_wizard(dialect: Dialect) {
 
     b.shows("Étape 3 sur 5");
     b.shows("Créer votre mot de passe");
+    // The live meter knows who registers: Julie's name makes her password weak, and it
+    // answers with RPLUS's four rules.
+    let form = hidden(&b.page);
+    let meter: serde_json::Value = b
+        .http
+        .post(format!("{}/espaces/rplus/force-mot-de-passe", w.base))
+        .form(&[
+            ("mot_de_passe", "Martin-Julie-1980"),
+            ("csrf", form["csrf"].as_str()),
+            ("flow", form["flow"].as_str()),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        meter["warning"]
+            .as_str()
+            .unwrap_or("")
+            .contains("reprend votre nom"),
+        "{meter}"
+    );
+    assert_eq!(meter["rules"].as_array().map(Vec::len), Some(4), "{meter}");
     for rule in [
         "12 caractères ou plus",
         "1 lettre majuscule",

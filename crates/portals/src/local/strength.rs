@@ -223,6 +223,15 @@ async fn person_of(
         (None, None) => None,
     };
     drop(conn);
+    // A registration's flow holds its identifier; the registration knows the idNat.
+    let idnat = match (
+        idnat,
+        flow_param(Some(&format!("flow={}", form.get("flow")))),
+    ) {
+        (Some(i), _) => Some(i),
+        (None, Some(id)) => super::registration::idnat_of_flow(st, visit, &id).await?,
+        (None, None) => None,
+    };
     let Some(idnat) = idnat else { return Ok(None) };
     super::identity::lookup_idnat(st.portals.store(), &st.portal, &idnat).await
 }

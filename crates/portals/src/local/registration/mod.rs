@@ -257,6 +257,18 @@ async fn held(
     Ok(reg.map(|r| (flow.id, r)))
 }
 
+/// The idNat a registration held by this browser's flow `flow_id` has matched, if any
+/// (the live password meter weighs the password against that professional's data).
+pub(crate) async fn idnat_of_flow(
+    st: &PortalState,
+    visit: &Visit,
+    flow_id: &str,
+) -> Result<Option<String>, PortalError> {
+    Ok(held(st, visit, Some(flow_id.to_string()))
+        .await?
+        .and_then(|(_, reg)| reg.data.idnat))
+}
+
 fn path(st: &PortalState) -> String {
     format!("{}/inscription", st.base())
 }
