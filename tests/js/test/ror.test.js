@@ -248,7 +248,7 @@ describe('browser journeys of /espaces/ror (seed ror-national-connexion-liberaux
     test(`${device}: later login by e-mail + password created through "Mot de passe oublié ?", then a new terms version accepted again (ONB-02, ONB-04)`, async () => {
       const contact = `${key}.${device}@cabinet.example.test`;
       // The first login, by Pro Santé Connect, through the steps.
-      await journey(device, 'mot-de-passe', async (j, page) => {
+      await journey(device, 'avant-mot-de-passe', async (j, page) => {
         await page.goto(`${stack.base}${PORTAL}`);
         await pscLogin(j, stack, persona, phones[key]);
         await contactEmail(j, stack, contact, {});
