@@ -56,12 +56,53 @@ pub async fn write_all(
 ) -> Result<Vec<Output>, DirectoryError> {
     std::fs::create_dir_all(dir)?;
     let wanted = |k: Kind| types.is_empty() || types.contains(&k);
+    // The Organizations in a task of their own, beside the persons: the two walks share
+    // nothing, and each keeps a core busy.
+    let organizations = wanted(Kind::Organization).then(|| {
+        let store = store.clone();
+        let dir = dir.to_path_buf();
+        AbortOnDrop(tokio::spawn(async move {
+            write_organizations(&store, &dir).await
+        }))
+    });
+    let mut outputs = write_persons(
+        store,
+        dir,
+        wanted(Kind::Practitioner),
+        wanted(Kind::PractitionerRole),
+    )
+    .await?;
+    if let Some(mut task) = organizations {
+        let written = (&mut task.0)
+            .await
+            .map_err(|e| DirectoryError::Io(std::io::Error::other(e)))??;
+        outputs.push(written);
+    }
+    Ok(outputs)
+}
+
+/// Stops the task when dropped (an export cancelled, or failed on the other side).
+struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Practitioner.ndjson and PractitionerRole.ndjson, as asked.
+async fn write_persons(
+    store: &Store,
+    dir: &Path,
+    want_practitioners: bool,
+    want_roles: bool,
+) -> Result<Vec<Output>, DirectoryError> {
     let mut outputs = Vec::new();
-    if wanted(Kind::Practitioner) || wanted(Kind::PractitionerRole) {
-        let mut practitioners = wanted(Kind::Practitioner)
+    if want_practitioners || want_roles {
+        let mut practitioners = want_practitioners
             .then(|| create(dir, Kind::Practitioner))
             .transpose()?;
-        let mut roles = wanted(Kind::PractitionerRole)
+        let mut roles = want_roles
             .then(|| create(dir, Kind::PractitionerRole))
             .transpose()?;
         let (mut n_p, mut n_r) = (0u64, 0u64);
@@ -147,7 +188,12 @@ pub async fn write_all(
             });
         }
     }
-    if wanted(Kind::Organization) {
+    Ok(outputs)
+}
+
+/// Organization.ndjson.
+async fn write_organizations(store: &Store, dir: &Path) -> Result<Output, DirectoryError> {
+    {
         let (path, mut out) = create(dir, Kind::Organization)?;
         let mut n = 0u64;
         let max_key = search::max_structure_key(store).await?;
@@ -175,11 +221,10 @@ pub async fn write_all(
             }
         }
         out.flush()?;
-        outputs.push(Output {
+        Ok(Output {
             kind: "Organization",
             path,
             count: n,
-        });
+        })
     }
-    Ok(outputs)
 }
