@@ -25,6 +25,10 @@ pub const FIELD_MAX: usize = 100;
 pub const TEXT_MAX: usize = 2000;
 /// The longest note an agent may leave with a decision, in characters.
 pub const NOTE_MAX: usize = 2000;
+/// How many reports of one professional may wait in the queue at once (received or in
+/// review): beyond, a new one is refused until the agency processed some, so that one
+/// account cannot flood the agents' queue.
+pub const OPEN_MAX_PER_PERSON: i64 = 20;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AnomalyError {
@@ -34,6 +38,8 @@ pub enum AnomalyError {
     UnknownPerson(String),
     #[error("aucun signalement {0}")]
     NotFound(String),
+    #[error("{0} signalements déjà en attente de traitement pour ce professionnel")]
+    TooManyOpen(i64),
     #[error("le signalement est « {from} » : il ne peut pas passer à « {to} »")]
     Transition {
         from: AnomalyState,
@@ -263,6 +269,16 @@ pub async fn file(
         .is_some();
     if !known {
         return Err(AnomalyError::UnknownPerson(new.idnat.to_string()));
+    }
+    let open: i64 = sqlx::query(
+        "SELECT COUNT(*) FROM reg_anomaly WHERE idnat = $1 AND state IN ('received', 'in_review')",
+    )
+    .bind(new.idnat)
+    .fetch_one(&mut *tx)
+    .await?
+    .try_get(0)?;
+    if open >= OPEN_MAX_PER_PERSON {
+        return Err(AnomalyError::TooManyOpen(open));
     }
     // UUIDv7: ordered by time, so two reports of one second still list in filing order.
     let id = uuid::Uuid::now_v7().to_string();

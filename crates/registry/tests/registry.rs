@@ -898,6 +898,38 @@ async fn reg_09_a_report_is_filed_received_audited_and_listed_for_its_profession
         .await
         .unwrap_err();
         assert!(matches!(e, AnomalyError::UnknownPerson(_)), "{e}");
+        // One professional cannot flood the queue: beyond the open reports allowed, refused
+        // until the agency processed some.
+        let other = caducee_registry::generate::demo_personas()
+            .into_iter()
+            .find(|p| p.last_name == "Martin")
+            .unwrap()
+            .idnat;
+        let martin = format!("ps:{other}");
+        let mut first = None;
+        for _ in 0..anomaly::OPEN_MAX_PER_PERSON {
+            let a = anomaly::file(&db.store, &c, &report(&other, "ror", "Nom"), &martin)
+                .await
+                .unwrap();
+            first.get_or_insert(a.id);
+        }
+        let e = anomaly::file(&db.store, &c, &report(&other, "ror", "Nom"), &martin)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(e, AnomalyError::TooManyOpen(_)),
+            "{dialect:?}: {e}"
+        );
+        let first = first.unwrap();
+        anomaly::claim(&db.store, &c, &first, "agent:ars")
+            .await
+            .unwrap();
+        anomaly::decide(&db.store, &c, &first, "agent:ars", Decision::Rejected, "")
+            .await
+            .unwrap();
+        anomaly::file(&db.store, &c, &report(&other, "ror", "Nom"), &martin)
+            .await
+            .unwrap();
         assert_eq!(
             anomaly::for_person(&db.store, &idnat, None)
                 .await
