@@ -195,6 +195,48 @@ pub(crate) fn code_step(
     ];
 }
 
+/// The code step of the registration's pages (RPLUS's words): "Demander un nouveau code"
+/// as a link-like button, and "Retour" (sending `action=back_action`) after "Valider".
+pub(crate) fn rplus_code_buttons(tr: &Tr, page: &mut super::pages::FormPage, back_action: &str) {
+    use caducee_pages::{Button, ButtonKind};
+    if let Some(b) = page.buttons.get_mut(1) {
+        b.label = tr.t("registration-new-code");
+        b.kind = ButtonKind::Tertiary;
+    }
+    page.buttons.insert(
+        1,
+        Button::new(tr.t("registration-back"), ButtonKind::Secondary)
+            .id("retour")
+            .action("action", back_action),
+    );
+}
+
+/// What a page says after "Renvoyer le code": sent, or why not.
+pub(crate) fn resend_alert(tr: &Tr, sent: Result<(), SendRefused>) -> Alert {
+    match sent {
+        Ok(()) => Alert::new(AlertKind::Info, tr.t("account-code-resent")).id("code-renvoye"),
+        Err(r) => refusal(tr, r),
+    }
+}
+
+/// Checks the code typed for `flow_id` (a try counted), in the caller's transaction.
+pub(crate) async fn check(
+    st: &PortalState,
+    conn: &mut sqlx::AnyConnection,
+    flow_id: &str,
+    typed: &str,
+) -> Result<crate::one_time::CodeCheck, PortalError> {
+    one_time::check_code(
+        conn,
+        st.portals.one_time(),
+        st.portals.code_policy(),
+        flow_id,
+        typed,
+        st.portals.now(),
+    )
+    .await
+}
+
 /// The six digits typed (blanks ignored), or the catalogue key that asks for them.
 pub(crate) fn typed_code(form: &super::Form) -> Result<String, &'static str> {
     let typed: String = form

@@ -10,18 +10,17 @@
 //! once with the account's creation, so the first page after it is the code's.
 
 use super::code_sender::{self, refusal, CodeSend, Destination};
-use super::pages::{self, Block, FormPage};
+use super::pages::{Block, FormPage};
 use super::{flow_param, Form, Visit};
 use crate::config::OnboardingStep;
 use crate::flows::{self, NewFlow};
-use crate::one_time::{self, CodeCheck, SendRefused};
+use crate::one_time::{CodeCheck, SendRefused};
 use crate::state::PortalState;
 use crate::PortalError;
-use axum::http::StatusCode;
 use axum::response::Response;
 use caducee_core::mask::{mask_email, mask_phone};
 use caducee_notify::templates::Template as Message;
-use caducee_pages::{Alert, AlertKind, Arg, Button, ButtonKind, Field, Select};
+use caducee_pages::{Alert, Arg, Button, ButtonKind, Field, Select};
 use serde::{Deserialize, Serialize};
 
 const FLOW_KIND: &str = "coordinates";
@@ -177,13 +176,9 @@ async fn in_wizard(st: &PortalState, idnat: &str) -> Result<bool, PortalError> {
 }
 
 fn base_page(st: &PortalState, visit: &Visit, heading: String, etape: &str) -> FormPage {
-    FormPage::new(
-        pages::layout(&visit.ctx, &st.portal, &heading),
-        heading,
-        path(st),
-    )
-    .hidden("csrf", visit.csrf(st))
-    .hidden("etape", etape)
+    visit
+        .form_page(st, heading, path(st))
+        .hidden("etape", etape)
 }
 
 fn skip_button(st: &PortalState, visit: &Visit, channel: Channel) -> Option<Button> {
@@ -195,14 +190,6 @@ fn skip_button(st: &PortalState, visit: &Visit, channel: Channel) -> Option<Butt
                 .id("ignorer")
                 .action("action", "ignorer")
         })
-}
-
-fn status(failed: bool) -> StatusCode {
-    if failed {
-        StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        StatusCode::OK
-    }
 }
 
 /// The entry page of `channel`, prefilled with what the portal knows (the registration's
@@ -277,8 +264,7 @@ pub(crate) async fn render_entry(
         .id("valider")
         .action("action", "valider")];
     page.buttons.extend(skip_button(st, visit, channel));
-    let page = page.summarize();
-    Ok(visit.page(st, status(failed), pages::render(&page)))
+    Ok(visit.form(st, page, failed))
 }
 
 /// `+33612345601` → (`+33`, `0612345601`): the national form the field shows.
@@ -322,10 +308,7 @@ async fn render_code(
         channel.key("code-sent"),
         &[("to", Arg::from(masked.as_str()))],
     )];
-    if let Some(b) = page.buttons.get_mut(1) {
-        b.label = tr.t("registration-new-code");
-        b.kind = ButtonKind::Tertiary;
-    }
+    code_sender::rplus_code_buttons(tr, &mut page, "modifier");
     if channel == Channel::Phone {
         // The seed's word for the mobile's code: "ENVOYER".
         if let Some(b) = page.buttons.get_mut(0) {
@@ -336,20 +319,13 @@ async fn render_code(
         Channel::Email => "coordinates-email-change",
         Channel::Phone => "coordinates-phone-change",
     };
-    page.buttons.insert(
-        1,
-        Button::new(tr.t("registration-back"), ButtonKind::Secondary)
-            .id("retour")
-            .action("action", "modifier"),
-    );
     page.buttons.push(
         Button::new(tr.t(change), ButtonKind::Tertiary)
             .id("modifier")
             .action("action", "modifier"),
     );
     page.buttons.extend(skip_button(st, visit, channel));
-    let page = page.summarize();
-    Ok(visit.page(st, status(failed), pages::render(&page)))
+    Ok(visit.form(st, page, failed))
 }
 
 /// The code page of this browser's coordinates flow `?flow=`, if it is one.
@@ -636,12 +612,7 @@ async fn code_submit(
             let mut tx = st.portals.store().begin().await?;
             let sent = send(st, &mut tx, &flow.id, &flow.data, visit.ctx.locale()).await?;
             tx.commit().await?;
-            let alert = match sent {
-                Ok(()) => {
-                    Alert::new(AlertKind::Info, tr.t("account-code-resent")).id("code-renvoye")
-                }
-                Err(r) => refusal(tr, r),
-            };
+            let alert = code_sender::resend_alert(tr, sent);
             return render_code(st, visit, &flow.id, &flow.data, None, Some(alert)).await;
         }
         _ => {}
@@ -653,15 +624,7 @@ async fn code_submit(
         }
     };
     let mut tx = st.portals.store().begin().await?;
-    let check = one_time::check_code(
-        &mut tx,
-        st.portals.one_time(),
-        st.portals.code_policy(),
-        &flow.id,
-        &typed,
-        now,
-    )
-    .await?;
+    let check = code_sender::check(st, &mut tx, &flow.id, &typed).await?;
     let error = match check {
         CodeCheck::Dead => {
             flows::delete(&mut tx, &flow.id).await?;

@@ -6,11 +6,11 @@
 //! (code_sender), all in the database.
 
 use super::code_sender::{self, refusal};
-use super::pages::{self, Block, FormPage};
+use super::pages::{self, Block};
 use super::{failure, flow_param, strength, Form, Visit};
 use crate::accounts;
 use crate::flows::{self, NewFlow};
-use crate::one_time::{self, CodeCheck};
+use crate::one_time::CodeCheck;
 use crate::state::PortalState;
 use crate::PortalError;
 use axum::body::Bytes;
@@ -20,7 +20,7 @@ use axum::response::Response;
 use axum::Extension;
 use caducee_core::mask::mask_email;
 use caducee_core::source::ClientSource;
-use caducee_pages::{Alert, AlertKind, Arg, Button, ButtonKind, Field, Link, PasswordInput};
+use caducee_pages::{Alert, AlertKind, Arg, Button, ButtonKind, Field, Link};
 use caducee_store::throttle::{Limit, Verdict};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -51,13 +51,9 @@ fn identifier_page(
 ) -> Response {
     let tr = visit.tr();
     let heading = tr.t("forgot-code-title");
-    let mut page = FormPage::new(
-        pages::layout(&visit.ctx, &st.portal, &heading),
-        heading,
-        path(st),
-    )
-    .hidden("csrf", visit.csrf(st))
-    .hidden("etape", "identifiant");
+    let mut page = visit
+        .form_page(st, heading, path(st))
+        .hidden("etape", "identifiant");
     page.alerts.extend(alert);
     page.intro.push(tr.t("forgot-code-intro"));
     page.blocks = vec![Block::Field(
@@ -70,8 +66,7 @@ fn identifier_page(
     )];
     page.buttons = vec![Button::new(tr.t("account-validate"), ButtonKind::Primary).id("valider")];
     page.links = vec![Link::new(st.base(), tr.t("registration-back")).id("retour")];
-    let page = page.summarize();
-    visit.page(st, status, pages::render(&page))
+    visit.page(st, status, pages::render(&page.summarize()))
 }
 
 fn code_page(
@@ -84,49 +79,25 @@ fn code_page(
 ) -> Response {
     let tr = visit.tr();
     let heading = tr.t("forgot-code-change-title");
-    let mut page = FormPage::new(
-        pages::layout(&visit.ctx, &st.portal, &heading),
-        heading,
-        path(st),
-    )
-    .hidden("csrf", visit.csrf(st))
-    .hidden("etape", "code")
-    .hidden("flow", flow_id);
+    let mut page = visit
+        .form_page(st, heading, path(st))
+        .hidden("etape", "code")
+        .hidden("flow", flow_id);
     page.alerts.extend(alert);
     let masked = mask_email(&pending.email);
     code_sender::code_step(tr, &mut page, &masked, errors.get("code").cloned());
     page.intro = vec![tr.t_with("forgot-code-sent", &[("to", Arg::from(masked.as_str()))])];
-    let mut password =
-        strength::new_password_input(st, tr, "mot_de_passe", tr.t("account-new-password"));
-    password.field = password
-        .field
-        .clone()
-        .error(errors.get("mot_de_passe").cloned());
-    let mut confirm = PasswordInput::new(
+    page.blocks.extend(strength::new_password_blocks(
+        st,
         tr,
-        "mot_de_passe_confirmation",
-        tr.t("account-new-password-confirm"),
-        false,
-    );
-    confirm.field.autocomplete = Some("new-password");
-    confirm.field = confirm
-        .field
-        .clone()
-        .error(errors.get("mot_de_passe_confirmation").cloned());
-    page.blocks.push(Block::Password(password));
-    page.blocks.push(Block::Password(confirm));
-    if let Some(b) = page.buttons.get_mut(1) {
-        b.label = tr.t("registration-new-code");
-        b.kind = ButtonKind::Tertiary;
-    }
-    page.links = vec![Link::new(path(st), tr.t("registration-back")).id("retour")];
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
-    let page = page.summarize();
-    visit.page(st, status, pages::render(&page))
+        [
+            tr.t("account-new-password"),
+            tr.t("account-new-password-confirm"),
+        ],
+        errors,
+    ));
+    code_sender::rplus_code_buttons(tr, &mut page, "retour");
+    visit.form(st, page, !errors.is_empty())
 }
 
 async fn load(
@@ -307,6 +278,11 @@ async fn code_submit(
         return Ok(visit.redirect(st, &path(st), Vec::new()));
     };
     let now = st.portals.now();
+    if form.get("action") == "retour" {
+        let mut conn = st.portals.store().pool().acquire().await?;
+        flows::delete(&mut conn, &flow.id).await?;
+        return Ok(visit.redirect(st, &path(st), Vec::new()));
+    }
     if form.get("action") == "renvoyer" {
         let mut tx = st.portals.store().begin().await?;
         let sent = code_sender::send_email_verification(
@@ -320,10 +296,7 @@ async fn code_submit(
         )
         .await?;
         tx.commit().await?;
-        let alert = match sent {
-            Ok(()) => Alert::new(AlertKind::Info, tr.t("account-code-resent")).id("code-renvoye"),
-            Err(r) => refusal(tr, r),
-        };
+        let alert = code_sender::resend_alert(tr, sent);
         return Ok(code_page(
             st,
             visit,
@@ -365,15 +338,7 @@ async fn code_submit(
         .await
         .map_err(|e| PortalError::Internal(e.to_string()))?;
     let mut tx = st.portals.store().begin().await?;
-    let check = one_time::check_code(
-        &mut tx,
-        st.portals.one_time(),
-        st.portals.code_policy(),
-        &flow.id,
-        &typed,
-        now,
-    )
-    .await?;
+    let check = code_sender::check(st, &mut tx, &flow.id, &typed).await?;
     let error = match check {
         CodeCheck::Dead => Some(tr.t("registration-code-dead")),
         other => code_sender::check_error(tr, other),

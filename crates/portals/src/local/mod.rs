@@ -198,6 +198,27 @@ impl Visit {
         html(status, body, extra)
     }
 
+    /// A form page of this portal titled `heading`, posting to `action`, with this
+    /// browser's CSRF token.
+    pub fn form_page(&self, st: &PortalState, heading: String, action: String) -> pages::FormPage {
+        pages::FormPage::new(
+            pages::layout(&self.ctx, &st.portal, &heading),
+            heading,
+            action,
+        )
+        .hidden("csrf", self.csrf(st))
+    }
+
+    /// A form page rendered with its error summary: 422 when `failed`, else 200.
+    pub fn form(&self, st: &PortalState, page: pages::FormPage, failed: bool) -> Response {
+        let status = if failed {
+            StatusCode::UNPROCESSABLE_ENTITY
+        } else {
+            StatusCode::OK
+        };
+        self.page(st, status, pages::render(&page.summarize()))
+    }
+
     /// A 303 to `location`, with the browser cookie when new and `more` cookies.
     pub fn redirect(&self, st: &PortalState, location: &str, more: Vec<HeaderValue>) -> Response {
         let mut cookies = self.cookies(st);

@@ -108,6 +108,29 @@ pub(crate) fn new_password_input(
     p
 }
 
+/// The new password (`mot_de_passe`, with the meter and the rules) and its confirmation
+/// (`mot_de_passe_confirmation`), labelled `labels`, with their errors from `errors`.
+pub(crate) fn new_password_blocks(
+    st: &PortalState,
+    tr: &Tr,
+    [label, confirm_label]: [String; 2],
+    errors: &std::collections::BTreeMap<String, String>,
+) -> [super::pages::Block; 2] {
+    let err = |name: &str| errors.get(name).cloned();
+    let mut password = new_password_input(st, tr, "mot_de_passe", label);
+    password.field = password.field.clone().error(err("mot_de_passe"));
+    let mut confirm = PasswordInput::new(tr, "mot_de_passe_confirmation", confirm_label, false);
+    confirm.field.autocomplete = Some("new-password");
+    confirm.field = confirm
+        .field
+        .clone()
+        .error(err("mot_de_passe_confirmation"));
+    [
+        super::pages::Block::Password(password),
+        super::pages::Block::Password(confirm),
+    ]
+}
+
 /// `POST {base}/force-mot-de-passe` (`mot_de_passe`, `csrf`, optionally `flow`): the
 /// strength as JSON, in the page's language: `{"level":0..2,"label":"Faible","warning":…,
 /// "rules":[{"text":…,"met":true}]}`. The person's data come from the session or the

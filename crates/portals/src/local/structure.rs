@@ -4,7 +4,7 @@
 //! keys; then "Finalisation de l'activation de compte". Asked of the members who hold an
 //! account of the portal (the registration's last step), on every login until given.
 
-use super::pages::{self, Block, FormPage, MessagePage};
+use super::pages::{self, Block, MessagePage};
 use super::{Form, Visit};
 use crate::state::PortalState;
 use crate::PortalError;
@@ -239,13 +239,9 @@ fn render_form(
 ) -> Response {
     let tr = visit.tr();
     let heading = tr.t("structure-title");
-    let mut page = FormPage::new(
-        pages::layout(&visit.ctx, &st.portal, &heading),
-        heading,
-        path(st),
-    )
-    .hidden("csrf", visit.csrf(st))
-    .hidden("etape", "structure");
+    let mut page = visit
+        .form_page(st, heading, path(st))
+        .hidden("etape", "structure");
     page.steps = Some(super::registration::wizard_steps(tr, 5));
     page.intro.push(tr.t("registration-required-fields"));
     let err = |name: &str| errors.get(name).cloned();
@@ -331,13 +327,7 @@ fn render_form(
     page.buttons = vec![Button::new(tr.t("account-validate"), ButtonKind::Primary)
         .id("valider")
         .action("action", "valider")];
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
-    let page = page.summarize();
-    visit.page(st, status, pages::render(&page))
+    visit.form(st, page, !errors.is_empty())
 }
 
 /// The step's page, prefilled from the registry.

@@ -8,11 +8,10 @@
 
 use super::{email_code, to_step, wizard_page, wizard_steps, Data, Details, Registration, Step};
 use crate::local::identity::{self, parse_rpps};
-use crate::local::pages::{self, Block};
+use crate::local::pages::Block;
 use crate::local::{check_email, Form, Visit};
 use crate::state::PortalState;
 use crate::PortalError;
-use axum::http::StatusCode;
 use axum::response::Response;
 use caducee_core::nomenclature::Nomenclature;
 use caducee_core::source::ClientSource;
@@ -171,13 +170,7 @@ pub(super) fn render(
         .id("valider")
         .action("action", "valider")];
     page.links = vec![Link::new(st.base(), tr.t("registration-back")).id("retour")];
-    let page = page.summarize();
-    let status = if failed {
-        StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        StatusCode::OK
-    };
-    visit.page(st, status, pages::render(&page))
+    visit.form(st, page, failed)
 }
 
 /// The mobile typed with its country code, in E.164, or the catalogue key of the problem

@@ -2,16 +2,14 @@
 //! step 1, "Valider", "Retour" (to the details, kept), "Demander un nouveau code".
 
 use super::{to_step, wizard_page, wizard_steps, Registration, Step};
-use crate::local::code_sender::{self, refusal};
-use crate::local::pages;
+use crate::local::code_sender::{self};
 use crate::local::{Form, Visit};
-use crate::one_time::{self, CodeCheck, SendRefused};
+use crate::one_time::{CodeCheck, SendRefused};
 use crate::state::PortalState;
 use crate::PortalError;
-use axum::http::StatusCode;
 use axum::response::Response;
 use caducee_core::mask::mask_email;
-use caducee_pages::{Alert, AlertKind, Arg, Button, ButtonKind};
+use caducee_pages::{Alert, Arg};
 
 /// Sends a code to the registration's e-mail for the flow `flow_id`.
 pub(super) async fn send(
@@ -58,23 +56,8 @@ pub(super) fn render(
         "registration-email-code-sent",
         &[("to", Arg::from(masked.as_str()))],
     )];
-    if let Some(b) = page.buttons.get_mut(1) {
-        b.label = tr.t("registration-new-code");
-        b.kind = ButtonKind::Tertiary;
-    }
-    page.buttons.insert(
-        1,
-        Button::new(tr.t("registration-back"), ButtonKind::Secondary)
-            .id("retour")
-            .action("action", "retour"),
-    );
-    let page = page.summarize();
-    let status = if failed {
-        StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        StatusCode::OK
-    };
-    visit.page(st, status, pages::render(&page))
+    code_sender::rplus_code_buttons(tr, &mut page, "retour");
+    visit.form(st, page, failed)
 }
 
 pub(super) async fn submit(
@@ -98,12 +81,7 @@ pub(super) async fn submit(
             let mut tx = st.portals.store().begin().await?;
             let sent = send(st, &mut tx, flow_id, &reg, visit).await?;
             tx.commit().await?;
-            let alert = match sent {
-                Ok(()) => {
-                    Alert::new(AlertKind::Info, tr.t("account-code-resent")).id("code-renvoye")
-                }
-                Err(r) => refusal(tr, r),
-            };
+            let alert = code_sender::resend_alert(tr, sent);
             return Ok(render(st, visit, flow_id, &reg, None, Some(alert)));
         }
         _ => {}
@@ -113,15 +91,7 @@ pub(super) async fn submit(
         Err(key) => return Ok(render(st, visit, flow_id, &reg, Some(tr.t(key)), None)),
     };
     let mut tx = st.portals.store().begin().await?;
-    let check = one_time::check_code(
-        &mut tx,
-        st.portals.one_time(),
-        st.portals.code_policy(),
-        flow_id,
-        &typed,
-        now,
-    )
-    .await?;
+    let check = code_sender::check(st, &mut tx, flow_id, &typed).await?;
     let error = match check {
         CodeCheck::Dead => Some(tr.t("registration-code-dead")),
         other => code_sender::check_error(tr, other),

@@ -377,13 +377,9 @@ fn wizard_page(
     heading: String,
     steps: Steps,
 ) -> FormPage {
-    let mut page = FormPage::new(
-        pages::layout(&visit.ctx, &st.portal, &heading),
-        heading,
-        path(st),
-    )
-    .hidden("csrf", visit.csrf(st))
-    .hidden("flow", flow_id);
+    let mut page = visit
+        .form_page(st, heading, path(st))
+        .hidden("flow", flow_id);
     page.steps = Some(steps);
     page
 }

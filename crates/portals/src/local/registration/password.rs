@@ -7,13 +7,11 @@ use super::{to_step, wizard_page, wizard_steps, Registration, Step};
 use crate::accounts::{self, Conflict, NewAccount};
 use crate::config::OnboardingStep;
 use crate::local::coordinates;
-use crate::local::pages::{self, Block};
 use crate::local::{session, strength, Form, Visit};
 use crate::state::{Cookie, PortalState};
 use crate::PortalError;
-use axum::http::StatusCode;
 use axum::response::Response;
-use caducee_pages::{Alert, AlertKind, Button, ButtonKind, PasswordInput};
+use caducee_pages::{Alert, AlertKind, Button, ButtonKind};
 use std::collections::BTreeMap;
 
 pub(super) fn render(
@@ -24,7 +22,6 @@ pub(super) fn render(
     alert: Option<Alert>,
 ) -> Response {
     let tr = visit.tr();
-    let err = |name: &str| errors.get(name).cloned();
     let mut page = wizard_page(
         st,
         visit,
@@ -38,21 +35,16 @@ pub(super) fn render(
         tr.t("registration-password-intro"),
         tr.t("registration-password-rules"),
     ];
-    let mut password =
-        strength::new_password_input(st, tr, "mot_de_passe", tr.t("registration-password"));
-    password.field = password.field.clone().error(err("mot_de_passe"));
-    let mut confirm = PasswordInput::new(
+    page.blocks = strength::new_password_blocks(
+        st,
         tr,
-        "mot_de_passe_confirmation",
-        tr.t("registration-password-confirm"),
-        false,
-    );
-    confirm.field.autocomplete = Some("new-password");
-    confirm.field = confirm
-        .field
-        .clone()
-        .error(err("mot_de_passe_confirmation"));
-    page.blocks = vec![Block::Password(password), Block::Password(confirm)];
+        [
+            tr.t("registration-password"),
+            tr.t("registration-password-confirm"),
+        ],
+        errors,
+    )
+    .into();
     page.buttons = vec![
         Button::new(tr.t("account-validate"), ButtonKind::Primary)
             .id("valider")
@@ -61,13 +53,7 @@ pub(super) fn render(
             .id("retour")
             .action("action", "retour"),
     ];
-    let page = page.summarize();
-    let status = if failed {
-        StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        StatusCode::OK
-    };
-    visit.page(st, status, pages::render(&page))
+    visit.form(st, page, failed)
 }
 
 pub(super) async fn submit(
