@@ -239,4 +239,5 @@ onboarding-registry-anomaly-correct-empty = Give the correct information.
 onboarding-registry-anomaly-too-long = Shorten your text: { $max } characters at most.
 onboarding-registry-anomaly-control = Remove the invisible special characters from your text.
 onboarding-registry-anomaly-refused = The report could not be saved: check the fields, then send it again.
+onboarding-registry-anomaly-too-many = You already have many anomaly reports waiting to be processed: wait until the agency has processed some before sending a new one.
 onboarding-registry-anomaly-sent = Your anomaly report was sent. It is listed below with its status.

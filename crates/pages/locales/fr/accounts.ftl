@@ -241,4 +241,5 @@ onboarding-registry-anomaly-correct-empty = Indiquez la bonne information.
 onboarding-registry-anomaly-too-long = Raccourcissez votre texte : { $max } caractères au plus.
 onboarding-registry-anomaly-control = Retirez les caractères spéciaux invisibles de votre texte.
 onboarding-registry-anomaly-refused = La déclaration n'a pas pu être enregistrée : vérifiez les champs puis envoyez-la de nouveau.
+onboarding-registry-anomaly-too-many = Vous avez déjà de nombreuses déclarations d'anomalie en attente de traitement : attendez que l'agence en ait traité avant d'en envoyer une nouvelle.
 onboarding-registry-anomaly-sent = Votre déclaration d'anomalie a été envoyée. Elle figure ci-dessous avec son état.

@@ -558,11 +558,13 @@ async fn declare(
     match filed {
         Ok(_) => Ok(visit.redirect(st, &format!("{}?signalement=envoye", path(st)), Vec::new())),
         // Checked above; the registry's own checks are the last word.
-        Err(AnomalyError::BadInput(_)) => {
-            let alert = Alert::new(
-                AlertKind::Error,
-                tr.t("onboarding-registry-anomaly-refused"),
-            );
+        Err(e @ (AnomalyError::BadInput(_) | AnomalyError::TooManyOpen(_))) => {
+            let key = if matches!(e, AnomalyError::TooManyOpen(_)) {
+                "onboarding-registry-anomaly-too-many"
+            } else {
+                "onboarding-registry-anomaly-refused"
+            };
+            let alert = Alert::new(AlertKind::Error, tr.t(key)).id("anomalie-refusee");
             Ok(render_anomaly(
                 st,
                 visit,
