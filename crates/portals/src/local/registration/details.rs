@@ -293,6 +293,8 @@ pub(super) async fn submit(
         super::save(&mut conn, &portal, &reg, now).await?;
         return Ok(render(st, visit, flow_id, &typed, &errors, None));
     }
+    // A refusal of the whole form: what was typed shown again, the alert on top.
+    let refused = |alert: Alert| render(st, visit, flow_id, &typed, &BTreeMap::new(), Some(alert));
     let rpps = parse_rpps(&typed.rpps).map_err(|k| PortalError::Internal(k.into()))?;
     if let Some(wait) = identity::count_check(
         st.portals.store(),
@@ -314,27 +316,13 @@ pub(super) async fn submit(
             ),
         )
         .id("erreur");
-        return Ok(render(
-            st,
-            visit,
-            flow_id,
-            &typed,
-            &BTreeMap::new(),
-            Some(alert),
-        ));
+        return Ok(refused(alert));
     }
     let Some(idnat) = matching(st, &rpps, &typed).await? else {
         let alert = Alert::new(AlertKind::Error, tr.t("registration-error-no-match"))
             .id("erreur")
             .link(Link::new("/annuaire", tr.t("account-rpps-where")));
-        return Ok(render(
-            st,
-            visit,
-            flow_id,
-            &typed,
-            &BTreeMap::new(),
-            Some(alert),
-        ));
+        return Ok(refused(alert));
     };
     let mut tx = st.portals.store().begin().await?;
     if crate::accounts::by_idnat(&mut tx, &portal, &idnat)
@@ -348,14 +336,7 @@ pub(super) async fn submit(
                 format!("{}/mot-de-passe-oublie", st.base()),
                 tr.t("registration-forgot"),
             ));
-        return Ok(render(
-            st,
-            visit,
-            flow_id,
-            &typed,
-            &BTreeMap::new(),
-            Some(alert),
-        ));
+        return Ok(refused(alert));
     }
     if crate::accounts::by_email(&mut tx, &portal, &typed.email)
         .await?

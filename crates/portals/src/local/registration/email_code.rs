@@ -71,12 +71,7 @@ pub(super) async fn submit(
     let now = st.portals.now();
     let portal = st.portal.slug.clone();
     match form.get("action") {
-        "retour" => {
-            reg.step = Step::Details;
-            let mut conn = st.portals.store().pool().acquire().await?;
-            super::save(&mut conn, &portal, &reg, now).await?;
-            return Ok(to_step(st, visit, flow_id));
-        }
+        "retour" => return super::back_to_details(st, visit, flow_id, reg).await,
         "renvoyer" => {
             let mut tx = st.portals.store().begin().await?;
             let sent = send(st, &mut tx, flow_id, &reg, visit).await?;

@@ -402,6 +402,20 @@ pub(crate) fn wizard_steps(tr: &Tr, current: u32) -> Steps {
     }
 }
 
+/// Back to the details (kept as typed), then their page: "Retour", or a registration whose
+/// details no longer hold.
+async fn back_to_details(
+    st: &PortalState,
+    visit: &Visit,
+    flow_id: &str,
+    mut reg: Registration,
+) -> Result<Response, PortalError> {
+    reg.step = Step::Details;
+    let mut conn = st.portals.store().pool().acquire().await?;
+    save(&mut conn, &st.portal.slug, &reg, st.portals.now()).await?;
+    Ok(to_step(st, visit, flow_id))
+}
+
 /// A redirect to the wizard's page of this flow.
 fn to_step(st: &PortalState, visit: &Visit, flow_id: &str) -> Response {
     visit.redirect(st, &format!("{}?flow={flow_id}", path(st)), Vec::new())

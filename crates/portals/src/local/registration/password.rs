@@ -3,7 +3,7 @@
 //! legacy identifier, keeps the mobile for its own step, and opens a session: the
 //! onboarding steps (mobile, structure) follow at the portal's home.
 
-use super::{to_step, wizard_page, wizard_steps, Registration, Step};
+use super::{wizard_page, wizard_steps, Registration, Step};
 use crate::accounts::{self, Conflict, NewAccount};
 use crate::config::OnboardingStep;
 use crate::local::coordinates;
@@ -66,17 +66,9 @@ pub(super) async fn submit(
     let tr = visit.tr();
     let now = st.portals.now();
     let portal = st.portal.slug.clone();
-    if form.get("action") == "retour" {
-        reg.step = Step::Details;
-        let mut conn = st.portals.store().pool().acquire().await?;
-        super::save(&mut conn, &portal, &reg, now).await?;
-        return Ok(to_step(st, visit, flow_id));
-    }
-    let Some(idnat) = reg.data.idnat.clone() else {
-        reg.step = Step::Details;
-        let mut conn = st.portals.store().pool().acquire().await?;
-        super::save(&mut conn, &portal, &reg, now).await?;
-        return Ok(to_step(st, visit, flow_id));
+    let idnat = match (form.get("action"), reg.data.idnat.clone()) {
+        ("retour", _) | (_, None) => return super::back_to_details(st, visit, flow_id, reg).await,
+        (_, Some(idnat)) => idnat,
     };
     let email = reg.data.details.email.clone();
     let password = form.get("mot_de_passe");
