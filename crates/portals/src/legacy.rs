@@ -1,7 +1,10 @@
 //! Accounts imported from an older system (`caducee portal import-accounts SLUG FILE`;
-//! RPLUS's Résoflux accounts, issue 12): one line `identifier;email;password_hash` each,
-//! the hash in a format `caducee_passwords::legacy` recognises (bcrypt, Django PBKDF2, PHC
-//! PBKDF2, `{SSHA}`). A line the importer cannot take is refused with its number and the
+//! RPLUS's Résoflux accounts, issue 12): one line `identifier;email;password_hash[;rpps]`
+//! each, the hash in a format `caducee_passwords::legacy` recognises (bcrypt, Django
+//! PBKDF2, PHC PBKDF2, `{SSHA}`). The RPPS number, when the old system knew it, binds the
+//! account to that professional: its registration cannot claim another number (the
+//! numbers, names and professions are public in the directory, so without it the old
+//! password alone proves who registers). A line the importer cannot take is refused with its number and the
 //! reason, never stored; the others are upserted by identifier (a re-import updates, an
 //! account already migrated to argon2id is left alone). Lines starting with `#` and blank
 //! lines are skipped.
@@ -29,16 +32,28 @@ struct Line {
     email: String,
     hash: LegacyHash,
     raw_hash: String,
+    rpps: Option<String>,
 }
 
 fn parse_line(line: &str) -> Result<Line, String> {
     let fields: Vec<&str> = line.split(';').collect();
-    let [identifier, email, hash] = fields[..] else {
-        return Err(format!(
-            "{} champ(s) au lieu de 3 (identifiant;email;empreinte)",
-            fields.len()
-        ));
+    let (identifier, email, hash, rpps) = match fields[..] {
+        [i, e, h] => (i, e, h, None),
+        [i, e, h, r] => (i, e, h, Some(r.trim()).filter(|r| !r.is_empty())),
+        _ => {
+            return Err(format!(
+                "{} champ(s) au lieu de 3 ou 4 (identifiant;email;empreinte[;rpps])",
+                fields.len()
+            ))
+        }
     };
+    let rpps = rpps
+        .map(|r| {
+            caducee_core::ids::Rpps::parse(r)
+                .map(|r| r.as_str().to_string())
+                .map_err(|_| format!("RPPS « {r} » invalide (11 chiffres et leur clé)"))
+        })
+        .transpose()?;
     let identifier = identifier.trim();
     if identifier.is_empty() || identifier.chars().count() > 64 {
         return Err("identifiant vide ou de plus de 64 caractères".into());
@@ -57,6 +72,7 @@ fn parse_line(line: &str) -> Result<Line, String> {
         email,
         hash: parsed,
         raw_hash: hash_text.to_string(),
+        rpps,
     })
 }
 
@@ -105,14 +121,15 @@ pub async fn import(
             Some(None) => {
                 sqlx::query(
                     "UPDATE portal_legacy_account SET identifier = $1, email = $2, hash_kind = $3,
-                        legacy_hash = $4, imported_at = $5
-                     WHERE portal = $6 AND identifier_folded = $7",
+                        legacy_hash = $4, imported_at = $5, rpps = $6
+                     WHERE portal = $7 AND identifier_folded = $8",
                 )
                 .bind(&parsed.identifier)
                 .bind(&parsed.email)
                 .bind(parsed.hash.kind())
                 .bind(&parsed.raw_hash)
                 .bind(now)
+                .bind(&parsed.rpps)
                 .bind(portal)
                 .bind(&folded)
                 .execute(&mut *tx)
@@ -122,8 +139,8 @@ pub async fn import(
             None => {
                 sqlx::query(
                     "INSERT INTO portal_legacy_account (portal, identifier, identifier_folded,
-                        email, hash_kind, legacy_hash, imported_at, migrated_at, account_id)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, NULL)",
+                        email, hash_kind, legacy_hash, imported_at, migrated_at, account_id, rpps)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, NULL, $8)",
                 )
                 .bind(portal)
                 .bind(&parsed.identifier)
@@ -132,6 +149,7 @@ pub async fn import(
                 .bind(parsed.hash.kind())
                 .bind(&parsed.raw_hash)
                 .bind(now)
+                .bind(&parsed.rpps)
                 .execute(&mut *tx)
                 .await?;
                 report.imported += 1;
@@ -281,6 +299,23 @@ pub(crate) async fn login(
     .map_err(|e| PortalError::Internal(e.to_string()))?;
     tx.commit().await?;
     Ok(Some(found))
+}
+
+/// The RPPS number the old system knew for `identifier_folded`, if it did: the only one its
+/// registration may give.
+pub(crate) async fn bound_rpps(
+    conn: &mut sqlx::AnyConnection,
+    portal: &str,
+    identifier_folded: &str,
+) -> Result<Option<String>, PortalError> {
+    let rpps: Option<Option<String>> = sqlx::query_scalar(
+        "SELECT rpps FROM portal_legacy_account WHERE portal = $1 AND identifier_folded = $2",
+    )
+    .bind(portal)
+    .bind(identifier_folded)
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(rpps.flatten())
 }
 
 /// The kind of a legacy hash once replaced at the first login.

@@ -244,7 +244,7 @@ impl Portals {
             .map_err(PortalError::Internal)?;
             let ssha = caducee_passwords::legacy::demo_ssha(DEMO_LEGACY_PASSWORD, b"caducee!");
             let file = format!(
-                "CPAM0001;julie.martin@example.test;{bcrypt}\nCPAM0002;karim.benali@example.test;{ssha}\n"
+                "CPAM0001;julie.martin@example.test;{bcrypt};19999900012\nCPAM0002;karim.benali@example.test;{ssha};19999900061\n"
             );
             let report = legacy::import(
                 self.store(),

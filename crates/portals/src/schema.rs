@@ -224,7 +224,8 @@ pub const MIGRATIONS: &[Migration] = &[
         // RPLUS (ACC-08..10). A registration started by a legacy login (local/registration):
         // the step reached and what was typed, kept until the account exists, so leaving
         // halfway resumes there on any node and after a restart. The member's mobile and
-        // the steps they skipped ("IGNORER CETTE ÉTAPE"), and their structure (ACC-09).
+        // the steps they skipped ("IGNORER CETTE ÉTAPE"), and their structure (ACC-09). The
+        // RPPS number an imported account is bound to, when the old system knew it.
         sql: "CREATE TABLE portal_registration (
             portal TEXT NOT NULL,
             identifier_folded TEXT NOT NULL,
@@ -234,6 +235,7 @@ pub const MIGRATIONS: &[Migration] = &[
             updated_at BIGINT NOT NULL,
             PRIMARY KEY (portal, identifier_folded)
           );
+          ALTER TABLE portal_legacy_account ADD COLUMN rpps TEXT;
           ALTER TABLE portal_member ADD COLUMN mobile TEXT;
           ALTER TABLE portal_member ADD COLUMN mobile_verified_at BIGINT;
           ALTER TABLE portal_member ADD COLUMN email_skipped_at BIGINT;

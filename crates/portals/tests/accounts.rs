@@ -1145,14 +1145,15 @@ fn rplus_local() -> caducee_portals::PortalConfig {
     p
 }
 
-/// Imports the old system's accounts of the tests: CPAM0001 (bcrypt), CPAM0002 ({SSHA}),
+/// Imports the old system's accounts of the tests: CPAM0001 (bcrypt, bound to Julie's RPPS),
+/// CPAM0002 ({SSHA}),
 /// CPAM0003 (Django PBKDF2), all with [`LEGACY_PASSWORD`].
 async fn import_legacy(w: &World, portal: &str) {
     let bcrypt = caducee_passwords::legacy::demo_bcrypt(LEGACY_PASSWORD).unwrap();
     let ssha = caducee_passwords::legacy::demo_ssha(LEGACY_PASSWORD, b"sel-ssha");
     let django = caducee_passwords::legacy::demo_django_pbkdf2(LEGACY_PASSWORD, "selDjango", 1000);
     let file = format!(
-        "CPAM0001;julie.martin@example.test;{bcrypt}\nCPAM0002;karim.benali@example.test;{ssha}\nCPAM0003;sophie.durand@example.test;{django}\n"
+        "CPAM0001;julie.martin@example.test;{bcrypt};19999900012\nCPAM0002;karim.benali@example.test;{ssha}\nCPAM0003;sophie.durand@example.test;{django}\n"
     );
     let report = caducee_portals::legacy::import(
         &w.db.store,
@@ -1336,6 +1337,11 @@ async fn acc_09_wizard(dialect: Dialect) {
     nurse[3] = ("profession", "60");
     b.submit(&nurse).await;
     b.shows("Les informations saisies ne correspondent pas au répertoire RPPS");
+    // CPAM0001 is bound to Julie's number: Karim's (a valid one) is refused on its field.
+    let mut other_rpps = JULIE_DETAILS;
+    other_rpps[4] = ("rpps", "19999900061");
+    b.submit(&other_rpps).await;
+    b.shows("Ce numéro RPPS n'est pas celui que votre compte RPLUS connaît");
     let mut bad_mobile = JULIE_DETAILS;
     bad_mobile[7] = ("portable", "12 34");
     b.submit(&bad_mobile).await;

@@ -53,7 +53,7 @@ fn portal_list_shows_the_demo_and_the_files_portals() {
         .iter()
         .map(|p| p["slug"].as_str().unwrap())
         .collect();
-    assert_eq!(slugs, ["partenaire", "ordre", "demo", "ror"]);
+    assert_eq!(slugs, ["partenaire", "ordre", "demo", "ror", "rplus"]);
     assert_eq!(list[0]["accent"], "#1f6f43");
     assert_eq!(list[1]["name"], "Mon espace – Ordre");
     assert_eq!(list[1]["accounts"], "registry-code");
@@ -153,7 +153,8 @@ async fn legacy_import_accounts_takes_known_hashes_and_refuses_the_others_by_lin
          \n\
          CPAM0004;dr.noir@example.test;5f4dcc3b5aa765d61d8327deb882cf99\n\
          CPAM0005;pas-un-email;{SSHA}F68P00eC8b18ERWtnlY21mVEprBzNGx0\n\
-         CPAM0006;dr.vert@example.test\n",
+         CPAM0006;dr.vert@example.test\n\
+         CPAM0007;dr.gris@example.test;{SSHA}F68P00eC8b18ERWtnlY21mVEprBzNGx0;12345678901\n",
     )
     .unwrap();
     let out = run(caducee(&url)
@@ -171,6 +172,10 @@ async fn legacy_import_accounts_takes_known_hashes_and_refuses_the_others_by_lin
     );
     assert!(said.contains("resoflux.csv:7 : e-mail"), "{said}");
     assert!(said.contains("resoflux.csv:8 : 2 champ(s)"), "{said}");
+    assert!(
+        said.contains("resoflux.csv:9 : RPPS « 12345678901 » invalide"),
+        "{said}"
+    );
     let summary = String::from_utf8_lossy(&out.stdout);
     assert!(summary.contains("3 compte(s) importé(s)"), "{summary}");
     let store = Store::connect(&url).await.unwrap();

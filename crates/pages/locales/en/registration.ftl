@@ -45,6 +45,7 @@ registration-error-profession = Choose your type of health professional in the l
 registration-error-mobile = This mobile number is not valid: type 10 digits, for example 06 12 34 56 78, and choose your territory's country code.
 registration-error-terms = Tick the box to accept the terms of use.
 registration-error-no-match = What you typed does not match the RPPS registry: check your family name, your type of health professional and your RPPS number.
+registration-error-rpps-bound = This RPPS number is not the one your RPLUS account knows: check it, or call the assistance.
 registration-error-rpps-taken = A portal account already exists for this RPPS number: log in with its e-mail address, or ask for a new password.
 registration-email-title = Your e-mail's verification
 registration-email-code-sent = Type the verification code sent to { $to }

@@ -46,6 +46,7 @@ registration-error-profession = Choisissez votre type de professionnel de santé
 registration-error-mobile = Ce numéro de portable n'est pas valide : saisissez 10 chiffres, par exemple 06 12 34 56 78, et choisissez l'indicatif de votre territoire.
 registration-error-terms = Cochez la case pour accepter les conditions générales d'utilisation.
 registration-error-no-match = Les informations saisies ne correspondent pas au répertoire RPPS : vérifiez votre nom, votre type de professionnel de santé et votre numéro RPPS.
+registration-error-rpps-bound = Ce numéro RPPS n'est pas celui que votre compte RPLUS connaît : vérifiez-le, ou contactez l'assistance.
 registration-error-rpps-taken = Un compte du portail existe déjà pour ce numéro RPPS : connectez-vous avec son adresse e-mail, ou demandez un nouveau mot de passe.
 registration-email-title = Vérification de votre email
 registration-email-code-sent = Saisissez le code de vérification envoyé à l'adresse e-mail { $to }

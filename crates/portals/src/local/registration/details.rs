@@ -318,6 +318,14 @@ pub(super) async fn submit(
         .id("erreur");
         return Ok(refused(alert));
     }
+    let bound = {
+        let mut conn = st.portals.store().pool().acquire().await?;
+        crate::legacy::bound_rpps(&mut conn, &portal, &reg.identifier_folded).await?
+    };
+    if bound.as_deref().is_some_and(|b| b != rpps.as_str()) {
+        let errors = BTreeMap::from([("rpps".to_string(), tr.t("registration-error-rpps-bound"))]);
+        return Ok(render(st, visit, flow_id, &typed, &errors, None));
+    }
     let Some(idnat) = matching(st, &rpps, &typed).await? else {
         let alert = Alert::new(AlertKind::Error, tr.t("registration-error-no-match"))
             .id("erreur")
