@@ -21,7 +21,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
-import { a11yProblems, axeProblems, launchChromium, VIEWPORTS } from '../lib/browser.js';
+import { launchChromium } from '../lib/browser.js';
+import { pscLogin as portalPscLogin, runJourney } from '../lib/journeys.js';
 import { codeByEmail, takeMail } from '../lib/portal.js';
 import { PERSONAS, ROOT, startStack } from '../lib/stack.js';
 
@@ -55,55 +56,6 @@ const SEED = {
 };
 
 const DEVICES = ['desktop', 'phone'];
-
-/** One journey in a fresh browser context: `see(name)` saves a screenshot and audits the page. */
-async function openJourney(browser, stack, device, name) {
-  const context = await browser.newContext(VIEWPORTS[device]);
-  const page = await context.newPage();
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(e.message));
-  let step = 0;
-  const prefix = `${name}-${device}`;
-  const shot = async (label) => {
-    step += 1;
-    await page.screenshot({ path: path.join(ARTEFACTS, `${prefix}-${String(step).padStart(2, '0')}-${label}.png`), fullPage: true });
-  };
-  const see = async (label) => {
-    await page.waitForLoadState('load');
-    await shot(label);
-    assert.deepEqual(await a11yProblems(page, { phone: device === 'phone' }), [], `accessibility of ${label} (${page.url()})`);
-    assert.deepEqual(await axeProblems(page), [], `axe-core audit of ${label} (${page.url()})`);
-  };
-  const heading = async (text) => {
-    await page.getByRole('heading', { level: 1, name: text, exact: true }).waitFor({ timeout: 15_000 });
-  };
-  const fail = async (e) => {
-    await shot('echec').catch(() => {});
-    const log = path.join(ARTEFACTS, `${prefix}-caducee.log`);
-    fs.writeFileSync(log, stack.logTail(400));
-    console.error(`[ror ${prefix}] failed on ${page.url()}; screenshots in ${ARTEFACTS}, server log ${log}; its end:\n${stack.logTail(15)}`);
-    throw e;
-  };
-  const done = () => assert.deepEqual(errors, [], 'no JavaScript error on the pages');
-  return { context, page, see, heading, fail, done, close: () => context.close() };
-}
-
-/** "PROSANTECONNECT" on the portal's login page, the e-CPS approved by the phone (the CLI). */
-async function pscLogin(j, stack, persona, phone) {
-  const { page } = j;
-  await page.locator('#psc').click();
-  await page.waitForURL(/\/auth\/realms\/esante-wallet\/login\//);
-  await page.locator('#identifier').waitFor();
-  await page.locator('#identifier').fill(persona.rpps);
-  await page.locator('#se-connecter').click();
-  const codeEl = page.locator('#code-ecps');
-  await codeEl.waitFor({ timeout: 10_000 });
-  await j.see('ecps-code');
-  const code = (await codeEl.innerText()).trim();
-  const approved = phone.approveOk(code);
-  await page.waitForURL((u) => u.pathname.startsWith(PORTAL), { timeout: 30_000 });
-  await approved;
-}
 
 /** The terms box: "Accepter" stays disabled until the text is scrolled to its end. */
 async function acceptTerms(j, label, mustContain) {
@@ -172,17 +124,7 @@ describe('browser journeys of /espaces/ror (seed ror-national-connexion-liberaux
     await stack?.stop();
   });
 
-  const journey = async (device, name, body) => {
-    const j = await openJourney(browser, stack, device, name);
-    try {
-      await body(j, j.page);
-      j.done();
-    } catch (e) {
-      await j.fail(e);
-    } finally {
-      await j.close();
-    }
-  };
+  const journey = (device, name, body) => runJourney(browser, stack, device, name, { artefacts: ARTEFACTS, tag: 'ror' }, body);
 
   for (const device of DEVICES) {
     const key = WHO.first[device];
@@ -200,7 +142,7 @@ describe('browser journeys of /espaces/ror (seed ror-national-connexion-liberaux
         assert.match(await page.locator('#erreur').innerText(), /Pro Santé Connect/);
         await j.see('mot-de-passe-avant-psc');
 
-        await pscLogin(j, stack, persona, phones[key]);
+        await portalPscLogin(j, persona, phones[key], PORTAL);
         const contact = `${key}.${device}@cabinet.example.test`;
         await contactEmail(j, stack, contact, { refuseFirst: `${key}.${device}@medecin.mssante.fr` });
         await acceptTerms(j, 'cgu');
@@ -250,7 +192,7 @@ describe('browser journeys of /espaces/ror (seed ror-national-connexion-liberaux
       // The first login, by Pro Santé Connect, through the steps.
       await journey(device, 'avant-mot-de-passe', async (j, page) => {
         await page.goto(`${stack.base}${PORTAL}`);
-        await pscLogin(j, stack, persona, phones[key]);
+        await portalPscLogin(j, persona, phones[key], PORTAL);
         await contactEmail(j, stack, contact, {});
         await acceptTerms(j, 'cgu');
         await registryPage(j, persona, 'registre');
