@@ -1632,6 +1632,18 @@ async fn acc_09_resume(dialect: Dialect) {
     again.submit(&[("action", "retour")]).await;
     again.shows("value=\"MARTIN\"");
     again.shows("value=\"julie@cabinet-martin.example.test\"");
+    // Abandoned 30 days, what was typed is forgotten; the legacy login starts afresh.
+    let registrations = "SELECT COUNT(*) FROM portal_registration";
+    w.clock.advance(time::Duration::days(29));
+    w.portals.housekeeping().await.unwrap();
+    assert_eq!(count(&w.db.store, registrations).await, 1);
+    w.clock.advance(time::Duration::days(2));
+    w.portals.housekeeping().await.unwrap();
+    assert_eq!(count(&w.db.store, registrations).await, 0);
+    let mut fresh = Browser::new(&w.base);
+    w.legacy_login(&mut fresh, "rplus", "CPAM0001", LEGACY_PASSWORD)
+        .await;
+    fresh.shows("Bienvenue sur votre Portail RPLUS SANTÉ");
     w.db.cleanup().await;
 }
 

@@ -129,9 +129,10 @@ async fn theme(State(st): State<PortalState>) -> Response {
         .into_response()
 }
 
-/// Forgets expired local sessions (flows, codes and links have their own).
+/// Forgets expired local sessions and abandoned registrations (flows, codes and links have
+/// their own).
 pub(crate) async fn housekeeping(pool: &sqlx::AnyPool, now: i64) -> Result<u64, PortalError> {
-    session::housekeeping(pool, now).await
+    Ok(session::housekeeping(pool, now).await? + registration::housekeeping(pool, now).await?)
 }
 
 /// One visit of a page: its language, and the browser's cookie secret (minted on the first

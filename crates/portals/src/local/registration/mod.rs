@@ -173,6 +173,21 @@ async fn forget(
     Ok(())
 }
 
+/// A registration untouched this long is forgotten (what was typed is personal data; the
+/// legacy login starts a new one).
+pub(crate) const ABANDONED_AFTER_SECS: i64 = 30 * 24 * 3600;
+
+/// Forgets the registrations abandoned for [`ABANDONED_AFTER_SECS`].
+pub(crate) async fn housekeeping(pool: &sqlx::AnyPool, now: i64) -> Result<u64, PortalError> {
+    Ok(
+        sqlx::query("DELETE FROM portal_registration WHERE updated_at < $1")
+            .bind(now - ABANDONED_AFTER_SECS)
+            .execute(pool)
+            .await?
+            .rows_affected(),
+    )
+}
+
 /// After a legacy login: the registration of this identifier (made now, the old system's
 /// e-mail suggested, or resumed), held by a new flow of this browser. A registration left
 /// at its e-mail code gets a fresh code for this flow (the previous one was bound to the
