@@ -127,6 +127,10 @@ pub struct PortalConfig {
     /// a lower-case letter, a digit or a special character, ACC-09).
     #[serde(default)]
     pub password_rules: PasswordRules,
+    /// The words of the Pro Santé Connect button of a portal offering both means, as the
+    /// partner writes them (ROR: "PROSANTECONNECT"); the catalogue's when absent.
+    #[serde(default)]
+    pub psc_button: Option<String>,
     /// The terms of use and the privacy policy the creation form links to.
     #[serde(default)]
     pub terms_url: Option<String>,
@@ -271,6 +275,15 @@ impl PortalConfig {
             }
             _ => {}
         }
+        if self
+            .psc_button
+            .as_deref()
+            .is_some_and(|w| w.trim().is_empty() || w.chars().count() > 60)
+        {
+            return Err(format!(
+                "portail « {p} » : psc_button doit compter de 1 à 60 caractères"
+            ));
+        }
         if !(12..=64).contains(&self.password_rules.min_chars) {
             return Err(format!(
                 "portail « {p} » : password_rules.min_chars doit être entre 12 et 64"
@@ -386,6 +399,7 @@ pub fn demo() -> PortalConfig {
         privacy_url: None,
         skippable_steps: Vec::new(),
         password_rules: PasswordRules::default(),
+        psc_button: None,
     }
 }
 
@@ -426,6 +440,7 @@ pub fn ordre() -> PortalConfig {
         privacy_url: Some("/espaces/ordre/confidentialite".into()),
         skippable_steps: Vec::new(),
         password_rules: PasswordRules::default(),
+        psc_button: None,
     }
 }
 
@@ -466,6 +481,7 @@ pub fn ror() -> PortalConfig {
         privacy_url: Some("/espaces/ror/confidentialite".into()),
         skippable_steps: Vec::new(),
         password_rules: PasswordRules::default(),
+        psc_button: Some("PROSANTECONNECT".into()),
     }
 }
 
@@ -505,6 +521,7 @@ pub fn rplus() -> PortalConfig {
         privacy_url: Some("/espaces/rplus/confidentialite".into()),
         skippable_steps: vec![OnboardingStep::VerifyEmail, OnboardingStep::VerifyPhone],
         password_rules: PasswordRules::rplus(),
+        psc_button: None,
     }
 }
 

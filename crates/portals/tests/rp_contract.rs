@@ -555,6 +555,10 @@ async fn ror_rules(dialect: Dialect) {
     // ONB-02: no password before a first PSC login; the message says so.
     let (_, _, page) = w.get("/espaces/demo").await;
     assert!(page.contains("href=\"/espaces/demo/login\""), "{page}");
+    assert!(
+        page.contains(">PROSANTECONNECT</a>"),
+        "the seed's button: {page}"
+    );
     let (status, _, page) = w
         .submit(
             &page,

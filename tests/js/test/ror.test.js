@@ -133,6 +133,7 @@ describe('browser journeys of /espaces/ror (seed ror-national-connexion-liberaux
       await journey(device, 'premiere-connexion', async (j, page) => {
         assert.equal((await page.goto(`${stack.base}${PORTAL}`)).status(), 200);
         await page.locator('#psc').waitFor();
+        assert.equal((await page.locator('#psc').innerText()).trim(), 'PROSANTECONNECT', 'the seed\'s button');
         await j.see('connexion');
         // ONB-02: a password before the first PSC login is refused, saying why.
         await page.locator('#email').fill(persona.email);

@@ -278,13 +278,13 @@ fn login_form(
         ],
     };
     if st.portal.offers(LoginMeans::Psc) {
-        let label = if by_identifier {
-            "registration-login-psc"
-        } else {
-            "portal-login-psc"
+        let label = match &st.portal.psc_button {
+            Some(words) => words.clone(),
+            None if by_identifier => tr.t("registration-login-psc"),
+            None => tr.t("portal-login-psc"),
         };
         page.links.push(
-            Link::new(format!("{}/login", st.base()), tr.t(label))
+            Link::new(format!("{}/login", st.base()), label)
                 .button(ButtonKind::Secondary)
                 .id("psc"),
         );
