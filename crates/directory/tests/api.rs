@@ -671,6 +671,11 @@ async fn reg_10_fhir_bulk_export(dialect: Dialect) {
     .unwrap();
     let (s, v) = other.get(&status).await;
     assert_eq!(s, StatusCode::INTERNAL_SERVER_ERROR, "{v}");
+    // Its files go with it.
+    let (s, _, _) = other
+        .raw(Request::delete(&status).body(Body::empty()).unwrap())
+        .await;
+    assert_eq!(s, StatusCode::ACCEPTED);
     db.cleanup().await;
 }
 
