@@ -26,6 +26,11 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
         .migrate(caducee_portals::MIGRATIONS)
         .await
         .context("migrations des portails")?;
+    // The directory's export jobs (any node answers their polls).
+    store
+        .migrate(caducee_directory::MIGRATIONS)
+        .await
+        .context("migrations de l'annuaire")?;
     Ok(store)
 }
 
