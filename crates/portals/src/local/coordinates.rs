@@ -349,16 +349,7 @@ async fn load(
     id: &str,
     idnat: &str,
 ) -> Result<Option<flows::Flow<Pending>>, PortalError> {
-    let mut conn = st.portals.store().pool().acquire().await?;
-    let flow = flows::load::<Pending>(
-        &mut conn,
-        &st.portal.slug,
-        FLOW_KIND,
-        id,
-        &visit.browser,
-        st.portals.now(),
-    )
-    .await?;
+    let flow = visit.flow::<Pending>(st, FLOW_KIND, id).await?;
     Ok(flow.filter(|f| f.data.idnat == idnat))
 }
 

@@ -105,16 +105,7 @@ async fn load(
     visit: &Visit,
     id: &str,
 ) -> Result<Option<flows::Flow<Pending>>, PortalError> {
-    let mut conn = st.portals.store().pool().acquire().await?;
-    flows::load::<Pending>(
-        &mut conn,
-        &st.portal.slug,
-        FLOW_KIND,
-        id,
-        &visit.browser,
-        st.portals.now(),
-    )
-    .await
+    visit.flow(st, FLOW_KIND, id).await
 }
 
 /// `GET {base}/mot-de-passe-oublie[?flow=]`.

@@ -3,7 +3,7 @@
 //! "MES SERVICES" for a logged-in professional; the login and the logout; the page
 //! "Identifiants oubliés ?" that offers the seed's two paths.
 
-use super::pages::{self, Block, FormPage, MessagePage};
+use super::pages::{self, Block, MessagePage};
 use super::session;
 use super::{failure, Form, Visit};
 use crate::accounts::{self, LoginOutcome};
@@ -213,12 +213,7 @@ fn login_form(
 ) -> Response {
     let tr = visit.tr();
     let title = tr.t("account-login-title");
-    let mut page = FormPage::new(
-        pages::layout(&visit.ctx, &st.portal, &title),
-        title,
-        format!("{}/connexion", st.base()),
-    )
-    .hidden("csrf", visit.csrf(st));
+    let mut page = visit.form_page(st, title, format!("{}/connexion", st.base()));
     let failed = error.is_some();
     page.alerts.extend(error);
     page.alerts.extend(notice);

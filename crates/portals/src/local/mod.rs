@@ -199,6 +199,25 @@ impl Visit {
         html(status, body, extra)
     }
 
+    /// This browser's live flow `id` of `kind` on this portal, if there is one.
+    pub async fn flow<T: serde::de::DeserializeOwned>(
+        &self,
+        st: &PortalState,
+        kind: &str,
+        id: &str,
+    ) -> Result<Option<crate::flows::Flow<T>>, PortalError> {
+        let mut conn = st.portals.store().pool().acquire().await?;
+        crate::flows::load(
+            &mut conn,
+            &st.portal.slug,
+            kind,
+            id,
+            &self.browser,
+            st.portals.now(),
+        )
+        .await
+    }
+
     /// A form page of this portal titled `heading`, posting to `action`, with this
     /// browser's CSRF token.
     pub fn form_page(&self, st: &PortalState, heading: String, action: String) -> pages::FormPage {

@@ -16,7 +16,7 @@
 
 use super::code_sender::{self, refusal};
 use super::coordinates::Channel;
-use super::pages::{self, Block, FormPage};
+use super::pages::{self, Block};
 use super::{failure, flow_param, session, Form, Visit};
 use crate::config::OnboardingStep;
 use crate::flows::{self, NewFlow};
@@ -293,13 +293,9 @@ fn render_contact(
 ) -> Response {
     let tr = visit.tr();
     let title = tr.t("onboarding-contact-title");
-    let mut page = FormPage::new(
-        pages::layout(&visit.ctx, &st.portal, &title),
-        title,
-        path(st),
-    )
-    .hidden("csrf", visit.csrf(st))
-    .hidden("etape", "contact");
+    let mut page = visit
+        .form_page(st, title, path(st))
+        .hidden("etape", "contact");
     page.alerts.extend(alert);
     page.intro.push(tr.t("onboarding-contact-intro"));
     if !st.portal.forbidden_email_domains.is_empty() {
@@ -408,16 +404,7 @@ async fn load(
     id: &str,
     idnat: &str,
 ) -> Result<Option<flows::Flow<PendingContact>>, PortalError> {
-    let mut conn = st.portals.store().pool().acquire().await?;
-    let flow = flows::load::<PendingContact>(
-        &mut conn,
-        &st.portal.slug,
-        FLOW_KIND,
-        id,
-        &visit.browser,
-        st.portals.now(),
-    )
-    .await?;
+    let flow = visit.flow::<PendingContact>(st, FLOW_KIND, id).await?;
     Ok(flow.filter(|f| f.data.idnat == idnat))
 }
 
@@ -431,14 +418,10 @@ fn render_code(
 ) -> Response {
     let tr = visit.tr();
     let title = tr.t("account-code-title");
-    let mut page = FormPage::new(
-        pages::layout(&visit.ctx, &st.portal, &title),
-        title,
-        path(st),
-    )
-    .hidden("csrf", visit.csrf(st))
-    .hidden("etape", "code")
-    .hidden("flow", flow_id);
+    let mut page = visit
+        .form_page(st, title, path(st))
+        .hidden("etape", "code")
+        .hidden("flow", flow_id);
     let failed = error.is_some();
     page.alerts.extend(alert);
     code_sender::code_step(tr, &mut page, &caducee_core::mask::mask_email(to), error);
@@ -574,14 +557,10 @@ async fn code_submit(
 fn render_terms(st: &PortalState, visit: &Visit, t: &Terms, alert: Option<Alert>) -> Response {
     let tr = visit.tr();
     let title = tr.t("onboarding-terms-title");
-    let mut page = FormPage::new(
-        pages::layout(&visit.ctx, &st.portal, &title),
-        title,
-        path(st),
-    )
-    .hidden("csrf", visit.csrf(st))
-    .hidden("etape", "cgu")
-    .hidden("version", t.version.clone());
+    let mut page = visit
+        .form_page(st, title, path(st))
+        .hidden("etape", "cgu")
+        .hidden("version", t.version.clone());
     page.alerts.extend(alert);
     page.intro.push(tr.t("onboarding-terms-intro"));
     let paragraphs: Vec<String> = t

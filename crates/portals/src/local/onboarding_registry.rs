@@ -13,7 +13,7 @@
 //! step: the page comes back with the report listed, and "Valider mes informations" is
 //! still what lets the professional in. Never writes the registry's data itself.
 
-use super::pages::{self, Block, FormPage};
+use super::pages::{self, Block};
 use super::{Form, Visit};
 use crate::state::PortalState;
 use crate::PortalError;
@@ -358,13 +358,9 @@ fn render_anomaly(
 ) -> Response {
     let tr = visit.tr();
     let title = tr.t("onboarding-registry-anomaly-title");
-    let mut page = FormPage::new(
-        pages::layout(&visit.ctx, &st.portal, &title),
-        title,
-        path(st),
-    )
-    .hidden("csrf", visit.csrf(st))
-    .hidden("etape", "anomalie");
+    let mut page = visit
+        .form_page(st, title, path(st))
+        .hidden("etape", "anomalie");
     page.alerts.extend(alert);
     page.intro.push(tr.t("onboarding-registry-anomaly-intro"));
     let mut options = vec![Choice::new(

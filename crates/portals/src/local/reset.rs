@@ -8,7 +8,7 @@
 //! The answer to the request is the same whether the e-mail has an account or not, and the
 //! requests are limited per e-mail and per source in the database.
 
-use super::pages::{self, Block, FormPage, MessagePage};
+use super::pages::{self, Block, MessagePage};
 use super::{failure, session, Form, Visit};
 use crate::accounts;
 use crate::one_time::{self, LinkInfo};
@@ -42,12 +42,7 @@ fn request_page(
 ) -> Response {
     let tr = visit.tr();
     let title = tr.t("account-reset-title");
-    let mut page = FormPage::new(
-        pages::layout(&visit.ctx, &st.portal, &title),
-        title,
-        format!("{}/mot-de-passe-oublie", st.base()),
-    )
-    .hidden("csrf", visit.csrf(st));
+    let mut page = visit.form_page(st, title, format!("{}/mot-de-passe-oublie", st.base()));
     let failed = error.is_some() || alert.is_some();
     page.alerts.extend(alert);
     page.intro.push(tr.t("account-reset-intro"));
@@ -271,12 +266,7 @@ pub(crate) async fn link_page(
     }
     let tr = visit.tr();
     let title = tr.t("account-link-title");
-    let mut page = FormPage::new(
-        pages::layout(&visit.ctx, &st.portal, &title),
-        title,
-        format!("{}/lien/{token}", st.base()),
-    )
-    .hidden("csrf", visit.csrf(&st));
+    let mut page = visit.form_page(&st, title, format!("{}/lien/{token}", st.base()));
     page.intro.push(tr.t("account-link-intro"));
     page.buttons =
         vec![Button::new(tr.t("account-link-use"), ButtonKind::Primary).id("utiliser-lien")];

@@ -6,7 +6,7 @@
 
 use super::code_sender::{self, minutes, refusal};
 use super::journey::JOURNEY_TTL_SECS;
-use super::pages::{self, Block, FormPage};
+use super::pages::{self, Block};
 use super::session::{self, LocalSession};
 use super::{failure, flow_param, Form, Visit};
 use crate::accounts;
@@ -62,12 +62,7 @@ fn render(
 ) -> Response {
     let tr = visit.tr();
     let title = tr.t("account-settings");
-    let mut page = FormPage::new(
-        pages::layout(&visit.ctx, &st.portal, &title),
-        title,
-        path(st),
-    )
-    .hidden("csrf", visit.csrf(st));
+    let mut page = visit.form_page(st, title, path(st));
     page.alerts.extend(alert);
     page.blocks
         .push(Block::Heading(tr.t("account-settings-section")));
@@ -410,13 +405,9 @@ fn render_code(
 ) -> Response {
     let tr = visit.tr();
     let title = tr.t("account-code-title");
-    let mut page = FormPage::new(
-        pages::layout(&visit.ctx, &st.portal, &title),
-        title,
-        format!("{}/code", path(st)),
-    )
-    .hidden("csrf", visit.csrf(st))
-    .hidden("flow", flow_id);
+    let mut page = visit
+        .form_page(st, title, format!("{}/code", path(st)))
+        .hidden("flow", flow_id);
     page.alerts.extend(alert);
     code_sender::code_step(tr, &mut page, &caducee_core::mask::mask_email(to), error);
     page.links = vec![Link::new(path(st), tr.t("account-back")).id("retour")];
@@ -430,16 +421,7 @@ async fn load_change(
     id: &str,
     s: &LocalSession,
 ) -> Result<Option<flows::Flow<EmailChange>>, PortalError> {
-    let mut conn = st.portals.store().pool().acquire().await?;
-    let flow = flows::load::<EmailChange>(
-        &mut conn,
-        &st.portal.slug,
-        FLOW_KIND,
-        id,
-        &visit.browser,
-        st.portals.now(),
-    )
-    .await?;
+    let flow = visit.flow::<EmailChange>(st, FLOW_KIND, id).await?;
     Ok(flow.filter(|f| f.data.account_id == s.account.id))
 }
 

@@ -153,15 +153,10 @@ pub(super) fn render_identity(
         typed.terms,
     );
     terms_box.field = terms_box.field.id("cgu").error(err("cgu"));
-    let mut page = FormPage::new(
-        pages::layout(&visit.ctx, &st.portal, &title),
-        title,
-        format!("{}/{}", st.base(), kind.path()),
-    );
+    let mut page = visit.form_page(st, title, format!("{}/{}", st.base(), kind.path()));
     page.steps = Some(steps(tr, kind, 1));
     page.alerts.extend(alert);
     page.intro.push(tr.t("account-required-fields"));
-    page = page.hidden("csrf", visit.csrf(st));
     if let Some(id) = flow {
         page = page.hidden("flow", id);
     }

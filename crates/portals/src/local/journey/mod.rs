@@ -308,16 +308,7 @@ async fn load(
     kind: Kind,
     id: &str,
 ) -> Result<Option<Flow<Data>>, PortalError> {
-    let mut conn = st.portals.store().pool().acquire().await?;
-    flows::load(
-        &mut conn,
-        &st.portal.slug,
-        kind.flow_kind(),
-        id,
-        &visit.browser,
-        st.portals.now(),
-    )
-    .await
+    visit.flow(st, kind.flow_kind(), id).await
 }
 
 /// Saves `data` at `step`: a new flow when there is none yet. `extend`: the flow lives this

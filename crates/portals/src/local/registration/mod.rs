@@ -254,20 +254,10 @@ async fn held(
     flow_id: Option<String>,
 ) -> Result<Option<(String, Registration)>, PortalError> {
     let Some(id) = flow_id else { return Ok(None) };
-    let now = st.portals.now();
-    let mut conn = st.portals.store().pool().acquire().await?;
-    let Some(flow) = flows::load::<Hold>(
-        &mut conn,
-        &st.portal.slug,
-        FLOW_KIND,
-        &id,
-        &visit.browser,
-        now,
-    )
-    .await?
-    else {
+    let Some(flow) = visit.flow::<Hold>(st, FLOW_KIND, &id).await? else {
         return Ok(None);
     };
+    let mut conn = st.portals.store().pool().acquire().await?;
     let reg = load(&mut conn, &st.portal.slug, &flow.data.identifier_folded).await?;
     Ok(reg.map(|r| (flow.id, r)))
 }
