@@ -18,9 +18,10 @@ pub enum PortalCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Imports accounts of an older system: one line `identifier;email;password_hash` each
-    /// (bcrypt, Django PBKDF2, PHC PBKDF2 or {SSHA}); each logs in once with its old
-    /// password, which is then replaced by argon2id.
+    /// Imports accounts of an older system: one line `identifier;email;password_hash[;rpps]`
+    /// each (bcrypt, Django PBKDF2, PHC PBKDF2 or {SSHA}; the RPPS number, when known, binds
+    /// the account to that professional); on a registration-form portal each logs in with its
+    /// old password, at once replaced by argon2id, and goes through the registration.
     ImportAccounts {
         /// The portal (a `[[portals]]` slug or a demo portal) with local accounts.
         slug: String,
