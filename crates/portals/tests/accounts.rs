@@ -1214,7 +1214,7 @@ impl World {
 
     /// Through the wizard's details and e-mail code, up to the password.
     /// CPAM0001's first login, then "Je configure mon compte portail": the first step.
-    async fn into_wizard(&self, b: &mut Browser, portal: &str) {
+    async fn open_wizard(&self, b: &mut Browser, portal: &str) {
         self.legacy_login(b, portal, "CPAM0001", LEGACY_PASSWORD)
             .await;
         b.shows("Bienvenue sur votre");
@@ -1223,7 +1223,7 @@ impl World {
     }
 
     async fn through_details(&self, b: &mut Browser, portal: &str) {
-        self.into_wizard(b, portal).await;
+        self.open_wizard(b, portal).await;
         b.shows("Coordonnées personnelles");
         b.submit(&JULIE_DETAILS).await;
         b.shows("Saisissez le code de vérification envoyé à l'adresse e-mail ju***ie@cabinet-martin.example.test");
@@ -1300,7 +1300,7 @@ async fn acc_09_wizard(dialect: Dialect) {
     let w = world_with(dialect, options_for(rplus_local())).await;
     import_legacy(&w, "rplus").await;
     let mut b = Browser::new(&w.base);
-    w.into_wizard(&mut b, "rplus").await;
+    w.open_wizard(&mut b, "rplus").await;
     b.shows("Étape 1 sur 5");
     for text in [
         "Civilité",
@@ -1610,7 +1610,7 @@ async fn acc_09_resume(dialect: Dialect) {
     let w = world_with(dialect, options_for(rplus_local())).await;
     import_legacy(&w, "rplus").await;
     let mut b = Browser::new(&w.base);
-    w.into_wizard(&mut b, "rplus").await;
+    w.open_wizard(&mut b, "rplus").await;
     b.submit(&JULIE_DETAILS).await;
     b.shows("Vérification de votre email");
     w.tick();
