@@ -15,7 +15,50 @@ pub const MIGRATIONS: &[Migration] = &[
     BIRTH_COUNTRY,
     FTS_WHEN_RENAMED,
     ANOMALY_QUEUE,
+    CHANGE_REQUESTS,
 ];
+
+/// The change requests (REG-06, issue 13): what a professional asks to change of their
+/// registry data (a new activity, the end of one, a new profession, contact coordinates,
+/// the exercise name), reviewed by the agencies. `change_json` holds the change as typed
+/// (a draft) or as checked (submitted and after); `department` decides which agents see it;
+/// `reg_request_event` every transition (from, to, actor, note, time). Written only through
+/// `requests.rs`.
+const CHANGE_REQUESTS: Migration = Migration {
+    component: "registry",
+    version: 6,
+    name: "change_requests",
+    sql: "
+CREATE TABLE reg_request (
+    id TEXT PRIMARY KEY,
+    idnat TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    state TEXT NOT NULL,
+    change_json TEXT NOT NULL,
+    department TEXT NOT NULL DEFAULT '',
+    reason TEXT NOT NULL DEFAULT '',
+    created_at BIGINT NOT NULL,
+    updated_at BIGINT NOT NULL,
+    submitted_at BIGINT,
+    decided_at BIGINT,
+    decided_by TEXT,
+    applied_at BIGINT
+);
+CREATE INDEX reg_request_person ON reg_request (idnat, created_at);
+CREATE INDEX reg_request_queue ON reg_request (state, department, submitted_at);
+CREATE INDEX reg_request_due ON reg_request (state, decided_at);
+CREATE TABLE reg_request_event (
+    request_id TEXT NOT NULL REFERENCES reg_request (id),
+    seq BIGINT NOT NULL,
+    from_state TEXT,
+    to_state TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    note TEXT NOT NULL DEFAULT '',
+    at BIGINT NOT NULL,
+    PRIMARY KEY (request_id, seq)
+);
+",
+};
 
 /// The anomaly reports (REG-09, issue 12): what a professional says is wrong in their
 /// registry data, filed by a portal (ONB-05) and processed by the agencies' back office
