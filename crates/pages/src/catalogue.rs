@@ -39,6 +39,11 @@ pub const KEYS_FILES: &[(Locale, &str, &str)] = &[
         "registration.ftl",
         include_str!("../locales/fr/registration.ftl"),
     ),
+    (
+        Locale::Fr,
+        "attestation.ftl",
+        include_str!("../locales/fr/attestation.ftl"),
+    ),
     (Locale::En, "kit.ftl", include_str!("../locales/en/kit.ftl")),
     (Locale::En, "web.ftl", include_str!("../locales/en/web.ftl")),
     (Locale::En, "idp.ftl", include_str!("../locales/en/idp.ftl")),
@@ -66,6 +71,11 @@ pub const KEYS_FILES: &[(Locale, &str, &str)] = &[
         Locale::En,
         "registration.ftl",
         include_str!("../locales/en/registration.ftl"),
+    ),
+    (
+        Locale::En,
+        "attestation.ftl",
+        include_str!("../locales/en/attestation.ftl"),
     ),
 ];
 
