@@ -52,6 +52,26 @@ pub struct Config {
     pub metrics_listen: Option<String>,
     /// Limits of the HTTP server (`[http]` table).
     pub http: HttpConfig,
+    /// The registry (`[registry]` table): the propagation delay of approved changes.
+    pub registry: RegistryConfig,
+}
+
+/// `[registry]`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RegistryConfig {
+    /// Seconds between an agency's approval of a change request and the change reaching the
+    /// registry, the directory and the userinfo claims (REG-06; 172,800 = 48 h;
+    /// `CADUCEE_REGISTRY__PROPAGATION_DELAY_SECS`).
+    pub propagation_delay_secs: i64,
+}
+
+impl Default for RegistryConfig {
+    fn default() -> Self {
+        RegistryConfig {
+            propagation_delay_secs: caducee_registry::requests::DEFAULT_PROPAGATION_DELAY_SECS,
+        }
+    }
 }
 
 /// `[http]`: what one client may hold, and which reverse proxies are believed.
@@ -141,6 +161,7 @@ impl Default for Config {
             metrics_token: None,
             metrics_listen: None,
             http: HttpConfig::default(),
+            registry: RegistryConfig::default(),
         }
     }
 }

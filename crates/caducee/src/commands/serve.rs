@@ -177,6 +177,30 @@ pub async fn run(mut config: Config, args: ServeArgs) -> anyhow::Result<ExitCode
             }
         }
     });
+    // Approved change requests reach the registry (and so the directory and the userinfo
+    // claims) once their propagation delay passed; any node may apply, each request once.
+    let propagation_delay = config.registry.propagation_delay_secs.max(0);
+    let registry_propagation = every(Duration::from_secs(5), {
+        let store = store.clone();
+        let clock = clock.clone();
+        move || {
+            let store = store.clone();
+            let clock = clock.clone();
+            async move {
+                match caducee_registry::requests::apply_due(
+                    &store,
+                    clock.as_ref(),
+                    propagation_delay,
+                )
+                .await
+                {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(applied = n, "registre : demandes appliquées"),
+                    Err(e) => tracing::warn!(error = %e, "registre : application des demandes"),
+                }
+            }
+        }
+    });
     let state = caducee_web::AppState::new(
         store.clone(),
         clock,
@@ -226,6 +250,7 @@ pub async fn run(mut config: Config, args: ServeArgs) -> anyhow::Result<ExitCode
     idp_housekeeping.abort();
     portals_housekeeping.abort();
     logout_delivery.abort();
+    registry_propagation.abort();
     let _ = stop_worker.send(());
     let _ = worker_task.await;
     store.close().await;
