@@ -19,6 +19,7 @@ pub mod generate;
 pub mod import;
 pub mod queries;
 pub mod requests;
+pub mod registration;
 pub mod schema;
 pub mod search;
 

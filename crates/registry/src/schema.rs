@@ -16,6 +16,7 @@ pub const MIGRATIONS: &[Migration] = &[
     FTS_WHEN_RENAMED,
     ANOMALY_QUEUE,
     CHANGE_REQUESTS,
+    crate::registration::MIGRATION,
 ];
 
 /// The change requests (REG-06, issue 13): what a professional asks to change of their
