@@ -198,6 +198,18 @@ pub async fn run(mut config: Config, args: ServeArgs) -> anyhow::Result<ExitCode
                     Ok(n) => tracing::info!(applied = n, "registre : demandes appliquées"),
                     Err(e) => tracing::warn!(error = %e, "registre : application des demandes"),
                 }
+                // First registrations approved by an agency (REG-07) at the same delay.
+                match caducee_registry::registration::apply_due(
+                    &store,
+                    clock.as_ref(),
+                    propagation_delay,
+                )
+                .await
+                {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(applied = n, "registre : inscriptions appliquées"),
+                    Err(e) => tracing::warn!(error = %e, "registre : application des inscriptions"),
+                }
             }
         }
     });
