@@ -65,6 +65,11 @@ enum Command {
         #[command(subcommand)]
         what: commands::portal::PortalCommand,
     },
+    /// The regional health agencies' back office (/ars): its agents.
+    Ars {
+        #[command(subcommand)]
+        what: commands::ars::ArsCommand,
+    },
     /// Signing keys of the identity provider: rotate, list.
     Keys {
         #[command(subcommand)]
@@ -106,6 +111,7 @@ fn main() -> std::process::ExitCode {
             Command::Client { what } => commands::client::run(config, what).await,
             Command::Keys { what } => commands::keys::run(config, what).await,
             Command::Portal { what } => commands::portal::run(config, what).await,
+            Command::Ars { what } => commands::ars::run(config, what).await,
         }
     });
     match result {

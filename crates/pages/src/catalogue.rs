@@ -39,6 +39,7 @@ pub const KEYS_FILES: &[(Locale, &str, &str)] = &[
         "registration.ftl",
         include_str!("../locales/fr/registration.ftl"),
     ),
+    (Locale::Fr, "ars.ftl", include_str!("../locales/fr/ars.ftl")),
     (
         Locale::Fr,
         "attestation.ftl",
@@ -72,6 +73,7 @@ pub const KEYS_FILES: &[(Locale, &str, &str)] = &[
         "registration.ftl",
         include_str!("../locales/en/registration.ftl"),
     ),
+    (Locale::En, "ars.ftl", include_str!("../locales/en/ars.ftl")),
     (
         Locale::En,
         "attestation.ftl",

@@ -16,6 +16,7 @@
 //! instance secret, the same on every node, and stored nowhere.
 
 pub mod accounts;
+pub mod ars;
 pub mod config;
 mod demo;
 mod error;
@@ -92,6 +93,8 @@ struct PortalsInner {
     code_policy: one_time::CodePolicy,
     /// Argon2id of the local accounts' passwords (OWASP cost, bounded threads).
     passwords: caducee_passwords::PasswordHasher,
+    /// Seals the TOTP secrets of the agencies' agents (ars/).
+    ars_sealer: ars::totp::Sealer,
 }
 
 /// What a node's portals are made of, beyond the store and the clock.
@@ -155,6 +158,7 @@ impl Portals {
             inner: Arc::new(PortalsInner {
                 configs: options.configs.into_iter().map(Arc::new).collect(),
                 one_time: one_time::SecretHasher::new(instance_secret),
+                ars_sealer: ars::totp::Sealer::new(instance_secret)?,
                 code_policy: options.code_policy,
                 passwords: options.passwords,
                 store,
@@ -192,6 +196,10 @@ impl Portals {
 
     pub(crate) fn passwords(&self) -> &caducee_passwords::PasswordHasher {
         &self.inner.passwords
+    }
+
+    pub(crate) fn ars_sealer(&self) -> &ars::totp::Sealer {
+        &self.inner.ars_sealer
     }
 
     /// Demo mode: the portals whose onboarding asks for terms get a demo version when they
@@ -268,7 +276,8 @@ impl Portals {
         let pool = self.store().pool();
         Ok(flows::housekeeping(pool, now).await?
             + one_time::housekeeping(pool, now).await?
-            + local::housekeeping(pool, now).await?)
+            + local::housekeeping(pool, now).await?
+            + ars::housekeeping(pool, now).await?)
     }
 
     pub fn public_url(&self) -> &str {
@@ -343,5 +352,6 @@ pub fn routes(portals: Portals) -> Router {
         }
         router = router.merge(r.with_state(state));
     }
-    router
+    // The agencies' back office (REG-11).
+    router.merge(ars::routes(portals))
 }

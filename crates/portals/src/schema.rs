@@ -248,6 +248,59 @@ pub const MIGRATIONS: &[Migration] = &[
             PRIMARY KEY (portal, idnat)
           );",
     },
+    Migration {
+        component: "portals",
+        version: 11,
+        name: "ars_agent_session_evidence",
+        // The agencies' back office (ars/, REG-11). ars_agent: an agent, their e-mail unique
+        // without case, their départements (comma-separated codes), the argon2id PHC of
+        // their password, their TOTP secret sealed with the instance secret (`totp_sealed`
+        // once confirmed by a first code, `totp_pending` while enrolling) and the last TOTP
+        // time step used (a code is good once). ars_session: the cookie's secret as SHA-256;
+        // `stage` is `enrol` (an enrolment link was used), `password` (the password was
+        // right, the code is awaited) or `full`; idle timeout by `last_seen_at`.
+        // ars_evidence: the document an agent saw before setting a professional's contact
+        // coordinates on their behalf (type checked by content, size-limited), base64.
+        sql: "CREATE TABLE ars_agent (
+            id TEXT PRIMARY KEY,
+            email TEXT NOT NULL,
+            email_folded TEXT NOT NULL,
+            name TEXT NOT NULL,
+            departments TEXT NOT NULL,
+            password_hash TEXT,
+            totp_sealed TEXT,
+            totp_pending TEXT,
+            totp_last_step BIGINT,
+            state TEXT NOT NULL,
+            created_by TEXT NOT NULL,
+            created_at BIGINT NOT NULL,
+            updated_at BIGINT NOT NULL
+          );
+          CREATE UNIQUE INDEX ars_agent_email ON ars_agent (email_folded);
+          CREATE TABLE ars_session (
+            id_hash TEXT PRIMARY KEY,
+            agent_id TEXT NOT NULL,
+            stage TEXT NOT NULL,
+            created_at BIGINT NOT NULL,
+            last_seen_at BIGINT NOT NULL,
+            expires_at BIGINT NOT NULL,
+            ended_at BIGINT
+          );
+          CREATE INDEX ars_session_agent ON ars_session (agent_id);
+          CREATE INDEX ars_session_expiry ON ars_session (expires_at);
+          CREATE TABLE ars_evidence (
+            id TEXT PRIMARY KEY,
+            idnat TEXT NOT NULL,
+            agent_id TEXT NOT NULL,
+            content_type TEXT NOT NULL,
+            file_name TEXT NOT NULL,
+            size BIGINT NOT NULL,
+            sha256 TEXT NOT NULL,
+            content TEXT NOT NULL,
+            created_at BIGINT NOT NULL
+          );
+          CREATE INDEX ars_evidence_idnat ON ars_evidence (idnat);",
+    },
 ];
 
 /// Every migration the portals need, with the audit trail they write to, in order.

@@ -1,5 +1,6 @@
 //! One module per command family.
 
+pub mod ars;
 pub mod client;
 pub mod ecps;
 pub mod export_fhir;

@@ -134,6 +134,22 @@ pub async fn run(mut config: Config, args: ServeArgs) -> anyhow::Result<ExitCode
             .seed_demo_legacy_accounts()
             .await
             .context("comptes importés des portails de démonstration")?;
+        // The agencies' back office: one agent per département of the personas, printed
+        // (demo mode only) so that a newcomer can log in at /ars.
+        let agents = portals
+            .seed_demo_agents()
+            .await
+            .context("agents ARS de démonstration")?;
+        for a in &agents {
+            println!(
+                "Démo — agent ARS {} (départements {}) : mot de passe {} ; TOTP {} ({})",
+                a.email,
+                a.departments.join(","),
+                a.password,
+                a.totp_secret,
+                a.otpauth_uri
+            );
+        }
     }
     // Expired flows (ACC-02: typed data gone after 10 minutes), spent codes and links,
     // ended sessions of the portals.
