@@ -56,10 +56,11 @@ pub enum Forgery {
     BadSignature,
 }
 
-/// The instance's signing keys.
+/// The instance's signing keys. Cheap to clone.
+#[derive(Clone)]
 pub struct Signer {
     /// Every version's pair, oldest first.
-    pairs: Vec<(String, Ed25519KeyPair)>,
+    pairs: std::sync::Arc<Vec<(String, Ed25519KeyPair)>>,
 }
 
 impl std::fmt::Debug for Signer {
@@ -102,7 +103,9 @@ impl Signer {
                 .map_err(|_| AttestationError::Crypto("clé Ed25519".into()))?;
             pairs.push((kid_of(pair.public_key().as_ref()), pair));
         }
-        Ok(Signer { pairs })
+        Ok(Signer {
+            pairs: std::sync::Arc::new(pairs),
+        })
     }
 
     /// The key id of the signing key.

@@ -22,13 +22,13 @@ pub mod keys;
 pub mod page;
 pub mod pdf;
 
+pub use caducee_pages::Locale;
 pub use content::Attested;
 pub use keys::{Forgery, Jwks, Signer};
 pub use page::router;
 
 use caducee_core::clock::SharedClock;
 use caducee_core::ids::IdNatPs;
-use caducee_pages::Locale;
 use caducee_registry::queries::{self, RegistryError};
 use caducee_store::audit::{self, AuditEvent};
 use caducee_store::{Migration, Store, StoreError};

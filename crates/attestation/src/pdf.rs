@@ -277,14 +277,11 @@ pub fn render(
         qr_top,
         qr_size,
     )?;
-    text(
-        &mut surface,
-        &mut y,
-        &f.bold,
-        11.0,
-        &tr.t("att-pdf-verify"),
-        2.0,
-    );
+    // The text column beside the QR code.
+    for line in wrap(&tr.t("att-pdf-verify"), 52) {
+        text(&mut surface, &mut y, &f.bold, 11.0, &line, 0.0);
+    }
+    y += 2.0;
     let code = tr.t_with(
         "att-pdf-code",
         &[("code", Arg::from(crate::code::grouped(&a.code)))],

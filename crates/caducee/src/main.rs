@@ -70,6 +70,11 @@ enum Command {
         #[command(subcommand)]
         what: commands::ars::ArsCommand,
     },
+    /// Attestations of RPPS registration: verify a PDF.
+    Attestation {
+        #[command(subcommand)]
+        what: commands::attestation::AttestationCommand,
+    },
     /// Signing keys of the identity provider: rotate, list.
     Keys {
         #[command(subcommand)]
@@ -110,6 +115,7 @@ fn main() -> std::process::ExitCode {
             Command::Ecps { what } => commands::ecps::run(what).await,
             Command::Client { what } => commands::client::run(config, what).await,
             Command::Keys { what } => commands::keys::run(config, what).await,
+            Command::Attestation { what } => commands::attestation::run(config, what).await,
             Command::Portal { what } => commands::portal::run(config, what).await,
             Command::Ars { what } => commands::ars::run(config, what).await,
         }

@@ -297,6 +297,8 @@ async fn reg_11_cli_contact_validates_in_french_and_normalises() {
     assert_eq!(events[0].actor, "operator:alice");
 }
 
+#[path = "cli/attestation.rs"]
+mod attestation;
 #[path = "cli/hardening.rs"]
 mod hardening;
 #[path = "cli/identity.rs"]

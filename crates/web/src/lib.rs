@@ -39,6 +39,8 @@ pub struct AppInner {
     pub portals: Option<caducee_portals::Portals>,
     /// Who may read `/metrics` on the main listener (issue 10, item 16).
     pub metrics: MetricsAccess,
+    /// The attestations of RPPS registration (REG-08): `/verifier/…` when present.
+    pub attestations: Option<caducee_attestation::Attestations>,
 }
 
 /// Who may read `/metrics`. Metrics tell an attacker how busy and how broken a node is
@@ -72,6 +74,7 @@ impl AppState {
                 ecps,
                 idp: None,
                 portals: None,
+                attestations: None,
                 metrics: if demo {
                     MetricsAccess::Open
                 } else {
@@ -91,6 +94,11 @@ impl AppState {
         self.with(|i| i.portals = Some(portals))
     }
 
+    /// The same state with the attestations' public check (`/verifier/…`) mounted.
+    pub fn with_attestations(self, attestations: caducee_attestation::Attestations) -> AppState {
+        self.with(|i| i.attestations = Some(attestations))
+    }
+
     /// The same state with `/metrics` readable as `access` says.
     pub fn with_metrics(self, access: MetricsAccess) -> AppState {
         self.with(|i| i.metrics = access)
@@ -108,6 +116,7 @@ impl AppState {
             idp: i.idp.clone(),
             portals: i.portals.clone(),
             metrics: i.metrics.clone(),
+            attestations: i.attestations.clone(),
         };
         change(&mut inner);
         AppState {
@@ -122,6 +131,7 @@ pub fn router(state: AppState) -> Router {
     let _ = probes::prometheus();
     let portals = state.inner.portals.clone();
     let idp = state.inner.idp.clone();
+    let attestations = state.inner.attestations.clone();
     let directory = caducee_directory::Directory::new(
         state.inner.store.clone(),
         state.inner.clock.clone(),
@@ -141,6 +151,10 @@ pub fn router(state: AppState) -> Router {
     }
     if let Some(idp) = idp {
         routes = routes.merge(caducee_idp::router(idp));
+    }
+    // The public check of attestations (REG-08): /verifier, /verifier/{code}, /verifier/cles.
+    if let Some(attestations) = attestations {
+        routes = routes.merge(caducee_attestation::router(attestations));
     }
     // The public directory: FHIR API at /fhir/v2 and the /annuaire page (issue 15).
     routes = routes.merge(caducee_directory::router(directory));

@@ -1,6 +1,7 @@
 //! One module per command family.
 
 pub mod ars;
+pub mod attestation;
 pub mod client;
 pub mod ecps;
 pub mod export_fhir;
@@ -32,6 +33,11 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
         .migrate(caducee_directory::MIGRATIONS)
         .await
         .context("migrations de l'annuaire")?;
+    // The attestations issued (REG-08).
+    store
+        .migrate(caducee_attestation::MIGRATIONS)
+        .await
+        .context("migrations des attestations")?;
     Ok(store)
 }
 

@@ -229,6 +229,15 @@ pub async fn run(mut config: Config, args: ServeArgs) -> anyhow::Result<ExitCode
             }
         }
     });
+    // Attestations of RPPS registration (REG-08): their key derived from the instance
+    // secret, their public check at /verifier.
+    let attestations = caducee_attestation::Attestations::new(
+        store.clone(),
+        clock.clone(),
+        &config.public_url(),
+        &instance_secret,
+    )
+    .context("attestations")?;
     let state = caducee_web::AppState::new(
         store.clone(),
         clock,
@@ -238,7 +247,8 @@ pub async fn run(mut config: Config, args: ServeArgs) -> anyhow::Result<ExitCode
         ecps,
     )
     .with_idp(idp)
-    .with_portals(portals);
+    .with_portals(portals)
+    .with_attestations(attestations);
     let state = match (&config.metrics_token, config.demo) {
         (Some(token), false) => {
             state.with_metrics(caducee_web::MetricsAccess::Token(token.clone()))

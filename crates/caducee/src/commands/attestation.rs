@@ -1,0 +1,143 @@
+//! `caducee attestation verify FILE [--jwks KEYS.json] [--json]`: checks an attestation PDF
+//! (REG-08) with the same function as `/verifier/{code}`: the signed content embedded in
+//! the PDF against this instance's keys (derived from its instance secret), then whether the
+//! registration is still current in its database. With `--jwks` (the keys another instance
+//! publishes at `/verifier/cles`), nothing but the file and the keys is read: offline, no
+//! database, so "current" is not judged.
+//!
+//! Exit code: 0 genuine (current or not: both printed), 1 not genuine, 2 not an attestation
+//! or unreadable input.
+
+use crate::commands::open_store;
+use crate::config::Config;
+use caducee_attestation::{check, pdf, Jwks, Signer, Verdict};
+use clap::Subcommand;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Subcommand)]
+pub enum AttestationCommand {
+    /// Checks an attestation PDF: genuine or forged, registration current or not.
+    Verify {
+        /// The attestation (PDF).
+        file: PathBuf,
+        /// Public keys (JWKS) of the issuing instance, as served at /verifier/cles: checks
+        /// offline, without this instance's database.
+        #[arg(long)]
+        jwks: Option<PathBuf>,
+        /// Prints the verdict as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+pub async fn run(config: Config, command: AttestationCommand) -> anyhow::Result<ExitCode> {
+    let AttestationCommand::Verify { file, jwks, json } = command;
+    let bytes = match std::fs::read(&file) {
+        Ok(b) => b,
+        Err(e) => {
+            eprintln!("erreur : {} : {e}", file.display());
+            return Ok(ExitCode::from(2));
+        }
+    };
+    let jws = match pdf::extract(&bytes) {
+        Ok(j) => j,
+        Err(e) => {
+            eprintln!(
+                "erreur : {} n'est pas une attestation de caducee : {e}",
+                file.display()
+            );
+            return Ok(ExitCode::from(2));
+        }
+    };
+    let verdict = match jwks {
+        Some(path) => {
+            let keys: Jwks = match std::fs::read(&path)
+                .map_err(|e| e.to_string())
+                .and_then(|b| serde_json::from_slice(&b).map_err(|e| e.to_string()))
+            {
+                Ok(k) => k,
+                Err(e) => {
+                    eprintln!("erreur : {} : clés illisibles ({e})", path.display());
+                    return Ok(ExitCode::from(2));
+                }
+            };
+            check(&jws, &keys, None).await?
+        }
+        None => {
+            if let Some(path) = missing_sqlite_file(&config.database_url) {
+                eprintln!(
+                    "erreur : aucune base de données à {path} : indiquez celle de l'instance \
+                     (--database-url, CADUCEE_DATABASE_URL) ou ses clés publiques (--jwks)"
+                );
+                return Ok(ExitCode::from(2));
+            }
+            let store = open_store(&config).await?;
+            let keys = Signer::from_instance_secret(&config.instance_secret()?)?.jwks();
+            let verdict = check(&jws, &keys, Some(&store)).await;
+            store.close().await;
+            verdict?
+        }
+    };
+    if json {
+        println!("{}", serde_json::to_string_pretty(&as_json(&verdict))?);
+    } else {
+        print_verdict(&verdict);
+    }
+    Ok(if verdict.genuine() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+/// The SQLite file of `url` when it does not exist (verifying must not create an instance).
+fn missing_sqlite_file(url: &str) -> Option<String> {
+    let path = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = path.split('?').next().unwrap_or(path);
+    (!std::path::Path::new(path).exists()).then(|| path.to_string())
+}
+
+fn as_json(v: &Verdict) -> serde_json::Value {
+    serde_json::json!({
+        "genuine": v.genuine(),
+        "reason": v.forgery.as_ref().map(|f| f.to_string()),
+        "current": v.current,
+        "attested": v.attested,
+    })
+}
+
+fn print_verdict(v: &Verdict) {
+    let Some(a) = &v.attested else {
+        let why = v
+            .forgery
+            .as_ref()
+            .map(|f| f.to_string())
+            .unwrap_or_default();
+        println!("NON AUTHENTIQUE : {why}. Ne vous fiez pas à ce document.");
+        return;
+    };
+    println!(
+        "AUTHENTIQUE : attestation délivrée par {} le {} (code {}).",
+        a.iss,
+        caducee_core::date_fr::date_time(a.issued_at),
+        caducee_attestation::code::grouped(&a.code)
+    );
+    let number = if a.is_rpps() { "RPPS" } else { "ADELI" };
+    println!(
+        "Professionnel : {} — {number} {}",
+        a.display_name(),
+        a.identifier
+    );
+    println!("Professions : {}", a.professions.join(", "));
+    println!(
+        "{}",
+        match v.current {
+            Some(true) => "Enregistrement : toujours en cours aujourd'hui.",
+            Some(false) => "Enregistrement : N'EST PLUS EN COURS aujourd'hui (aucune activité en cours au répertoire).",
+            None => "Enregistrement : non vérifié (vérification hors ligne, sans la base de l'instance).",
+        }
+    );
+}
