@@ -12,6 +12,7 @@ use std::sync::LazyLock;
 /// One file per component, so that each component's words sit together.
 pub const KEYS_FILES: &[(Locale, &str, &str)] = &[
     (Locale::Fr, "kit.ftl", include_str!("../locales/fr/kit.ftl")),
+    (Locale::Fr, "erpps.ftl", include_str!("../locales/fr/erpps.ftl")),
     (Locale::Fr, "web.ftl", include_str!("../locales/fr/web.ftl")),
     (Locale::Fr, "idp.ftl", include_str!("../locales/fr/idp.ftl")),
     (
@@ -46,6 +47,7 @@ pub const KEYS_FILES: &[(Locale, &str, &str)] = &[
         include_str!("../locales/fr/attestation.ftl"),
     ),
     (Locale::En, "kit.ftl", include_str!("../locales/en/kit.ftl")),
+    (Locale::En, "erpps.ftl", include_str!("../locales/en/erpps.ftl")),
     (Locale::En, "web.ftl", include_str!("../locales/en/web.ftl")),
     (Locale::En, "idp.ftl", include_str!("../locales/en/idp.ftl")),
     (

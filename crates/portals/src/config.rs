@@ -195,7 +195,7 @@ fn default_login() -> Vec<LoginMeans> {
 }
 
 /// Slugs the site uses for itself under `/espaces/`.
-const RESERVED_SLUGS: &[&str] = &["assets", "api", "admin"];
+const RESERVED_SLUGS: &[&str] = &["assets", "api", "admin", crate::erpps::SLUG];
 
 impl PortalConfig {
     pub fn client_id(&self) -> &str {
@@ -230,6 +230,10 @@ impl PortalConfig {
 
     /// `/espaces/{slug}`.
     pub fn base(&self) -> String {
+        if self.slug == crate::erpps::SLUG {
+            // The registry's own portal is not a partner space.
+            return crate::erpps::BASE.to_string();
+        }
         format!("/espaces/{}", self.slug)
     }
 

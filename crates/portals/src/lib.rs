@@ -19,6 +19,7 @@ pub mod accounts;
 pub mod ars;
 pub mod config;
 mod demo;
+pub mod erpps;
 mod error;
 pub mod flows;
 pub mod legacy;
@@ -95,6 +96,8 @@ struct PortalsInner {
     passwords: caducee_passwords::PasswordHasher,
     /// Seals the TOTP secrets of the agencies' agents (ars/).
     ars_sealer: ars::totp::Sealer,
+    /// The registry's propagation delay (eRPPS shows when an approved change is visible).
+    propagation_delay_secs: i64,
 }
 
 /// What a node's portals are made of, beyond the store and the clock.
@@ -103,6 +106,10 @@ pub struct PortalsOptions {
     pub configs: Vec<PortalConfig>,
     pub code_policy: one_time::CodePolicy,
     pub passwords: caducee_passwords::PasswordHasher,
+    /// Whether this node serves eRPPS (`/erpps`, the registry's own portal).
+    pub erpps: bool,
+    /// The registry's propagation delay, what eRPPS tells of an approved change.
+    pub propagation_delay_secs: i64,
 }
 
 impl Default for PortalsOptions {
@@ -114,6 +121,8 @@ impl Default for PortalsOptions {
             passwords: caducee_passwords::PasswordHasher::new(
                 caducee_passwords::Argon2Policy::owasp(),
             ),
+            erpps: true,
+            propagation_delay_secs: caducee_registry::requests::DEFAULT_PROPAGATION_DELAY_SECS,
         }
     }
 }
@@ -151,12 +160,15 @@ impl Portals {
         options: PortalsOptions,
     ) -> Result<Portals, PortalError> {
         config::validate_all(&options.configs).map_err(PortalError::Config)?;
+        let mut configs = options.configs.clone();
+        erpps::add_to(&mut configs, &options);
         let public_url = public_url.trim_end_matches('/').to_string();
         let issuer = format!("{public_url}{REALM_PATH}");
         let provider = oidc::Provider::new(&issuer, clock.clone())?;
         Ok(Portals {
             inner: Arc::new(PortalsInner {
-                configs: options.configs.into_iter().map(Arc::new).collect(),
+                configs: configs.into_iter().map(Arc::new).collect(),
+                propagation_delay_secs: options.propagation_delay_secs,
                 one_time: one_time::SecretHasher::new(instance_secret),
                 ars_sealer: ars::totp::Sealer::new(instance_secret)?,
                 code_policy: options.code_policy,
@@ -284,6 +296,10 @@ impl Portals {
         &self.inner.public_url
     }
 
+    pub(crate) fn propagation_delay_secs(&self) -> i64 {
+        self.inner.propagation_delay_secs
+    }
+
     pub(crate) fn now(&self) -> i64 {
         self.inner.clock.unix()
     }
@@ -301,7 +317,7 @@ impl Portals {
 
     /// `{public_url}/espaces/{slug}`.
     fn home_url(&self, portal: &PortalConfig) -> String {
-        format!("{}/espaces/{}", self.inner.public_url, portal.slug)
+        format!("{}{}", self.inner.public_url, portal.base())
     }
 
     /// The portal's OIDC client secret: HMAC-SHA256 of its client id under the instance
@@ -344,6 +360,12 @@ pub fn routes(portals: Portals) -> Router {
             portal: portal.clone(),
         };
         let mut r = local::common_routes(portal);
+        if portal.slug == erpps::SLUG {
+            // eRPPS: Pro Santé Connect only, its own home and pages (erpps/).
+            r = r.merge(demo::routes(portal, false)).merge(erpps::routes());
+            router = router.merge(r.with_state(state));
+            continue;
+        }
         if portal.offers(LoginMeans::Psc) {
             r = r.merge(demo::routes(portal, !portal.offers(LoginMeans::Local)));
         }

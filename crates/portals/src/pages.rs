@@ -9,7 +9,7 @@ use caducee_pages::{Arg, Layout, PageCtx, Template, Tr};
 use serde_json::Value;
 
 fn base(portal: &PortalConfig) -> String {
-    format!("/espaces/{}", portal.slug)
+    portal.base()
 }
 
 /// A page, or the plain French line that says the service failed (a template's data

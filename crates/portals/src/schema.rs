@@ -301,7 +301,23 @@ pub const MIGRATIONS: &[Migration] = &[
           );
           CREATE INDEX ars_evidence_idnat ON ars_evidence (idnat);",
     },
+    ERPPS_CONTACT_CHECK,
 ];
+
+/// eRPPS (ERPPS-02): at the first login the professional checks their contact
+/// coordinates (the CPS card is mailed to the correspondence address); the row records that
+/// they did (`how`: `confirmed`, or `change_requested` when they filed a contact request),
+/// so the check is not asked again.
+const ERPPS_CONTACT_CHECK: Migration = Migration {
+    component: "portals",
+    version: 12,
+    name: "erpps_contact_check",
+    sql: "CREATE TABLE erpps_contact_check (
+        idnat TEXT PRIMARY KEY,
+        how TEXT NOT NULL,
+        checked_at BIGINT NOT NULL
+      );",
+};
 
 /// Every migration the portals need, with the audit trail they write to, in order.
 pub fn migrations() -> Vec<Migration> {

@@ -36,7 +36,7 @@ pub(crate) enum Cookie {
 
 impl PortalState {
     pub(crate) fn base(&self) -> String {
-        format!("/espaces/{}", self.portal.slug)
+        self.portal.base()
     }
 
     pub(crate) fn cookie_name(&self, c: &Cookie) -> String {

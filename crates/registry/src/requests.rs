@@ -243,7 +243,8 @@ pub struct NewProfession {
 }
 
 /// Contact coordinates (REG-05): the correspondence address is where the CPS card is
-/// mailed; e-mail and mobile activate the e-CPS.
+/// mailed; e-mail and mobile activate the e-CPS. An empty address keeps the registry's
+/// (REG-12 proves an e-mail and a mobile, not an address).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(default)]
 pub struct ContactChange {
@@ -710,7 +711,7 @@ pub async fn check(
                 "address",
                 &c.address,
                 "l'adresse de correspondance (où la carte CPS est envoyée)",
-                true,
+                false,
             );
             Change::Contact(ContactChange {
                 email,
@@ -1368,7 +1369,15 @@ pub async fn describe(
             vec![
                 line("Adresse e-mail", e, c.email.clone()),
                 line("Téléphone mobile", m, c.mobile.clone()),
-                line("Adresse de correspondance", a, c.address.clone()),
+                line(
+                    "Adresse de correspondance",
+                    a.clone(),
+                    if c.address.is_empty() {
+                        a
+                    } else {
+                        c.address.clone()
+                    },
+                ),
             ]
         }
         Change::ExerciseName(n) => {
@@ -1827,8 +1836,9 @@ async fn write_change(
                 "INSERT INTO reg_contact (idnat, email, mobile, address, updated_at, updated_by)
                  VALUES ($1, $2, $3, $4, $5, $6)
                  ON CONFLICT (idnat) DO UPDATE SET email = excluded.email, mobile = excluded.mobile,
-                   address = excluded.address, updated_at = excluded.updated_at,
-                   updated_by = excluded.updated_by",
+                   address = CASE WHEN excluded.address = '' THEN reg_contact.address
+                                  ELSE excluded.address END,
+                   updated_at = excluded.updated_at, updated_by = excluded.updated_by",
             )
             .bind(idnat)
             .bind(&c.email)

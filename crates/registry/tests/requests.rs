@@ -571,7 +571,50 @@ async fn reg_06_open_requests_are_bounded_per_person(dialect: Dialect) {
     db.cleanup().await;
 }
 
+async fn reg_12_coordinates_without_an_address_keep_the_registry_s(dialect: Dialect) {
+    let c = clock();
+    let (db, idnat) = with_petit(dialect, &c).await;
+    let id = queries::parse_id(&idnat).unwrap();
+    let before = queries::get_professional(&db.store, &id)
+        .await
+        .unwrap()
+        .unwrap()
+        .contact
+        .unwrap();
+    let filed = requests::file_approved(
+        &db.store,
+        &c,
+        &idnat,
+        &Change::Contact(ContactChange {
+            email: "jerome@fc.example".into(),
+            mobile: "0699887766".into(),
+            address: String::new(),
+        }),
+        "franceconnect:sub",
+    )
+    .await
+    .unwrap();
+    let shown = requests::get(&db.store, &filed.id).await.unwrap().unwrap();
+    assert_eq!(
+        shown.fields[2].after, before.address,
+        "{dialect:?}: unchanged"
+    );
+    c.advance(Duration::seconds(DELAY));
+    assert_eq!(requests::apply_due(&db.store, &c, DELAY).await.unwrap(), 1);
+    let after = queries::get_professional(&db.store, &id)
+        .await
+        .unwrap()
+        .unwrap()
+        .contact
+        .unwrap();
+    assert_eq!(after.email, "jerome@fc.example");
+    assert_eq!(after.mobile, "+33699887766");
+    assert_eq!(after.address, before.address);
+    db.cleanup().await;
+}
+
 on_both_engines! {
+    reg_12_coordinates_without_an_address_keep_the_registry_s => reg_12_coordinates_without_an_address_keep_the_registry_s;
     reg_06_a_draft_is_kept_as_typed_then_checked_and_queued_in_its_department => reg_06_a_draft_is_kept_as_typed_then_checked_and_queued_in_its_department;
     reg_06_a_rejection_needs_a_reason_and_is_emailed => reg_06_a_rejection_needs_a_reason_and_is_emailed;
     reg_06_an_approved_change_waits_for_the_delay_then_shows_everywhere => reg_06_an_approved_change_waits_for_the_delay_then_shows_everywhere;

@@ -20,7 +20,7 @@ mod journey;
 mod login;
 mod onboarding;
 mod onboarding_registry;
-mod pages;
+pub(crate) mod pages;
 mod registration;
 mod reset;
 pub(crate) mod session;
