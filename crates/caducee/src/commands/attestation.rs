@@ -7,16 +7,32 @@
 //!
 //! Exit code: 0 genuine (current or not: both printed), 1 not genuine, 2 not an attestation
 //! or unreadable input.
+//!
+//! `caducee attestation issue ID --out FILE`: an operator issues the attestation of a
+//! professional (RPPS with or without the 8, idNat), as eRPPS does for the professional
+//! (audited as `operator:$USER`); prints its code and verification URL.
 
 use crate::commands::open_store;
 use crate::config::Config;
-use caducee_attestation::{check, pdf, Jwks, Signer, Verdict};
+use caducee_attestation::{check, pdf, AttestationError, Attestations, Jwks, Signer, Verdict};
+use caducee_core::clock::system_clock;
 use clap::Subcommand;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 #[derive(Subcommand)]
 pub enum AttestationCommand {
+    /// Issues the attestation of a professional into a PDF file (prints its code).
+    Issue {
+        /// RPPS number (with or without the 8), or idNat.
+        id: String,
+        /// Where to write the PDF.
+        #[arg(long)]
+        out: PathBuf,
+        /// Language of the PDF: fr (default) or en.
+        #[arg(long, default_value = "fr")]
+        lang: String,
+    },
     /// Checks an attestation PDF: genuine or forged, registration current or not.
     Verify {
         /// The attestation (PDF).
@@ -32,7 +48,64 @@ pub enum AttestationCommand {
 }
 
 pub async fn run(config: Config, command: AttestationCommand) -> anyhow::Result<ExitCode> {
-    let AttestationCommand::Verify { file, jwks, json } = command;
+    match command {
+        AttestationCommand::Verify { file, jwks, json } => verify(config, file, jwks, json).await,
+        AttestationCommand::Issue { id, out, lang } => issue(config, &id, &out, &lang).await,
+    }
+}
+
+async fn issue(config: Config, id: &str, out: &Path, lang: &str) -> anyhow::Result<ExitCode> {
+    let Some(locale) = caducee_attestation::Locale::parse(lang) else {
+        eprintln!("erreur : langue « {lang} » inconnue : fr ou en");
+        return Ok(ExitCode::from(2));
+    };
+    let idnat = match caducee_registry::queries::parse_id(id) {
+        Ok(i) => i,
+        Err(e) => {
+            eprintln!("erreur : {e}");
+            return Ok(ExitCode::from(2));
+        }
+    };
+    let store = open_store(&config).await?;
+    let att = Attestations::new(
+        store.clone(),
+        system_clock(),
+        &config.public_url(),
+        &config.instance_secret()?,
+    )?;
+    let actor = format!(
+        "operator:{}",
+        std::env::var("USER").unwrap_or_else(|_| "inconnu".to_string())
+    );
+    let issued = att.issue(idnat.as_str(), &actor, locale).await;
+    store.close().await;
+    let issued = match issued {
+        Ok(i) => i,
+        Err(AttestationError::UnknownProfessional(_)) => {
+            eprintln!("erreur : aucun professionnel {id} dans le répertoire");
+            return Ok(ExitCode::from(3));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    std::fs::write(out, &issued.pdf)
+        .map_err(|e| anyhow::anyhow!("écriture de {} : {e}", out.display()))?;
+    println!(
+        "{}",
+        serde_json::json!({
+            "file": out.display().to_string(),
+            "code": issued.code,
+            "verifyUrl": att.verify_url(&issued.code),
+        })
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn verify(
+    config: Config,
+    file: PathBuf,
+    jwks: Option<PathBuf>,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
     let bytes = match std::fs::read(&file) {
         Ok(b) => b,
         Err(e) => {

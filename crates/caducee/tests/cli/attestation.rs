@@ -125,6 +125,33 @@ async fn reg_08_attestation_verify_genuine_tampered_and_offline(dialect: Dialect
     let out = verify("sqlite:///nonexistent/caducee.db", &[file_arg]);
     assert_eq!(out.status.code(), Some(2), "{out:?}");
     assert!(String::from_utf8_lossy(&out.stderr).contains("--jwks"));
+
+    // An operator issues one with the binary (the RPPS typed without the 8).
+    let by_cli = dir.path().join("operateur.pdf");
+    let out = run(caducee(&db.url)
+        .env("CADUCEE_INSTANCE_SECRET", SECRET)
+        .args(["attestation", "issue", &julie.rpps, "--out"])
+        .arg(&by_cli));
+    assert!(out.status.success(), "{dialect:?}: {out:?}");
+    let printed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let code = printed["code"].as_str().unwrap();
+    assert!(printed["verifyUrl"]
+        .as_str()
+        .unwrap()
+        .ends_with(&format!("/verifier/{code}")));
+    let out = verify(&db.url, &[by_cli.to_str().unwrap()]);
+    assert!(out.status.success(), "{out:?}");
+    let events = caducee_store::audit::events_for(&db.store, &julie.idnat)
+        .await
+        .unwrap();
+    assert!(events
+        .iter()
+        .any(|e| e.action == "attestation.issued" && e.actor.starts_with("operator:")));
+    let out = run(caducee(&db.url)
+        .env("CADUCEE_INSTANCE_SECRET", SECRET)
+        .args(["attestation", "issue", "19999900996", "--out"])
+        .arg(dir.path().join("x.pdf")));
+    assert_eq!(out.status.code(), Some(3), "{out:?}");
     db.cleanup().await;
 }
 
