@@ -43,6 +43,11 @@ pub const KEYS_FILES: &[(Locale, &str, &str)] = &[
     (Locale::Fr, "ars.ftl", include_str!("../locales/fr/ars.ftl")),
     (
         Locale::Fr,
+        "franceconnect.ftl",
+        include_str!("../locales/fr/franceconnect.ftl"),
+    ),
+    (
+        Locale::Fr,
         "attestation.ftl",
         include_str!("../locales/fr/attestation.ftl"),
     ),
@@ -76,6 +81,11 @@ pub const KEYS_FILES: &[(Locale, &str, &str)] = &[
         include_str!("../locales/en/registration.ftl"),
     ),
     (Locale::En, "ars.ftl", include_str!("../locales/en/ars.ftl")),
+    (
+        Locale::En,
+        "franceconnect.ftl",
+        include_str!("../locales/en/franceconnect.ftl"),
+    ),
     (
         Locale::En,
         "attestation.ftl",

@@ -22,6 +22,7 @@ mod demo;
 pub mod erpps;
 mod error;
 pub mod flows;
+pub mod franceconnect;
 pub mod legacy;
 mod local;
 mod oidc;
@@ -80,6 +81,8 @@ pub struct Portals {
 }
 
 struct PortalsInner {
+    /// FranceConnect, the upstream provider of eRPPS's first registrations (REG-07, REG-12).
+    franceconnect: Option<Arc<franceconnect::FranceConnect>>,
     configs: Vec<Arc<PortalConfig>>,
     store: Store,
     clock: SharedClock,
@@ -102,6 +105,8 @@ struct PortalsInner {
 
 /// What a node's portals are made of, beyond the store and the clock.
 pub struct PortalsOptions {
+    /// `[franceconnect]`: FranceConnect for eRPPS (none: its pages say it is not configured).
+    pub franceconnect: Option<franceconnect::FranceConnectSettings>,
     /// The portals served (validated by [`config::validate_all`]).
     pub configs: Vec<PortalConfig>,
     pub code_policy: one_time::CodePolicy,
@@ -116,6 +121,7 @@ impl Default for PortalsOptions {
     /// The demo portal alone, the default limits, OWASP argon2id.
     fn default() -> Self {
         PortalsOptions {
+            franceconnect: None,
             configs: vec![config::demo()],
             code_policy: one_time::CodePolicy::default(),
             passwords: caducee_passwords::PasswordHasher::new(
@@ -167,6 +173,7 @@ impl Portals {
         let provider = oidc::Provider::new(&issuer, clock.clone())?;
         Ok(Portals {
             inner: Arc::new(PortalsInner {
+                franceconnect: franceconnect::build(options.franceconnect.clone(), clock.clone())?,
                 configs: configs.into_iter().map(Arc::new).collect(),
                 propagation_delay_secs: options.propagation_delay_secs,
                 one_time: one_time::SecretHasher::new(instance_secret),
@@ -300,6 +307,10 @@ impl Portals {
         self.inner.propagation_delay_secs
     }
 
+    pub(crate) fn franceconnect(&self) -> Option<&franceconnect::FranceConnect> {
+        self.inner.franceconnect.as_deref()
+    }
+
     pub(crate) fn now(&self) -> i64 {
         self.inner.clock.unix()
     }
@@ -373,6 +384,14 @@ pub fn routes(portals: Portals) -> Router {
             r = r.merge(local::routes(portal));
         }
         router = router.merge(r.with_state(state));
+    }
+    // FranceConnect for eRPPS (REG-07, REG-12), on eRPPS's state.
+    if let Some(erpps) = portals.inner.configs.iter().find(|c| c.slug == "erpps") {
+        let state = state::PortalState {
+            portals: portals.clone(),
+            portal: erpps.clone(),
+        };
+        router = router.merge(franceconnect::routes().with_state(state));
     }
     // The agencies' back office (REG-11).
     router.merge(ars::routes(portals))

@@ -12,7 +12,7 @@
 //! in the URL (`?flow=`) and the forms: a page renders a flow, a form advances it, on any
 //! node, after a restart. Every form carries a CSRF token derived from the browser cookie.
 
-mod code_sender;
+pub(crate) mod code_sender;
 mod coordinates;
 mod forgot_code;
 mod identity;
