@@ -121,6 +121,7 @@ pub async fn run(mut config: Config, args: ServeArgs) -> anyhow::Result<ExitCode
         &instance_secret,
         caducee_portals::PortalsOptions {
             configs: config.portals_served(),
+            propagation_delay_secs: config.registry.propagation_delay_secs.max(0),
             ..caducee_portals::PortalsOptions::default()
         },
     )?;
