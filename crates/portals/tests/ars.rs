@@ -763,6 +763,149 @@ async fn reg_11_forms_without_this_browsers_token_are_refused(dialect: Dialect) 
     w.db.cleanup().await;
 }
 
+async fn reg_11_change_requests_and_registrations_are_decided_in_the_agents_queue(
+    dialect: Dialect,
+) {
+    use caducee_registry::registration::{
+        self, Coordinate, DocumentKind, FcIdentity, RegistrationForm,
+    };
+    use caducee_registry::requests::{self, Change, ExerciseName};
+    let w = world(dialect).await;
+    let store = &w.db.store;
+    // Julie Martin (69) asks to change her exercise name.
+    let actor = format!("ps:{JULIE}");
+    let draft = requests::save_draft(
+        store,
+        &w.clock,
+        JULIE,
+        &Change::ExerciseName(ExerciseName {
+            last_name: "Martin-Rey".into(),
+            first_name: "Julie".into(),
+        }),
+        &actor,
+    )
+    .await
+    .unwrap();
+    let request = requests::submit(store, &w.clock, JULIE, &draft.id, &actor)
+        .await
+        .unwrap();
+    // A first registration in Lyon, with its three documents.
+    let reg = registration::open(
+        store,
+        &w.clock,
+        &FcIdentity {
+            issuer: "https://fc.example.test".into(),
+            sub: "fc-sub-1".into(),
+            given_name: "Amélie".into(),
+            family_name: "Lefèvre".into(),
+            birthdate: "1990-04-12".into(),
+            gender: "female".into(),
+            birthplace: "69123".into(),
+            birthcountry: "99100".into(),
+            email: "amelie@fc.example.test".into(),
+        },
+    )
+    .await
+    .unwrap();
+    let reg = registration::save_form(
+        store,
+        &w.clock,
+        &reg.id,
+        &RegistrationForm {
+            profession_code: "60".into(),
+            mode_code: "L".into(),
+            structure_name: "Cabinet infirmier des Pentes".into(),
+            street: "12 rue des Capucins".into(),
+            postcode: "69001".into(),
+            city: "Lyon".into(),
+            email: "amelie.lefevre@example.test".into(),
+            mobile: "06 12 34 56 78".into(),
+        },
+    )
+    .await
+    .unwrap();
+    for c in [Coordinate::Email, Coordinate::Mobile] {
+        let value = if c == Coordinate::Email {
+            reg.form.email.clone()
+        } else {
+            reg.form.mobile.clone()
+        };
+        registration::confirm(store, &w.clock, &reg.id, c, &value)
+            .await
+            .unwrap();
+    }
+    let pdf: &[u8] = b"%PDF-1.4\n1 0 obj << >> endobj\n%%EOF\n";
+    for (kind, name) in [
+        (DocumentKind::Identity, "cni.pdf"),
+        (DocumentKind::Diploma, "diplome.pdf"),
+        (DocumentKind::Activity, "contrat.pdf"),
+    ] {
+        registration::add_document(store, &w.clock, &reg.id, kind, name, pdf)
+            .await
+            .unwrap();
+    }
+    registration::submit(store, &w.clock, &reg.id)
+        .await
+        .unwrap();
+    w.advance(2 * 3600);
+    let (mut lyon, _) = w.enrolled("rhone@ars-ara.test", "69").await;
+    let (mut nantes, _) = w.enrolled("loire@ars-pdl.test", "44").await;
+    lyon.get("/ars").await;
+    lyon.shows(&format!("/ars/demandes/{}", request.id));
+    lyon.shows(&format!("/ars/enregistrements/{}", reg.id));
+    lyon.shows("Reçu il y a 2 heures — département 69");
+    nantes.get("/ars").await;
+    assert!(!nantes.has(&request.id) && !nantes.has(&reg.id));
+    nantes.get(&format!("/ars/demandes/{}", request.id)).await;
+    assert_eq!(nantes.status, 404);
+    nantes
+        .get(&format!("/ars/enregistrements/{}", reg.id))
+        .await;
+    assert_eq!(nantes.status, 404);
+    // The request, field by field; a rejection without a reason is refused.
+    lyon.get(&format!("/ars/demandes/{}", request.id)).await;
+    lyon.shows("Martin-Rey");
+    lyon.submit(&[("decision", "reject"), ("motif", "")]).await;
+    assert_eq!(lyon.status, 422);
+    lyon.shows("Indiquez le motif du rejet.");
+    lyon.submit(&[("decision", "approve")]).await;
+    lyon.shows("Votre décision est enregistrée ; le professionnel la reçoit par e-mail.");
+    let decided = requests::get(store, &request.id).await.unwrap().unwrap();
+    assert_eq!(decided.state.as_str(), "approved");
+    assert_eq!(
+        decided.decided_by.as_deref(),
+        Some("ars:rhone@ars-ara.test")
+    );
+    // The registration: its documents are the agent's to see, as attachments.
+    lyon.get(&format!("/ars/enregistrements/{}", reg.id)).await;
+    lyon.shows("Lefèvre");
+    let doc = attr_after(
+        &lyon.page,
+        &format!("/ars/enregistrements/{}/documents/", reg.id),
+        "\"",
+    )
+    .unwrap();
+    lyon.get(&format!("/ars/enregistrements/{}/documents/{doc}", reg.id))
+        .await;
+    assert_eq!(lyon.status, 200);
+    assert!(lyon.page.starts_with("%PDF"));
+    assert!(lyon.headers["content-disposition"]
+        .to_str()
+        .unwrap()
+        .starts_with("attachment"));
+    nantes
+        .get(&format!("/ars/enregistrements/{}/documents/{doc}", reg.id))
+        .await;
+    assert_eq!(nantes.status, 404);
+    lyon.get(&format!("/ars/enregistrements/{}", reg.id)).await;
+    lyon.submit(&[("decision", "approve")]).await;
+    lyon.shows("Demande validée : numéro RPPS");
+    let approved = registration::get(store, &reg.id).await.unwrap().unwrap();
+    let rpps = approved.rpps.unwrap();
+    lyon.shows(&rpps);
+    w.db.cleanup().await;
+}
+
 on_both_engines! {
     reg_11_enrolment_link_is_single_use_and_lives_24_hours => reg_11_enrolment_link_is_single_use_and_lives_24_hours;
     reg_11_login_needs_password_then_totp_and_a_code_is_good_once => reg_11_login_needs_password_then_totp_and_a_code_is_good_once;
@@ -771,4 +914,5 @@ on_both_engines! {
     reg_11_a_rejection_needs_a_reason => reg_11_a_rejection_needs_a_reason;
     reg_11_coordinates_on_behalf_with_evidence_audited => reg_11_coordinates_on_behalf_with_evidence_audited;
     reg_11_forms_without_this_browsers_token_are_refused => reg_11_forms_without_this_browsers_token_are_refused;
+    reg_11_change_requests_and_registrations_are_decided_in_the_agents_queue => reg_11_change_requests_and_registrations_are_decided_in_the_agents_queue;
 }

@@ -19,6 +19,7 @@ mod login;
 mod pages;
 mod queue;
 mod record;
+mod requests;
 pub(crate) mod session;
 pub mod totp;
 
@@ -258,6 +259,18 @@ pub(crate) fn routes(portals: Portals) -> Router {
         .route(
             "/ars/signalements/{id}",
             get(queue::anomaly_page).post(queue::anomaly_submit),
+        )
+        .route(
+            "/ars/demandes/{id}",
+            get(requests::request_page).post(requests::request_submit),
+        )
+        .route(
+            "/ars/enregistrements/{id}",
+            get(requests::registration_page).post(requests::registration_submit),
+        )
+        .route(
+            "/ars/enregistrements/{id}/documents/{doc}",
+            get(requests::registration_document),
         )
         .route("/ars/professionnels/{id}", get(record::page))
         .route(

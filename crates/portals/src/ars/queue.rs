@@ -163,7 +163,11 @@ async fn dashboard(
     let mut anomalies = Section::titled(v.t("ars-queue-anomalies"));
     anomalies.items = items;
     anomalies.empty = Some(v.t("ars-queue-empty"));
-    page = page.section(anomalies);
+    let [requests, registrations] = super::requests::sections(st, v, s).await?;
+    page = page
+        .section(requests)
+        .section(registrations)
+        .section(anomalies);
     let search = FormPart::new("/ars/recherche", v.csrf())
         .block(Block::Field(
             Field::new("numero", v.t("ars-search-label"))

@@ -277,6 +277,25 @@ async fn record_view(
         .collect();
     anomalies.empty = Some(v.t("ars-record-none"));
     page = page.section(anomalies);
+    // Change requests of the professional (drafts are theirs alone).
+    let mut reqs = Section::titled(v.t("ars-record-requests"));
+    reqs.items = caducee_registry::requests::history_for(store, &p.id_nat)
+        .await
+        .map_err(|e| PortalError::Internal(e.to_string()))?
+        .into_iter()
+        .filter(|r| r.state != caducee_registry::requests::RequestState::Draft)
+        .map(|r| Item {
+            href: Some(format!("/ars/demandes/{}", r.id)),
+            label: r.kind.label_fr().to_string(),
+            meta: vec![format!(
+                "{} — {}",
+                when(&v.ctx, r.submitted_at.unwrap_or(r.created_at)),
+                r.state.as_str()
+            )],
+        })
+        .collect();
+    reqs.empty = Some(v.t("ars-record-none"));
+    page = page.section(reqs);
     // Evidence recorded by agents.
     let mut evidence = Section::titled(v.t("ars-record-evidence"));
     evidence.items = evidence_of(store, &p.id_nat)
@@ -663,35 +682,51 @@ pub(crate) async fn evidence(
         let bytes = base64::engine::general_purpose::STANDARD
             .decode(content)
             .map_err(|e| PortalError::Internal(e.to_string()))?;
-        let ext = match content_type.as_str() {
-            "application/pdf" => "pdf",
-            "image/jpeg" => "jpg",
-            _ => "png",
-        };
-        let disposition = format!("attachment; filename=\"piece-{evidence}.{ext}\"");
-        let mut r = bytes.into_response();
-        let h = r.headers_mut();
-        h.insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_str(&content_type)
-                .unwrap_or(HeaderValue::from_static("application/octet-stream")),
-        );
-        if let Ok(d) = HeaderValue::from_str(&disposition) {
-            h.insert(header::CONTENT_DISPOSITION, d);
-        }
-        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-        h.insert(
-            header::X_CONTENT_TYPE_OPTIONS,
-            HeaderValue::from_static("nosniff"),
-        );
-        h.insert(
-            header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static("default-src 'none'; sandbox"),
-        );
-        Ok::<_, PortalError>(r)
+        Ok::<_, PortalError>(attachment(
+            &content_type,
+            bytes,
+            &format!("piece-{evidence}"),
+        ))
     }
     .await;
     result.unwrap_or_else(|e| st.fail(&headers, &e))
+}
+
+/// A file for the agent's eyes only: an attachment (`{stem}.pdf|jpg|png`), never cached,
+/// never sniffed, under a CSP that forbids everything (a PDF opened from it runs nothing of
+/// ours).
+pub(crate) fn attachment(content_type: &str, bytes: Vec<u8>, stem: &str) -> Response {
+    let ext = match content_type {
+        "application/pdf" => "pdf",
+        "image/jpeg" => "jpg",
+        "image/png" => "png",
+        _ => "bin",
+    };
+    let stem: String = stem
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+        .collect();
+    let disposition = format!("attachment; filename=\"{stem}.{ext}\"");
+    let mut r = bytes.into_response();
+    let h = r.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_str(content_type)
+            .unwrap_or(HeaderValue::from_static("application/octet-stream")),
+    );
+    if let Ok(d) = HeaderValue::from_str(&disposition) {
+        h.insert(header::CONTENT_DISPOSITION, d);
+    }
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'none'; sandbox"),
+    );
+    r
 }
 
 #[cfg(test)]
