@@ -18,6 +18,7 @@
 
 pub mod code;
 pub mod content;
+mod download;
 pub mod keys;
 pub mod page;
 pub mod pdf;
@@ -171,6 +172,8 @@ struct Inner {
     clock: SharedClock,
     public_url: String,
     signer: Signer,
+    /// The portals, whose eRPPS session names the professional of `/erpps/attestation`.
+    portals: Option<caducee_portals::Portals>,
 }
 
 impl Attestations {
@@ -188,8 +191,28 @@ impl Attestations {
                 clock,
                 public_url: public_url.trim_end_matches('/').to_string(),
                 signer: Signer::from_instance_secret(instance_secret)?,
+                portals: None,
             }),
         })
+    }
+
+    /// The same attestations with the eRPPS download (`GET /erpps/attestation`) for the
+    /// professionals logged in to `portals`' eRPPS.
+    pub fn with_portals(self, portals: caducee_portals::Portals) -> Attestations {
+        let i = &self.inner;
+        Attestations {
+            inner: Arc::new(Inner {
+                store: i.store.clone(),
+                clock: i.clock.clone(),
+                public_url: i.public_url.clone(),
+                signer: i.signer.clone(),
+                portals: Some(portals),
+            }),
+        }
+    }
+
+    pub(crate) fn portals(&self) -> Option<&caducee_portals::Portals> {
+        self.inner.portals.as_ref()
     }
 
     pub fn store(&self) -> &Store {

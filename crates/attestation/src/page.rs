@@ -21,8 +21,11 @@ pub const VERIFY_LIMIT: Limit = Limit::new("attestation.verify.source", 30, 600)
 
 /// Every route of the attestations' public side.
 pub fn router(att: Attestations) -> Router {
-    Router::new()
-        .route("/verifier", get(form_page))
+    let mut r = Router::new();
+    if att.portals().is_some() {
+        r = r.route("/erpps/attestation", get(crate::download::download));
+    }
+    r.route("/verifier", get(form_page))
         .route("/verifier/cles", get(jwks))
         .route("/verifier/{code}", get(code_page))
         .with_state(att)

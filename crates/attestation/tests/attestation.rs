@@ -281,3 +281,45 @@ on_both_engines! {
     reg_08_an_unknown_code_gets_a_clear_page_and_sources_are_limited => reg_08_an_unknown_code_gets_a_clear_page_and_sources_are_limited;
     reg_08_the_public_keys_check_an_attestation_without_the_database => reg_08_the_public_keys_check_an_attestation_without_the_database;
 }
+
+mod download {
+    use super::*;
+
+    /// `/erpps/attestation` without an eRPPS session goes to the eRPPS landing, issuing
+    /// nothing (the logged-in download is the browser journey of attestation.test.js).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn reg_08_the_download_needs_an_erpps_session() {
+        let w = world(Dialect::Sqlite).await;
+        w.db.store
+            .migrate(caducee_portals::MIGRATIONS)
+            .await
+            .unwrap();
+        let portals =
+            caducee_portals::Portals::new(w.db.store.clone(), w.clock.shared(), PUBLIC_URL, SECRET)
+                .unwrap();
+        let att = w.att.clone().with_portals(portals);
+        let (status, _) = get(&att, "/erpps/attestation", "192.0.2.40").await;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+        let mut req = Request::get("/erpps/attestation")
+            .header("cookie", "caducee_session=forged")
+            .body(Body::empty())
+            .unwrap();
+        req.extensions_mut()
+            .insert(ClientSource::new("192.0.2.40".parse().unwrap()));
+        let r = caducee_attestation::router(att.clone())
+            .oneshot(req)
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        assert_eq!(r.headers()["location"], "/erpps");
+        let issued: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM att_attestation")
+            .fetch_one(w.db.store.pool())
+            .await
+            .unwrap();
+        assert_eq!(issued, 0);
+        // Without the portals, no such route.
+        let (status, _) = get(&w.att, "/erpps/attestation", "192.0.2.40").await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        w.db.cleanup().await;
+    }
+}

@@ -231,14 +231,15 @@ pub async fn run(mut config: Config, args: ServeArgs) -> anyhow::Result<ExitCode
         }
     });
     // Attestations of RPPS registration (REG-08): their key derived from the instance
-    // secret, their public check at /verifier.
+    // secret, their public check at /verifier, the eRPPS download at /erpps/attestation.
     let attestations = caducee_attestation::Attestations::new(
         store.clone(),
         clock.clone(),
         &config.public_url(),
         &instance_secret,
     )
-    .context("attestations")?;
+    .context("attestations")?
+    .with_portals(portals.clone());
     let state = caducee_web::AppState::new(
         store.clone(),
         clock,
