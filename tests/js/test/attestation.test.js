@@ -6,7 +6,10 @@
 //   - the /verifier pages in Debian's Chromium, on a desktop window and a 390×844 phone:
 //     the QR code's target says genuine and current, the code typed from paper (lower case,
 //     dashes) through the form, an unknown code; the accessibility basics and axe-core (no
-//     violation of impact serious or critical); screenshots under test-artefacts/attestation/.
+//     violation of impact serious or critical); screenshots under test-artefacts/attestation/;
+//   - the eRPPS journey: Julie Martin logs in to /erpps by Pro Santé Connect (her e-CPS
+//     approved by the authenticator CLI), "Télécharger mes attestations" downloads
+//     attestation-rpps-<RPPS>.pdf, which `caducee attestation verify` finds genuine.
 
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -16,6 +19,7 @@ import { after, before, describe, test } from 'node:test';
 import { compactVerify, createLocalJWKSet } from 'jose';
 
 import { a11yProblems, axeProblems, launchChromium, VIEWPORTS } from '../lib/browser.js';
+import { pscLogin, runJourney } from '../lib/journeys.js';
 import { PERSONAS, ROOT, startStack } from '../lib/stack.js';
 
 const ARTEFACTS = path.join(ROOT, 'test-artefacts', 'attestation');
@@ -105,6 +109,36 @@ describe('attestations (REG-08)', () => {
         assert.deepEqual(await axeProblems(page), []);
         await context.close();
       }
+    } finally {
+      await browser.close();
+    }
+  });
+
+  test('REG-08 eRPPS: "Télécharger mes attestations" after a Pro Santé Connect login', async () => {
+    const phone = await stack.activate(JULIE);
+    const browser = await launchChromium();
+    try {
+      await runJourney(browser, stack, 'desktop', 'erpps', { artefacts: ARTEFACTS, tag: 'attestation' }, async (j, page) => {
+        await page.goto(`${stack.base}/erpps`);
+        await pscLogin(j, JULIE, phone, '/erpps');
+        // The first login asks to check the contact coordinates first.
+        if (new URL(page.url()).pathname === '/erpps/coordonnees-a-verifier') {
+          await Promise.all([page.waitForURL(/\/erpps$/), page.locator('#confirmer').click()]);
+        }
+        await j.heading('Que souhaitez-vous faire ?');
+        await j.see('accueil');
+        const [download] = await Promise.all([
+          page.waitForEvent('download'),
+          page.locator('#attestations').click(),
+        ]);
+        assert.equal(download.suggestedFilename(), `attestation-rpps-${JULIE.rpps}.pdf`);
+        const file = path.join(stack.dir, download.suggestedFilename());
+        await download.saveAs(file);
+        const out = await stack.cliOk(['attestation', 'verify', file]);
+        assert.match(out, /AUTHENTIQUE/);
+        assert.match(out, new RegExp(JULIE.rpps));
+        fs.copyFileSync(file, path.join(ARTEFACTS, download.suggestedFilename()));
+      });
     } finally {
       await browser.close();
     }
