@@ -602,7 +602,7 @@ async fn reg_11_a_rejection_needs_a_reason(dialect: Dialect) {
     assert_eq!(events.last().unwrap().actor, "ars:rhone@ars-ara.test");
     // The history of the record shows it.
     b.get(&format!("/ars/professionnels/{JULIE}")).await;
-    b.shows("registry.anomaly.state");
+    b.shows("Signalement d'anomalie : changement d'état");
     w.db.cleanup().await;
 }
 

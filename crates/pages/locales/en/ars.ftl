@@ -187,3 +187,11 @@ ars-registration-unconfirmed = not confirmed
 ars-registration-documents = Supporting documents
 ars-registration-decide-intro = Check the identity and the supporting documents. Approved, the request gets an RPPS number, e-mailed to the professional; rejected, the reason is sent to them.
 ars-registration-approved = Request approved: RPPS number { $rpps } assigned and sent to the professional.
+
+# A professional's history
+ars-event-anomaly-filed = Anomaly report filed
+ars-event-anomaly-state = Anomaly report: state changed
+ars-event-contact-updated = Contact coordinates saved in the registry
+ars-event-identity-updated = Civil status saved in the registry
+ars-event-request-state = Change request: state changed
+ars-event-contact-on-behalf = Coordinates set by the ARS on the professional's behalf, with supporting document

@@ -187,3 +187,11 @@ ars-registration-unconfirmed = non confirmé
 ars-registration-documents = Pièces justificatives
 ars-registration-decide-intro = Vérifiez l'identité et les pièces justificatives. Validée, la demande reçoit un numéro RPPS, envoyé par e-mail au professionnel ; refusée, le motif lui est envoyé.
 ars-registration-approved = Demande validée : numéro RPPS { $rpps } attribué et envoyé au professionnel.
+
+# Historique d'un professionnel
+ars-event-anomaly-filed = Signalement d'anomalie déposé
+ars-event-anomaly-state = Signalement d'anomalie : changement d'état
+ars-event-contact-updated = Coordonnées de contact enregistrées dans le répertoire
+ars-event-identity-updated = État civil enregistré dans le répertoire
+ars-event-request-state = Demande de modification : changement d'état
+ars-event-contact-on-behalf = Coordonnées renseignées par l'ARS pour le compte du professionnel, pièce justificative à l'appui

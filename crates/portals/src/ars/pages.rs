@@ -78,6 +78,8 @@ pub(crate) struct Section {
     pub items: Vec<Item>,
     /// Said when `items` is empty.
     pub empty: Option<String>,
+    /// A way on from this part ("Renseigner les coordonnées…").
+    pub link: Option<Link>,
     pub forms: Vec<FormPart>,
 }
 

@@ -59,7 +59,7 @@ pub(crate) async fn logged_in(
     })
 }
 
-fn state_label(ctx: &PageCtx, s: AnomalyState) -> String {
+pub(crate) fn state_label(ctx: &PageCtx, s: AnomalyState) -> String {
     ctx.t(match s {
         AnomalyState::Received => "ars-anomaly-state-received",
         AnomalyState::InReview => "ars-anomaly-state-in-review",

@@ -107,6 +107,20 @@ async fn visible(
     Ok(s.agent.handles(department_of(&p).as_deref()).then_some(p))
 }
 
+/// What an event of the history was, in the page's words (its stable name otherwise).
+fn event_label(v: &Visit, action: &str) -> String {
+    let key = match action {
+        "registry.anomaly.filed" => "ars-event-anomaly-filed",
+        "registry.anomaly.state" => "ars-event-anomaly-state",
+        "registry.contact.updated" => "ars-event-contact-updated",
+        "registry.identity.updated" => "ars-event-identity-updated",
+        "registry.request.state" => "ars-event-request-state",
+        "ars.contact.set_on_behalf" => "ars-event-contact-on-behalf",
+        other => return other.to_string(),
+    };
+    v.t(key)
+}
+
 /// One evidence file recorded for a professional (its content not read).
 struct EvidenceRow {
     id: String,
@@ -247,14 +261,15 @@ async fn record_view(
             v.t("ars-contact-address"),
             contact.map(|c| c.address.clone()).unwrap_or_default(),
         );
-    page = page.section(coordinates);
-    page.links.push(
+    let mut coordinates = coordinates;
+    coordinates.link = Some(
         Link::new(
             format!("/ars/professionnels/{}/coordonnees", p.id_nat),
             v.t("ars-contact-open"),
         )
         .button(ButtonKind::Primary),
     );
+    page = page.section(coordinates);
     // Anomaly reports of the professional.
     let reports = caducee_registry::anomaly::for_person(store, &p.id_nat, None)
         .await
@@ -270,7 +285,10 @@ async fn record_view(
                 &[
                     ("age", Arg::from(age(&v.ctx, r.created_at, now).as_str())),
                     ("portal", Arg::from(r.portal.as_str())),
-                    ("state", Arg::from(r.state.as_str())),
+                    (
+                        "state",
+                        Arg::from(super::queue::state_label(&v.ctx, r.state).as_str()),
+                    ),
                 ],
             )],
         })
@@ -326,7 +344,7 @@ async fn record_view(
         .take(100)
         .map(|e| Item {
             href: None,
-            label: e.action.clone(),
+            label: event_label(v, &e.action),
             meta: vec![format!("{} — {}", when(&v.ctx, e.at), e.actor)],
         })
         .collect();
