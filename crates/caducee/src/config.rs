@@ -54,6 +54,55 @@ pub struct Config {
     pub http: HttpConfig,
     /// The registry (`[registry]` table): the propagation delay of approved changes.
     pub registry: RegistryConfig,
+    /// FranceConnect (`[franceconnect]` table), eRPPS's upstream provider for a first
+    /// registration and for coordinates proven through it (REG-07, REG-12). Absent: with
+    /// `--demo`, the stand-in at `/dev/franceconnect`; otherwise those pages say it is not
+    /// configured.
+    pub franceconnect: Option<FranceConnectConfig>,
+}
+
+/// `[franceconnect]`: the service provider's registration at FranceConnect
+/// (`CADUCEE_FRANCECONNECT__ISSUER`, `CADUCEE_FRANCECONNECT__CLIENT_ID`,
+/// `CADUCEE_FRANCECONNECT__CLIENT_SECRET_FILE`). Its redirect URI is
+/// `{public_url}/erpps/franceconnect/callback`, its post-logout one `{public_url}/erpps`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct FranceConnectConfig {
+    pub issuer: String,
+    pub client_id: String,
+    /// File holding the client secret.
+    pub client_secret_file: Option<std::path::PathBuf>,
+}
+
+impl FranceConnectConfig {
+    /// The settings the portals use, the secret read from its file.
+    pub fn settings(
+        &self,
+    ) -> anyhow::Result<caducee_portals::franceconnect::FranceConnectSettings> {
+        anyhow::ensure!(
+            !self.issuer.trim().is_empty(),
+            "[franceconnect] issuer est obligatoire (CADUCEE_FRANCECONNECT__ISSUER)"
+        );
+        anyhow::ensure!(
+            !self.client_id.trim().is_empty(),
+            "[franceconnect] client_id est obligatoire (CADUCEE_FRANCECONNECT__CLIENT_ID)"
+        );
+        let path = self.client_secret_file.as_ref().with_context(|| {
+            "[franceconnect] client_secret_file est obligatoire (CADUCEE_FRANCECONNECT__CLIENT_SECRET_FILE)"
+        })?;
+        let secret = std::fs::read_to_string(path)
+            .with_context(|| format!("[franceconnect] lecture de {}", path.display()))?;
+        anyhow::ensure!(
+            !secret.trim().is_empty(),
+            "[franceconnect] le fichier {} est vide",
+            path.display()
+        );
+        Ok(caducee_portals::franceconnect::FranceConnectSettings {
+            issuer: self.issuer.trim().to_string(),
+            client_id: self.client_id.trim().to_string(),
+            client_secret: secret.trim().to_string(),
+        })
+    }
 }
 
 /// `[registry]`.
@@ -162,6 +211,7 @@ impl Default for Config {
             metrics_listen: None,
             http: HttpConfig::default(),
             registry: RegistryConfig::default(),
+            franceconnect: None,
         }
     }
 }
@@ -220,7 +270,16 @@ impl Config {
                 figment = figment.merge(Serialized::default(key, value.trim().to_string()));
             }
         }
-        figment.extract().context("configuration invalide")
+        let mut config: Config = figment.extract().context("configuration invalide")?;
+        // A `…_FILE` key of a table is not one of the environment's (they are filtered
+        // above as secrets' files): FranceConnect's secret file is named here.
+        if let Ok(path) = std::env::var("CADUCEE_FRANCECONNECT__CLIENT_SECRET_FILE") {
+            config
+                .franceconnect
+                .get_or_insert_with(FranceConnectConfig::default)
+                .client_secret_file = Some(path.into());
+        }
+        Ok(config)
     }
 
     pub fn public_url(&self) -> String {

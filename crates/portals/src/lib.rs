@@ -83,6 +83,7 @@ pub struct Portals {
 struct PortalsInner {
     /// FranceConnect, the upstream provider of eRPPS's first registrations (REG-07, REG-12).
     franceconnect: Option<Arc<franceconnect::FranceConnect>>,
+    franceconnect_standin: Option<Arc<franceconnect::standin::StandIn>>,
     configs: Vec<Arc<PortalConfig>>,
     store: Store,
     clock: SharedClock,
@@ -107,6 +108,9 @@ struct PortalsInner {
 pub struct PortalsOptions {
     /// `[franceconnect]`: FranceConnect for eRPPS (none: its pages say it is not configured).
     pub franceconnect: Option<franceconnect::FranceConnectSettings>,
+    /// Demo mode without `[franceconnect]`: the stand-in served at `/dev/franceconnect`
+    /// (whose settings `franceconnect` then holds).
+    pub franceconnect_standin: Option<Arc<franceconnect::standin::StandIn>>,
     /// The portals served (validated by [`config::validate_all`]).
     pub configs: Vec<PortalConfig>,
     pub code_policy: one_time::CodePolicy,
@@ -122,6 +126,7 @@ impl Default for PortalsOptions {
     fn default() -> Self {
         PortalsOptions {
             franceconnect: None,
+            franceconnect_standin: None,
             configs: vec![config::demo()],
             code_policy: one_time::CodePolicy::default(),
             passwords: caducee_passwords::PasswordHasher::new(
@@ -174,6 +179,7 @@ impl Portals {
         Ok(Portals {
             inner: Arc::new(PortalsInner {
                 franceconnect: franceconnect::build(options.franceconnect.clone(), clock.clone())?,
+                franceconnect_standin: options.franceconnect_standin.clone(),
                 configs: configs.into_iter().map(Arc::new).collect(),
                 propagation_delay_secs: options.propagation_delay_secs,
                 one_time: one_time::SecretHasher::new(instance_secret),
@@ -391,7 +397,11 @@ pub fn routes(portals: Portals) -> Router {
             portals: portals.clone(),
             portal: erpps.clone(),
         };
-        router = router.merge(franceconnect::routes().with_state(state));
+        let mut fc = franceconnect::routes();
+        if let Some(standin) = &portals.inner.franceconnect_standin {
+            fc = fc.merge(franceconnect::standin::routes(standin.clone()));
+        }
+        router = router.merge(fc.with_state(state));
     }
     // The agencies' back office (REG-11).
     router.merge(ars::routes(portals))

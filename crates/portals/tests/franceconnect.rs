@@ -341,6 +341,72 @@ on_both_engines! {
     reg_07_the_callback_refuses_a_replayed_state_or_one_of_another_browser => states;
     reg_07_a_tampered_signed_userinfo_is_refused => tampered;
     reg_12_coordinates_through_franceconnect_when_the_civil_status_matches_refused_otherwise => coordinates;
+    erpps_01_the_demo_stand_in_is_a_provider_erpps_talks_to_over_http => standin;
+}
+
+/// `serve --demo` without `[franceconnect]`: the stand-in at /dev/franceconnect.
+async fn standin(dialect: Dialect) {
+    let db = TestDb::new(dialect).await;
+    for m in [
+        caducee_registry::migrations(),
+        caducee_notify::MIGRATIONS.to_vec(),
+        caducee_portals::migrations(),
+    ] {
+        db.store.migrate(&m).await.unwrap();
+    }
+    let clock = ManualClock::new(time::OffsetDateTime::now_utc());
+    caducee_registry::demo::seed_personas(&db.store, &clock)
+        .await
+        .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let standin =
+        std::sync::Arc::new(caducee_portals::franceconnect::standin::StandIn::new(SECRET).unwrap());
+    let portals = Portals::with_options(
+        db.store.clone(),
+        clock.shared(),
+        &base,
+        SECRET,
+        PortalsOptions {
+            configs: vec![],
+            franceconnect: Some(standin.settings(&base)),
+            franceconnect_standin: Some(standin),
+            ..PortalsOptions::default()
+        },
+    )
+    .unwrap();
+    let app = caducee_portals::routes(portals.clone()).merge(caducee_pages::routes(false));
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    let mut b = Browser::new(&base);
+    b.get("/erpps/coordonnees-franceconnect").await;
+    b.submit(&[]).await;
+    assert!(b.url.contains("/dev/franceconnect/authorize"), "{}", b.url);
+    b.shows("Ceci n'est pas FranceConnect");
+    b.submit(&[("identite", "demo-fc-helene-dubois")]).await;
+    assert!(
+        b.url.contains("/erpps/coordonnees-franceconnect/rpps"),
+        "{}: {}",
+        b.url,
+        main_of(&b.page)
+    );
+    b.shows("HELENE Marie DUBOIS");
+    b.submit(&[("rpps", "19999900038")]).await;
+    assert!(
+        b.url.contains("/coordonnees-franceconnect/coordonnees"),
+        "{}: {}",
+        b.url,
+        main_of(&b.page)
+    );
+    // The first registration's identity.
+    let mut b = Browser::new(&base);
+    b.get("/erpps/inscription").await;
+    b.submit(&[]).await;
+    b.submit(&[("identite", "demo-fc-amelie-lefevre")]).await;
+    assert!(b.url.contains("/erpps/inscription/demande"), "{}", b.url);
+    b.shows("Lefèvre-Dubois");
+    db.cleanup().await;
 }
 
 async fn first_registration(dialect: Dialect) {

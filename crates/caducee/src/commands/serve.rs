@@ -114,12 +114,27 @@ pub async fn run(mut config: Config, args: ServeArgs) -> anyhow::Result<ExitCode
     .await
     .context("fournisseur d'identité")?;
     crate::commands::client::apply_config_clients(&idp, &config).await?;
+    // FranceConnect for eRPPS: `[franceconnect]`, else in demo mode the stand-in served by
+    // this process at /dev/franceconnect (README), else none (its pages say so).
+    let (franceconnect_settings, franceconnect_standin) = match &config.franceconnect {
+        Some(fc) => (Some(fc.settings()?), None),
+        None if config.demo => {
+            let standin = std::sync::Arc::new(
+                caducee_portals::franceconnect::standin::StandIn::new(&instance_secret)
+                    .context("FranceConnect de démonstration")?,
+            );
+            (Some(standin.settings(&config.public_url())), Some(standin))
+        }
+        None => (None, None),
+    };
     let portals = caducee_portals::Portals::with_options(
         store.clone(),
         clock.clone(),
         &config.public_url(),
         &instance_secret,
         caducee_portals::PortalsOptions {
+            franceconnect: franceconnect_settings.clone(),
+            franceconnect_standin: franceconnect_standin.clone(),
             configs: config.portals_served(),
             propagation_delay_secs: config.registry.propagation_delay_secs.max(0),
             ..caducee_portals::PortalsOptions::default()

@@ -87,3 +87,7 @@ fc-field-address = Postal address
 fc-field-address-hint = The CPS card is mailed to this address, automatic renewals included.
 fc-error-address = Give your postal address, for example: 3 rue des Lilas, 75020 Paris.
 fc-error-address-long = Shorten the address: 200 characters at most, on one line.
+fc-standin-title = Demo FranceConnect (stand-in)
+fc-standin-warning = This is not FranceConnect: a stand-in served by caducee in demo mode, to try the first registration and the contact details update. No identity is checked here.
+fc-standin-choose = Choose a demo identity
+fc-standin-continue = Continue with this identity

@@ -87,3 +87,7 @@ fc-field-address = Adresse de correspondance
 fc-field-address-hint = C'est à cette adresse que la carte CPS vous est envoyée, y compris lors des renouvellements automatiques.
 fc-error-address = Indiquez votre adresse de correspondance, par exemple : 3 rue des Lilas, 75020 Paris.
 fc-error-address-long = Raccourcissez l'adresse : 200 caractères au plus, sur une ligne.
+fc-standin-title = FranceConnect de démonstration (substitut)
+fc-standin-warning = Ceci n'est pas FranceConnect : un substitut servi par caducee en mode démonstration, pour essayer la première inscription et la mise à jour des coordonnées. Aucune identité n'est vérifiée ici.
+fc-standin-choose = Choisissez une identité de démonstration
+fc-standin-continue = Continuer avec cette identité
