@@ -6,7 +6,7 @@ use super::authorize::{error_redirect, issue};
 use super::flow::LoginFlow;
 use super::{binding, cookies, flow, pages, session};
 use crate::{Idp, IdpError, REALM_PATH};
-use axum::extract::{Form, Path, State};
+use axum::extract::{Form, Path, Query, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Extension;
@@ -78,13 +78,23 @@ fn finish(ctx: &PageCtx, result: Result<Response, IdpError>) -> Response {
 // The form.
 // ---------------------------------------------------------------------------------------
 
+/// `?tab=ecps|carte|delegation|cle`: the panel the page shows (without script, each tab
+/// is a link to the page with its slug).
+#[derive(Deserialize, Default)]
+pub(super) struct TabQuery {
+    #[serde(default)]
+    tab: Option<String>,
+}
+
 pub(super) async fn page(
     State(idp): State<Idp>,
     ctx: PageCtx,
     jar: CookieJar,
     Path(id): Path<String>,
+    Query(query): Query<TabQuery>,
 ) -> Response {
-    finish(&ctx, page_inner(&idp, &ctx, jar, &id).await)
+    let tab = pages::tab_slug(query.tab.as_deref());
+    finish(&ctx, page_inner(&idp, &ctx, jar, &id, tab).await)
 }
 
 async fn page_inner(
@@ -92,6 +102,7 @@ async fn page_inner(
     ctx: &PageCtx,
     jar: CookieJar,
     id: &str,
+    tab: &'static str,
 ) -> Result<Response, IdpError> {
     let f = or_page!(flow_for(idp, ctx, &jar, id).await?);
     if f.status == "done" {
@@ -104,6 +115,7 @@ async fn page_inner(
             (None, None) => ("rpps".to_string(), String::new(), false),
         };
     let form = Rendered {
+        tab,
         kind: &kind,
         identifier: &identifier,
         remember,
@@ -113,15 +125,19 @@ async fn page_inner(
     render_form(idp, ctx, &jar, &f, form, StatusCode::OK).await
 }
 
-struct Rendered<'a> {
-    kind: &'a str,
-    identifier: &'a str,
-    remember: bool,
-    error: Option<String>,
-    help: Option<pages::ActivationHelp>,
+/// What the login page shows: the selected tab and the e-CPS form's data.
+pub(super) struct Rendered<'a> {
+    pub tab: &'static str,
+    pub kind: &'a str,
+    pub identifier: &'a str,
+    pub remember: bool,
+    pub error: Option<String>,
+    pub help: Option<pages::ActivationHelp>,
 }
 
-async fn render_form(
+/// The login page of a flow, on the tab `r.tab` (the other tabs' panels are built here
+/// too: a script shows them in place).
+pub(super) async fn render_form(
     idp: &Idp,
     ctx: &PageCtx,
     jar: &CookieJar,
@@ -134,11 +150,18 @@ async fn render_form(
         .unwrap_or_default();
     let service = service_name(idp, &f.client_id).await?;
     let action = url(idp, &f.id, "");
+    let script_base = format!("{}{REALM_PATH}", idp.public_url());
     Ok(super::html(
         status,
         pages::login(
             ctx,
+            &script_base,
             pages::LoginForm {
+                tab: r.tab,
+                page_url: &action,
+                card: pages::CardTab::default(),
+                delegation: pages::DelegationTab::default(),
+                key: pages::KeyTab::default(),
                 action: &action,
                 csrf: &csrf,
                 service: &service,
@@ -218,6 +241,7 @@ async fn submit_inner(
                 &jar,
                 &f,
                 Rendered {
+                    tab: "ecps",
                     kind,
                     identifier: typed,
                     remember,

@@ -94,6 +94,7 @@ pub fn routes() -> Router<Idp> {
             get(logout::get).post(logout::post),
         )
         .route(&p("/login/ecps.js"), get(pages::script))
+        .route(&p(pages::TABS_SCRIPT_PATH), get(pages::tabs_script))
         .route(&p("/login/{flow}"), get(login::page).post(login::submit))
         .route(&p("/login/{flow}/ecps"), get(login::waiting))
         .route(&p("/login/{flow}/status"), get(login::status))

@@ -31,6 +31,22 @@ pub(super) struct ActivationHelp {
     pub identifier: String,
 }
 
+/// The login page's tabs, in the seed's order: (slug of `?tab=`, catalogue key).
+pub(super) const TABS: &[(&str, &str)] = &[
+    ("ecps", "idp-login-tab-ecps"),
+    ("carte", "idp-login-tab-card"),
+    ("delegation", "idp-login-tab-delegation"),
+    ("cle", "idp-login-tab-key"),
+];
+
+/// The tab a `?tab=` value selects (the e-CPS one for anything else).
+pub(super) fn tab_slug(asked: Option<&str>) -> &'static str {
+    TABS.iter()
+        .map(|(slug, _)| *slug)
+        .find(|slug| Some(*slug) == asked)
+        .unwrap_or("ecps")
+}
+
 pub(super) struct LoginForm<'a> {
     pub action: &'a str,
     pub csrf: &'a str,
@@ -42,6 +58,48 @@ pub(super) struct LoginForm<'a> {
     pub error: Option<String>,
     /// How to activate an e-CPS, under the alert.
     pub help: Option<ActivationHelp>,
+    /// The selected tab (a slug of [`TABS`]).
+    pub tab: &'static str,
+    /// The login page's own URL, to which each tab link adds `?tab=`.
+    pub page_url: &'a str,
+    /// The data of the other tabs' panels.
+    pub card: CardTab,
+    pub delegation: DelegationTab,
+    pub key: KeyTab,
+}
+
+/// One tab of the tab list.
+struct TabLink {
+    slug: &'static str,
+    label: String,
+    href: String,
+    selected: bool,
+}
+
+/// The "Application e-CPS" panel (`idp/login_tab_ecps.html`, as `ecps`).
+pub(super) struct EcpsTab {
+    pub action: String,
+    pub csrf: String,
+    pub error: Option<String>,
+    pub help: Option<ActivationHelp>,
+    pub identifier_type: Select,
+    pub identifier: Field,
+    pub remember: Checkbox,
+}
+
+/// The "Carte CPS" panel (`idp/login_tab_card.html`, as `card`).
+#[derive(Default)]
+pub(super) struct CardTab {}
+
+/// The "Délégation" panel (`idp/login_tab_delegation.html`, as `delegation`).
+#[derive(Default)]
+pub(super) struct DelegationTab {}
+
+/// The "Clé de sécurité" panel (`idp/login_tab_key.html`, as `key`).
+#[derive(Default)]
+pub(super) struct KeyTab {
+    /// A message shown as an alert in the panel (translated).
+    pub error: Option<String>,
 }
 
 #[derive(Template)]
@@ -49,16 +107,21 @@ pub(super) struct LoginForm<'a> {
 struct LoginPage<'a> {
     layout: Layout,
     service: &'a str,
-    action: &'a str,
-    csrf: &'a str,
-    error: Option<String>,
-    help: Option<ActivationHelp>,
-    identifier_type: Select,
-    identifier: Field,
-    remember: Checkbox,
+    tab: &'static str,
+    tabs: Vec<TabLink>,
+    ecps: EcpsTab,
+    // Read by the owners' includes once they show data.
+    #[allow(dead_code)]
+    card: CardTab,
+    #[allow(dead_code)]
+    delegation: DelegationTab,
+    key: KeyTab,
 }
 
-pub(super) fn login(ctx: &PageCtx, form: LoginForm<'_>) -> String {
+/// Where the login page loads the tabs' script.
+pub(super) const TABS_SCRIPT_PATH: &str = "/login/tabs.js";
+
+pub(super) fn login(ctx: &PageCtx, script_base: &str, form: LoginForm<'_>) -> String {
     let options = IDENTIFIER_TYPES
         .iter()
         .map(|(value, key)| Choice::new(value, ctx.t(key), *value == form.identifier_type))
@@ -72,19 +135,36 @@ pub(super) fn login(ctx: &PageCtx, form: LoginForm<'_>) -> String {
     if form.error.is_some() {
         identifier = identifier.invalid_by("erreur");
     }
+    let tabs = TABS
+        .iter()
+        .map(|(slug, key)| TabLink {
+            slug,
+            label: ctx.t(key),
+            href: format!("{}?tab={slug}", form.page_url),
+            selected: *slug == form.tab,
+        })
+        .collect();
     render(&LoginPage {
-        layout: Layout::new(ctx, ctx.t("idp-login-title")),
+        layout: Layout::new(ctx, ctx.t("idp-login-title"))
+            .with_script(format!("{script_base}{TABS_SCRIPT_PATH}")),
         service: form.service,
-        action: form.action,
-        csrf: form.csrf,
-        error: form.error,
-        help: form.help,
-        identifier_type: Select::new(
-            Field::new("identifier_type", ctx.t("idp-identifier-type")),
-            options,
-        ),
-        identifier,
-        remember: Checkbox::new("remember", ctx.t("idp-remember"), form.remember),
+        tab: form.tab,
+        tabs,
+        ecps: EcpsTab {
+            action: form.action.to_string(),
+            csrf: form.csrf.to_string(),
+            error: form.error,
+            help: form.help,
+            identifier_type: Select::new(
+                Field::new("identifier_type", ctx.t("idp-identifier-type")),
+                options,
+            ),
+            identifier,
+            remember: Checkbox::new("remember", ctx.t("idp-remember"), form.remember),
+        },
+        card: form.card,
+        delegation: form.delegation,
+        key: form.key,
     })
 }
 
@@ -207,6 +287,22 @@ const SCRIPT: &str = r#"(function () {
   setTimeout(poll, 1000);
 })();
 "#;
+
+/// The login page's tabs (WAI-ARIA tabs pattern), served as a file.
+const TABS_SCRIPT: &str = include_str!("../../assets/login-tabs.js");
+
+pub(super) async fn tabs_script() -> impl axum::response::IntoResponse {
+    (
+        [
+            (
+                axum::http::header::CONTENT_TYPE,
+                "text/javascript; charset=utf-8",
+            ),
+            (axum::http::header::CACHE_CONTROL, "public, max-age=300"),
+        ],
+        TABS_SCRIPT,
+    )
+}
 
 pub(super) async fn script() -> impl axum::response::IntoResponse {
     (
