@@ -319,6 +319,7 @@ async fn first_login(dialect: Dialect) {
     let (_, url, page) = n.post("/erpps/logout", &[]).await;
     assert!(url.starts_with(&format!("{}/erpps", n.base)), "{url}");
     assert!(page.contains("Bienvenue sur le portail"), "{page}");
+    assert!(page.contains("Vous êtes déconnecté du portail eRPPS"), "{page}");
     let (_, url, _) = n.get("/erpps/demandes").await;
     assert_eq!(url, format!("{}/erpps", n.base));
     n.task.abort();

@@ -134,7 +134,11 @@ struct HomePage {
     logout_action: String,
 }
 
-async fn home(State(st): State<PortalState>, headers: HeaderMap) -> Response {
+async fn home(
+    State(st): State<PortalState>,
+    headers: HeaderMap,
+    axum::extract::RawQuery(query): axum::extract::RawQuery,
+) -> Response {
     let ctx = PageCtx::from_headers(&headers, BASE.to_string());
     let user = match session::current_in(&st, &headers).await {
         Ok(u) => u,
@@ -146,8 +150,13 @@ async fn home(State(st): State<PortalState>, headers: HeaderMap) -> Response {
         if st.cookie(&headers, &Cookie::Session).is_some() {
             set.push((header::SET_COOKIE, st.clear_cookie(&Cookie::Session)));
         }
-        let logged_out = st.cookie(&headers, &Cookie::Logout).is_some();
-        if logged_out {
+        // Back from the provider's logout: greeted only in the browser that asked for it.
+        let expected = st.cookie(&headers, &Cookie::Logout);
+        let returned = url::form_urlencoded::parse(query.as_deref().unwrap_or("").as_bytes())
+            .find(|(k, _)| k == "state")
+            .map(|(_, v)| v.into_owned());
+        let logged_out = matches!((&returned, &expected), (Some(a), Some(b)) if a == b);
+        if expected.is_some() {
             set.push((header::SET_COOKIE, st.clear_cookie(&Cookie::Logout)));
         }
         let page = LandingPage {
