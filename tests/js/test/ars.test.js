@@ -16,11 +16,13 @@
 // basics and axe-core (WCAG 2.1 A/AA) without a violation of impact serious or critical.
 
 import assert from 'node:assert/strict';
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
+import crypto from 'node:crypto';
+
+import { arsLogin, base32, decideFirst, enrolAgent, fileAnomaly, totp } from '../lib/ars.js';
 import { launchChromium } from '../lib/browser.js';
 import { runJourney } from '../lib/journeys.js';
 import { PERSONAS, ROOT, run, startStack } from '../lib/stack.js';
@@ -33,52 +35,24 @@ const WHO = {
   phone: { email: 'agent.loire@ars-pdl.test', departments: '44', persona: PERSONAS.thomas, mobile: '06 98 76 54 32' },
 };
 
-/** RFC 4648 base32 (what the page shows, in groups of four) to bytes. */
-function base32(text) {
-  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
-  let bits = 0;
-  let value = 0;
-  const out = [];
-  for (const c of text.replace(/[\s=]/g, '').toUpperCase()) {
-    const i = alphabet.indexOf(c);
-    assert.ok(i >= 0, `base32 character ${c}`);
-    value = (value << 5) | i;
-    bits += 5;
-    if (bits >= 8) {
-      out.push((value >>> (bits - 8)) & 0xff);
-      bits -= 8;
-    }
-  }
-  return Buffer.from(out);
-}
-
-/** RFC 6238 TOTP, SHA-1, 6 digits, 30 s: what an authenticator app shows at `unixSecs`. */
-function totp(secret, unixSecs) {
-  const counter = Buffer.alloc(8);
-  counter.writeBigUInt64BE(BigInt(Math.floor(unixSecs / 30)));
-  const h = crypto.createHmac('sha1', secret).update(counter).digest();
-  const o = h[h.length - 1] & 0x0f;
-  const n = ((h[o] & 0x7f) << 24) | (h[o + 1] << 16) | (h[o + 2] << 8) | h[o + 3];
-  return String(n % 1_000_000).padStart(6, '0');
-}
-
-// RFC 6238 appendix B (SHA-1): the 6 last digits of 94287082 at 59 s.
-assert.equal(totp(Buffer.from('12345678901234567890'), 59), '287082');
-
-/** An anomaly report in the registry's queue, as `caducee_registry::anomaly::file` writes it. */
-async function fileAnomaly(stack, idnat, field) {
+/** A submitted change of Julie Martin's exercise name, as `registry::requests::submit` leaves
+ *  it (eRPPS files real ones: tests/js/test/erpps.test.js). */
+async function fileRequest(stack, idnat, department) {
   const db = stack.databaseUrl.replace(/^sqlite:\/\//, '');
   const id = crypto.randomUUID();
-  const now = Math.floor(Date.now() / 1000) - 3 * 86_400;
+  const at = Math.floor(Date.now() / 1000) - 3600;
+  const change = JSON.stringify({ kind: 'exercise_name', last_name: 'Martin-Rey', first_name: 'Julie' });
   const script = `
 import sqlite3, sys
-db, id, idnat, field, now = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5])
+db, id, idnat, dept, change, at = sys.argv[1:7]
+at = int(at)
 c = sqlite3.connect(db)
-c.execute("INSERT INTO reg_anomaly (id, idnat, portal, field, wrong, correct, state, created_at, updated_at) VALUES (?, ?, 'ror', ?, '12 rue Victor Hugo', '14 rue Victor Hugo', 'received', ?, ?)", (id, idnat, field, now, now))
-c.execute("INSERT INTO reg_anomaly_event (anomaly_id, seq, from_state, to_state, actor, note, at) VALUES (?, 1, NULL, 'received', ?, '', ?)", (id, 'ps:' + idnat, now))
+c.execute("INSERT INTO reg_request (id, idnat, kind, state, change_json, department, reason, created_at, updated_at, submitted_at) VALUES (?, ?, 'exercise_name', 'submitted', ?, ?, '', ?, ?, ?)", (id, idnat, change, dept, at, at, at))
+c.execute("INSERT INTO reg_request_event (request_id, seq, from_state, to_state, actor, note, at) VALUES (?, 1, NULL, 'draft', ?, '', ?)", (id, 'ps:' + idnat, at))
+c.execute("INSERT INTO reg_request_event (request_id, seq, from_state, to_state, actor, note, at) VALUES (?, 2, 'draft', 'submitted', ?, '', ?)", (id, 'ps:' + idnat, at))
 c.commit()
 `;
-  const r = await run('python3', ['-c', script, db, id, idnat, field, String(now)]);
+  const r = await run('python3', ['-c', script, db, id, idnat, department, change, String(at)]);
   assert.equal(r.code, 0, r.stderr);
   return id;
 }
@@ -99,6 +73,20 @@ describe('browser journey of /ars (REG-11, seed rpps-coordonnees-carte-cps.txt)'
     await stack?.stop();
   });
 
+  test('desktop: the journeys\' helpers (lib/ars.js): an agent enrolled approves a change request, and logs in again', async () => {
+    const request = await fileRequest(stack, PERSONAS.julie.idnat, '69');
+    await runJourney(browser, stack, 'desktop', 'demande-validee', { artefacts: ARTEFACTS, tag: 'ars' }, async (j, page) => {
+      const agent = await enrolAgent(page, stack, { email: 'agent.demandes@ars-ara.test', departments: '69', see: j.see });
+      await page.locator(`a[href="/ars/demandes/${request}"]`).waitFor();
+      const done = await decideFirst(page, '/ars/demandes/', { approve: true, see: j.see });
+      assert.match(done, /Votre décision est enregistrée/);
+      await j.see('demande-decidee');
+      await page.getByRole('button', { name: 'Se déconnecter' }).click();
+      await arsLogin(page, stack, agent);
+      assert.equal(await page.locator(`a[href="/ars/demandes/${request}"]`).count(), 0, 'decided: out of the queue');
+    });
+  });
+
   for (const device of ['desktop', 'phone']) {
     const who = WHO[device];
     test(`${device}: agent added by the CLI, enrolled with TOTP, logged in with TOTP, an anomaly decided, coordinates set on behalf with the evidence`, async () => {
@@ -111,7 +99,7 @@ describe('browser journey of /ars (REG-11, seed rpps-coordonnees-carte-cps.txt)'
         { env: { CADUCEE_PUBLIC_URL: stack.base } });
       const link = out.split('\n').find((l) => l.startsWith(`${stack.base}/ars/enrolement/`));
       assert.ok(link, out);
-      const anomaly = await fileAnomaly(stack, who.persona.idnat, 'Adresse du cabinet');
+      const anomaly = await fileAnomaly(stack, who.persona.idnat);
 
       await runJourney(browser, stack, device, 'agent', { artefacts: ARTEFACTS, tag: 'ars' }, async (j, page) => {
         // Enrolment: the link's page only shows a button.
