@@ -1,0 +1,148 @@
+// Browser journeys of eRPPS (/erpps, seeds erpps-portail-aide-connexion.txt and
+// rpps-coordonnees-carte-cps.txt), each on a desktop window and on a 390×844 phone, in
+// Debian's Chromium driven by playwright-core: the landing ("Bienvenue sur le portail
+// d'enregistrement eRPPS…" and its entries), the login by Pro Santé Connect (the e-CPS
+// approved with the authenticator CLI), the coordinates checked at the first login, the home
+// "Que souhaitez-vous faire ?", a new activity declared in two steps (the French errors of an
+// empty step first), sent, and followed on "Consulter ma demande en cours" (ERPPS-01,
+// ERPPS-02, REG-06).
+//
+// Every page visited is saved under test-artefacts/erpps/ (gitignored) and audited: the
+// accessibility basics and axe-core (WCAG 2.1 A/AA), no violation of impact serious or
+// critical.
+
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+
+import { launchChromium } from '../lib/browser.js';
+import { pscLogin, runJourney } from '../lib/journeys.js';
+import { PERSONAS, ROOT, startStack } from '../lib/stack.js';
+
+const ARTEFACTS = path.join(ROOT, 'test-artefacts', 'erpps');
+const PORTAL = '/erpps';
+const DEVICES = ['desktop', 'phone'];
+const WHO = { desktop: 'julie', phone: 'helene' };
+
+// The seeds' words.
+const SEED = {
+  welcome: 'Bienvenue sur le portail d\'enregistrement eRPPS pour les Professionnels intervenant dans le système de santé',
+  hasRpps: 'Vous avez déjà un numéro RPPS',
+  noRpps: 'Vous n\'avez pas de numéro RPPS',
+  noContact: 'Mes coordonnées ne sont pas renseignées, je peux mettre à jour via France Connect',
+  home: 'Que souhaitez-vous faire ?',
+  card: 'L\'adresse de correspondance est utilisée pour l\'envoi de la carte CPS',
+  newActivity: 'Déclarer une nouvelle activité',
+  requests: 'Consulter ma demande en cours',
+};
+
+describe('browser journeys of /erpps (seeds erpps-portail-aide-connexion.txt, rpps-coordonnees-carte-cps.txt)', { timeout: 600_000 }, () => {
+  let stack;
+  let browser;
+  const phones = {};
+
+  before(async () => {
+    fs.rmSync(ARTEFACTS, { recursive: true, force: true });
+    fs.mkdirSync(ARTEFACTS, { recursive: true });
+    // A short propagation delay, for the "after the delay" part once the agency's approval
+    // is reachable from a browser (/ars).
+    stack = await startStack({ name: 'erpps', env: { CADUCEE_REGISTRY__PROPAGATION_DELAY_SECS: '5' } });
+    for (const key of Object.values(WHO)) phones[key] = await stack.activate(PERSONAS[key]);
+    browser = await launchChromium();
+  });
+
+  after(async () => {
+    await browser?.close();
+    await stack?.stop();
+  });
+
+  const journey = (device, name, body) => runJourney(browser, stack, device, name, { artefacts: ARTEFACTS, tag: 'erpps' }, body);
+
+  for (const device of DEVICES) {
+    const key = WHO[device];
+    const persona = PERSONAS[key];
+    test(`${device}: landing, Pro Santé Connect, coordinates checked, a new activity declared and followed (ERPPS-01, ERPPS-02, REG-06)`, async () => {
+      await journey(device, 'nouvelle-activite', async (j, page) => {
+        assert.equal((await page.goto(`${stack.base}${PORTAL}`)).status(), 200);
+        await j.heading(SEED.welcome);
+        const main = await page.locator('main').innerText();
+        for (const words of [SEED.hasRpps, SEED.noRpps, SEED.noContact]) {
+          assert.ok(main.includes(words), `the landing says: ${words}`);
+        }
+        assert.equal(await page.locator('#france-connect').getAttribute('href'), '/erpps/inscription');
+        assert.equal(await page.locator('#coordonnees-franceconnect').getAttribute('href'), '/erpps/coordonnees-franceconnect');
+        await j.see('accueil-portail');
+
+        await pscLogin(j, persona, phones[key], PORTAL);
+        // The first login: the coordinates to check (the CPS card goes there).
+        await j.heading('Vérifiez vos coordonnées');
+        assert.ok((await page.locator('main').innerText()).includes(SEED.card));
+        assert.equal((await page.locator('#email-actuel').innerText()).trim(), persona.email);
+        await j.see('coordonnees-a-verifier');
+        await page.locator('#confirmer').click();
+
+        await j.heading(SEED.home);
+        for (const id of ['voir-activites', 'nouvelle-activite', 'cesser-activite', 'demande-en-cours', 'attestations', 'nouvelle-profession', 'coordonnees', 'nom-exercice']) {
+          await page.locator(`#${id}`).waitFor();
+        }
+        await j.see('que-souhaitez-vous-faire');
+
+        await page.locator('#voir-activites').click();
+        await j.heading('Voir mes activités professionnelles');
+        await page.locator('#activites').waitFor();
+        await j.see('mes-activites');
+        await page.goto(`${stack.base}${PORTAL}`);
+
+        // A new activity: the structure, empty first (the French messages), then typed.
+        await page.locator('#nouvelle-activite').click();
+        await j.heading(SEED.newActivity);
+        assert.ok((await page.locator('main').innerText()).includes('Étape 1 sur 2'));
+        await j.see('structure');
+        await page.locator('#suivant').click();
+        await page.locator('.resume-erreurs').waitFor();
+        const summary = await page.locator('.resume-erreurs').innerText();
+        for (const m of ['Indiquez le nom de la structure', 'Indiquez le code postal de la structure']) {
+          assert.ok(summary.includes(m), `the summary says: ${m} (${summary})`);
+        }
+        assert.equal(await page.locator('#postcode').getAttribute('aria-invalid'), 'true');
+        await j.see('structure-erreurs');
+        await page.locator('#siret').fill('73282932000074');
+        await page.locator('#name').fill(`Cabinet des Brotteaux (${device})`);
+        await page.locator('#address').fill('3 place Jules Ferry');
+        await page.locator('#postcode').fill('69006');
+        await page.locator('#city').fill('Lyon');
+        await page.locator('#suivant').click();
+
+        // The activity, then sent.
+        await page.waitForURL(/etape=2/);
+        assert.ok((await page.locator('main').innerText()).includes('Étape 2 sur 2'));
+        await page.locator('#profession_code').selectOption('10');
+        await page.locator('input[name="mode_code"][value="L"]').check();
+        await page.locator('#role_code').selectOption('FON-01');
+        await page.locator('#start_date').fill('2026-12-01');
+        await j.see('activite');
+        await page.locator('#envoyer').click();
+
+        // Followed: "Consulter ma demande en cours".
+        await page.locator('#demande-envoyee').waitFor();
+        await j.heading(SEED.requests);
+        const request = page.locator('section.demande').first();
+        const text = await request.innerText();
+        assert.ok(text.includes('Transmise à l\'ARS'), `submitted: ${text}`);
+        assert.ok(text.includes(`Cabinet des Brotteaux (${device})`), 'the structure typed');
+        await j.see('demande-envoyee');
+
+        // TODO(approval step, H4 or the coordinator): an ARS agent of département 69 logs in
+        // at /ars, approves this request; then, after CADUCEE_REGISTRY__PROPAGATION_DELAY_SECS
+        // (5 s here), "Voir mes activités professionnelles" lists the Cabinet des Brotteaux
+        // and the request reads "Acceptée et enregistrée au RPPS".
+
+        await page.goto(`${stack.base}${PORTAL}`);
+        await page.locator('#se-deconnecter').click();
+        await j.heading(SEED.welcome);
+        await j.see('deconnecte');
+      });
+    });
+  }
+});
