@@ -47,6 +47,14 @@ pub struct IdpConfig {
     pub login_attempts_per_source: u32,
     /// Login flows one source address may open per 10 minutes (300).
     pub login_flows_per_source: u32,
+    /// External base URL of the CPS card host (the "Carte CPS" tab links to it); `serve`
+    /// derives it from `card_listen` when absent (`https://{public host}:{card port}`).
+    pub card_url: Option<String>,
+    /// Demo only (set by `serve --demo`, never read from the file): the authority
+    /// certificate whose key beside it issues at once the replacement card ordered on "Ma
+    /// CPS" (otherwise an operator runs `caducee pki issue-card`).
+    #[serde(skip)]
+    pub card_demo_authority: Option<std::path::PathBuf>,
 }
 
 impl Default for IdpConfig {
@@ -68,6 +76,8 @@ impl Default for IdpConfig {
             revocation_reload_millis: 1000,
             login_attempts_per_source: 30,
             login_flows_per_source: 300,
+            card_url: None,
+            card_demo_authority: None,
         }
     }
 }

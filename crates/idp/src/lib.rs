@@ -15,6 +15,7 @@
 //! secret (code, token, client secret, key) is stored in clear or logged.
 
 pub mod browser;
+pub mod card;
 mod ciba;
 mod claims;
 mod clients;
@@ -242,6 +243,7 @@ pub fn router(idp: Idp) -> axum::Router {
     axum::Router::new()
         .merge(http::routes())
         .merge(browser::routes())
+        .merge(card::login::routes())
         .with_state(idp)
 }
 

@@ -51,6 +51,7 @@ pub const KEYS_FILES: &[(Locale, &str, &str)] = &[
         "attestation.ftl",
         include_str!("../locales/fr/attestation.ftl"),
     ),
+    (Locale::Fr, "card.ftl", include_str!("../locales/fr/card.ftl")),
     (Locale::En, "kit.ftl", include_str!("../locales/en/kit.ftl")),
     (Locale::En, "erpps.ftl", include_str!("../locales/en/erpps.ftl")),
     (Locale::En, "web.ftl", include_str!("../locales/en/web.ftl")),
@@ -91,6 +92,7 @@ pub const KEYS_FILES: &[(Locale, &str, &str)] = &[
         "attestation.ftl",
         include_str!("../locales/en/attestation.ftl"),
     ),
+    (Locale::En, "card.ftl", include_str!("../locales/en/card.ftl")),
 ];
 
 struct Catalogues {

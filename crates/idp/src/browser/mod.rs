@@ -11,12 +11,15 @@
 
 mod authorize;
 mod binding;
+mod complete;
 mod cookies;
 mod flow;
 mod login;
 mod logout;
 mod pages;
 mod session;
+
+pub(crate) use complete::{complete_login, message_page};
 
 use crate::{Idp, REALM_PATH};
 use axum::routing::{get, post};
@@ -141,6 +144,11 @@ fn html(status: axum::http::StatusCode, body: String) -> axum::response::Respons
         axum::response::Html(body),
     )
         .into_response()
+}
+
+/// A 303 for other modules of the crate (the card host's way back to the main origin).
+pub(crate) fn see_other(url: &str) -> axum::response::Response {
+    redirect(url)
 }
 
 /// A 303 (after a POST the browser must GET the target).

@@ -1,0 +1,405 @@
+//! The CPS card (PSC-06) through real TLS: the test authority of `caducee pki` issues
+//! cards as PKCS#12 files, a Rust client (reqwest on rustls, the card's key and
+//! certificate read back from the .p12) connects to the real card listener, the login
+//! ends on the main origin with a code whose tokens say `authMode: "CARD"`; revoked,
+//! expired and foreign cards get their French page. On SQLite and on PostgreSQL.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use base64::Engine;
+use caducee_core::clock::ManualClock;
+use caducee_core::ids::{IdNatPs, Rpps};
+use caducee_idp::card::{self, pki, Authority, CardListener, CardListenerConfig};
+use caducee_idp::{Idp, IdpConfig};
+use caducee_store::testkit::TestDb;
+use caducee_store::{on_both_engines, Dialect};
+use reqwest::redirect::Policy;
+use std::path::PathBuf;
+use time::macros::datetime;
+
+const REDIRECT: &str = "https://rp.example/cb";
+const SECRET: &str = "un secret de client de test assez long, 48 octets";
+const CHALLENGE: &str = "sOuPaCK5lOby_NZ6QlHdom4ejU4JmpFIdoW4MspLZjs";
+const VERIFIER: &str = "verificateur-pkce-des-tests-de-la-carte-cps-0123456789";
+const P12_PASSWORD: &str = "mot de passe de la carte";
+
+struct Env {
+    db: TestDb,
+    clock: ManualClock,
+    idp: Idp,
+    base: String,
+    card_base: String,
+    idnat: IdNatPs,
+    ca_dir: tempfile::TempDir,
+    authority: Authority,
+}
+
+impl Env {
+    fn now(&self) -> i64 {
+        self.clock.shared().unix()
+    }
+
+    fn ca_file(&self) -> PathBuf {
+        self.ca_dir.path().join("ca.pem")
+    }
+
+    fn auth_url(&self) -> String {
+        format!(
+            "{}/protocol/openid-connect/auth?response_type=code&client_id=rp\
+             &redirect_uri={}&scope=openid%20scope_all&state=etat-1&nonce=n-1\
+             &code_challenge={CHALLENGE}&code_challenge_method=S256&acr_values=eidas1",
+            self.idp.issuer(),
+            urlencode(REDIRECT)
+        )
+    }
+
+    /// A card of the test authority, valid 3 years from now.
+    async fn card(&self) -> pki::IssuedCard {
+        let now = self.now();
+        self.authority
+            .issue_card(
+                &self.db.store,
+                now,
+                &self.idnat,
+                (now, now + pki::CARD_VALIDITY_SECS),
+                P12_PASSWORD,
+                "operator:test",
+            )
+            .await
+            .unwrap()
+    }
+}
+
+fn urlencode(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+fn pem(label: &str, der: &[u8]) -> String {
+    let b64 = base64::engine::general_purpose::STANDARD.encode(der);
+    let lines: Vec<&str> = b64
+        .as_bytes()
+        .chunks(64)
+        .map(|c| std::str::from_utf8(c).unwrap())
+        .collect();
+    format!(
+        "-----BEGIN {label}-----\n{}\n-----END {label}-----\n",
+        lines.join("\n")
+    )
+}
+
+/// The browser holding a card: its key and certificate as a browser imports them, from
+/// the PKCS#12 file.
+fn browser_with_p12(env: &Env, p12: &[u8], password: &str) -> reqwest::Client {
+    let store =
+        p12_keystore::KeyStore::from_pkcs12(p12, password, Default::default()).expect("the .p12");
+    let (_, chain) = store.private_key_chain().expect("a key and its chain");
+    let mut identity = pem("PRIVATE KEY", chain.key().as_der());
+    for c in chain.certs() {
+        identity.push_str(&pem("CERTIFICATE", c.as_der()));
+    }
+    browser_with_pem(env, &identity)
+}
+
+fn browser_with_pem(env: &Env, identity_pem: &str) -> reqwest::Client {
+    reqwest::Client::builder()
+        .use_rustls_tls()
+        .cookie_store(true)
+        .redirect(Policy::none())
+        .add_root_certificate(
+            reqwest::Certificate::from_pem(env.authority.cert_pem().as_bytes()).unwrap(),
+        )
+        .identity(reqwest::Identity::from_pem(identity_pem.as_bytes()).unwrap())
+        .build()
+        .unwrap()
+}
+
+fn location(r: &reqwest::Response) -> String {
+    r.headers()
+        .get("location")
+        .expect("a redirect")
+        .to_str()
+        .unwrap()
+        .to_string()
+}
+
+async fn env(dialect: Dialect) -> Env {
+    let db = TestDb::new(dialect).await;
+    db.store.migrate(&caducee_idp::migrations()).await.unwrap();
+    let clock = ManualClock::new(datetime!(2026-03-02 09:00 UTC));
+    let now = clock.shared().unix();
+    let ca_dir = tempfile::tempdir().unwrap();
+    pki::init(&db.store, now, ca_dir.path(), "operator:test")
+        .await
+        .unwrap();
+    let authority = Authority::load(&db.store, None).await.unwrap();
+    let (cert_pem, key_pem) = authority
+        .server_cert(now, &["127.0.0.1".to_string(), "localhost".to_string()])
+        .unwrap();
+    let (card_listener, trust) = CardListener::bind(&CardListenerConfig {
+        listen: "127.0.0.1:0".into(),
+        ca_file: ca_dir.path().join("ca.pem"),
+        cert_pem,
+        key_pem,
+    })
+    .await
+    .unwrap();
+    let card_base = format!("https://{}", card_listener.local());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let ecps = std::sync::Arc::new(caducee_ecps_server::testkit::server(
+        db.store.clone(),
+        clock.shared(),
+        caducee_notify::Waker::new(),
+        &base,
+    ));
+    let idp = Idp::start(
+        db.store.clone(),
+        clock.shared(),
+        &base,
+        IdpConfig {
+            card_url: Some(card_base.clone()),
+            ..IdpConfig::default()
+        },
+        ecps,
+        b"secret d'instance des tests de la carte CPS",
+    )
+    .await
+    .unwrap();
+    idp.upsert_client(
+        caducee_idp::ClientSpec {
+            client_id: "rp".into(),
+            name: "Application rp".into(),
+            secret: Some(SECRET.into()),
+            redirect_uris: vec![REDIRECT.into()],
+            grants: vec!["authorization_code".into()],
+            ..caducee_idp::ClientSpec::default()
+        },
+        "operator:test",
+    )
+    .await
+    .unwrap();
+    let router = caducee_idp::router(idp.clone()).layer(axum::middleware::from_fn(
+        caducee_ecps_server::testkit::claimed_source,
+    ));
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    tokio::spawn(card::listener::serve(card_listener, idp.clone(), trust));
+    let idnat = IdNatPs::from(Rpps::from_payload("1999990001").unwrap());
+    sqlx::query(
+        "INSERT INTO reg_person (idnat, id_type, id_pp, last_name, first_name, updated_at)
+         VALUES ($1, '8', $2, 'MARTIN', 'Julie', 0)",
+    )
+    .bind(idnat.as_str())
+    .bind(idnat.number())
+    .execute(db.store.pool())
+    .await
+    .unwrap();
+    Env {
+        db,
+        clock,
+        idp,
+        base,
+        card_base,
+        idnat,
+        ca_dir,
+        authority,
+    }
+}
+
+/// Up to the card host's answer: the flow's login URL and the card host's response.
+async fn card_attempt(env: &Env, b: &reqwest::Client) -> (String, reqwest::Response) {
+    let r = b.get(env.auth_url()).send().await.unwrap();
+    assert_eq!(r.status(), 303);
+    let login = location(&r);
+    let flow = login.rsplit('/').next().unwrap().to_string();
+    let card_url = card::login::card_login_url(&env.idp, &flow).unwrap();
+    assert_eq!(
+        card_url,
+        format!(
+            "{}/auth/realms/esante-wallet/login/{flow}/carte",
+            env.card_base
+        )
+    );
+    let r = b.get(&card_url).send().await.unwrap();
+    (login, r)
+}
+
+fn jwt_claims(token: &str) -> serde_json::Value {
+    let payload = token.split('.').nth(1).unwrap();
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .unwrap();
+    serde_json::from_slice(&bytes).unwrap()
+}
+
+async fn psc_06_card_login_through_the_listener(dialect: Dialect) {
+    let env = env(dialect).await;
+    let issued = env.card().await;
+    assert!(!issued.p12.is_empty());
+    // A wrong password does not open the .p12.
+    assert!(p12_keystore::KeyStore::from_pkcs12(&issued.p12, "autre", Default::default()).is_err());
+    let b = browser_with_p12(&env, &issued.p12, P12_PASSWORD);
+    let (login, r) = card_attempt(&env, &b).await;
+    assert_eq!(r.status(), 303, "{}", r.text().await.unwrap());
+    let finish = location(&r);
+    assert!(
+        finish.starts_with(&format!("{login}/carte/fin?preuve=")),
+        "{finish}"
+    );
+    let r = b.get(&finish).send().await.unwrap();
+    assert_eq!(r.status(), 303, "{}", r.text().await.unwrap());
+    let back = url::Url::parse(&location(&r)).unwrap();
+    assert!(back.as_str().starts_with(REDIRECT));
+    let q: std::collections::HashMap<_, _> = back.query_pairs().into_owned().collect();
+    assert_eq!(q["state"], "etat-1");
+    // The proof is single use.
+    let again = b.get(&finish).send().await.unwrap();
+    assert_eq!(again.status(), 403);
+    assert!(again.text().await.unwrap().contains("Preuve de carte"));
+
+    let tokens: serde_json::Value = reqwest::Client::new()
+        .post(format!(
+            "{}/protocol/openid-connect/token",
+            env.idp.issuer()
+        ))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", q["code"].as_str()),
+            ("redirect_uri", REDIRECT),
+            ("client_id", "rp"),
+            ("client_secret", SECRET),
+            ("code_verifier", VERIFIER),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let access = jwt_claims(
+        tokens["access_token"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{tokens}")),
+    );
+    assert_eq!(access["authMode"], "CARD", "{access}");
+    let id = jwt_claims(tokens["id_token"].as_str().unwrap());
+    assert_eq!(id["amr"], serde_json::json!(["sc", "pki", "mfa"]), "{id}");
+    assert_eq!(id["acr"], "eidas1");
+    let userinfo: serde_json::Value = reqwest::Client::new()
+        .get(format!(
+            "{}/protocol/openid-connect/userinfo",
+            env.idp.issuer()
+        ))
+        .bearer_auth(tokens["access_token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(userinfo["SubjectNameID"], env.idnat.as_str(), "{userinfo}");
+
+    // Another browser cannot finish this browser's flow with a proof of its own card.
+    let other = browser_with_p12(&env, &issued.p12, P12_PASSWORD);
+    let (_, r) = card_attempt(&env, &other).await;
+    let proof_url = location(&r);
+    let stranger = browser_with_p12(&env, &issued.p12, P12_PASSWORD);
+    let r = stranger.get(&proof_url).send().await.unwrap();
+    assert_eq!(r.status(), 404);
+    assert!(env.base.starts_with("http://"));
+}
+
+async fn psc_06_revoked_expired_and_foreign_cards_refused(dialect: Dialect) {
+    let env = env(dialect).await;
+
+    // Revoked by `pki revoke` (by the holder's RPPS): refused at once.
+    let issued = env.card().await;
+    let b = browser_with_p12(&env, &issued.p12, P12_PASSWORD);
+    let (_, r) = card_attempt(&env, &b).await;
+    assert_eq!(r.status(), 303);
+    let revoked = pki::revoke(
+        &env.db.store,
+        env.now(),
+        env.idnat.number(),
+        "operator",
+        "operator:test",
+    )
+    .await
+    .unwrap();
+    assert_eq!(revoked, vec![issued.serial.clone()]);
+    let (_, r) = card_attempt(&env, &b).await;
+    assert_eq!(r.status(), 403);
+    let page = r.text().await.unwrap();
+    assert!(page.contains("Votre carte CPS a été révoquée"), "{page}");
+    assert!(page.contains("lang=\"fr\""));
+    let crl = env.authority.crl(&env.db.store, env.now()).await.unwrap();
+    assert!(crl.starts_with("-----BEGIN X509 CRL-----"), "{crl}");
+    let (_, parsed) = x509_parser::pem::parse_x509_pem(crl.as_bytes()).unwrap();
+    let (_, list) = x509_parser::parse_x509_crl(&parsed.contents).unwrap();
+    let listed: Vec<String> = list
+        .iter_revoked_certificates()
+        .map(|c| hex::encode(c.raw_serial()))
+        .collect();
+    assert_eq!(listed, vec![issued.serial]);
+
+    // Expired: a card whose validity ended yesterday; and a valid card once the clock
+    // passes its three years.
+    let now = env.now();
+    let old = env
+        .authority
+        .issue_card(
+            &env.db.store,
+            now,
+            &env.idnat,
+            (now - pki::CARD_VALIDITY_SECS, now - 86_400),
+            P12_PASSWORD,
+            "operator:test",
+        )
+        .await
+        .unwrap();
+    let b = browser_with_pem(&env, &format!("{}{}", old.key_pem, old.cert_pem));
+    let (_, r) = card_attempt(&env, &b).await;
+    assert_eq!(r.status(), 403);
+    assert!(r.text().await.unwrap().contains("Votre carte CPS a expiré"));
+    let fresh = env.card().await;
+    let b = browser_with_p12(&env, &fresh.p12, P12_PASSWORD);
+    let (_, r) = card_attempt(&env, &b).await;
+    assert_eq!(r.status(), 303);
+    env.clock
+        .advance(time::Duration::seconds(pki::CARD_VALIDITY_SECS + 60));
+    let (_, r) = card_attempt(&env, &b).await;
+    assert_eq!(r.status(), 403);
+    assert!(r.text().await.unwrap().contains("Votre carte CPS a expiré"));
+
+    // Foreign: a certificate of another authority carrying the same idNat.
+    let foreign_key = rcgen::KeyPair::generate().unwrap();
+    let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, env.idnat.as_str());
+    let foreign = params.self_signed(&foreign_key).unwrap();
+    let b = browser_with_pem(
+        &env,
+        &format!("{}{}", foreign_key.serialize_pem(), foreign.pem()),
+    );
+    let (_, r) = card_attempt(&env, &b).await;
+    assert_eq!(r.status(), 403);
+    let page = r.text().await.unwrap();
+    assert!(
+        page.contains("Cette carte n'est pas une carte CPS reconnue"),
+        "{page}"
+    );
+    // Each refusal is audited.
+    let refused: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM audit_event WHERE action = 'idp.card.login.refused'",
+    )
+    .fetch_one(env.db.store.pool())
+    .await
+    .unwrap();
+    assert_eq!(refused, 4);
+    assert!(env.ca_file().exists());
+}
+
+on_both_engines! {
+    psc_06_card_login_through_the_listener => psc_06_card_login_through_the_listener;
+    psc_06_revoked_expired_and_foreign_cards_refused => psc_06_revoked_expired_and_foreign_cards_refused;
+}
