@@ -7,6 +7,20 @@ use caducee_core::nomenclature::Nomenclature;
 use caducee_registry::queries::Professional;
 use serde::{Deserialize, Serialize};
 
+/// A time as the page's reader says it, in Paris time: "01/12/2026 à 10:30",
+/// "01/12/2026 at 10:30".
+pub fn when(tr: &caducee_pages::Tr, unix: i64) -> String {
+    let dt = caducee_core::date_fr::date_time(unix);
+    let (date, time) = dt.split_once(" à ").unwrap_or((dt.as_str(), ""));
+    tr.t_with(
+        "att-date-time",
+        &[
+            ("date", caducee_pages::Arg::from(date.to_string())),
+            ("time", caducee_pages::Arg::from(time.to_string())),
+        ],
+    )
+}
+
 /// Version of the payload's shape.
 pub const PAYLOAD_VERSION: u32 = 1;
 

@@ -185,7 +185,7 @@ fn verdict_page(ctx: &PageCtx, verdict: &Verdict) -> Response {
             &page(ctx, vec![alert], Vec::new(), code_field(ctx, "", None)),
         );
     };
-    let issued = caducee_core::date_fr::date_time(a.issued_at);
+    let issued = crate::content::when(&ctx.tr, a.issued_at);
     let mut alerts = vec![Alert::new(
         AlertKind::Success,
         ctx.tr

@@ -261,10 +261,7 @@ pub fn render(
     y = y.max(bottom - 20.0);
     let issued = tr.t_with(
         "att-pdf-issued",
-        &[(
-            "date",
-            Arg::from(caducee_core::date_fr::date_time(a.issued_at)),
-        )],
+        &[("date", Arg::from(crate::content::when(&tr, a.issued_at)))],
     );
     text(&mut surface, &mut y, &f.bold, 11.0, &issued, 10.0);
     // The QR code, bottom right; its explanation at its left.

@@ -272,6 +272,7 @@ async fn reg_08_the_public_keys_check_an_attestation_without_the_database(dialec
         "{text}"
     );
     assert!(text.contains(&format!("RPPS number: {}", w.rpps)), "{text}");
+    assert!(text.contains("Issued on 01/12/2026 at 10:30"), "{text}");
     w.db.cleanup().await;
 }
 

@@ -51,3 +51,4 @@ att-download-not-yet-title = Your registration is not visible yet
 att-download-not-yet = Your RPPS number is not in the register yet. Once your agency has approved your registration, it takes 48 hours before you can download your certificate.
 att-download-limited-title = Too many certificates requested
 att-download-limited = You have downloaded many certificates within the hour. Try again later: the certificates already downloaded remain valid.
+att-date-time = { $date } at { $time }

@@ -51,3 +51,4 @@ att-download-not-yet-title = Votre enregistrement n'est pas encore visible
 att-download-not-yet = Votre numéro RPPS n'est pas encore au répertoire. Une fois votre demande d'enregistrement validée par votre ARS, un délai de 48 heures est nécessaire avant de pouvoir télécharger votre attestation.
 att-download-limited-title = Trop d'attestations demandées
 att-download-limited = Vous avez téléchargé de nombreuses attestations dans l'heure. Réessayez plus tard : les attestations déjà téléchargées restent valables.
+att-date-time = { $date } à { $time }
