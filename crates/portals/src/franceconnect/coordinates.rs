@@ -200,7 +200,7 @@ async fn start_page(State(st): State<PortalState>, headers: HeaderMap) -> Respon
     }
     page.links
         .push(Link::new("/erpps", t("fc-back-to-erpps")).id("retour-erpps"));
-    visit.form(&st, page, false)
+    super::with_csp(&st, visit.form(&st, page, false))
 }
 
 async fn start_submit(

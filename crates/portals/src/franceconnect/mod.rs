@@ -257,6 +257,23 @@ async fn start_inner(
     Ok(url.to_string())
 }
 
+/// A page whose form leads to FranceConnect: its POST answers with a redirect there, which
+/// the CSP's `form-action` must allow (the browser checks redirects of a form too).
+pub(crate) fn with_csp(st: &PortalState, mut response: Response) -> Response {
+    if let Some(fc) = configured(st) {
+        let csp = format!(
+            "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self' {}",
+            crate::demo::origin(fc.provider.issuer().as_str())
+        );
+        if let Ok(v) = axum::http::HeaderValue::from_str(&csp) {
+            response
+                .headers_mut()
+                .insert(axum::http::header::CONTENT_SECURITY_POLICY, v);
+        }
+    }
+    response
+}
+
 pub(crate) fn not_configured() -> PortalError {
     PortalError::Discovery("FranceConnect n'est pas configuré ([franceconnect])".into())
 }
