@@ -26,6 +26,7 @@ struct World {
     db: TestDb,
     base: String,
     clock: ManualClock,
+    portals: Portals,
 }
 
 async fn world(dialect: Dialect) -> World {
@@ -57,11 +58,16 @@ async fn world(dialect: Dialect) -> World {
         },
     )
     .unwrap();
-    let app = caducee_portals::routes(portals).merge(caducee_pages::routes(false));
+    let app = caducee_portals::routes(portals.clone()).merge(caducee_pages::routes(false));
     tokio::spawn(async move {
         let _ = axum::serve(listener, app).await;
     });
-    World { db, base, clock }
+    World {
+        db,
+        base,
+        clock,
+        portals,
+    }
 }
 
 impl World {
@@ -906,6 +912,33 @@ async fn reg_11_change_requests_and_registrations_are_decided_in_the_agents_queu
     w.db.cleanup().await;
 }
 
+async fn reg_11_demo_agents_one_per_department_of_the_personas(dialect: Dialect) {
+    let w = world(dialect).await;
+    let agents = w.portals.seed_demo_agents().await.unwrap();
+    let departments: Vec<&str> = agents.iter().map(|a| a.departments[0].as_str()).collect();
+    assert_eq!(departments, ["31", "33", "35", "44", "59", "69"]);
+    // Again at the next start: the same agents and secrets, nothing added.
+    let again = w.portals.seed_demo_agents().await.unwrap();
+    assert_eq!(
+        again.iter().map(|a| &a.totp_secret).collect::<Vec<_>>(),
+        agents.iter().map(|a| &a.totp_secret).collect::<Vec<_>>()
+    );
+    assert_eq!(audited(&w.db.store, "ars.agent.added").await, 6);
+    // What serve --demo prints logs in.
+    let lyon = agents.iter().find(|a| a.departments == ["69"]).unwrap();
+    assert_eq!(lyon.email, "agent.69@ars.example.test");
+    assert!(lyon.otpauth_uri.contains(&lyon.totp_secret));
+    let secret = totp_rs::Secret::Encoded(lyon.totp_secret.clone())
+        .to_bytes()
+        .unwrap();
+    let mut b = Browser::new(&w.base);
+    b.login(&lyon.email, lyon.password).await;
+    b.shows("Code de vérification");
+    b.submit(&[("code", &code(&secret, w.now()))]).await;
+    b.shows("Files de traitement");
+    w.db.cleanup().await;
+}
+
 on_both_engines! {
     reg_11_enrolment_link_is_single_use_and_lives_24_hours => reg_11_enrolment_link_is_single_use_and_lives_24_hours;
     reg_11_login_needs_password_then_totp_and_a_code_is_good_once => reg_11_login_needs_password_then_totp_and_a_code_is_good_once;
@@ -915,4 +948,5 @@ on_both_engines! {
     reg_11_coordinates_on_behalf_with_evidence_audited => reg_11_coordinates_on_behalf_with_evidence_audited;
     reg_11_forms_without_this_browsers_token_are_refused => reg_11_forms_without_this_browsers_token_are_refused;
     reg_11_change_requests_and_registrations_are_decided_in_the_agents_queue => reg_11_change_requests_and_registrations_are_decided_in_the_agents_queue;
+    reg_11_demo_agents_one_per_department_of_the_personas => reg_11_demo_agents_one_per_department_of_the_personas;
 }
