@@ -939,6 +939,73 @@ async fn reg_11_demo_agents_one_per_department_of_the_personas(dialect: Dialect)
     w.db.cleanup().await;
 }
 
+async fn reg_11_a_removed_agent_is_out_and_a_new_link_resets_the_second_factor(dialect: Dialect) {
+    let w = world(dialect).await;
+    let hasher = SecretHasher::new(SECRET);
+    let (mut gone, _) = w.enrolled("parti@ars-ara.test", "69").await;
+    assert!(
+        agents::remove(&w.db.store, "PARTI@ars-ara.test", "operator:test", w.now())
+            .await
+            .unwrap()
+    );
+    // Their session ended at once; their password opens nothing.
+    gone.get("/ars").await;
+    gone.shows("Connexion à l'espace ARS");
+    gone.login("parti@ars-ara.test", PASSWORD).await;
+    gone.shows("Adresse e-mail ou mot de passe incorrect.");
+    assert!(
+        !agents::remove(&w.db.store, "parti@ars-ara.test", "operator:test", w.now())
+            .await
+            .unwrap()
+    );
+    // A lost phone: a new link forgets the password and the TOTP secret.
+    let (mut b, old_secret) = w.enrolled("perdu@ars-ara.test", "69").await;
+    let added = agents::reenrol(
+        &w.db.store,
+        &hasher,
+        "perdu@ars-ara.test",
+        "operator:test",
+        w.now(),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    b.get("/ars").await;
+    b.shows("Connexion à l'espace ARS");
+    b.login("perdu@ars-ara.test", PASSWORD).await;
+    b.shows("Adresse e-mail ou mot de passe incorrect.");
+    let link = agents::enrolment_url(&w.base, &added.token);
+    b.get(link.strip_prefix(&w.base).unwrap()).await;
+    b.submit(&[]).await;
+    b.submit(&[
+        ("mot_de_passe", "Nouveau-Telephone-2026"),
+        ("mot_de_passe_confirmation", "Nouveau-Telephone-2026"),
+    ])
+    .await;
+    let new_secret = secret_of(&b.page);
+    assert_ne!(new_secret, old_secret);
+    w.advance(30);
+    b.submit(&[("code", &code(&old_secret, w.now()))]).await;
+    assert_eq!(b.status, 422, "the old phone's code");
+    b.submit(&[("code", &code(&new_secret, w.now()))]).await;
+    b.shows("Votre accès est activé");
+    let listed = agents::list(&w.db.store).await.unwrap();
+    let states: Vec<(&str, &str)> = listed
+        .iter()
+        .map(|a| (a.email.as_str(), a.state.as_str()))
+        .collect();
+    assert_eq!(
+        states,
+        [
+            ("parti@ars-ara.test", "removed"),
+            ("perdu@ars-ara.test", "active")
+        ]
+    );
+    assert_eq!(audited(&w.db.store, "ars.agent.removed").await, 1);
+    assert_eq!(audited(&w.db.store, "ars.agent.reenrolment").await, 1);
+    w.db.cleanup().await;
+}
+
 on_both_engines! {
     reg_11_enrolment_link_is_single_use_and_lives_24_hours => reg_11_enrolment_link_is_single_use_and_lives_24_hours;
     reg_11_login_needs_password_then_totp_and_a_code_is_good_once => reg_11_login_needs_password_then_totp_and_a_code_is_good_once;
@@ -949,4 +1016,5 @@ on_both_engines! {
     reg_11_forms_without_this_browsers_token_are_refused => reg_11_forms_without_this_browsers_token_are_refused;
     reg_11_change_requests_and_registrations_are_decided_in_the_agents_queue => reg_11_change_requests_and_registrations_are_decided_in_the_agents_queue;
     reg_11_demo_agents_one_per_department_of_the_personas => reg_11_demo_agents_one_per_department_of_the_personas;
+    reg_11_a_removed_agent_is_out_and_a_new_link_resets_the_second_factor => reg_11_a_removed_agent_is_out_and_a_new_link_resets_the_second_factor;
 }
