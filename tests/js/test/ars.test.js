@@ -199,6 +199,12 @@ describe('browser journey of /ars (REG-11, seed rpps-coordonnees-carte-cps.txt)'
       const record = JSON.parse(await stack.cliOk(['registry', 'get', who.persona.rpps]));
       assert.equal(record.contact.email, `${who.persona.firstName.toLowerCase()}.nouveau@exemple.fr`);
       assert.equal(record.contact.mobile, `+33${who.mobile.replace(/\s/g, '').slice(1)}`);
+      // So the e-CPS activation finds them: its codes go to the new e-mail and mobile.
+      const started = await stack.cliOk(['ecps', 'activate', 'start', '--server', stack.base, '--id', who.persona.rpps,
+        '--store', path.join(stack.dir, `ecps-${device}`)]);
+      assert.match(started, /Un code a été envoyé par e-mail à/);
+      const outbox = await (await fetch(`${stack.base}/dev/outbox`)).text();
+      assert.ok(outbox.includes(record.contact.email), 'the activation code sent to the e-mail the agency set');
     });
   }
 });
