@@ -1277,6 +1277,14 @@ fn line(label: &'static str, before: impl Into<String>, after: impl Into<String>
     }
 }
 
+/// `AAAA-MM-JJ` as `JJ/MM/AAAA`; anything else as it is.
+fn fr_date(iso: &str) -> String {
+    match iso.split('-').collect::<Vec<_>>().as_slice() {
+        [y, m, d] if y.len() == 4 && m.len() == 2 && d.len() == 2 => format!("{d}/{m}/{y}"),
+        _ => iso.to_string(),
+    }
+}
+
 /// The change field by field, with what the registry holds now where it has a value.
 pub async fn describe(
     store: &Store,
@@ -1329,7 +1337,7 @@ pub async fn describe(
                 "",
                 label_of(Nomenclature::R21Fonction, &a.role_code),
             ));
-            out.push(line("Date de début", "", a.start_date.clone()));
+            out.push(line("Date de début", "", fr_date(&a.start_date)));
             out
         }
         Change::CeaseActivity(c) => vec![
@@ -1338,7 +1346,7 @@ pub async fn describe(
                 activity_text(store, idnat, &c.activity_id).await?,
                 "",
             ),
-            line("Date de fin", "", c.end_date.clone()),
+            line("Date de fin", "", fr_date(&c.end_date)),
         ],
         Change::NewProfession(p) => {
             let place = if p.activity_id.is_empty() {
@@ -1353,7 +1361,7 @@ pub async fn describe(
                     label_of(Nomenclature::G15Profession, &p.profession_code),
                 ),
                 line("Lieu", "", place),
-                line("Date de début", "", p.start_date.clone()),
+                line("Date de début", "", fr_date(&p.start_date)),
             ]
         }
         Change::Contact(c) => {
@@ -1922,5 +1930,11 @@ mod tests {
         assert_eq!(department_of_postcode("97400"), "974");
         assert_eq!(department_of_postcode("7501"), "");
         assert_eq!(department_of_postcode("ABCDE"), "");
+    }
+
+    #[test]
+    fn reg_06_dates_read_the_french_way() {
+        assert_eq!(fr_date("2026-12-01"), "01/12/2026");
+        assert_eq!(fr_date("demain"), "demain");
     }
 }

@@ -4,8 +4,9 @@
 // d'enregistrement eRPPS…" and its entries), the login by Pro Santé Connect (the e-CPS
 // approved with the authenticator CLI), the coordinates checked at the first login, the home
 // "Que souhaitez-vous faire ?", a new activity declared in two steps (the French errors of an
-// empty step first), sent, and followed on "Consulter ma demande en cours" (ERPPS-01,
-// ERPPS-02, REG-06).
+// empty step first), sent, followed on "Consulter ma demande en cours", approved by the
+// agency at /ars, and in "Voir mes activités professionnelles" once the propagation delay
+// (5 s here) has passed (ERPPS-01, ERPPS-02, REG-06).
 //
 // Every page visited is saved under test-artefacts/erpps/ (gitignored) and audited: the
 // accessibility basics and axe-core (WCAG 2.1 A/AA), no violation of impact serious or
@@ -16,14 +17,18 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
+import { decideFirst, enrolAgent } from '../lib/ars.js';
 import { launchChromium } from '../lib/browser.js';
 import { pscLogin, runJourney } from '../lib/journeys.js';
-import { PERSONAS, ROOT, startStack } from '../lib/stack.js';
+import { eventually, PERSONAS, ROOT, startStack } from '../lib/stack.js';
 
 const ARTEFACTS = path.join(ROOT, 'test-artefacts', 'erpps');
 const PORTAL = '/erpps';
 const DEVICES = ['desktop', 'phone'];
 const WHO = { desktop: 'julie', phone: 'helene' };
+// A structure the registry does not know yet, one per device (a SIRET the registry knows
+// would name its own structure instead of the typed one).
+const SIRET = { desktop: '73282932000074', phone: '44306184100047' };
 
 // The seeds' words.
 const SEED = {
@@ -62,7 +67,7 @@ describe('browser journeys of /erpps (seeds erpps-portail-aide-connexion.txt, rp
   for (const device of DEVICES) {
     const key = WHO[device];
     const persona = PERSONAS[key];
-    test(`${device}: landing, Pro Santé Connect, coordinates checked, a new activity declared and followed (ERPPS-01, ERPPS-02, REG-06)`, async () => {
+    test(`${device}: landing, Pro Santé Connect, coordinates checked, a new activity declared, followed, approved at /ars and in my activities after the delay (ERPPS-01, ERPPS-02, REG-06)`, async () => {
       await journey(device, 'nouvelle-activite', async (j, page) => {
         assert.equal((await page.goto(`${stack.base}${PORTAL}`)).status(), 200);
         await j.heading(SEED.welcome);
@@ -107,7 +112,7 @@ describe('browser journeys of /erpps (seeds erpps-portail-aide-connexion.txt, rp
         }
         assert.equal(await page.locator('#postcode').getAttribute('aria-invalid'), 'true');
         await j.see('structure-erreurs');
-        await page.locator('#siret').fill('73282932000074');
+        await page.locator('#siret').fill(SIRET[device]);
         await page.locator('#name').fill(`Cabinet des Brotteaux (${device})`);
         await page.locator('#address').fill('3 place Jules Ferry');
         await page.locator('#postcode').fill('69006');
@@ -133,10 +138,29 @@ describe('browser journeys of /erpps (seeds erpps-portail-aide-connexion.txt, rp
         assert.ok(text.includes(`Cabinet des Brotteaux (${device})`), 'the structure typed');
         await j.see('demande-envoyee');
 
-        // TODO(approval step, H4 or the coordinator): an ARS agent of département 69 logs in
-        // at /ars, approves this request; then, after CADUCEE_REGISTRY__PROPAGATION_DELAY_SECS
-        // (5 s here), "Voir mes activités professionnelles" lists the Cabinet des Brotteaux
-        // and the request reads "Acceptée et enregistrée au RPPS".
+        // The agency of département 69 approves it (/ars, in a browser of its own).
+        const agency = await browser.newContext({ locale: 'fr-FR' });
+        try {
+          const agentPage = await agency.newPage();
+          await enrolAgent(agentPage, stack, { email: `agent.${device}@ars-ara.test`, departments: '69' });
+          const done = await decideFirst(agentPage, '/ars/demandes/', { approve: true });
+          assert.match(done, /Votre décision est enregistrée/);
+        } finally {
+          await agency.close();
+        }
+        await page.reload();
+        const approved = await page.locator('section.demande').first().innerText();
+        assert.ok(approved.includes('visible à partir du'), `approved, visible after the delay: ${approved}`);
+        await j.see('demande-acceptee');
+        // After the propagation delay (5 s here, applied by serve every 5 s): in my activities.
+        await eventually('the new activity in the registry', async () => {
+          await page.goto(`${stack.base}${PORTAL}/activites`);
+          const table = await page.locator('main').innerText();
+          return table.includes(`Cabinet des Brotteaux (${device})`) ? true : undefined;
+        }, { timeoutMs: 30_000, everyMs: 1_000 });
+        await j.see('activite-enregistree');
+        await page.goto(`${stack.base}${PORTAL}/demandes`);
+        assert.ok((await page.locator('main').innerText()).includes('Acceptée et enregistrée au RPPS'));
 
         await page.goto(`${stack.base}${PORTAL}`);
         await page.locator('#se-deconnecter').click();
