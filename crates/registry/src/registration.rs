@@ -764,7 +764,7 @@ pub async fn add_document(
     }
     let Some(content_type) = sniff(bytes) else {
         return Err(RegistrationError::Document(format!(
-            "{} : seuls les fichiers PDF, JPEG ou PNG sont acceptés",
+            "{} : seuls les fichiers PDF, JPEG ou PNG sont acceptés ; choisissez un autre fichier",
             kind.label()
         )));
     };

@@ -565,7 +565,8 @@ pub(crate) async fn logout_url(st: &PortalState, login: &FcLogin) -> Option<Stri
         .additional_metadata()
         .end_session_endpoint
         .clone()?;
-    let token = openidconnect::core::CoreIdToken::from_str_checked(&login.id_token)?;
+    // The ID token verified at the callback, kept as received: parsed, not verified again.
+    let token: openidconnect::core::CoreIdToken = login.id_token.parse().ok()?;
     let back = PostLogoutRedirectUrl::new(format!("{}/erpps", st.portals.public_url())).ok()?;
     Some(
         LogoutRequest::from(end)
@@ -575,17 +576,6 @@ pub(crate) async fn logout_url(st: &PortalState, login: &FcLogin) -> Option<Stri
             .http_get_url()
             .to_string(),
     )
-}
-
-/// Helper so `logout_url` can parse the stored ID token without verifying it again.
-trait FromStrChecked: Sized {
-    fn from_str_checked(s: &str) -> Option<Self>;
-}
-
-impl FromStrChecked for openidconnect::core::CoreIdToken {
-    fn from_str_checked(s: &str) -> Option<Self> {
-        s.parse().ok()
-    }
 }
 
 /// The FranceConnect of a node, built from its settings (`Portals::with_options`).
