@@ -5,7 +5,8 @@
 //! `{"error": "<stable code>", "message": "<French>"}`, a server fault a 500 without details.
 //!
 //! Served by the e-CPS server component itself ([`router`]), which `web` only mounts, as it
-//! mounts the identity provider's.
+//! mounts the identity provider's; the router also carries the web authenticator's page
+//! (`/ecps`, [`crate::web`]), a client of this same API.
 //!
 //! Must never hold an e-CPS rule (everything is decided by [`EcpsServer`]), never log a
 //! code, a password or a proof, and never answer a long-poll from memory: the pending
@@ -47,10 +48,12 @@ struct AppState {
 /// external base URL of the server, the one devices sign in their proofs (the same on every
 /// node behind one name).
 pub fn router(ecps: Arc<EcpsServer>, public_url: &str) -> Router {
-    routes().with_state(AppState {
-        ecps,
-        public_url: public_url.trim_end_matches('/').into(),
-    })
+    routes()
+        .with_state(AppState {
+            ecps,
+            public_url: public_url.trim_end_matches('/').into(),
+        })
+        .merge(crate::web::routes(public_url.trim_end_matches('/')))
 }
 
 fn routes() -> Router<AppState> {

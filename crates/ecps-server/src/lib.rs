@@ -39,6 +39,7 @@ pub mod testkit;
 #[cfg(test)]
 mod tests;
 mod watch;
+mod web;
 
 use caducee_core::clock::SharedClock;
 use caducee_store::Store;
@@ -55,6 +56,7 @@ pub use requests::{
 };
 pub use schema::{migrations, MIGRATIONS};
 pub use watch::{LongPoll, POLL_EVERY};
+pub use web::PAGE_PATH as WEB_PAGE_PATH;
 
 /// The e-CPS server of one node. Cheap to clone; clones share the password hasher (and so
 /// its bound on concurrent argon2 computations).

@@ -52,6 +52,7 @@ pub const KEYS_FILES: &[(Locale, &str, &str)] = &[
         include_str!("../locales/fr/attestation.ftl"),
     ),
     (Locale::Fr, "card.ftl", include_str!("../locales/fr/card.ftl")),
+    (Locale::Fr, "ecps.ftl", include_str!("../locales/fr/ecps.ftl")),
     (Locale::En, "kit.ftl", include_str!("../locales/en/kit.ftl")),
     (Locale::En, "erpps.ftl", include_str!("../locales/en/erpps.ftl")),
     (Locale::En, "web.ftl", include_str!("../locales/en/web.ftl")),
@@ -93,6 +94,7 @@ pub const KEYS_FILES: &[(Locale, &str, &str)] = &[
         include_str!("../locales/en/attestation.ftl"),
     ),
     (Locale::En, "card.ftl", include_str!("../locales/en/card.ftl")),
+    (Locale::En, "ecps.ftl", include_str!("../locales/en/ecps.ftl")),
 ];
 
 struct Catalogues {

@@ -1,0 +1,196 @@
+//! The web authenticator (`/ecps`): the e-CPS in a phone's browser, for a professional
+//! without the CLI (PSC-03, PSC-04, PSC-05). One page on the page kit whose script
+//! (`assets/ecps.js`, served as a file: the CSP forbids inline scripts) speaks exactly the
+//! device API of [`crate::http`], as `caducee ecps` does: activation by the two codes, a
+//! non-extractable P-256 key made by WebCrypto and kept by IndexedDB (the private key never
+//! leaves the browser, not even to this page's script), its public JWK sent with the
+//! confirmation; then the long-poll of the pending requests and the answer, each call
+//! signed by the key (the same ES256 proof as the CLI's, bound to [`AppState::public_url`]).
+//! An installable web app: `manifest.webmanifest` and an icon.
+//!
+//! Must never hold an e-CPS rule nor see a code, a password or a key: everything goes
+//! through the device API, which decides.
+
+use axum::body::Bytes;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use caducee_pages::{
+    AlertKind, Arg, Button, ButtonKind, Field, Layout, PageCtx, PasswordInput, Template,
+};
+use caducee_passwords::strength::{estimate, Level, Personal};
+use serde::Serialize;
+
+use crate::password::{MAX_PASSWORD_BYTES, MIN_PASSWORD_CHARS};
+
+/// The page.
+pub const PAGE_PATH: &str = "/ecps";
+const SCRIPT_PATH: &str = "/ecps/ecps.js";
+const MANIFEST_PATH: &str = "/ecps/manifest.webmanifest";
+const ICON_PATH: &str = "/ecps/icon.svg";
+const STRENGTH_PATH: &str = "/ecps/force-mot-de-passe";
+
+const SCRIPT: &str = include_str!("../assets/ecps.js");
+const MANIFEST: &str = include_str!("../assets/manifest.webmanifest");
+const ICON: &str = include_str!("../assets/icon.svg");
+
+/// The routes of the web authenticator; `public_url` is the base the device proofs are
+/// bound to (the same as the device API's).
+pub(crate) fn routes<S: Clone + Send + Sync + 'static>(public_url: &str) -> Router<S> {
+    let server: std::sync::Arc<str> = public_url.into();
+    Router::new()
+        .route(PAGE_PATH, get(move |ctx| page(ctx, server.clone())))
+        .route(SCRIPT_PATH, get(script))
+        .route(MANIFEST_PATH, get(manifest))
+        .route(ICON_PATH, get(icon))
+        .route(STRENGTH_PATH, post(strength))
+}
+
+#[derive(Template)]
+#[template(path = "ecps/app.html")]
+struct AppPage {
+    layout: Layout,
+    server: String,
+    manifest_href: &'static str,
+    icon_href: &'static str,
+    self_href: &'static str,
+    noscript: caducee_pages::Alert,
+    identifier: Field,
+    send_codes: Button,
+    email_code: Field,
+    sms_code: Field,
+    password: PasswordInput,
+    password_confirmation: PasswordInput,
+    activate: Button,
+    resend: Button,
+    forget: Button,
+    request_password: PasswordInput,
+}
+
+fn rule_text(ctx: &PageCtx) -> String {
+    ctx.tr.t_with(
+        "ecps-web-password-rule",
+        &[("n", Arg::Num(MIN_PASSWORD_CHARS as i64))],
+    )
+}
+
+async fn page(ctx: PageCtx, server: std::sync::Arc<str>) -> Response {
+    let tr = &ctx.tr;
+    let layout = Layout::new(&ctx, ctx.t("ecps-web-title"))
+        .with_script(caducee_pages::password_script_href())
+        .with_script(SCRIPT_PATH);
+    let mut password = PasswordInput::new(tr, "password", ctx.t("ecps-web-password"), true)
+        .live(STRENGTH_PATH)
+        .rule(rule_text(&ctx), false);
+    password.field = password.field.clone().hint(ctx.t("ecps-web-password-hint"));
+    let mut password_confirmation = PasswordInput::new(
+        tr,
+        "password_confirmation",
+        ctx.t("ecps-web-password-confirm"),
+        false,
+    );
+    password_confirmation.field.autocomplete = Some("new-password");
+    let page = AppPage {
+        server: server.trim_end_matches('/').to_string(),
+        manifest_href: MANIFEST_PATH,
+        icon_href: ICON_PATH,
+        self_href: PAGE_PATH,
+        noscript: caducee_pages::Alert::new(AlertKind::Warning, ctx.t("ecps-web-noscript")),
+        identifier: Field::new("identifier", ctx.t("ecps-web-identifier"))
+            .hint(ctx.t("ecps-web-identifier-hint"))
+            .inputmode("numeric")
+            .autocomplete("username")
+            .required(),
+        send_codes: Button::new(ctx.t("ecps-web-send-codes"), ButtonKind::Primary)
+            .id("recevoir-codes"),
+        email_code: Field::code("email_code", ctx.t("ecps-web-email-code"))
+            .hint(ctx.t("ecps-web-code-hint")),
+        sms_code: Field::code("sms_code", ctx.t("ecps-web-sms-code"))
+            .hint(ctx.t("ecps-web-code-hint")),
+        password,
+        password_confirmation,
+        activate: Button::new(ctx.t("ecps-web-activate"), ButtonKind::Primary).id("activer"),
+        resend: Button::new(ctx.t("ecps-web-resend"), ButtonKind::Tertiary).id("renvoyer"),
+        forget: Button::new(ctx.t("ecps-web-forget"), ButtonKind::Secondary).id("oublier"),
+        request_password: PasswordInput::new(
+            tr,
+            "request_password",
+            ctx.t("ecps-web-request-password"),
+            false,
+        ),
+        layout,
+    };
+    caducee_pages::html(StatusCode::OK, &page)
+}
+
+fn file(content_type: &'static str, body: &'static str) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, content_type),
+            (header::CACHE_CONTROL, "public, max-age=300"),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+async fn script() -> Response {
+    file("text/javascript; charset=utf-8", SCRIPT)
+}
+
+async fn manifest() -> Response {
+    file("application/manifest+json", MANIFEST)
+}
+
+async fn icon() -> Response {
+    file("image/svg+xml", ICON)
+}
+
+#[derive(Serialize)]
+struct StrengthAnswer {
+    level: Option<u8>,
+    label: String,
+    rules: Vec<RuleAnswer>,
+}
+
+#[derive(Serialize)]
+struct RuleAnswer {
+    text: String,
+    met: bool,
+}
+
+/// `POST /ecps/force-mot-de-passe` (`mot_de_passe`, what the kit's meter posts): the
+/// strength of the e-CPS password being chosen, in the page's language. Nothing is stored.
+async fn strength(ctx: PageCtx, body: Bytes) -> Response {
+    let password = url::form_urlencoded::parse(&body)
+        .find(|(k, _)| k == "mot_de_passe")
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_default();
+    let answer = if password.is_empty() || password.len() > MAX_PASSWORD_BYTES {
+        StrengthAnswer {
+            level: None,
+            label: String::new(),
+            rules: vec![RuleAnswer {
+                text: rule_text(&ctx),
+                met: false,
+            }],
+        }
+    } else {
+        let s = estimate(&password, &Personal::default());
+        let (level, key) = match s.level {
+            Level::Weak => (0, "kit-password-weak"),
+            Level::Medium => (1, "kit-password-medium"),
+            Level::Strong => (2, "kit-password-strong"),
+        };
+        StrengthAnswer {
+            level: Some(level),
+            label: ctx.t(key),
+            rules: vec![RuleAnswer {
+                text: rule_text(&ctx),
+                met: password.chars().count() >= MIN_PASSWORD_CHARS,
+            }],
+        }
+    };
+    ([(header::CACHE_CONTROL, "no-store")], axum::Json(answer)).into_response()
+}
