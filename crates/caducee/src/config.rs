@@ -59,6 +59,17 @@ pub struct Config {
     /// `--demo`, the stand-in at `/dev/franceconnect`; otherwise those pages say it is not
     /// configured.
     pub franceconnect: Option<FranceConnectConfig>,
+    /// The CPS card host (PSC-06): the TLS address of the card login, client certificates
+    /// required (`CADUCEE_CARD_LISTEN`, e.g. `127.0.0.1:8443`). `--demo` uses the main
+    /// port + 363 when absent.
+    pub card_listen: Option<String>,
+    /// The authorities whose cards the card login accepts, PEM (`CADUCEE_CARD_CA_FILE`;
+    /// `caducee pki init --out DIR` writes `DIR/ca.pem`, its key `DIR/ca-key.pem` beside it).
+    pub card_ca_file: Option<std::path::PathBuf>,
+    /// The card host's server certificate and key (PEM); absent, one is issued at start by
+    /// the authority of `card_ca_file` when its key is beside it.
+    pub card_cert_file: Option<std::path::PathBuf>,
+    pub card_key_file: Option<std::path::PathBuf>,
 }
 
 /// `[franceconnect]`: the service provider's registration at FranceConnect
@@ -212,6 +223,10 @@ impl Default for Config {
             http: HttpConfig::default(),
             registry: RegistryConfig::default(),
             franceconnect: None,
+            card_listen: None,
+            card_ca_file: None,
+            card_cert_file: None,
+            card_key_file: None,
         }
     }
 }
@@ -286,6 +301,15 @@ impl Config {
         self.public_url
             .clone()
             .unwrap_or_else(|| format!("http://{}", self.listen))
+    }
+
+    /// Where the demo keeps its files (the card authority, a demo card): beside the SQLite
+    /// file, else `./data`.
+    pub fn data_dir(&self) -> std::path::PathBuf {
+        sqlite_file(&self.database_url)
+            .and_then(|f| f.parent().map(Path::to_path_buf))
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or_else(|| std::path::PathBuf::from("./data"))
     }
 
     /// The instance secret: configured, or (SQLite only) the one generated at first start

@@ -75,6 +75,11 @@ enum Command {
         #[command(subcommand)]
         what: commands::attestation::AttestationCommand,
     },
+    /// The test authority of the CPS cards: init, issue-card, revoke, crl.
+    Pki {
+        #[command(subcommand)]
+        what: commands::pki::PkiCommand,
+    },
     /// Signing keys of the identity provider: rotate, list.
     Keys {
         #[command(subcommand)]
@@ -115,6 +120,7 @@ fn main() -> std::process::ExitCode {
             Command::Ecps { what } => commands::ecps::run(what).await,
             Command::Client { what } => commands::client::run(config, what).await,
             Command::Keys { what } => commands::keys::run(config, what).await,
+            Command::Pki { what } => commands::pki::run(config, what).await,
             Command::Attestation { what } => commands::attestation::run(config, what).await,
             Command::Portal { what } => commands::portal::run(config, what).await,
             Command::Ars { what } => commands::ars::run(config, what).await,

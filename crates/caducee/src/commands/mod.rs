@@ -7,6 +7,7 @@ pub mod ecps;
 pub mod export_fhir;
 pub mod files;
 pub mod keys;
+pub mod pki;
 pub mod portal;
 pub mod registry;
 pub mod serve;

@@ -100,6 +100,10 @@ pub async fn run(mut config: Config, args: ServeArgs) -> anyhow::Result<ExitCode
             }
         }
     });
+    // The CPS card host (card_listen), bound first: the login page links to it.
+    let card_host = crate::commands::pki::prepare_card_host(&mut config, &store, local)
+        .await
+        .context("connexion par carte CPS")?;
     // The identity provider: signing keys sealed with the instance secret (created at
     // first start), then the clients the configuration file declares.
     let instance_secret = config.instance_secret()?;
@@ -114,6 +118,17 @@ pub async fn run(mut config: Config, args: ServeArgs) -> anyhow::Result<ExitCode
     .await
     .context("fournisseur d'identité")?;
     crate::commands::client::apply_config_clients(&idp, &config).await?;
+    if let Some((card_listener, trust)) = card_host {
+        println!(
+            "carte CPS : {} (certificat client exigé)",
+            config.idp.card_url.as_deref().unwrap_or_default()
+        );
+        tokio::spawn(caducee_idp::card::listener::serve(
+            card_listener,
+            idp.clone(),
+            trust,
+        ));
+    }
     // FranceConnect for eRPPS: `[franceconnect]`, else in demo mode the stand-in served by
     // this process at /dev/franceconnect (README), else none (its pages say so).
     let (franceconnect_settings, franceconnect_standin) = match &config.franceconnect {
