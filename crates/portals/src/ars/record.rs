@@ -124,7 +124,8 @@ fn event_label(v: &Visit, action: &str) -> String {
 /// One evidence file recorded for a professional (its content not read).
 struct EvidenceRow {
     id: String,
-    agent_id: String,
+    /// The agent's e-mail (their id if they are gone).
+    agent: String,
     content_type: String,
     file_name: String,
     size: i64,
@@ -133,8 +134,10 @@ struct EvidenceRow {
 
 async fn evidence_of(store: &Store, idnat: &str) -> Result<Vec<EvidenceRow>, PortalError> {
     let rows = sqlx::query(
-        "SELECT id, agent_id, content_type, file_name, size, created_at FROM ars_evidence
-         WHERE idnat = $1 ORDER BY created_at DESC, id",
+        "SELECT e.id, COALESCE(a.email, e.agent_id), e.content_type, e.file_name, e.size,
+                e.created_at
+         FROM ars_evidence e LEFT JOIN ars_agent a ON a.id = e.agent_id
+         WHERE e.idnat = $1 ORDER BY e.created_at DESC, e.id",
     )
     .bind(idnat)
     .fetch_all(store.pool())
@@ -143,7 +146,7 @@ async fn evidence_of(store: &Store, idnat: &str) -> Result<Vec<EvidenceRow>, Por
         .map(|r| {
             Ok(EvidenceRow {
                 id: r.try_get(0)?,
-                agent_id: r.try_get(1)?,
+                agent: r.try_get(1)?,
                 content_type: r.try_get(2)?,
                 file_name: r.try_get(3)?,
                 size: r.try_get(4)?,
@@ -327,7 +330,7 @@ async fn record_view(
                 when(&v.ctx, e.created_at),
                 e.content_type,
                 (e.size + 1023) / 1024,
-                e.agent_id
+                e.agent
             )],
         })
         .collect();
