@@ -396,3 +396,19 @@ fn write_private(path: &Path, content: &str) -> std::io::Result<()> {
     f.write_all(b"\n")?;
     f.sync_all()
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn reg_06_the_propagation_delay_is_48_hours_unless_configured() {
+        assert_eq!(Config::default().registry.propagation_delay_secs, 172_800);
+        let c: Config = Figment::from(Serialized::defaults(Config::default()))
+            .merge(Toml::string("[registry]\npropagation_delay_secs = 60\n"))
+            .extract()
+            .unwrap();
+        assert_eq!(c.registry.propagation_delay_secs, 60);
+    }
+}
