@@ -1,0 +1,25 @@
+# Délégation (PSC-08): the login through an organisation's own identity provider.
+delegation-intro = Log in with the account your organisation gave you. The first time, you will confirm your identity as a professional once with the e-CPS app or your CPS card.
+delegation-login-with = Log in with { $provider }
+delegation-help = Your organisation is not listed? Log in with the e-CPS app or your CPS card.
+delegation-none = This service offers no organisation identity provider. Log in with the e-CPS app or your CPS card.
+delegation-pairing-title = First login with { $provider }
+delegation-pairing-text = Your organisation account is not linked to your identity as a health professional yet. Log in once with the e-CPS app or your CPS card: the link will be saved, and next time your organisation account will be enough.
+delegation-pairing-with-ecps = Confirm with the e-CPS app
+delegation-pairing-with-card = Confirm with the CPS card
+delegation-failed-title = The delegated login did not succeed
+delegation-failed-text = The login at { $provider } did not succeed or its answer could not be verified. Try again, or log in with the e-CPS app or your CPS card.
+delegation-retry = Back to the login page
+delegation-too-weak-title = Authentication level too low
+delegation-too-weak-text = { $provider } does not attest a multi-factor authentication, which this service requires. Log in with the e-CPS app or your CPS card, or ask your organisation to turn on two-factor authentication.
+delegation-back-to-service = Back to the service
+delegation-bad-callback-title = Invalid login link
+delegation-bad-callback-text = This login answer is not valid: it was already used, it expired or it does not come from this browser. Start the login again from the service you were using.
+delegation-unknown-title = Unknown identity provider
+delegation-unknown-text = This identity provider is not configured. Start the login again from the service you were using.
+delegation-account-intro = Your organisations' accounts linked to your identity as a health professional: each logs you in without e-CPS or card.
+delegation-account-none = No organisation account is linked to your identity.
+delegation-account-paired = linked on
+delegation-account-last-used = last login on
+delegation-account-remove = Remove the link
+delegation-account-back = Back to my account

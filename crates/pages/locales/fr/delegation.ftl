@@ -1,0 +1,25 @@
+# Délégation (PSC-08): the login through an organisation's own identity provider.
+delegation-intro = Connectez-vous avec le compte que vous a remis votre établissement. La première fois, vous confirmerez votre identité de professionnel une seule fois avec l'application e-CPS ou votre carte CPS.
+delegation-login-with = Se connecter avec { $provider }
+delegation-help = Votre établissement n'apparaît pas dans la liste ? Connectez-vous avec l'application e-CPS ou votre carte CPS.
+delegation-none = Aucun fournisseur d'identité d'établissement n'est proposé par ce service. Connectez-vous avec l'application e-CPS ou votre carte CPS.
+delegation-pairing-title = Première connexion avec { $provider }
+delegation-pairing-text = Votre compte d'établissement n'est pas encore associé à votre identité de professionnel de santé. Connectez-vous une seule fois avec l'application e-CPS ou votre carte CPS : l'association sera enregistrée, et les prochaines fois votre compte d'établissement suffira.
+delegation-pairing-with-ecps = Confirmer avec l'application e-CPS
+delegation-pairing-with-card = Confirmer avec la carte CPS
+delegation-failed-title = La connexion par délégation n'a pas abouti
+delegation-failed-text = La connexion auprès de { $provider } n'a pas abouti ou sa réponse n'a pas pu être vérifiée. Réessayez, ou connectez-vous avec l'application e-CPS ou votre carte CPS.
+delegation-retry = Revenir à la page de connexion
+delegation-too-weak-title = Niveau d'authentification insuffisant
+delegation-too-weak-text = { $provider } n'atteste pas une authentification à plusieurs facteurs, que ce service exige. Connectez-vous avec l'application e-CPS ou votre carte CPS, ou demandez à votre établissement d'activer la double authentification.
+delegation-back-to-service = Retourner au service
+delegation-bad-callback-title = Lien de connexion invalide
+delegation-bad-callback-text = Ce retour de connexion n'est pas valide : il a déjà servi, il a expiré ou il ne vient pas de ce navigateur. Recommencez la connexion depuis le service que vous utilisiez.
+delegation-unknown-title = Fournisseur d'identité inconnu
+delegation-unknown-text = Ce fournisseur d'identité n'est pas configuré. Recommencez la connexion depuis le service que vous utilisiez.
+delegation-account-intro = Les comptes de vos établissements associés à votre identité de professionnel de santé : chacun vous connecte sans e-CPS ni carte.
+delegation-account-none = Aucun compte d'établissement n'est associé à votre identité.
+delegation-account-paired = associé le
+delegation-account-last-used = dernière connexion le
+delegation-account-remove = Retirer l'association
+delegation-account-back = Revenir à mon compte
