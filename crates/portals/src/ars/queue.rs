@@ -21,6 +21,8 @@ use std::collections::HashMap;
 
 /// The most items a queue shows at once (oldest first).
 const QUEUE_MAX: u32 = 200;
+/// The most reports of the national queue read to find an agent's.
+const SCAN_MAX: usize = 5_000;
 
 /// The bar of a logged-in agent: who, and the logout button.
 pub(crate) fn nav(v: &Visit, s: &ArsSession) -> Nav {
@@ -109,14 +111,28 @@ async fn dashboard(
         page = page.alert(Alert::new(AlertKind::Success, v.t("ars-enrolled")));
     }
     // Anomaly reports waiting (received or in review), of the agent's départements.
-    let reports = anomaly::queue(
-        store,
-        &[AnomalyState::Received, AnomalyState::InReview],
-        None,
-        QUEUE_MAX,
-    )
-    .await
-    .map_err(anomaly_error)?;
+    // The registry's queue is national: read it page by page, oldest first, keeping the
+    // agent's départements, until QUEUE_MAX of theirs or SCAN_MAX read.
+    let mut reports = Vec::new();
+    let mut after: Option<String> = None;
+    let mut scanned = 0usize;
+    loop {
+        let page = anomaly::queue(
+            store,
+            &[AnomalyState::Received, AnomalyState::InReview],
+            after.as_deref(),
+            QUEUE_MAX,
+        )
+        .await
+        .map_err(anomaly_error)?;
+        let last = page.len() < QUEUE_MAX as usize;
+        scanned += page.len();
+        after = page.last().map(|r| r.id.clone());
+        reports.extend(page);
+        if last || scanned >= SCAN_MAX {
+            break;
+        }
+    }
     let mut departments: HashMap<String, Option<String>> = HashMap::new();
     let mut names: HashMap<String, String> = HashMap::new();
     let mut items = Vec::new();
@@ -129,6 +145,9 @@ async fn dashboard(
         let dept = departments.get(&r.idnat).cloned().flatten();
         if !s.agent.handles(dept.as_deref()) {
             continue;
+        }
+        if items.len() >= QUEUE_MAX as usize {
+            break;
         }
         let mut meta = vec![v.ctx.tr.t_with(
             "ars-item-received",
