@@ -56,6 +56,14 @@ async fn fc_provider(base: &str, accounts: serde_json::Value, tamper: bool) -> F
         env!("CARGO_MANIFEST_DIR"),
         "/../../tests/js/lib/franceconnect-provider.mjs"
     );
+    let modules = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../tests/js/node_modules/oidc-provider"
+    );
+    assert!(
+        std::path::Path::new(modules).is_dir(),
+        "tests/js/node_modules is missing: run `cd tests/js && npm ci` (scripts/test does it on a full run)"
+    );
     let port = free_port();
     let mut cmd = std::process::Command::new("node");
     cmd.arg(script)
@@ -72,7 +80,9 @@ async fn fc_provider(base: &str, accounts: serde_json::Value, tamper: bool) -> F
     if tamper {
         cmd.arg("--tamper-userinfo");
     }
-    let mut child = cmd.spawn().expect("node (tests/js: npm ci)");
+    let mut child = cmd
+        .spawn()
+        .expect("node must be installed (Node.js >= 20) for the FranceConnect test provider");
     let stdout = child.stdout.take().unwrap();
     let issuer = tokio::task::spawn_blocking(move || {
         for line in std::io::BufReader::new(stdout).lines() {
