@@ -159,7 +159,9 @@ pub(super) async fn render_form(
             pages::LoginForm {
                 tab: r.tab,
                 page_url: &action,
-                card: pages::CardTab::default(),
+                card: pages::CardTab {
+                    url: crate::card::login::card_login_url(idp, &f.id),
+                },
                 delegation: pages::DelegationTab::default(),
                 key: pages::KeyTab::default(),
                 action: &action,

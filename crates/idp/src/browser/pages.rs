@@ -89,7 +89,11 @@ pub(super) struct EcpsTab {
 
 /// The "Carte CPS" panel (`idp/login_tab_card.html`, as `card`).
 #[derive(Default)]
-pub(super) struct CardTab {}
+pub(super) struct CardTab {
+    /// The card host's login of this flow (`card_url` + `…/login/{flow}/carte`); None when
+    /// this server has no card host.
+    pub url: Option<String>,
+}
 
 /// The "Délégation" panel (`idp/login_tab_delegation.html`, as `delegation`).
 #[derive(Default)]

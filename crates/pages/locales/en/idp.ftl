@@ -6,7 +6,6 @@ idp-login-tab-ecps = e-CPS app
 idp-login-tab-card = CPS card
 idp-login-tab-delegation = Delegation
 idp-login-tab-key = Security key
-idp-login-card-soon = Logging in with a CPS card on this computer will soon be offered here. Meanwhile, log in with the e-CPS app.
 idp-login-delegation-soon = Logging in through a delegation will soon be offered here. Meanwhile, log in with the e-CPS app.
 idp-login-key-soon = Logging in with a security key will soon be offered here. Meanwhile, log in with the e-CPS app.
 idp-login-intro-1 = You can log into this service with

@@ -7,7 +7,6 @@ idp-login-tab-ecps = Application e-CPS
 idp-login-tab-card = Carte CPS
 idp-login-tab-delegation = Délégation
 idp-login-tab-key = Clé de sécurité
-idp-login-card-soon = La connexion par carte CPS sur ce poste sera bientôt proposée ici. En attendant, connectez-vous avec l'application e-CPS.
 idp-login-delegation-soon = La connexion par délégation sera bientôt proposée ici. En attendant, connectez-vous avec l'application e-CPS.
 idp-login-key-soon = La connexion par clé de sécurité sera bientôt proposée ici. En attendant, connectez-vous avec l'application e-CPS.
 idp-login-intro-1 = Vous pouvez vous connecter à ce service en utilisant
