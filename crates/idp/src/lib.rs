@@ -14,6 +14,7 @@
 //! in the database (several nodes, restarts), every expiry reads the injected clock, and no
 //! secret (code, token, client secret, key) is stored in clear or logged.
 
+pub mod account;
 pub mod browser;
 pub mod card;
 mod ciba;
@@ -28,6 +29,7 @@ mod logout;
 mod request;
 mod schema;
 mod tokens;
+pub mod webauthn;
 
 pub use ciba::CibaStarted;
 pub use clients::{Client, ClientSpec, GRANTS, MIN_SECRET_LEN};
@@ -243,6 +245,8 @@ pub fn router(idp: Idp) -> axum::Router {
     axum::Router::new()
         .merge(http::routes())
         .merge(browser::routes())
+        .merge(webauthn::routes())
+        .merge(account::routes())
         .merge(card::login::routes())
         .with_state(idp)
 }

@@ -152,6 +152,7 @@ pub fn migrations() -> Vec<caducee_store::Migration> {
         .into_iter()
         .chain(MIGRATIONS.iter().copied())
         .chain(crate::browser::MIGRATIONS.iter().copied())
+        .chain(crate::webauthn::MIGRATIONS.iter().copied())
         .chain(crate::card::MIGRATIONS.iter().copied())
         .collect()
 }

@@ -214,7 +214,7 @@ export function codeInSms(text) {
  *   bin: the binary (default caduceeBin()); databaseUrl (default: SQLite in the temporary dir);
  *   config: text of a caducee.toml for the server and the CLI.
  */
-export async function startStack({ demo = true, notifications = true, env = {}, name = 'stack', bin = caduceeBin(), databaseUrl, config } = {}) {
+export async function startStack({ demo = true, notifications = true, env = {}, name = 'stack', bin = caduceeBin(), databaseUrl, config, host = '127.0.0.1' } = {}) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `caducee-js-${name}-`));
   // The server and the CLI run in `dir`, where they read ./caducee.toml.
   if (config) fs.writeFileSync(path.join(dir, 'caducee.toml'), config);
@@ -227,7 +227,8 @@ export async function startStack({ demo = true, notifications = true, env = {}, 
   let base;
   for (let attempt = 0; ; attempt++) {
     const port = await freePort();
-    base = `http://127.0.0.1:${port}`;
+    // `host: 'localhost'` for WebAuthn, whose relying party id cannot be an IP address.
+    base = `http://${host}:${port}`;
     const log = fs.openSync(logFile, 'a');
     const args = ['serve', '--database-url', databaseUrl, '--listen', `127.0.0.1:${port}`];
     if (demo) args.push('--demo');

@@ -228,6 +228,10 @@ pub(super) async fn issue(
     auth: &Authentication,
     state: Option<&str>,
 ) -> Result<String, IdpError> {
+    // A login for the idp's own pages opens the session only (start_self_login).
+    if request.client_id == super::SELF_CLIENT {
+        return Ok(request.redirect_uri.clone());
+    }
     let code = idp.issue_code(request, auth).await?;
     let mut params = vec![("code", code.as_str())];
     if let Some(s) = state {

@@ -151,7 +151,7 @@ pub(super) async fn render_form(
     let service = service_name(idp, &f.client_id).await?;
     let action = url(idp, &f.id, "");
     let script_base = format!("{}{REALM_PATH}", idp.public_url());
-    Ok(super::html(
+    let mut response = super::html(
         status,
         pages::login(
             ctx,
@@ -163,7 +163,17 @@ pub(super) async fn render_form(
                     url: crate::card::login::card_login_url(idp, &f.id),
                 },
                 delegation: pages::DelegationTab::default(),
-                key: pages::KeyTab::default(),
+                key: pages::KeyTab {
+                    error: None,
+                    action: crate::webauthn::login::action_url(idp, &f.id),
+                    options_url: crate::webauthn::login::options_url(idp, &f.id),
+                    csrf: cookies::existing_browser_secret(idp, jar)
+                        .map(|s| {
+                            cookies::csrf_token(&s, &crate::webauthn::login::csrf_purpose(&f.id))
+                        })
+                        .unwrap_or_default(),
+                    script_url: crate::webauthn::script_url(idp),
+                },
                 action: &action,
                 csrf: &csrf,
                 service: &service,
@@ -174,7 +184,14 @@ pub(super) async fn render_form(
                 help: r.help,
             },
         ),
-    ))
+    );
+    // The key tab's form ends in a redirect to the client.
+    if let Ok(v) = HeaderValue::from_str(&super::csp_allowing_form_target(&f.redirect_uri)) {
+        response
+            .headers_mut()
+            .insert(header::CONTENT_SECURITY_POLICY, v);
+    }
+    Ok(response)
 }
 
 #[derive(Deserialize)]

@@ -126,6 +126,103 @@ pub async fn housekeeping(idp: &Idp) -> Result<(u64, u64), crate::IdpError> {
     Ok((flows, sessions))
 }
 
+/// The client id of the idp's own pages (the account page): a login flow for it ends on
+/// its return page with the SSO session open, no code issued.
+pub(crate) const SELF_CLIENT: &str = "caducee-compte";
+
+/// This browser's live SSO session: (idnat, auth_time, auth_mode), for the account page.
+pub(crate) async fn current_session(
+    idp: &Idp,
+    jar: &axum_extra::extract::CookieJar,
+) -> Result<Option<(String, i64, String)>, crate::IdpError> {
+    Ok(session::find(idp, cookies::session(idp, jar))
+        .await?
+        .map(|s| (s.idnat, s.auth_time, s.auth_mode)))
+}
+
+/// A CSRF token of this browser for `purpose` (empty without a browser binding).
+pub(crate) fn csrf_for(idp: &Idp, jar: &axum_extra::extract::CookieJar, purpose: &str) -> String {
+    cookies::existing_browser_secret(idp, jar)
+        .map(|s| cookies::csrf_token(&s, purpose))
+        .unwrap_or_default()
+}
+
+/// Whether `given` is this browser's CSRF token for `purpose`.
+pub(crate) fn csrf_valid(
+    idp: &Idp,
+    jar: &axum_extra::extract::CookieJar,
+    purpose: &str,
+    given: &str,
+) -> bool {
+    cookies::csrf_ok(idp, jar, purpose, given)
+}
+
+/// Whether the login flow `flow_id` exists, is not finished and belongs to this browser.
+pub(crate) async fn flow_is_open(
+    idp: &Idp,
+    jar: &axum_extra::extract::CookieJar,
+    flow_id: &str,
+) -> Result<bool, crate::IdpError> {
+    Ok(flow::load(idp, flow_id).await?.is_some_and(|f| {
+        f.status != "done"
+            && f.status != "cancelled"
+            && f.belongs_to(cookies::existing_browser_secret(idp, jar).as_deref())
+    }))
+}
+
+/// Starts a login through the idp itself that comes back to `return_to` (one of the idp's
+/// own pages): the jar (browser binding) and the login page's URL.
+pub(crate) async fn start_self_login(
+    idp: &Idp,
+    jar: axum_extra::extract::CookieJar,
+    return_to: &str,
+) -> Result<(axum_extra::extract::CookieJar, String), crate::IdpError> {
+    let (jar, browser) = cookies::browser_secret(idp, jar).await?;
+    let request = crate::CodeRequest {
+        client_id: SELF_CLIENT.to_string(),
+        redirect_uri: return_to.to_string(),
+        scope: "openid".to_string(),
+        nonce: None,
+        code_challenge: None,
+    };
+    let id = flow::create(
+        idp,
+        flow::NewFlow {
+            browser_secret: &browser,
+            request: &request,
+            state: None,
+            login_hint: None,
+        },
+    )
+    .await?;
+    Ok((jar, format!("{}{REALM_PATH}/login/{id}", idp.public_url())))
+}
+
+/// Ends the open login flow `flow_id` with an error for its client (`login` → `cancelled`):
+/// the redirect that tells the client, or `None` when the flow was already finished.
+pub(crate) async fn refuse_flow(
+    idp: &Idp,
+    flow_id: &str,
+    error: &str,
+    description: &str,
+) -> Result<Option<String>, crate::IdpError> {
+    let Some(f) = flow::load(idp, flow_id).await? else {
+        return Ok(None);
+    };
+    if !(flow::transition(idp, &f.id, "login", "cancelled").await?
+        || flow::transition(idp, &f.id, "ecps", "cancelled").await?)
+    {
+        return Ok(None);
+    }
+    Ok(Some(authorize::error_redirect(
+        idp,
+        &f.redirect_uri,
+        error,
+        description,
+        f.state.as_deref(),
+    )))
+}
+
 /// A message of an error type (lower case, for logs) as the first sentence of a page.
 fn capitalised(s: &str) -> String {
     let mut chars = s.chars();

@@ -104,6 +104,12 @@ pub(super) struct DelegationTab {}
 pub(super) struct KeyTab {
     /// A message shown as an alert in the panel (translated).
     pub error: Option<String>,
+    /// Where the assertion is posted, where the script asks for a challenge.
+    pub action: String,
+    pub options_url: String,
+    pub csrf: String,
+    /// The script of the key ceremonies (webauthn.js).
+    pub script_url: String,
 }
 
 #[derive(Template)]
@@ -150,7 +156,8 @@ pub(super) fn login(ctx: &PageCtx, script_base: &str, form: LoginForm<'_>) -> St
         .collect();
     render(&LoginPage {
         layout: Layout::new(ctx, ctx.t("idp-login-title"))
-            .with_script(format!("{script_base}{TABS_SCRIPT_PATH}")),
+            .with_script(format!("{script_base}{TABS_SCRIPT_PATH}"))
+            .with_script(form.key.script_url.clone()),
         service: form.service,
         tab: form.tab,
         tabs,
