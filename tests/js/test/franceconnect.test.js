@@ -6,7 +6,13 @@
 // - a first registration (REG-07): "Vous n'avez pas de numéro RPPS" → FranceConnect → the
 //   form prefilled with the identity (a wrong postcode's French error first) → the e-mail's
 //   code from the real SMTP server, the mobile's from the SMS gateway → the three documents
-//   (an executable refused by content) → "Votre demande a été transmise à l'ARS";
+//   (an executable refused by content) → "Votre demande a été transmise à l'ARS"; on the
+//   desktop it goes on: an agent of département 69 enrolled at /ars validates it
+//   (lib/ars.js), the RPPS number assigned read from the e-mail, the registry person made
+//   after the propagation delay (3 s here), the e-CPS activated with the registration's
+//   coordinates (codes by SMTP and SMS), the Pro Santé Connect login to /erpps,
+//   "Télécharger mes attestations", the PDF read back with pdftotext (name, RPPS number,
+//   profession) and its code genuine and current at /verifier/{code};
 // - the coordinates through FranceConnect (REG-12): the identity matched with the registry's
 //   civil status (FranceConnect's capitals against the registry's spelling), new e-mail,
 //   mobile and address confirmed by codes, "un délai de 48 heures est nécessaire".
@@ -21,9 +27,11 @@ import path from 'node:path';
 import readline from 'node:readline';
 import { after, before, describe, test } from 'node:test';
 
+import { decideFirst, enrolAgent } from '../lib/ars.js';
 import { launchChromium } from '../lib/browser.js';
-import { runJourney } from '../lib/journeys.js';
-import { codeInEmail, codeInSms, eventually, freePort, PERSONAS, ROOT, startStack } from '../lib/stack.js';
+import { pscLogin, runJourney } from '../lib/journeys.js';
+import { takeMail } from '../lib/portal.js';
+import { codeInEmail, codeInSms, eventually, freePort, PERSONAS, ROOT, run, startStack } from '../lib/stack.js';
 
 const ARTEFACTS = path.join(ROOT, 'test-artefacts', 'franceconnect');
 const DEVICES = ['desktop', 'phone'];
@@ -80,6 +88,9 @@ describe('browser journeys through FranceConnect (REG-07, REG-12)', { timeout: 6
         CADUCEE_FRANCECONNECT__ISSUER: issuer,
         CADUCEE_FRANCECONNECT__CLIENT_ID: CLIENT_ID,
         CADUCEE_FRANCECONNECT__CLIENT_SECRET_FILE: secretFile,
+        // A short propagation delay: the registration validated at /ars becomes a registry
+        // person a few seconds later (48 h by default).
+        CADUCEE_REGISTRY__PROPAGATION_DELAY_SECS: '3',
       },
     });
     const accounts = DEVICES.flatMap((d) => [newcomer(d), professional(WHO[d], d)]);
@@ -140,7 +151,7 @@ describe('browser journeys through FranceConnect (REG-07, REG-12)', { timeout: 6
   }
 
   for (const device of DEVICES) {
-    test(`${device}: a first registration through FranceConnect up to "transmise à l'ARS" (ERPPS-01, REG-07)`, async () => {
+    test(`${device}: a first registration through FranceConnect up to "transmise à l'ARS"${device === 'desktop' ? ', validated at /ars, the e-CPS activated, the attestation downloaded and verified' : ''} (ERPPS-01, REG-07, REG-08, REG-11)`, async () => {
       await journey(device, 'inscription', async (j, page) => {
         const who = newcomer(device);
         await page.goto(`${stack.base}/erpps`);
@@ -194,9 +205,56 @@ describe('browser journeys through FranceConnect (REG-07, REG-12)', { timeout: 6
         await page.locator('#demande-transmise').waitFor();
         assert.ok((await page.locator('#demande-transmise').innerText()).includes('Votre demande a été transmise à l\'ARS'));
         await j.see('transmise');
-        // TODO(H4 /ars): an agent of département 69 validates it in the back office; the RPPS
-        // number arrives by e-mail, and after the delay the person logs in with Pro Santé
-        // Connect (the Rust test crates/portals/tests/franceconnect.rs covers that part).
+        if (device !== 'desktop') return; // the rest once, on the desktop (the file's time)
+
+        // The agency of département 69 validates it at /ars (a browser of its own).
+        const agency = await browser.newContext({ locale: 'fr-FR' });
+        let done;
+        try {
+          const agentPage = await agency.newPage();
+          await enrolAgent(agentPage, stack, { email: 'agent.inscription@ars-ara.test', departments: '69' });
+          done = await decideFirst(agentPage, '/ars/enregistrements/', { approve: true });
+        } finally {
+          await agency.close();
+        }
+        // The RPPS number assigned, read from the e-mail the real SMTP server received.
+        const { text: decided } = await takeMail(stack, email, 'the RPPS number assigned', (t) => /\b2\d{10}\b/.test(t));
+        const rpps = decided.match(/\b(2\d{10})\b/)[1];
+        assert.ok(done.includes(rpps), `the agent's page names the number too: ${done}`);
+        const person = { rpps, idnat: `8${rpps}`, firstName: who.given_name, lastName: who.family_name, email, mobile: '+33612345601' };
+
+        // After the propagation delay (3 s here, applied by serve every 5 s): the e-CPS is
+        // activated with the registration's coordinates (the codes by SMTP and SMS).
+        const phone = await eventually('the registered person in the registry (e-CPS activation)',
+          () => stack.activate(person).catch(() => undefined), { timeoutMs: 30_000, everyMs: 1_000 });
+
+        // Pro Santé Connect to /erpps, then "Télécharger mes attestations".
+        await page.goto(`${stack.base}/erpps`);
+        await pscLogin(j, person, phone, '/erpps');
+        if (new URL(page.url()).pathname === '/erpps/coordonnees-a-verifier') {
+          await j.see('coordonnees-a-verifier');
+          await Promise.all([page.waitForURL(/\/erpps$/), page.locator('#confirmer').click()]);
+        }
+        await j.heading('Que souhaitez-vous faire ?');
+        await j.see('accueil-erpps');
+        const [download] = await Promise.all([page.waitForEvent('download'), page.locator('#attestations').click()]);
+        assert.equal(download.suggestedFilename(), `attestation-rpps-${rpps}.pdf`);
+        const pdf = path.join(ARTEFACTS, `inscription-${device}-${download.suggestedFilename()}`);
+        await download.saveAs(pdf);
+        const read = await run('pdftotext', ['-layout', pdf, '-']);
+        assert.equal(read.code, 0, read.stderr);
+        const flat = read.stdout.replace(/\s+/g, ' ');
+        for (const shown of [`Amélie ${who.family_name.toUpperCase()}`, `Numéro RPPS : ${rpps}`, 'Infirmier'])  assert.ok(flat.includes(shown), `the PDF shows ${shown}: ${flat}`);
+        const grouped = flat.match(/Code de vérification\s*:[^0-9A-Z]*([0-9A-Z]{4})-([0-9A-Z]{4})-([0-9A-Z]{4})/);
+        const code = grouped && grouped.slice(1).join('');
+        assert.ok(code, `the PDF gives its verification code: ${flat}`);
+
+        // Its code at /verifier: genuine and current.
+        assert.equal((await page.goto(`${stack.base}/verifier/${code}`)).status(), 200);
+        assert.equal(await page.locator('#authenticite h2').textContent(), 'Attestation authentique');
+        assert.match(await page.locator('#actualite').textContent(), /toujours en cours/);
+        assert.equal(await page.locator('#atteste-numero').textContent(), rpps);
+        await j.see('verifier');
       });
     });
 
