@@ -247,7 +247,7 @@ pub fn router(idp: Idp) -> axum::Router {
         .merge(browser::routes())
         .merge(webauthn::routes())
         .merge(account::routes())
-        .merge(card::login::routes())
+        .merge(card::routes())
         .with_state(idp)
 }
 

@@ -47,7 +47,7 @@ impl Env {
         format!(
             "{}/protocol/openid-connect/auth?response_type=code&client_id=rp\
              &redirect_uri={}&scope=openid%20scope_all&state=etat-1&nonce=n-1\
-             &code_challenge={CHALLENGE}&code_challenge_method=S256&acr_values=eidas1",
+             &code_challenge={CHALLENGE}&code_challenge_method=S256&acr_values=eidas1&prompt=login",
             self.idp.issuer(),
             urlencode(REDIRECT)
         )
@@ -399,7 +399,155 @@ async fn psc_06_revoked_expired_and_foreign_cards_refused(dialect: Dialect) {
     assert!(env.ca_file().exists());
 }
 
+/// Logs the browser in with its card, up to the redirect to the client.
+async fn card_login(env: &Env, b: &reqwest::Client) {
+    let (_, r) = card_attempt(env, b).await;
+    assert_eq!(r.status(), 303);
+    let r = b.get(location(&r)).send().await.unwrap();
+    assert_eq!(r.status(), 303);
+    assert!(location(&r).starts_with(REDIRECT));
+}
+
+fn html_value(page: &str, marker: &str) -> String {
+    let rest = &page[page
+        .find(marker)
+        .unwrap_or_else(|| panic!("{marker} in {page}"))
+        + marker.len()..];
+    rest.split('"').next().unwrap().to_string()
+}
+
+async fn psc_06_ma_cps_declaration_revokes_and_the_new_card_works(dialect: Dialect) {
+    let env = env(dialect).await;
+    caducee_registry::queries::set_contact(
+        &env.db.store,
+        &env.clock,
+        &env.idnat,
+        &caducee_registry::queries::ContactUpdate {
+            email: "julie.martin@example.test".into(),
+            mobile: "+33612345601".into(),
+            address: Some("12 rue des Lilas 75011 PARIS".into()),
+            actor: "operator:test".into(),
+            evidence: None,
+        },
+    )
+    .await
+    .unwrap();
+    let issued = env.card().await;
+    let b = browser_with_p12(&env, &issued.p12, P12_PASSWORD);
+
+    // The login page's "Carte CPS" tab links to the card host.
+    let r = b.get(env.auth_url()).send().await.unwrap();
+    let login = location(&r);
+    let flow = login.rsplit('/').next().unwrap().to_string();
+    let tab = b
+        .get(format!("{login}?tab=carte"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        tab.contains(&format!(
+            "href=\"{}/auth/realms/esante-wallet/login/{flow}/carte\"",
+            env.card_base
+        )),
+        "{tab}"
+    );
+    assert!(tab.contains("SE CONNECTER AVEC MA CARTE CPS"));
+
+    card_login(&env, &b).await;
+    let page_url = format!("{}/account/carte", env.idp.issuer());
+    let page = b.get(&page_url).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains(&issued.serial), "{page}");
+    assert!(page.contains("Active"));
+    assert!(page.contains("L'adresse de correspondance est utilisée pour l'envoi de la carte CPS"));
+    let csrf = html_value(&page, "name=\"csrf\" value=\"");
+
+    // No reason chosen: a French error that says what to do, nothing revoked.
+    let r = b
+        .post(&page_url)
+        .form(&[("csrf", csrf.as_str()), ("serial", issued.serial.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    assert!(r
+        .text()
+        .await
+        .unwrap()
+        .contains("Choisissez ce qui est arrivé à votre carte"));
+    // A forged form (no CSRF token) is refused.
+    let r = b
+        .post(&page_url)
+        .form(&[("serial", issued.serial.as_str()), ("motif", "lost")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    let (_, r) = card_attempt(&env, &b).await;
+    assert_eq!(r.status(), 303, "still active");
+
+    let r = b
+        .post(&page_url)
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("serial", issued.serial.as_str()),
+            ("motif", "lost"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    assert_eq!(location(&r), format!("{page_url}?declaree=1"));
+    // Revoked at once.
+    let (_, r) = card_attempt(&env, &b).await;
+    assert_eq!(r.status(), 403);
+    assert!(r
+        .text()
+        .await
+        .unwrap()
+        .contains("Votre carte CPS a été révoquée"));
+    let page = b
+        .get(format!("{page_url}?declaree=1"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("Votre déclaration est enregistrée"), "{page}");
+    assert!(page.contains("Révoquée (déclarée perdue)"));
+    assert!(
+        page.contains("<strong>12 r** d** L**** 75011 PARIS</strong>"),
+        "{page}"
+    );
+    assert!(!page.contains("rue des Lilas"));
+    assert!(page.contains("en cours de fabrication"));
+
+    // The operator issues the replacement: it works, the old card never again.
+    let new = env.card().await;
+    let page = b.get(&page_url).send().await.unwrap().text().await.unwrap();
+    assert!(
+        page.contains(&format!("émise (numéro de série {})", new.serial)),
+        "{page}"
+    );
+    let nb = browser_with_p12(&env, &new.p12, P12_PASSWORD);
+    card_login(&env, &nb).await;
+    let (_, r) = card_attempt(&env, &b).await;
+    assert_eq!(r.status(), 403);
+    let audited: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM audit_event WHERE action = 'idp.card.replacement.ordered' AND subject = $1",
+    )
+    .bind(env.idnat.as_str())
+    .fetch_one(env.db.store.pool())
+    .await
+    .unwrap();
+    assert_eq!(audited, 1);
+}
+
 on_both_engines! {
     psc_06_card_login_through_the_listener => psc_06_card_login_through_the_listener;
     psc_06_revoked_expired_and_foreign_cards_refused => psc_06_revoked_expired_and_foreign_cards_refused;
+    psc_06_ma_cps_declaration_revokes_and_the_new_card_works => psc_06_ma_cps_declaration_revokes_and_the_new_card_works;
 }

@@ -108,3 +108,11 @@ impl From<CardError> for crate::IdpError {
         }
     }
 }
+
+/// Password of the replacement cards `serve --demo` issues at once from "Ma CPS".
+pub const DEMO_CARD_PASSWORD: &str = "demo-cps";
+
+/// The card routes of the main origin: the end of a card login and "Ma CPS".
+pub fn routes() -> axum::Router<crate::Idp> {
+    login::routes().merge(account::routes())
+}

@@ -58,3 +58,5 @@ card-address-link = Change my coordinates on the eRPPS portal
 card-ans-help = For any question about my CPS, I call the Agence Numérique en Santé on 0806 800 213.
 card-back-to-account = Back to my account
 card-back-to-my-cps = Back to Ma CPS
+card-declare-which = Which card is it?
+card-declare-which-card = Card { $serial }, valid until { $until }

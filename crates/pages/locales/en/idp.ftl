@@ -131,7 +131,6 @@ account-key-needs-ecps = To add a key, first log in with the e-CPS app or your C
 account-session-ended = Your session has ended. Reload the page to log in again.
 account-form-expired = This form has expired. Reload the page and start again.
 account-card-heading = My CPS
-account-card-soon = Managing your CPS card will soon be offered here.
 account-delegation-heading = Delegations
 account-ecps-heading = e-CPS app
 account-ecps-soon = The state of your e-CPS will soon be shown here.

@@ -58,3 +58,5 @@ card-address-link = Modifier mes coordonnées sur le portail eRPPS
 card-ans-help = En cas de question sur ma CPS, je contacte l'Agence Numérique en Santé au 0806 800 213.
 card-back-to-account = Revenir à mon compte
 card-back-to-my-cps = Revenir à Ma CPS
+card-declare-which = De quelle carte s'agit-il ?
+card-declare-which-card = Carte { $serial }, valable jusqu'au { $until }

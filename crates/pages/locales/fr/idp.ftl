@@ -132,7 +132,6 @@ account-key-needs-ecps = Pour ajouter une clé, connectez-vous d'abord avec l'ap
 account-session-ended = Votre session a pris fin. Rechargez la page pour vous connecter de nouveau.
 account-form-expired = Ce formulaire a expiré. Rechargez la page et recommencez.
 account-card-heading = Ma CPS
-account-card-soon = La gestion de votre carte CPS sera bientôt proposée ici.
 account-delegation-heading = Délégations
 account-ecps-heading = Application e-CPS
 account-ecps-soon = L'état de votre e-CPS sera bientôt présenté ici.
