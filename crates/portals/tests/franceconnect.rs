@@ -534,8 +534,8 @@ async fn first_registration(dialect: Dialect) {
     again.franceconnect_login("fc-amelie").await;
     again.shows("Votre demande a été transmise à l'ARS");
 
-    // TODO(H4 /ars): the agent's validation goes through the back office's pages; here its
-    // registry call, the same one.
+    // The agent's validation: the registry call /ars makes (its pages are tested in
+    // tests/ars.rs, and the whole journey through them in tests/js/test/franceconnect.test.js).
     let decided = reg::decide(
         &w.db.store,
         &w.clock,

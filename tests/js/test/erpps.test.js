@@ -6,17 +6,23 @@
 // "Que souhaitez-vous faire ?", a new activity declared in two steps (the French errors of an
 // empty step first), sent, followed on "Consulter ma demande en cours", approved by the
 // agency at /ars, and in "Voir mes activités professionnelles" once the propagation delay
-// (5 s here) has passed (ERPPS-01, ERPPS-02, REG-06).
+// (5 s here) has passed, and in the Pro Santé Connect userinfo claims of a relying party
+// (openid-client: code flow with PKCE, the claims read from the registry; not there before
+// the decision) (ERPPS-01, ERPPS-02, REG-06).
 //
 // Every page visited is saved under test-artefacts/erpps/ (gitignored) and audited: the
 // accessibility basics and axe-core (WCAG 2.1 A/AA), no violation of impact serious or
 // critical.
 
 import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
+import * as client from 'openid-client';
+
+import { HttpAgent, loginWithEcps } from '../lib/agent.js';
 import { decideFirst, enrolAgent } from '../lib/ars.js';
 import { launchChromium } from '../lib/browser.js';
 import { pscLogin, runJourney } from '../lib/journeys.js';
@@ -29,6 +35,14 @@ const WHO = { desktop: 'julie', phone: 'helene' };
 // A structure the registry does not know yet, one per device (a SIRET the registry knows
 // would name its own structure instead of the typed one).
 const SIRET = { desktop: '73282932000074', phone: '44306184100047' };
+// A relying party of Pro Santé Connect, for the userinfo claims (they read the registry).
+const RP = {
+  id: 'erpps-js-rp',
+  name: 'Application de test des revendications',
+  secret: `rp-${crypto.randomBytes(24).toString('hex')}`,
+  redirectUris: ['http://127.0.0.1:9/rp/callback'],
+  grants: ['authorization_code'],
+};
 
 // The seeds' words.
 const SEED = {
@@ -54,6 +68,7 @@ describe('browser journeys of /erpps (seeds erpps-portail-aide-connexion.txt, rp
     // is reachable from a browser (/ars).
     stack = await startStack({ name: 'erpps', env: { CADUCEE_REGISTRY__PROPAGATION_DELAY_SECS: '5' } });
     for (const key of Object.values(WHO)) phones[key] = await stack.activate(PERSONAS[key]);
+    await stack.addClient(RP);
     browser = await launchChromium();
   });
 
@@ -64,10 +79,29 @@ describe('browser journeys of /erpps (seeds erpps-portail-aide-connexion.txt, rp
 
   const journey = (device, name, body) => runJourney(browser, stack, device, name, { artefacts: ARTEFACTS, tag: 'erpps' }, body);
 
+  /** The userinfo of `key` for a relying party (openid-client: code flow, PKCE, nonce). */
+  async function userinfo(key) {
+    const config = await client.discovery(new URL(stack.issuer), RP.id, RP.secret, client.ClientSecretBasic(RP.secret),
+      { execute: [client.allowInsecureRequests] });
+    const verifier = client.randomPKCECodeVerifier();
+    const nonce = client.randomNonce();
+    const state = client.randomState();
+    const redirectUri = RP.redirectUris[0];
+    const authUrl = client.buildAuthorizationUrl(config, {
+      redirect_uri: redirectUri, scope: 'openid scope_all', acr_values: 'eidas1', state, nonce,
+      code_challenge: await client.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256',
+    });
+    const login = await loginWithEcps(new HttpAgent(), authUrl, { redirectUri, identifier: PERSONAS[key].rpps, phone: phones[key] });
+    const tokens = await client.authorizationCodeGrant(config, new URL(login.callback),
+      { pkceCodeVerifier: verifier, expectedNonce: nonce, expectedState: state, idTokenExpected: true });
+    return client.fetchUserInfo(config, tokens.access_token, tokens.claims().sub);
+  }
+  const sites = (info) => info.SubjectRefPro.exercices.flatMap((e) => e.activities).map((a) => a.raisonSocialeSite);
+
   for (const device of DEVICES) {
     const key = WHO[device];
     const persona = PERSONAS[key];
-    test(`${device}: landing, Pro Santé Connect, coordinates checked, a new activity declared, followed, approved at /ars and in my activities after the delay (ERPPS-01, ERPPS-02, REG-06)`, async () => {
+    test(`${device}: landing, Pro Santé Connect, coordinates checked, a new activity declared, followed, approved at /ars, in my activities and the userinfo claims after the delay (ERPPS-01, ERPPS-02, REG-06)`, async () => {
       await journey(device, 'nouvelle-activite', async (j, page) => {
         assert.equal((await page.goto(`${stack.base}${PORTAL}`)).status(), 200);
         await j.heading(SEED.welcome);
@@ -138,6 +172,10 @@ describe('browser journeys of /erpps (seeds erpps-portail-aide-connexion.txt, rp
         assert.ok(text.includes(`Cabinet des Brotteaux (${device})`), 'the structure typed');
         await j.see('demande-envoyee');
 
+        // Not in the claims before the decision.
+        const structure = `Cabinet des Brotteaux (${device})`;
+        assert.ok(!sites(await userinfo(key)).includes(structure), 'not in the userinfo claims yet');
+
         // The agency of département 69 approves it (/ars, in a browser of its own).
         const agency = await browser.newContext({ locale: 'fr-FR' });
         try {
@@ -159,6 +197,12 @@ describe('browser journeys of /erpps (seeds erpps-portail-aide-connexion.txt, rp
           return table.includes(`Cabinet des Brotteaux (${device})`) ? true : undefined;
         }, { timeoutMs: 30_000, everyMs: 1_000 });
         await j.see('activite-enregistree');
+        // And in the Pro Santé Connect userinfo claims of a relying party (read from the registry).
+        const info = await userinfo(key);
+        const act = info.SubjectRefPro.exercices.flatMap((e) => e.activities).find((a) => a.raisonSocialeSite === structure);
+        assert.ok(act, `the new activity in the userinfo claims: ${JSON.stringify(sites(info))}`);
+        assert.equal(act.numeroSiretSite, SIRET[device]);
+        assert.equal(act.codePostal, '69006');
         await page.goto(`${stack.base}${PORTAL}/demandes`);
         assert.ok((await page.locator('main').innerText()).includes('Acceptée et enregistrée au RPPS'));
 
