@@ -319,7 +319,10 @@ async fn first_login(dialect: Dialect) {
     let (_, url, page) = n.post("/erpps/logout", &[]).await;
     assert!(url.starts_with(&format!("{}/erpps", n.base)), "{url}");
     assert!(page.contains("Bienvenue sur le portail"), "{page}");
-    assert!(page.contains("Vous êtes déconnecté du portail eRPPS"), "{page}");
+    assert!(
+        page.contains("Vous êtes déconnecté du portail eRPPS"),
+        "{page}"
+    );
     let (_, url, _) = n.get("/erpps/demandes").await;
     assert_eq!(url, format!("{}/erpps", n.base));
     n.task.abort();
@@ -522,6 +525,33 @@ async fn exercise_name(dialect: Dialect) {
     let (_, _, page) = n.get("/erpps/demandes").await;
     assert!(page.contains("Refusée"), "{page}");
     assert!(page.contains("Joignez le justificatif"), "{page}");
+    // A SIRET the registry knows names its structure: step 2 shows the registry's.
+    sqlx::query(
+        "INSERT INTO reg_structure (id, siret, siren, name, postcode, commune, updated_at)
+         VALUES ('C44306184100047', '44306184100047', '443061841', 'CENTRE DE SANTE DU PORT',
+                 '13002', 'Marseille', 0)",
+    )
+    .execute(db.store.pool())
+    .await
+    .unwrap();
+    let (status, url, page) = n
+        .post(
+            "/erpps/nouvelle-activite",
+            &[
+                ("csrf", &csrf),
+                ("etape", "1"),
+                ("siret", "443 061 841 00047"),
+                ("name", "un autre nom"),
+                ("action", "suivant"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 200, "{page}");
+    assert!(url.ends_with("etape=2"), "{url}");
+    assert!(
+        page.contains("CENTRE DE SANTE DU PORT, 13002 Marseille"),
+        "{page}"
+    );
     n.task.abort();
     db.cleanup().await;
 }

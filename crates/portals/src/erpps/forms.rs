@@ -23,8 +23,8 @@ use caducee_pages::{
     Alert, AlertKind, Button, ButtonKind, Choice, Field, Link, RadioGroup, Select, Steps, Tr,
 };
 use caducee_registry::requests::{
-    self, CeaseActivity, Change, ContactChange, ExerciseName, FieldError, NewProfession,
-    RequestError, RequestKind,
+    self, CeaseActivity, Change, ContactChange, ExerciseName, FieldError, NewActivity,
+    NewProfession, RequestError, RequestKind,
 };
 use std::collections::HashMap;
 
@@ -214,7 +214,7 @@ async fn page(
         errors: HashMap::new(),
         alert,
     };
-    render(&st, &visit, kind, &known, view, false)
+    render(&st, &visit, kind, &known, view, false).await
 }
 
 /// The change typed in `form` over the `base` (the draft: the other step's fields stay).
@@ -338,7 +338,7 @@ async fn submit(
                     errors: HashMap::new(),
                     alert: Some(alert),
                 };
-                return render(&st, &visit, kind, &known, view, true);
+                return render(&st, &visit, kind, &known, view, true).await;
             }
             Err(e) => return fail(registry_failure(e)),
         };
@@ -367,7 +367,7 @@ async fn submit(
                     errors: error_map(&errors),
                     alert: None,
                 };
-                render(&st, &visit, kind, &known, view, true)
+                render(&st, &visit, kind, &known, view, true).await
             }
         }
         _ => match requests::submit(store, clock.as_ref(), &user.idnat, &saved.id, &actor).await {
@@ -410,11 +410,36 @@ async fn submit(
                     errors,
                     alert: None,
                 };
-                render(&st, &visit, kind, &known, view, true)
+                render(&st, &visit, kind, &known, view, true).await
             }
             Err(e) => fail(registry_failure(e)),
         },
     }
+}
+
+/// "Name, postcode city" of the registry's structure with the SIRET or FINESS of `a`.
+async fn registered_structure(st: &PortalState, a: &NewActivity) -> Option<String> {
+    let digits = |s: &str| s.chars().filter(|c| !c.is_whitespace()).collect::<String>();
+    let (column, value) = if !a.finess.trim().is_empty() {
+        ("finess", digits(&a.finess))
+    } else if !a.siret.trim().is_empty() {
+        ("siret", digits(&a.siret))
+    } else {
+        return None;
+    };
+    let sql = format!(
+        "SELECT name, postcode, commune FROM reg_structure WHERE {column} = $1 ORDER BY id LIMIT 1"
+    );
+    let row = sqlx::query(&sql)
+        .bind(value)
+        .fetch_optional(st.portals.store().pool())
+        .await
+        .ok()??;
+    use sqlx::Row;
+    let name: String = row.try_get(0).ok()?;
+    let postcode: String = row.try_get(1).ok()?;
+    let city: String = row.try_get(2).ok()?;
+    Some(format!("{name}, {postcode} {city}"))
 }
 
 fn options(
@@ -439,7 +464,7 @@ fn options(
     out
 }
 
-fn render(
+async fn render(
     st: &PortalState,
     visit: &Visit,
     kind: RequestKind,
@@ -504,7 +529,12 @@ fn render(
             } else {
                 page.steps = Some(Steps::new(tr, 2, 2, t("erpps-step-activity")));
                 page = page.hidden("etape", "2");
-                let structure = if a.name.is_empty() {
+                // A SIRET or FINESS the registry knows names its structure: shown as the
+                // registry has it (the typed name is not used then).
+                let registered = registered_structure(st, a).await;
+                let structure = if let Some(r) = registered {
+                    r
+                } else if a.name.is_empty() {
                     [a.siret.as_str(), a.finess.as_str()]
                         .into_iter()
                         .filter(|s| !s.is_empty())
