@@ -7,6 +7,8 @@
 //   {alg, typ: "ecps-proof+jwt", kid: device id}, claims {htm, htu: server + path (no
 //   query), iat, jti}; WebCrypto's ECDSA signature is r‖s (IEEE P1363), what JWS wants;
 // - the long-poll GET /requests?wait=25, then POST /requests/{id} {code, password}.
+// The login page's activation request lands here with the activation in the fragment
+// (#activation=…&email=…&sms=…&expires=…), straight to the codes.
 // The words come from the page (data-* of #ecps, translated by the server); no inline script.
 (function () {
   "use strict";
@@ -320,6 +322,17 @@
   if (!window.crypto || !crypto.subtle || !window.indexedDB) {
     $("ecps-chargement").hidden = true;
     error(words.unsupported);
+    return;
+  }
+  // Sent here by the login page's activation request: the activation in the fragment.
+  var handed = new URLSearchParams(location.hash.replace(/^#/, ""));
+  if (handed.get("activation")) {
+    sessionStorage.setItem(ACTIVATION, JSON.stringify({
+      activation_id: handed.get("activation"), email_hint: handed.get("email") || "",
+      sms_hint: handed.get("sms") || "", expires_at: Number(handed.get("expires")) || 0
+    }));
+    history.replaceState(null, "", location.pathname);
+    showCodes(JSON.parse(sessionStorage.getItem(ACTIVATION)));
     return;
   }
   load().then(function (d) {

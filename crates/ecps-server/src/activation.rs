@@ -177,14 +177,9 @@ impl EcpsServer {
         })
     }
 
-    async fn start(
-        &self,
-        idnat: &IdNatPs,
-        source: Option<&ClientSource>,
-    ) -> Result<ActivationStarted, EcpsError> {
-        if let Some(source) = source {
-            self.count_source(source, Some(idnat)).await?;
-        }
+    /// The e-mail and mobile the registry holds for `idnat`, both valid; else the error
+    /// that sends the professional to their ARS.
+    async fn registered_contact(&self, idnat: &IdNatPs) -> Result<(Email, Mobile), EcpsError> {
         let professional = queries::get_professional(&self.store, idnat)
             .await
             .map_err(|e| match e {
@@ -195,24 +190,45 @@ impl EcpsServer {
         let contact = professional.contact.as_ref();
         let email = contact.map(|c| Email::parse(&c.email));
         let mobile = contact.map(|c| Mobile::parse(&c.mobile));
-        let (email, mobile) = match (email, mobile) {
-            (Some(Ok(e)), Some(Ok(m))) => (e, m),
-            (Some(Ok(_)), _) => {
-                return Err(EcpsError::MissingContact(format!(
-                    "aucun téléphone mobile valide n'est enregistré pour vous : {ARS}"
-                )))
-            }
-            (_, Some(Ok(_))) => {
-                return Err(EcpsError::MissingContact(format!(
-                    "aucune adresse e-mail valide n'est enregistrée pour vous : {ARS}"
-                )))
-            }
-            _ => {
-                return Err(EcpsError::MissingContact(format!(
-                    "vos coordonnées (adresse e-mail et téléphone mobile) sont absentes ou invalides : {ARS}"
-                )))
-            }
-        };
+        match (email, mobile) {
+            (Some(Ok(e)), Some(Ok(m))) => Ok((e, m)),
+            (Some(Ok(_)), _) => Err(EcpsError::MissingContact(format!(
+                "aucun téléphone mobile valide n'est enregistré pour vous : {ARS}"
+            ))),
+            (_, Some(Ok(_))) => Err(EcpsError::MissingContact(format!(
+                "aucune adresse e-mail valide n'est enregistrée pour vous : {ARS}"
+            ))),
+            _ => Err(EcpsError::MissingContact(format!(
+                "vos coordonnées (adresse e-mail et téléphone mobile) sont absentes ou invalides : {ARS}"
+            ))),
+        }
+    }
+
+    /// The masked e-mail and mobile an activation of `idnat` would send its codes to, for
+    /// the login page's activation request (PSC-04, "Demande d'activation e-CPS"), asked from
+    /// `source`: counted against the source's code sends first, before anything is looked
+    /// up, as [`Self::start_activation_from`] is, so that reading these hints (and that the
+    /// professional has no e-CPS) costs a stranger as much as sending codes (issue 10,
+    /// item 17). Sends nothing.
+    pub async fn activation_hints_from(
+        &self,
+        idnat: &IdNatPs,
+        source: &ClientSource,
+    ) -> Result<(String, String), EcpsError> {
+        self.count_source(source, Some(idnat)).await?;
+        let (email, mobile) = self.registered_contact(idnat).await?;
+        Ok((mask_email(email.as_str()), mask_phone(mobile.as_str())))
+    }
+
+    async fn start(
+        &self,
+        idnat: &IdNatPs,
+        source: Option<&ClientSource>,
+    ) -> Result<ActivationStarted, EcpsError> {
+        if let Some(source) = source {
+            self.count_source(source, Some(idnat)).await?;
+        }
+        let (email, mobile) = self.registered_contact(idnat).await?;
         let now = self.now();
         let cfg = &self.config;
         self.check_professional_budget(idnat, now).await?;

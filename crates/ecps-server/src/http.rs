@@ -48,12 +48,13 @@ struct AppState {
 /// external base URL of the server, the one devices sign in their proofs (the same on every
 /// node behind one name).
 pub fn router(ecps: Arc<EcpsServer>, public_url: &str) -> Router {
+    let web = crate::web::routes(ecps.clone(), public_url.trim_end_matches('/'));
     routes()
         .with_state(AppState {
             ecps,
             public_url: public_url.trim_end_matches('/').into(),
         })
-        .merge(crate::web::routes(public_url.trim_end_matches('/')))
+        .merge(web)
 }
 
 fn routes() -> Router<AppState> {

@@ -56,7 +56,7 @@ pub use requests::{
 };
 pub use schema::{migrations, MIGRATIONS};
 pub use watch::{LongPoll, POLL_EVERY};
-pub use web::PAGE_PATH as WEB_PAGE_PATH;
+pub use web::{PAGE_PATH as WEB_PAGE_PATH, REQUEST_PATH as WEB_REQUEST_PATH};
 
 /// The e-CPS server of one node. Cheap to clone; clones share the password hasher (and so
 /// its bound on concurrent argon2 computations).

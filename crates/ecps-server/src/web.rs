@@ -12,17 +12,24 @@
 //! through the device API, which decides.
 
 use axum::body::Bytes;
+use axum::extract::rejection::FormRejection;
 use axum::http::{header, StatusCode};
+use axum::response::Redirect;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
+use axum::{Extension, Form};
+use caducee_core::ids::IdNatPs;
+use caducee_core::source::ClientSource;
 use caducee_pages::{
     AlertKind, Arg, Button, ButtonKind, Field, Layout, PageCtx, PasswordInput, Template,
 };
 use caducee_passwords::strength::{estimate, Level, Personal};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 
 use crate::password::{MAX_PASSWORD_BYTES, MIN_PASSWORD_CHARS};
+use crate::EcpsServer;
 
 /// The page.
 pub const PAGE_PATH: &str = "/ecps";
@@ -30,6 +37,8 @@ const SCRIPT_PATH: &str = "/ecps/ecps.js";
 const MANIFEST_PATH: &str = "/ecps/manifest.webmanifest";
 const ICON_PATH: &str = "/ecps/icon.svg";
 const STRENGTH_PATH: &str = "/ecps/force-mot-de-passe";
+/// Where the login page's activation request ("ENVOYER MA DEMANDE D'ACTIVATION") posts.
+pub const REQUEST_PATH: &str = "/ecps/demande";
 
 const SCRIPT: &str = include_str!("../assets/ecps.js");
 const MANIFEST: &str = include_str!("../assets/manifest.webmanifest");
@@ -37,10 +46,20 @@ const ICON: &str = include_str!("../assets/icon.svg");
 
 /// The routes of the web authenticator; `public_url` is the base the device proofs are
 /// bound to (the same as the device API's).
-pub(crate) fn routes<S: Clone + Send + Sync + 'static>(public_url: &str) -> Router<S> {
-    let server: std::sync::Arc<str> = public_url.into();
+pub(crate) fn routes<S: Clone + Send + Sync + 'static>(
+    ecps: Arc<EcpsServer>,
+    public_url: &str,
+) -> Router<S> {
+    let server: Arc<str> = public_url.into();
+    let for_request = server.clone();
     Router::new()
-        .route(PAGE_PATH, get(move |ctx| page(ctx, server.clone())))
+        .route(PAGE_PATH, get(move |ctx| page(ctx, server.clone(), None)))
+        .route(
+            REQUEST_PATH,
+            post(move |ctx, source, form| {
+                activation_request(ctx, ecps.clone(), for_request.clone(), source, form)
+            }),
+        )
         .route(SCRIPT_PATH, get(script))
         .route(MANIFEST_PATH, get(manifest))
         .route(ICON_PATH, get(icon))
@@ -56,6 +75,8 @@ struct AppPage {
     icon_href: &'static str,
     self_href: &'static str,
     noscript: caducee_pages::Alert,
+    /// A refusal of the activation request posted from the login page.
+    error: Option<String>,
     identifier: Field,
     send_codes: Button,
     email_code: Field,
@@ -75,7 +96,7 @@ fn rule_text(ctx: &PageCtx) -> String {
     )
 }
 
-async fn page(ctx: PageCtx, server: std::sync::Arc<str>) -> Response {
+async fn page(ctx: PageCtx, server: Arc<str>, error: Option<String>) -> Response {
     let tr = &ctx.tr;
     let layout = Layout::new(&ctx, ctx.t("ecps-web-title"))
         .with_script(caducee_pages::password_script_href())
@@ -97,6 +118,7 @@ async fn page(ctx: PageCtx, server: std::sync::Arc<str>) -> Response {
         icon_href: ICON_PATH,
         self_href: PAGE_PATH,
         noscript: caducee_pages::Alert::new(AlertKind::Warning, ctx.t("ecps-web-noscript")),
+        error,
         identifier: Field::new("identifier", ctx.t("ecps-web-identifier"))
             .hint(ctx.t("ecps-web-identifier-hint"))
             .inputmode("numeric")
@@ -121,7 +143,62 @@ async fn page(ctx: PageCtx, server: std::sync::Arc<str>) -> Response {
         ),
         layout,
     };
-    caducee_pages::html(StatusCode::OK, &page)
+    let status = if page.error.is_some() {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    caducee_pages::html(status, &page)
+}
+
+#[derive(Deserialize)]
+struct RequestForm {
+    #[serde(default)]
+    identifier: String,
+}
+
+/// `POST /ecps/demande` (`identifier`), the login page's "ENVOYER MA DEMANDE D'ACTIVATION"
+/// (PSC-04): starts the activation as the device API does (counted against the source's
+/// limits first), then sends the browser to `/ecps` with the activation in the address's
+/// fragment (never sent to a server), where the codes, the password and the key finish it.
+/// No cookie is involved: the form has no more power than the public device API.
+async fn activation_request(
+    ctx: PageCtx,
+    ecps: Arc<EcpsServer>,
+    server: Arc<str>,
+    source: Option<Extension<ClientSource>>,
+    form: Result<Form<RequestForm>, FormRejection>,
+) -> Response {
+    let typed = form.map(|Form(f)| f.identifier).unwrap_or_default();
+    let typed = typed.trim();
+    let Some(idnat) = IdNatPs::from_login(typed)
+        .ok()
+        .or_else(|| IdNatPs::parse(typed).ok())
+    else {
+        return page(
+            ctx.clone(),
+            server,
+            Some(ctx.t("ecps-web-error-identifier")),
+        )
+        .await;
+    };
+    let source = source.map_or_else(ClientSource::unknown, |Extension(s)| s);
+    match ecps.start_activation_from(&idnat, &source).await {
+        Ok(a) => {
+            let fragment: String = url::form_urlencoded::Serializer::new(String::new())
+                .append_pair("activation", &a.activation_id)
+                .append_pair("email", &a.email_hint)
+                .append_pair("sms", &a.sms_hint)
+                .append_pair("expires", &a.expires_at.to_string())
+                .finish();
+            Redirect::to(&format!("{PAGE_PATH}#{fragment}")).into_response()
+        }
+        Err(e) if e.is_client_error() => page(ctx, server, Some(e.to_string())).await,
+        Err(e) => {
+            tracing::error!(error = %e, "e-CPS : demande d'activation impossible");
+            page(ctx.clone(), server, Some(ctx.t("ecps-web-error-network"))).await
+        }
+    }
 }
 
 fn file(content_type: &'static str, body: &'static str) -> Response {

@@ -10,14 +10,55 @@
 use std::sync::Arc;
 
 use caducee_core::clock::ManualClock;
-use caducee_ecps_server::migrations;
+use caducee_core::ids::{IdNatPs, Rpps};
+use caducee_core::source::ClientSource;
+use caducee_ecps_server::{migrations, EcpsError};
+use caducee_registry::queries::{set_contact, ContactUpdate};
 use caducee_store::testkit::TestDb;
 use caducee_store::{on_both_engines, Dialect};
 use serde_json::Value;
 use time::macros::datetime;
 
+/// A professional of the registry, with an e-mail and a mobile when `contact`.
+async fn add_person(db: &TestDb, clock: &ManualClock, n: u32, contact: bool) -> IdNatPs {
+    let idnat = IdNatPs::from(Rpps::from_payload(&format!("10002{n:05}")).unwrap());
+    sqlx::query(
+        "INSERT INTO reg_person (idnat, id_type, id_pp, last_name, first_name, updated_at)
+         VALUES ($1, '8', $2, 'TEST', 'Alice', 0)",
+    )
+    .bind(idnat.as_str())
+    .bind(idnat.number())
+    .execute(db.store.pool())
+    .await
+    .unwrap();
+    if contact {
+        set_contact(
+            &db.store,
+            clock,
+            &idnat,
+            &ContactUpdate {
+                email: "alice.test@example.test".into(),
+                mobile: "+33781234522".into(),
+                actor: "operator:test".into(),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    }
+    idnat
+}
+
 /// The router on an ephemeral port; `public` is the URL the device proofs are bound to.
 async fn start(dialect: Dialect, public: &str) -> (TestDb, String) {
+    let (db, base, _) = start_with(dialect, public).await;
+    (db, base)
+}
+
+async fn start_with(
+    dialect: Dialect,
+    public: &str,
+) -> (TestDb, String, Arc<caducee_ecps_server::EcpsServer>) {
     let db = TestDb::new(dialect).await;
     db.store.migrate(&migrations()).await.unwrap();
     let clock = ManualClock::new(datetime!(2026-03-02 09:00 UTC));
@@ -29,17 +70,125 @@ async fn start(dialect: Dialect, public: &str) -> (TestDb, String) {
         caducee_notify::Waker::new(),
         public,
     ));
-    let app = caducee_ecps_server::router(ecps, public);
+    let app = caducee_ecps_server::router(ecps.clone(), public).layer(axum::middleware::from_fn(
+        caducee_ecps_server::testkit::claimed_source,
+    ));
     tokio::spawn(async move {
         let _ = axum::serve(listener, app).await;
     });
-    (db, base)
+    (db, base, ecps)
 }
 
 on_both_engines! {
     psc_04_the_web_authenticator_page_is_served_in_french_with_its_script_as_a_file => page;
     psc_04_the_web_authenticator_is_an_installable_app => installable;
     psc_04_the_password_meter_of_the_web_authenticator => meter;
+    psc_04_sec_17_activation_hints_for_the_login_page_are_counted_per_source => hints;
+    psc_04_the_login_page_activation_request_lands_on_ecps_with_the_codes_sent => request;
+}
+
+/// The login page's "Demande d'activation e-CPS" shows masked coordinates: each reading is
+/// one of the source's code sends (10 an hour), counted before anything is looked up, so
+/// past the budget an unknown identifier, one without coordinates and one with them all get
+/// the same refusal. Nothing is sent.
+async fn hints(dialect: Dialect) {
+    let (db, _base, ecps) = start_with(dialect, "http://127.0.0.1:1").await;
+    let clock = ManualClock::new(datetime!(2026-03-02 09:00 UTC));
+    let reachable = add_person(&db, &clock, 1, true).await;
+    let unreachable = add_person(&db, &clock, 2, false).await;
+    let unknown = IdNatPs::from(Rpps::from_payload("1000299999").unwrap());
+    let source = ClientSource::new("203.0.113.9".parse().unwrap());
+    let (email, sms) = ecps
+        .activation_hints_from(&reachable, &source)
+        .await
+        .unwrap();
+    assert!(
+        email.contains('*') && !email.contains("alice.test"),
+        "{email}"
+    );
+    assert!(email.ends_with("@example.test"), "{email}");
+    assert!(sms.contains('*') && !sms.contains("81234522"), "{sms}");
+    assert!(matches!(
+        ecps.activation_hints_from(&unreachable, &source).await,
+        Err(EcpsError::MissingContact(m)) if m.contains("ARS")
+    ));
+    assert!(matches!(
+        ecps.activation_hints_from(&unknown, &source).await,
+        Err(EcpsError::UnknownProfessional(_))
+    ));
+    for _ in 3..10 {
+        let _ = ecps.activation_hints_from(&unknown, &source).await;
+    }
+    for idnat in [&reachable, &unreachable, &unknown] {
+        assert!(
+            matches!(
+                ecps.activation_hints_from(idnat, &source).await,
+                Err(EcpsError::TooManyFromSource { .. })
+            ),
+            "past the budget every identifier gets the same answer"
+        );
+    }
+    // Another source has its own budget; no code was sent by the readings.
+    let other = ClientSource::new("198.51.100.4".parse().unwrap());
+    assert!(ecps.activation_hints_from(&reachable, &other).await.is_ok());
+    let sent = caducee_notify::recent(&db.store, 20).await.unwrap();
+    assert!(
+        sent.iter().all(|m| m.template != "ecps_activation_code"),
+        "hints send nothing"
+    );
+}
+
+/// "ENVOYER MA DEMANDE D'ACTIVATION" posts the identifier to /ecps/demande: the codes are
+/// sent and the browser goes to /ecps with the activation in the fragment; an identifier
+/// without coordinates gets the page with the ARS message.
+async fn request(dialect: Dialect) {
+    let (db, base) = start(dialect, "http://127.0.0.1:1").await;
+    let clock = ManualClock::new(datetime!(2026-03-02 09:00 UTC));
+    let reachable = add_person(&db, &clock, 1, true).await;
+    let unreachable = add_person(&db, &clock, 2, false).await;
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let r = http
+        .post(format!("{base}/ecps/demande"))
+        .header("x-test-source", "203.0.113.20")
+        .form(&[("identifier", reachable.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let to = r.headers()["location"].to_str().unwrap().to_string();
+    assert!(to.starts_with("/ecps#activation="), "{to}");
+    assert!(to.contains("&email=") && to.contains("&sms=") && to.contains("&expires="));
+    let (email_code, sms_code) = caducee_ecps_server::testkit::activation_codes(&db.store).await;
+    assert_eq!((email_code.len(), sms_code.len()), (6, 6));
+    assert!(!to.contains(&email_code) && !to.contains(&sms_code));
+
+    let r = http
+        .post(format!("{base}/ecps/demande"))
+        .header("x-test-source", "203.0.113.20")
+        .header("accept-language", "fr")
+        .form(&[("identifier", unreachable.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("agence régionale de santé"), "{html}");
+    let r = http
+        .post(format!("{base}/ecps/demande"))
+        .header("accept-language", "fr")
+        .form(&[("identifier", "12")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    assert!(r
+        .text()
+        .await
+        .unwrap()
+        .contains("Saisissez votre identifiant RPPS ou ADELI."));
 }
 
 async fn page(dialect: Dialect) {

@@ -8,6 +8,9 @@
 //   - a login approved by number matching: the code of the desktop page picked among the
 //     three on the phone after the e-CPS password (a wrong password first: attempts left);
 //   - a wrong pick denies the login;
+//   - the activation request on the login page itself for an identifier without an e-CPS
+//     ("Demande d'activation e-CPS", masked coordinates, "ENVOYER MA DEMANDE D'ACTIVATION",
+//     "Vos coordonnées sont incorrectes ?"), finished on /ecps in the same browser;
 //   - the page survives a reload (the key read back from IndexedDB), the manifest makes
 //     an installable app;
 //   - the accessibility basics and axe-core on every page; screenshots in
@@ -23,6 +26,7 @@ import { codeInEmail, codeInSms, eventually, PERSONAS, ROOT, startStack } from '
 
 const ARTEFACTS = path.join(ROOT, 'test-artefacts', 'ecps-web');
 const CAMILLE = PERSONAS.camille;
+const THOMAS = PERSONAS.thomas;
 const PASSWORD = 'mon e-CPS dans le navigateur';
 
 describe('the web authenticator /ecps (PSC-03, PSC-04)', () => {
@@ -38,6 +42,65 @@ describe('the web authenticator /ecps (PSC-03, PSC-04)', () => {
   after(async () => {
     await browser?.close();
     await stack?.stop();
+  });
+
+  /** The codes the real SMTP server and SMS gateway received for `persona`. */
+  const codesOf = async (persona) => {
+    const mail = await eventually(`the activation e-mail to ${persona.email}`,
+      () => stack.smtp.take((m) => m.includes(persona.email) && codeInEmail(m)));
+    const sms = await eventually(`the activation SMS to ${persona.mobile}`,
+      () => stack.sms.take((m) => m.to === persona.mobile && codeInSms(m.text)));
+    return { email: codeInEmail(mail), sms: codeInSms(sms.text) };
+  };
+
+  test('psc_04 the login page offers the activation request to an identifier without e-CPS, finished on /ecps', async () => {
+    const ctx = await browser.newContext(VIEWPORTS.desktop);
+    const page = await ctx.newPage();
+    const errors = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    const see = async (label) => {
+      await page.screenshot({ path: path.join(ARTEFACTS, `demande-${label}.png`), fullPage: true });
+      assert.deepEqual(await a11yProblems(page), [], `accessibility of ${label}`);
+      assert.deepEqual(await axeProblems(page), [], `axe-core audit of ${label}`);
+    };
+    try {
+      await page.goto(`${stack.base}/espaces/demo`);
+      await page.getByRole('link', { name: /Se connecter avec Pro Santé Connect/i })
+        .or(page.getByRole('button', { name: /Se connecter avec Pro Santé Connect/i })).first().click();
+      await page.waitForURL(/\/auth\/realms\/esante-wallet\/login\//);
+      await page.locator('#identifier').fill(THOMAS.rpps);
+      await page.locator('#se-connecter').click();
+      await page.getByRole('heading', { name: "Demande d'activation e-CPS" }).waitFor({ timeout: 10_000 });
+      const email = await page.locator('#demande-email').innerText();
+      const sms = await page.locator('#demande-sms').innerText();
+      assert.ok(email.includes('*') && !email.includes(THOMAS.email.split('@')[0]), `masked e-mail: ${email}`);
+      assert.ok(sms.includes('*') && !sms.includes(THOMAS.mobile.slice(4)), `masked mobile: ${sms}`);
+      const wrong = page.getByRole('link', { name: 'Vos coordonnées sont incorrectes ?' });
+      assert.equal(await wrong.getAttribute('href'), '/erpps/coordonnees-franceconnect');
+      await see('page-de-connexion');
+      await page.getByRole('button', { name: "ENVOYER MA DEMANDE D'ACTIVATION" }).click();
+      await page.waitForURL((u) => u.pathname === '/ecps');
+      await page.locator('#email_code').waitFor({ state: 'visible' });
+      assert.equal(await page.locator('#indice-email').innerText(), email);
+      assert.equal(await page.locator('#indice-sms').innerText(), sms);
+      assert.equal(new URL(page.url()).hash, '', 'the activation leaves the address bar');
+      await see('ecps-codes');
+      const codes = await codesOf(THOMAS);
+      await page.locator('#email_code').fill(codes.email);
+      await page.locator('#sms_code').fill(codes.sms);
+      await page.locator('#password').fill(PASSWORD);
+      await page.locator('#password_confirmation').fill(PASSWORD);
+      await page.locator('#activer').click();
+      await page.locator('#etape-active').waitFor({ state: 'visible', timeout: 15_000 });
+      await see('ecps-active');
+      assert.deepEqual(errors, [], 'no JavaScript error on the pages');
+    } catch (e) {
+      await page.screenshot({ path: path.join(ARTEFACTS, 'echec-demande.png'), fullPage: true }).catch(() => {});
+      fs.writeFileSync(path.join(ARTEFACTS, 'caducee.log'), stack.logTail(400));
+      throw e;
+    } finally {
+      await ctx.close();
+    }
   });
 
   test('psc_04 psc_03 activate on a phone page, then approve a login by number matching; a wrong pick denies', async () => {
@@ -83,12 +146,9 @@ describe('the web authenticator /ecps (PSC-03, PSC-04)', () => {
       await see(phone, 'ecps-codes', true);
 
       // 3. The codes from the real SMTP server and SMS gateway; a mismatched password first.
-      const mail = await eventually('the activation e-mail',
-        () => stack.smtp.take((m) => m.includes(CAMILLE.email) && codeInEmail(m)));
-      const sms = await eventually('the activation SMS',
-        () => stack.sms.take((m) => m.to === CAMILLE.mobile && codeInSms(m.text)));
-      await phone.locator('#email_code').fill(codeInEmail(mail));
-      await phone.locator('#sms_code').fill(codeInSms(sms.text));
+      const codes = await codesOf(CAMILLE);
+      await phone.locator('#email_code').fill(codes.email);
+      await phone.locator('#sms_code').fill(codes.sms);
       await phone.locator('#password').fill(PASSWORD);
       await phone.locator('#password_confirmation').fill(`${PASSWORD}!`);
       await phone.locator('#activer').click();

@@ -332,7 +332,10 @@ async fn submit_inner(
     {
         Ok(r) => r,
         Err(e) => {
-            let (msg, help, status) = ecps_refusal(idp, ctx, &e, kind, typed);
+            let (msg, mut help, status) = ecps_refusal(idp, ctx, &e, kind, typed);
+            if let (Some(h), EcpsError::NoDevice | EcpsError::DeviceExpired) = (help.as_mut(), &e) {
+                h.request = Some(activation_request(idp, &idnat, &source).await);
+            }
             return form_error(msg, help, status).await;
         }
     };
@@ -372,6 +375,37 @@ fn parse_identifier(kind: &str, typed: &str) -> Result<IdNatPs, &'static str> {
     }
 }
 
+/// The login page's "Demande d'activation e-CPS" (PSC-04) for `idnat`, which has no e-CPS
+/// (or an expired one): the masked coordinates, counted against the source's activation
+/// budget before they are read (issue 10, item 17), or why they cannot be shown.
+async fn activation_request(
+    idp: &Idp,
+    idnat: &IdNatPs,
+    source: &ClientSource,
+) -> pages::ActivationRequest {
+    let (email_hint, sms_hint, refusal) =
+        match idp.ecps().activation_hints_from(idnat, source).await {
+            Ok((email, sms)) => (email, sms, None),
+            Err(e) if e.is_client_error() => (String::new(), String::new(), Some(e.to_string())),
+            Err(e) => {
+                tracing::error!(error = %e, "e-CPS activation hints failed");
+                (String::new(), String::new(), Some(e.to_string()))
+            }
+        };
+    pages::ActivationRequest {
+        action: format!(
+            "{}{}",
+            idp.public_url().trim_end_matches('/'),
+            caducee_ecps_server::WEB_REQUEST_PATH
+        ),
+        identifier: idnat.as_str().to_string(),
+        email_hint,
+        sms_hint,
+        refusal,
+        coordinates_href: "/erpps/coordonnees-franceconnect".to_string(),
+    }
+}
+
 /// Why the e-CPS cannot be asked, said to the professional with what to do.
 fn ecps_refusal(
     idp: &Idp,
@@ -387,6 +421,7 @@ fn ecps_refusal(
         } else {
             ctx.t("idp-activate-placeholder")
         },
+        request: None,
     };
     let (key, help, status) = match e {
         EcpsError::NoDevice | EcpsError::UnknownDevice => (

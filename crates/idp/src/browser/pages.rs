@@ -29,6 +29,22 @@ fn render(page: &impl Template) -> String {
 pub(super) struct ActivationHelp {
     pub server: String,
     pub identifier: String,
+    /// The activation request offered on the page itself (PSC-04), when the identifier
+    /// has no e-CPS.
+    pub request: Option<ActivationRequest>,
+}
+
+/// "Demande d'activation e-CPS" (`idp/login_tab_ecps.html`): the masked coordinates the
+/// codes would go to and the form that sends them (to the web authenticator's
+/// `/ecps/demande`), or why not (missing coordinates, limits).
+pub(super) struct ActivationRequest {
+    pub action: String,
+    pub identifier: String,
+    pub email_hint: String,
+    pub sms_hint: String,
+    pub refusal: Option<String>,
+    /// "Vos coordonnées sont incorrectes ?": eRPPS's coordinates through FranceConnect.
+    pub coordinates_href: String,
 }
 
 /// The login page's tabs, in the seed's order: (slug of `?tab=`, catalogue key).

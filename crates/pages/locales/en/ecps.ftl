@@ -47,3 +47,12 @@ ecps-web-approved = Authentication approved: you can go back to the login page.
 ecps-web-denied = This code is not the one on the login page: the request is denied. Log in again if it was you.
 ecps-web-wrong-password = Wrong e-CPS password. Attempts left before the lock:
 ecps-web-request-over = This request is no longer valid (too late or already answered): log in again.
+# The activation request on the login page (PSC-04), for an identifier without an e-CPS.
+ecps-request-title = e-CPS activation request
+ecps-request-text = Activate your e-CPS with the contact details registered in the RPPS: a code will be sent to each.
+ecps-request-email = E-mail address:
+ecps-request-sms = Mobile phone:
+ecps-request-send = SEND MY ACTIVATION REQUEST
+ecps-request-then = You will finish the activation on the "My e-CPS" page of this browser, with the two codes received.
+ecps-request-wrong-coordinates = Are your contact details wrong?
+ecps-request-wrong-coordinates-text = Have them corrected by your regional health agency (ARS), or update them yourself on the eRPPS portal with FranceConnect.

@@ -47,3 +47,12 @@ ecps-web-approved = Authentification validée : vous pouvez revenir sur la page 
 ecps-web-denied = Ce code n'est pas celui de la page de connexion : la demande est refusée. Recommencez la connexion si c'était bien vous.
 ecps-web-wrong-password = Mot de passe e-CPS incorrect. Essais restants avant blocage :
 ecps-web-request-over = Cette demande n'est plus valable (délai dépassé ou déjà traitée) : recommencez la connexion.
+# The activation request on the login page (PSC-04), for an identifier without an e-CPS.
+ecps-request-title = Demande d'activation e-CPS
+ecps-request-text = Activez votre e-CPS avec les coordonnées enregistrées dans le RPPS : un code vous sera envoyé à chacune.
+ecps-request-email = Adresse e-mail :
+ecps-request-sms = Téléphone mobile :
+ecps-request-send = ENVOYER MA DEMANDE D'ACTIVATION
+ecps-request-then = Vous terminerez l'activation sur la page « Mon e-CPS » de ce navigateur, avec les deux codes reçus.
+ecps-request-wrong-coordinates = Vos coordonnées sont incorrectes ?
+ecps-request-wrong-coordinates-text = Faites-les corriger par votre agence régionale de santé (ARS), ou mettez-les à jour vous-même sur le portail eRPPS avec FranceConnect.
