@@ -70,6 +70,22 @@ pub struct Config {
     /// the authority of `card_ca_file` when its key is beside it.
     pub card_cert_file: Option<std::path::PathBuf>,
     pub card_key_file: Option<std::path::PathBuf>,
+    /// Délégation providers (`[[delegations]]`, PSC-08): organisations' own OpenID Connect
+    /// providers a professional logs in through (`kc_idp_hint=<id>`). Each registers the
+    /// redirect URI `{public_url}/auth/realms/esante-wallet/broker/{id}/endpoint`.
+    pub delegations: Vec<DelegationConfig>,
+}
+
+/// One `[[delegations]]` entry: `id`, `name`, `issuer`, `client_id`, `client_secret_file`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DelegationConfig {
+    pub id: String,
+    pub name: String,
+    pub issuer: String,
+    pub client_id: String,
+    /// File holding the client secret.
+    pub client_secret_file: Option<std::path::PathBuf>,
 }
 
 /// `[franceconnect]`: the service provider's registration at FranceConnect
@@ -227,6 +243,7 @@ impl Default for Config {
             card_ca_file: None,
             card_cert_file: None,
             card_key_file: None,
+            delegations: Vec::new(),
         }
     }
 }
@@ -295,6 +312,31 @@ impl Config {
                 .client_secret_file = Some(path.into());
         }
         Ok(config)
+    }
+
+    /// The `[[delegations]]` providers, each secret read from its file, checked (ids,
+    /// issuers) as the identity provider will use them.
+    pub fn delegation_providers(
+        &self,
+    ) -> anyhow::Result<Vec<caducee_idp::delegation::DelegationProvider>> {
+        let mut out = Vec::new();
+        for d in &self.delegations {
+            let path = d.client_secret_file.as_ref().with_context(|| {
+                format!("[[delegations]] {} : client_secret_file est obligatoire", d.id)
+            })?;
+            let secret = std::fs::read_to_string(path).with_context(|| {
+                format!("[[delegations]] {} : lecture de {}", d.id, path.display())
+            })?;
+            out.push(caducee_idp::delegation::DelegationProvider {
+                id: d.id.trim().to_string(),
+                name: d.name.trim().to_string(),
+                issuer: d.issuer.trim().to_string(),
+                client_id: d.client_id.trim().to_string(),
+                client_secret: secret.trim().to_string(),
+            });
+        }
+        caducee_idp::delegation::validate(&out).map_err(anyhow::Error::msg)?;
+        Ok(out)
     }
 
     pub fn public_url(&self) -> String {
@@ -410,5 +452,33 @@ mod tests {
             .extract()
             .unwrap();
         assert_eq!(c.registry.propagation_delay_secs, 60);
+    }
+
+    #[test]
+    fn psc_08_delegations_read_with_their_secret_files_and_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        let secret = dir.path().join("chu.secret");
+        std::fs::write(&secret, "secret-du-chu\n").unwrap();
+        let toml = format!(
+            "[[delegations]]\nid = \"chu\"\nname = \"CHU de test\"\nissuer = \"http://127.0.0.1:4466\"\nclient_id = \"caducee\"\nclient_secret_file = {:?}\n",
+            secret.display().to_string()
+        );
+        let c: Config = Figment::from(Serialized::defaults(Config::default()))
+            .merge(Toml::string(&toml))
+            .extract()
+            .unwrap();
+        let providers = c.delegation_providers().unwrap();
+        assert_eq!(providers.len(), 1);
+        assert_eq!(providers[0].client_secret, "secret-du-chu");
+        assert_eq!(
+            providers[0].callback_url("http://127.0.0.1:8080/"),
+            "http://127.0.0.1:8080/auth/realms/esante-wallet/broker/chu/endpoint"
+        );
+        let mut twice = c.clone();
+        twice.delegations.push(c.delegations[0].clone());
+        assert!(twice.delegation_providers().is_err());
+        let mut no_file = c.clone();
+        no_file.delegations[0].client_secret_file = None;
+        assert!(no_file.delegation_providers().is_err());
     }
 }

@@ -55,6 +55,10 @@ pub struct IdpConfig {
     /// CPS" (otherwise an operator runs `caducee pki issue-card`).
     #[serde(skip)]
     pub card_demo_authority: Option<std::path::PathBuf>,
+    /// The délégation providers (PSC-08), set by `serve` from `[[delegations]]` (their
+    /// secrets read from their files), never from `[idp]`.
+    #[serde(skip)]
+    pub delegations: Vec<crate::delegation::DelegationProvider>,
 }
 
 impl Default for IdpConfig {
@@ -78,6 +82,7 @@ impl Default for IdpConfig {
             login_flows_per_source: 300,
             card_url: None,
             card_demo_authority: None,
+            delegations: Vec::new(),
         }
     }
 }

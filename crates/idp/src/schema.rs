@@ -154,5 +154,6 @@ pub fn migrations() -> Vec<caducee_store::Migration> {
         .chain(crate::browser::MIGRATIONS.iter().copied())
         .chain(crate::webauthn::MIGRATIONS.iter().copied())
         .chain(crate::card::MIGRATIONS.iter().copied())
+        .chain(crate::delegation::MIGRATIONS.iter().copied())
         .collect()
 }

@@ -52,6 +52,11 @@ pub const KEYS_FILES: &[(Locale, &str, &str)] = &[
         include_str!("../locales/fr/attestation.ftl"),
     ),
     (Locale::Fr, "card.ftl", include_str!("../locales/fr/card.ftl")),
+    (
+        Locale::Fr,
+        "delegation.ftl",
+        include_str!("../locales/fr/delegation.ftl"),
+    ),
     (Locale::Fr, "ecps.ftl", include_str!("../locales/fr/ecps.ftl")),
     (Locale::En, "kit.ftl", include_str!("../locales/en/kit.ftl")),
     (Locale::En, "erpps.ftl", include_str!("../locales/en/erpps.ftl")),
@@ -94,6 +99,11 @@ pub const KEYS_FILES: &[(Locale, &str, &str)] = &[
         include_str!("../locales/en/attestation.ftl"),
     ),
     (Locale::En, "card.ftl", include_str!("../locales/en/card.ftl")),
+    (
+        Locale::En,
+        "delegation.ftl",
+        include_str!("../locales/en/delegation.ftl"),
+    ),
     (Locale::En, "ecps.ftl", include_str!("../locales/en/ecps.ftl")),
 ];
 

@@ -107,6 +107,17 @@ pub async fn run(mut config: Config, args: ServeArgs) -> anyhow::Result<ExitCode
     // The identity provider: signing keys sealed with the instance secret (created at
     // first start), then the clients the configuration file declares.
     let instance_secret = config.instance_secret()?;
+    // Délégation providers ([[delegations]]), their secrets read and checked now.
+    config.idp.delegations = config.delegation_providers()?;
+    for d in &config.idp.delegations {
+        println!(
+            "délégation {} ({}) : {} — URI de redirection à déclarer : {}",
+            d.id,
+            d.name,
+            d.issuer,
+            d.callback_url(&config.public_url())
+        );
+    }
     let idp = caducee_idp::Idp::start(
         store.clone(),
         clock.clone(),

@@ -62,8 +62,7 @@ struct KeysSection {
 /// The other owners' sections (their includes read them).
 #[derive(Default)]
 pub(crate) struct CardSection {}
-#[derive(Default)]
-pub(crate) struct DelegationSection {}
+pub(crate) use crate::delegation::account::DelegationSection;
 #[derive(Default)]
 pub(crate) struct EcpsSection {}
 
@@ -76,7 +75,6 @@ struct AccountPage {
     keys: KeysSection,
     #[allow(dead_code)]
     card: CardSection,
-    #[allow(dead_code)]
     delegation: DelegationSection,
     #[allow(dead_code)]
     ecps: EcpsSection,
@@ -142,7 +140,7 @@ async fn render(
             notice,
         },
         card: CardSection::default(),
-        delegation: DelegationSection::default(),
+        delegation: crate::delegation::account::section(idp, jar, idnat).await?,
         ecps: EcpsSection::default(),
     };
     let body = caducee_pages::render(&page).unwrap_or_else(|_| {

@@ -217,6 +217,12 @@ async fn authorize_inner(
         },
     )
     .await?;
+    // kc_idp_hint (Keycloak's parameter): straight to that délégation provider.
+    if let Some(hint) = param("kc_idp_hint") {
+        if let Some(upstream) = crate::delegation::start_for_hint(idp, &id, hint).await? {
+            return Ok((jar, super::redirect(&upstream)).into_response());
+        }
+    }
     let login_page = format!("{}{REALM_PATH}/login/{id}", idp.public_url());
     Ok((jar, super::redirect(&login_page)).into_response())
 }

@@ -41,6 +41,8 @@ pub(crate) async fn complete_login(
     {
         return Ok(already_used(ctx));
     }
+    // A first délégation login waiting in this flow is paired now (e-CPS or card only).
+    crate::delegation::pair_pending(idp, &f.id, idnat, auth_mode).await?;
     let amr: Vec<String> = amr.iter().map(|s| s.to_string()).collect();
     if let Some(old) = session::find(idp, cookies::session(idp, &jar)).await? {
         session::end(idp, &old.id, &format!("ps:{}", old.idnat)).await?;

@@ -162,15 +162,13 @@ pub(super) async fn render_form(
                 card: pages::CardTab {
                     url: crate::card::login::card_login_url(idp, &f.id),
                 },
-                delegation: pages::DelegationTab::default(),
+                delegation: crate::delegation::tab::for_flow(idp, ctx, &f.id, &action).await?,
                 key: pages::KeyTab {
                     error: None,
                     action: crate::webauthn::login::action_url(idp, &f.id),
                     options_url: crate::webauthn::login::options_url(idp, &f.id),
                     csrf: cookies::existing_browser_secret(idp, jar)
-                        .map(|s| {
-                            cookies::csrf_token(&s, &crate::webauthn::login::csrf_purpose(&f.id))
-                        })
+                        .map(|s| cookies::csrf_token(&s, &crate::webauthn::login::csrf_purpose(&f.id)))
                         .unwrap_or_default(),
                     script_url: crate::webauthn::script_url(idp),
                 },
@@ -643,6 +641,8 @@ async fn resume_inner(
             if state.idnat != idnat || !flow::transition(idp, &f.id, "ecps", "done").await? {
                 return Ok(already_used(ctx));
             }
+            // A first délégation login waiting in this flow is paired now.
+            crate::delegation::pair_pending(idp, &f.id, idnat, ECPS_AUTH_MODE).await?;
             let amr: Vec<String> = ECPS_AMR.iter().map(|s| s.to_string()).collect();
             let auth_time = state.decided_at.unwrap_or_else(|| idp.now());
             // A new login opens a new session (never reuse an id a page may have seen);

@@ -112,8 +112,7 @@ pub(super) struct CardTab {
 }
 
 /// The "Délégation" panel (`idp/login_tab_delegation.html`, as `delegation`).
-#[derive(Default)]
-pub(super) struct DelegationTab {}
+pub(super) use crate::delegation::DelegationTab;
 
 /// The "Clé de sécurité" panel (`idp/login_tab_key.html`, as `key`).
 #[derive(Default)]
@@ -139,7 +138,6 @@ struct LoginPage<'a> {
     // Read by the owners' includes once they show data.
     #[allow(dead_code)]
     card: CardTab,
-    #[allow(dead_code)]
     delegation: DelegationTab,
     key: KeyTab,
 }
