@@ -21,6 +21,7 @@ mod ciba;
 mod claims;
 mod clients;
 mod config;
+pub mod delegation;
 mod error;
 mod http;
 mod jwt;
@@ -80,6 +81,8 @@ struct IdpInner {
     http: reqwest::Client,
     /// The discovery document, built once.
     discovery: String,
+    /// The délégation providers (`[[delegations]]`) and their discovery caches.
+    delegations: delegation::Brokers,
 }
 
 impl Idp {
@@ -99,6 +102,7 @@ impl Idp {
         let issuer = format!("{public_url}{REALM_PATH}");
         let ring = keys::KeyRing::new(instance_secret)?;
         ring.ensure(&store, clock.unix()).await?;
+        let delegations = delegation::Brokers::new(&config.delegations)?;
         let http = reqwest::Client::builder()
             .user_agent("caducee-idp")
             .redirect(reqwest::redirect::Policy::none())
@@ -118,6 +122,7 @@ impl Idp {
                 claims: Default::default(),
                 revoked: Default::default(),
                 http,
+                delegations,
             }),
         })
     }
@@ -234,6 +239,10 @@ impl Idp {
         &self.inner.ecps
     }
 
+    pub(crate) fn delegations(&self) -> &delegation::Brokers {
+        &self.inner.delegations
+    }
+
     fn now(&self) -> i64 {
         self.inner.clock.unix()
     }
@@ -248,6 +257,7 @@ pub fn router(idp: Idp) -> axum::Router {
         .merge(webauthn::routes())
         .merge(account::routes())
         .merge(card::routes())
+        .merge(delegation::routes())
         .with_state(idp)
 }
 

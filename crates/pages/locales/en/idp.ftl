@@ -6,7 +6,6 @@ idp-login-tab-ecps = e-CPS app
 idp-login-tab-card = CPS card
 idp-login-tab-delegation = Delegation
 idp-login-tab-key = Security key
-idp-login-delegation-soon = Logging in through a delegation will soon be offered here. Meanwhile, log in with the e-CPS app.
 idp-login-intro-1 = You can log into this service with
 idp-login-intro-1-app = the e-CPS mobile app
 idp-login-intro-2 = To do so, choose a type of identifier, type your identifier, then click

@@ -7,7 +7,6 @@ idp-login-tab-ecps = Application e-CPS
 idp-login-tab-card = Carte CPS
 idp-login-tab-delegation = Délégation
 idp-login-tab-key = Clé de sécurité
-idp-login-delegation-soon = La connexion par délégation sera bientôt proposée ici. En attendant, connectez-vous avec l'application e-CPS.
 idp-login-intro-1 = Vous pouvez vous connecter à ce service en utilisant
 idp-login-intro-1-app = l'application mobile e-CPS
 idp-login-intro-2 = Pour ce faire, sélectionnez un type d'identifiant de connexion et saisissez votre identifiant puis cliquez sur
