@@ -123,6 +123,7 @@ pub async fn housekeeping(idp: &Idp) -> Result<(u64, u64), crate::IdpError> {
     .await?
     .rows_affected();
     binding::prune(idp).await?;
+    crate::webauthn::housekeeping(idp).await?;
     Ok((flows, sessions))
 }
 
