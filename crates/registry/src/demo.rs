@@ -1,11 +1,15 @@
 //! The demo registry of `caducee serve --demo`: a few thousand synthetic professionals plus
 //! the named personas the README lists (known birth dates, e-mails and mobiles), loaded
-//! through the real import path. Seeding is idempotent: a restart adds nothing. On a
+//! through the real import path, and one persona with an RPPS number and a civil status but
+//! no contact coordinates (REG-12: `generate::persona_without_contact`). Seeding is idempotent: a restart adds nothing. On a
 //! registry that holds an imported extract, only the missing personas are added, and
 //! nothing imported is ended or rewritten.
 
 use crate::format::{pa, FileKind};
-use crate::generate::{demo_personas, generate_personne_activite, personas_rows, GenerateOptions};
+use crate::generate::{
+    demo_personas, generate_personne_activite, persona_without_contact,
+    persona_without_contact_row, personas_rows, GenerateOptions, Persona,
+};
 use crate::import::{import_reader, ImportOptions, ImportSummary, NoProgress};
 use crate::queries::{self, CivilIdentity, ContactUpdate, RegistryError};
 use caducee_core::clock::Clock;
@@ -50,6 +54,7 @@ pub async fn seed(store: &Store, clock: &dyn Clock) -> Result<Option<ImportSumma
         &mut data,
     )?;
     data.extend_from_slice(personas_rows().as_bytes());
+    data.extend_from_slice(persona_without_contact_row().as_bytes());
     load(store, clock, data, ImportOptions::default()).await
 }
 
@@ -65,7 +70,8 @@ pub async fn seed_personas(
     if !lacking.is_empty() {
         data.extend_from_slice(FileKind::PersonneActivite.header_line().as_bytes());
         data.push(b'\n');
-        for line in personas_rows().lines() {
+        let rows = personas_rows() + &persona_without_contact_row();
+        for line in rows.lines() {
             if line
                 .split('|')
                 .nth(pa::IDNAT)
@@ -110,10 +116,14 @@ async fn load(
             .await?,
         );
     }
-    for persona in demo_personas() {
+    // The persona without contact coordinates gets its civil status only.
+    let without_contact = persona_without_contact();
+    for persona in demo_personas().into_iter().chain(without_contact.clone()) {
         let id = IdNatPs::parse(&persona.idnat).map_err(|e| DemoError::Persona(e.to_string()))?;
         let known = queries::get_professional(store, &id).await?;
-        if known.as_ref().and_then(|p| p.contact.as_ref()).is_none() {
+        if Some(&persona) != without_contact.as_ref()
+            && known.as_ref().and_then(|p| p.contact.as_ref()).is_none()
+        {
             queries::set_contact(
                 store,
                 clock,
@@ -155,7 +165,11 @@ async fn load(
 /// The idNat of the personas without an active activity in the registry.
 async fn lacking_personas(store: &Store) -> Result<Vec<String>, RegistryError> {
     let mut lacking = Vec::new();
-    for persona in demo_personas() {
+    let all: Vec<Persona> = demo_personas()
+        .into_iter()
+        .chain(persona_without_contact())
+        .collect();
+    for persona in all {
         let active =
             sqlx::query("SELECT 1 FROM reg_activity WHERE idnat = $1 AND ended_at IS NULL")
                 .bind(&persona.idnat)

@@ -129,6 +129,35 @@ pub fn demo_personas() -> Vec<Persona> {
         .collect()
 }
 
+/// The demo persona registered with an RPPS number and a civil status but **no contact
+/// coordinates** (REG-12's case, "Mes coordonnées ne sont pas renseignées"): Nathalie Girard,
+/// nurse in Nantes, not among [`demo_personas`] (whose coordinates the demo sets). Its
+/// `email` and `mobile` are empty.
+pub fn persona_without_contact() -> Option<Persona> {
+    let p = &PERSONA_WITHOUT_CONTACT;
+    let rpps = Rpps::from_payload(p.rpps_payload)?;
+    Some(Persona {
+        idnat: rpps.idnat().to_owned(),
+        rpps: rpps.as_str().to_owned(),
+        civility: p.civility,
+        last_name: p.last_name,
+        first_name: p.first_name,
+        birth_date: p.birth_date,
+        email: p.email,
+        mobile: p.mobile,
+        profession_code: p.profession,
+    })
+}
+
+/// The Personne_activite line (no header, LF ending) of [`persona_without_contact`].
+pub fn persona_without_contact_row() -> String {
+    let mut out = String::new();
+    if let Some((person, activity)) = persona_records(&PERSONA_WITHOUT_CONTACT) {
+        push_row(&mut out, &person, Some(&activity), "\n");
+    }
+    out
+}
+
 /// The Personne_activite lines (no header, LF endings) of the demo personas, one activity
 /// each, in the same format as [`generate_personne_activite`].
 pub fn personas_rows() -> String {
@@ -1185,6 +1214,29 @@ const PERSONAS: &[PersonaSpec] = &[
         },
     },
 ];
+
+/// See [`persona_without_contact`].
+const PERSONA_WITHOUT_CONTACT: PersonaSpec = PersonaSpec {
+    rpps_payload: "1999990008",
+    civility: "MME",
+    civility_ex: "",
+    last_name: "Girard",
+    first_name: "Nathalie",
+    birth_date: "1968-09-03",
+    email: "",
+    mobile: "",
+    profession: "60",
+    specialty: None,
+    town: 5, // Nantes
+    number: "9",
+    street_type: "R",
+    street: "de la Paix",
+    phone: "0240123456",
+    place: PersonaPlace::Cabinet {
+        sector: "SA08",
+        siren_payload: "79999008",
+    },
+};
 
 fn persona_records(spec: &PersonaSpec) -> Option<(Person, Activity)> {
     let rpps = Rpps::from_payload(spec.rpps_payload)?;

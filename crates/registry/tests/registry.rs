@@ -583,6 +583,9 @@ async fn nfr_03_demo_seeds_missing_personas_beside_an_imported_registry() {
         "\n",
     );
     let personas = caducee_registry::generate::demo_personas();
+    // And the persona registered without contact coordinates (REG-12).
+    let uncontacted = caducee_registry::generate::persona_without_contact().unwrap();
+    let seeded = personas.len() + 1;
     for dialect in BOTH {
         let db = fresh(dialect).await;
         let c = clock();
@@ -609,6 +612,18 @@ async fn nfr_03_demo_seeds_missing_personas_beside_an_imported_registry() {
             assert_eq!(p.civil_identity.unwrap().birth_date, persona.birth_date);
             assert_eq!(p.activities.iter().filter(|a| a.active).count(), 1);
         }
+        let p =
+            queries::get_professional(&db.store, &queries::parse_id(&uncontacted.rpps).unwrap())
+                .await
+                .unwrap()
+                .unwrap_or_else(|| panic!("{dialect:?}: persona without contact missing"));
+        assert_eq!(p.contact, None, "{dialect:?}: no contact coordinates");
+        let civil = p.civil_identity.unwrap();
+        assert_eq!(
+            (civil.birth_name.as_str(), civil.birth_date.as_str()),
+            ("Girard", "1968-09-03")
+        );
+        assert_eq!(p.activities.iter().filter(|a| a.active).count(), 1);
         for (id, was) in imported.iter().zip(&before) {
             assert_eq!(
                 &queries::get_professional(&db.store, id).await.unwrap(),
@@ -619,7 +634,7 @@ async fn nfr_03_demo_seeds_missing_personas_beside_an_imported_registry() {
         let stats = queries::stats(&db.store).await.unwrap();
         assert_eq!(
             (stats.persons, stats.ended_activities),
-            (2 + personas.len() as i64, 0),
+            (2 + seeded as i64, 0),
             "{dialect:?}: only the personas are added, nothing is ended"
         );
         // A restart adds nothing.
@@ -629,10 +644,7 @@ async fn nfr_03_demo_seeds_missing_personas_beside_an_imported_registry() {
         // A newer extract, which does not list the personas, ends their activities; the
         // next demo start brings them back, still without touching the imported rows.
         c.advance(time::Duration::days(1));
-        assert_eq!(
-            import(&db, &c, &real).await.unwrap().retired,
-            personas.len() as u64
-        );
+        assert_eq!(import(&db, &c, &real).await.unwrap().retired, seeded as u64);
         caducee_registry::demo::seed(&db.store, &c).await.unwrap();
         assert_eq!(
             queries::content_digest(&db.store).await.unwrap(),

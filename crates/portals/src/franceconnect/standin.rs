@@ -58,8 +58,10 @@ struct Identity {
 
 /// The demo identities: one person without an RPPS number (REG-07), and the demo persona
 /// Hélène Dubois, spelt as FranceConnect gives it (capitals, no accent, a second first name),
-/// whose civil status matches the registry's (REG-12, RPPS 19999900038).
-const IDENTITIES: [Identity; 2] = [
+/// whose civil status matches the registry's (REG-12, RPPS 19999900038), and the demo persona
+/// Nathalie Girard, registered without contact coordinates (REG-12's "Mes coordonnées ne sont
+/// pas renseignées", RPPS 19999900087: `caducee_registry::generate::persona_without_contact`).
+const IDENTITIES: [Identity; 3] = [
     Identity {
         sub: "demo-fc-amelie-lefevre",
         given_name: "Amélie Jeanne",
@@ -81,6 +83,18 @@ const IDENTITIES: [Identity; 2] = [
         birthcountry: "99100",
         email: "helene.dubois@example.test",
         purpose: "RPPS 19999900038 : coordonnées via FranceConnect",
+    },
+    Identity {
+        sub: "demo-fc-nathalie-girard",
+        given_name: "NATHALIE Claire",
+        family_name: "GIRARD",
+        birthdate: "1968-09-03",
+        gender: "female",
+        birthplace: "",
+        birthcountry: "99100",
+        email: "nathalie.girard@example.test",
+        purpose:
+            "RPPS 19999900087 : coordonnées non renseignées, à mettre à jour via FranceConnect",
     },
 ];
 
