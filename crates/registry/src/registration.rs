@@ -1132,6 +1132,63 @@ async fn next_rpps(tx: &mut sqlx::Transaction<'_, sqlx::Any>) -> Result<Rpps, Re
     Err(RegistrationError::RangeExhausted)
 }
 
+/// A draft untouched this long is forgotten, with its documents (what was typed and
+/// uploaded is personal data; a new FranceConnect login starts a new registration), as the
+/// portals forget their own registration wizards after 30 days.
+pub const ABANDONED_AFTER_SECS: i64 = 30 * 24 * 3600;
+
+/// Forgets the drafts last saved more than [`ABANDONED_AFTER_SECS`] ago (by `clock`), their
+/// documents first; submitted and decided registrations are kept. Returns how many were
+/// forgotten, each audited. Any node may run it; `serve` does every minute.
+pub async fn purge_abandoned(store: &Store, clock: &dyn Clock) -> Result<u64, RegistrationError> {
+    let now = clock.unix();
+    let ids: Vec<String> = sqlx::query_scalar(
+        "SELECT id FROM reg_registration WHERE state = 'draft' AND updated_at < $1
+         ORDER BY updated_at, id LIMIT 500",
+    )
+    .bind(now - ABANDONED_AFTER_SECS)
+    .fetch_all(store.pool())
+    .await?;
+    let mut purged = 0;
+    for id in ids {
+        let mut tx = store.begin().await?;
+        // Still an abandoned draft (another node, or a save in between, may have been first).
+        sqlx::query(
+            "DELETE FROM reg_registration_document WHERE registration_id IN
+               (SELECT id FROM reg_registration WHERE id = $1 AND state = 'draft' AND updated_at < $2)",
+        )
+        .bind(&id)
+        .bind(now - ABANDONED_AFTER_SECS)
+        .execute(&mut *tx)
+        .await?;
+        let deleted = sqlx::query(
+            "DELETE FROM reg_registration WHERE id = $1 AND state = 'draft' AND updated_at < $2",
+        )
+        .bind(&id)
+        .bind(now - ABANDONED_AFTER_SECS)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if deleted == 1 {
+            audit::record(
+                &mut *tx,
+                now,
+                &AuditEvent {
+                    actor: "system:housekeeping",
+                    action: "registry.registration.abandoned",
+                    subject: None,
+                    details: serde_json::json!({ "registration": id }),
+                    request_id: None,
+                },
+            )
+            .await?;
+            purged += 1;
+        }
+        tx.commit().await?;
+    }
+    Ok(purged)
+}
+
 /// Inserts into the registry (and so the directory, its search index and the identity
 /// provider's claims) every approved registration whose `decided_at + delay_secs` has come,
 /// by the clock: the person (civil status from FranceConnect), the profession and the

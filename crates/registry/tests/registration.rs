@@ -119,6 +119,93 @@ caducee_store::on_both_engines! {
     reg_07_the_draft_is_kept_and_resumed_one_open_per_subject => draft_resumes;
     reg_07_a_rejection_needs_a_reason_and_is_emailed => rejection;
     reg_07_the_queue_shows_an_agent_their_departments_only => queue_by_department;
+    reg_07_drafts_abandoned_for_30_days_are_forgotten_by_the_clock => abandoned_drafts;
+}
+
+/// A draft with a document, left 30 days (by the clock), is forgotten with its document and
+/// audited; one saved since, and a submitted registration of the same age, are kept; the
+/// subject starts afresh at the next FranceConnect login.
+async fn abandoned_drafts(dialect: Dialect) {
+    let c = clock();
+    let db = fresh(dialect).await;
+    let old = registration::open(&db.store, &c, &identity("fc-abandon"))
+        .await
+        .unwrap();
+    registration::save_form(&db.store, &c, &old.id, &form("69001"))
+        .await
+        .unwrap();
+    registration::add_document(
+        &db.store,
+        &c,
+        &old.id,
+        DocumentKind::Identity,
+        "cni.pdf",
+        PNG,
+    )
+    .await
+    .unwrap();
+    let sent = submitted(&db, &c, "fc-sent", "69002").await;
+    let kept = registration::open(&db.store, &c, &identity("fc-kept"))
+        .await
+        .unwrap();
+    // 29 days later: nothing is old enough; the kept draft is saved again.
+    c.advance(time::Duration::days(29));
+    assert_eq!(
+        registration::purge_abandoned(&db.store, &c).await.unwrap(),
+        0
+    );
+    registration::save_form(&db.store, &c, &kept.id, &form("69003"))
+        .await
+        .unwrap();
+    // 30 days and a second after the last save: the abandoned draft only.
+    c.advance(time::Duration::days(1) + time::Duration::seconds(1));
+    assert_eq!(
+        registration::purge_abandoned(&db.store, &c).await.unwrap(),
+        1
+    );
+    assert!(registration::get(&db.store, &old.id)
+        .await
+        .unwrap()
+        .is_none());
+    let documents = db
+        .store
+        .count(&format!(
+            "SELECT COUNT(*) FROM reg_registration_document WHERE registration_id = '{}'",
+            old.id
+        ))
+        .await
+        .unwrap();
+    assert_eq!(documents, 0, "its documents are gone too");
+    assert_eq!(
+        registration::get(&db.store, &sent)
+            .await
+            .unwrap()
+            .unwrap()
+            .state,
+        RegistrationState::Submitted
+    );
+    assert!(registration::get(&db.store, &kept.id)
+        .await
+        .unwrap()
+        .is_some());
+    let audited = db
+        .store
+        .count("SELECT COUNT(*) FROM audit_event WHERE action = 'registry.registration.abandoned'")
+        .await
+        .unwrap();
+    assert_eq!(audited, 1);
+    // Again: nothing more.
+    assert_eq!(
+        registration::purge_abandoned(&db.store, &c).await.unwrap(),
+        0
+    );
+    // The subject's next FranceConnect login opens a new, empty draft.
+    let fresh_draft = registration::open(&db.store, &c, &identity("fc-abandon"))
+        .await
+        .unwrap();
+    assert_ne!(fresh_draft.id, old.id);
+    assert_eq!(fresh_draft.form.city, "");
+    db.cleanup().await;
 }
 
 async fn approved_then_applied(dialect: Dialect) {

@@ -87,6 +87,18 @@ pub async fn run(mut config: Config, args: ServeArgs) -> anyhow::Result<ExitCode
                 if let Err(e) = caducee_store::throttle::prune(store.pool(), clock.unix()).await {
                     tracing::warn!(error = %e, "limites de débit : ménage périodique");
                 }
+                // First registrations' drafts abandoned for 30 days (REG-07), their documents.
+                match caducee_registry::registration::purge_abandoned(&store, clock.as_ref()).await
+                {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(
+                        forgotten = n,
+                        "registre : brouillons d'inscription abandonnés oubliés"
+                    ),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "registre : brouillons d'inscription abandonnés")
+                    }
+                }
                 match ecps.housekeeping().await {
                     Ok(done) if done.reminders > 0 => {
                         tracing::info!(
