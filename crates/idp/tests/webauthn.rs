@@ -334,6 +334,17 @@ async fn psc_07_key_ceremonies_are_rows_single_use_and_expiring(dialect: Dialect
     .await
     .unwrap();
     assert_eq!(refused, 1, "the unknown key is audited");
+    // A page cannot open ceremonies without end: ten at once for a flow.
+    for _ in 0..10 {
+        assert_eq!(options(csrf.clone()).await.status(), 200);
+    }
+    let r = options(csrf.clone()).await;
+    assert_eq!(r.status(), 429);
+    let j: serde_json::Value = r.json().await.unwrap();
+    assert!(j["error"]
+        .as_str()
+        .unwrap()
+        .contains("Attendez cinq minutes"));
 }
 
 /// The account page through the idp's own login, by e-CPS: the browser ends on it.

@@ -234,6 +234,14 @@ async fn register_options(
                 ctx.t("account-key-needs-ecps"),
             ));
         }
+        if store::open_ceremonies(&idp, "register", Some(&idnat), None).await?
+            >= webauthn::MAX_OPEN_CEREMONIES
+        {
+            return Ok(json_error(
+                StatusCode::TOO_MANY_REQUESTS,
+                ctx.t("webauthn-too-many"),
+            ));
+        }
         let rp = webauthn::relying_party(&idp)?;
         let handle = store::user_handle(&idp, &idnat).await?;
         let exclude: Vec<_> = store::passkeys_of(&idp, &idnat)

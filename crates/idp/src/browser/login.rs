@@ -54,6 +54,9 @@ async fn flow_for(
 }
 
 async fn service_name(idp: &Idp, client_id: &str) -> Result<String, IdpError> {
+    if client_id == super::SELF_CLIENT {
+        return Ok("Pro Santé Connect".to_string());
+    }
     Ok(idp
         .client(client_id)
         .await?
@@ -168,7 +171,9 @@ pub(super) async fn render_form(
                     action: crate::webauthn::login::action_url(idp, &f.id),
                     options_url: crate::webauthn::login::options_url(idp, &f.id),
                     csrf: cookies::existing_browser_secret(idp, jar)
-                        .map(|s| cookies::csrf_token(&s, &crate::webauthn::login::csrf_purpose(&f.id)))
+                        .map(|s| {
+                            cookies::csrf_token(&s, &crate::webauthn::login::csrf_purpose(&f.id))
+                        })
                         .unwrap_or_default(),
                     script_url: crate::webauthn::script_url(idp),
                 },

@@ -73,6 +73,12 @@ async fn options_inner(
             ctx.t("webauthn-flow-expired"),
         ));
     }
+    if store::open_ceremonies(idp, "login", None, Some(flow)).await? >= super::MAX_OPEN_CEREMONIES {
+        return Ok(json_error(
+            StatusCode::TOO_MANY_REQUESTS,
+            ctx.t("webauthn-too-many"),
+        ));
+    }
     let rp = super::relying_party(idp)?;
     let (mut rcr, state) = rp
         .start_discoverable_authentication()

@@ -25,6 +25,8 @@ pub const AMR: &[&str] = &["hwk", "mfa"];
 pub const AUTH_MODE: &str = "SECURITY_KEY";
 /// How long a ceremony (registration or login) may take.
 pub const CEREMONY_TTL_SECS: i64 = 300;
+/// How many ceremonies may be open at once for one login flow or one professional.
+pub const MAX_OPEN_CEREMONIES: i64 = 10;
 
 pub const MIGRATIONS: &[Migration] = &[Migration {
     component: "idp_webauthn",

@@ -83,6 +83,27 @@ pub(crate) async fn start_ceremony(
     Ok(id)
 }
 
+/// How many ceremonies of `kind` are open (not used, not expired) for a flow or a
+/// professional: each costs a row, so a page cannot start them without end.
+pub(crate) async fn open_ceremonies(
+    idp: &Idp,
+    kind: &str,
+    idnat: Option<&str>,
+    flow_id: Option<&str>,
+) -> Result<i64, IdpError> {
+    Ok(sqlx::query_scalar(
+        "SELECT COUNT(*) FROM idp_webauthn_ceremony
+         WHERE kind = $1 AND used_at IS NULL AND expires_at > $2
+           AND (idnat = $3 OR flow_id = $4)",
+    )
+    .bind(kind)
+    .bind(idp.now())
+    .bind(idnat)
+    .bind(flow_id)
+    .fetch_one(idp.store().pool())
+    .await?)
+}
+
 /// Takes a ceremony once: its state when it exists, is of `kind`, belongs to `idnat` /
 /// `flow_id`, is not used and not expired; it is marked used whatever follows.
 pub(crate) async fn take_ceremony<T: serde::de::DeserializeOwned>(

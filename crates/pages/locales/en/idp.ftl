@@ -102,6 +102,7 @@ webauthn-assertion-refused = The key's answer could not be verified. Retry, or l
 webauthn-no-uv = The key did not check your PIN or fingerprint. Use a key that does, or log in with the e-CPS app.
 webauthn-counter = This key seems to have been copied: it is refused for safety. Log in with the e-CPS app and remove it from your account.
 webauthn-registration-refused = The key could not be registered. Check that it asks for a PIN or fingerprint, then retry.
+webauthn-too-many = Too many requests to your key are under way. Wait five minutes, then retry.
 webauthn-login-refused-title = Security key login refused
 webauthn-login-retry = Back to the key login
 account-title = My account — Pro Santé Connect

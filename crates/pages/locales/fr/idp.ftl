@@ -103,6 +103,7 @@ webauthn-assertion-refused = La réponse de la clé n'a pas pu être vérifiée.
 webauthn-no-uv = La clé n'a pas vérifié votre code ou votre empreinte. Utilisez une clé qui le permet, ou connectez-vous avec l'application e-CPS.
 webauthn-counter = Cette clé semble avoir été copiée : elle est refusée par sécurité. Connectez-vous avec l'application e-CPS et retirez-la de votre compte.
 webauthn-registration-refused = La clé n'a pas pu être enregistrée. Vérifiez qu'elle demande un code ou une empreinte, puis réessayez.
+webauthn-too-many = Trop de demandes à votre clé sont en cours. Attendez cinq minutes, puis réessayez.
 webauthn-login-refused-title = Connexion par clé de sécurité refusée
 webauthn-login-retry = Revenir à la connexion par clé
 account-title = Mon compte — Pro Santé Connect
