@@ -493,6 +493,26 @@ async fn exercise_name(dialect: Dialect) {
             || page.contains("Indiquez le nom d'exercice"),
         "{page}"
     );
+    // In English, the catalogue's words.
+    let r = n
+        .browser
+        .post(n.url("/erpps/nom-exercice"))
+        .header("accept-language", "en")
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("last_name", ""),
+            ("first_name", "Julie"),
+            ("action", "envoyer"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 422);
+    let english = r.text().await.unwrap();
+    assert!(
+        english.contains("Give the practice family name and first name"),
+        "{english}"
+    );
     let (status, _, page) = n
         .post(
             "/erpps/nom-exercice",

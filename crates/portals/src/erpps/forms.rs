@@ -271,7 +271,29 @@ const STRUCTURE_FIELDS: &[&str] = &[
     "city",
 ];
 
-fn error_map(fields: &[FieldError]) -> HashMap<&'static str, String> {
+/// The catalogue's message for a field in error, for the pages not in French (the
+/// registry's own messages are French).
+fn error_key(field: &str) -> &'static str {
+    match field {
+        "siret" => "erpps-error-siret",
+        "finess" => "erpps-error-finess",
+        "name" => "erpps-error-name",
+        "address" => "erpps-error-address",
+        "postcode" => "erpps-error-postcode",
+        "city" => "erpps-error-city",
+        "profession_code" => "erpps-error-profession",
+        "mode_code" => "erpps-error-mode",
+        "role_code" => "erpps-error-role",
+        "start_date" | "end_date" => "erpps-error-date",
+        "activity_id" => "erpps-error-activity",
+        "email" => "erpps-error-email",
+        "mobile" => "erpps-error-mobile",
+        "last_name" | "first_name" => "erpps-error-name-of-exercise",
+        _ => "erpps-error-other",
+    }
+}
+
+fn error_map(tr: &Tr, fields: &[FieldError]) -> HashMap<&'static str, String> {
     let mut out = HashMap::new();
     for f in fields {
         let field = if f.field == "structure_id" {
@@ -279,7 +301,10 @@ fn error_map(fields: &[FieldError]) -> HashMap<&'static str, String> {
         } else {
             f.field
         };
-        out.entry(field).or_insert_with(|| f.message.clone());
+        out.entry(field).or_insert_with(|| match tr.locale() {
+            caducee_pages::Locale::Fr => f.message.clone(),
+            _ => tr.t(error_key(field)),
+        });
     }
     out
 }
@@ -364,7 +389,7 @@ async fn submit(
                 let view = View {
                     change,
                     step: 1,
-                    errors: error_map(&errors),
+                    errors: error_map(&visit.ctx.tr, &errors),
                     alert: None,
                 };
                 render(&st, &visit, kind, &known, view, true).await
@@ -393,7 +418,7 @@ async fn submit(
                 )
             }
             Err(RequestError::Invalid(fields)) => {
-                let errors = error_map(&fields);
+                let errors = error_map(&visit.ctx.tr, &fields);
                 // A new activity shows the step that holds the first error.
                 let step = if kind == RequestKind::NewActivity
                     && fields.iter().any(|f| STRUCTURE_FIELDS.contains(&f.field))
