@@ -619,6 +619,48 @@ impl EcpsServer {
         })
     }
 
+    /// Deactivates the professional's active device (the account page's "Désactiver mon
+    /// e-CPS", e.g. a lost phone): its proofs are refused at once on every node, its
+    /// pending requests closed; audited as `actor`. False when there was none.
+    pub async fn deactivate_device(&self, idnat: &str, actor: &str) -> Result<bool, EcpsError> {
+        let now = self.now();
+        let mut tx = self.store.begin().await?;
+        let row = sqlx::query("SELECT id FROM ecps_device WHERE idnat = $1 AND status = 'active'")
+            .bind(idnat)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let Some(row) = row else {
+            return Ok(false);
+        };
+        let device: String = row.try_get(0)?;
+        sqlx::query("UPDATE ecps_device SET status = 'deactivated' WHERE id = $1")
+            .bind(&device)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "UPDATE ecps_request SET status = 'cancelled', decided_at = $2
+             WHERE idnat = $1 AND status = 'pending'",
+        )
+        .bind(idnat)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        audit::record(
+            &mut *tx,
+            now,
+            &AuditEvent {
+                actor,
+                action: "ecps.device.deactivated",
+                subject: Some(idnat),
+                details: serde_json::json!({ "device": device }),
+                request_id: None,
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
     /// The active device of a professional, if any (expired or locked devices included:
     /// the caller tells why they are refused).
     pub async fn active_device(&self, idnat: &str) -> Result<Option<Device>, EcpsError> {

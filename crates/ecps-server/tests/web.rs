@@ -85,6 +85,53 @@ on_both_engines! {
     psc_04_the_password_meter_of_the_web_authenticator => meter;
     psc_04_sec_17_activation_hints_for_the_login_page_are_counted_per_source => hints;
     psc_04_the_login_page_activation_request_lands_on_ecps_with_the_codes_sent => request;
+    psc_05_the_account_page_deactivates_the_e_cps_at_once => deactivate;
+}
+
+/// The account page's "Désactiver mon e-CPS": the device is no longer active, its proofs
+/// would be refused (`active_device` is what the proofs check), its pending requests are
+/// closed, the event audited; a second deactivation finds nothing.
+async fn deactivate(dialect: Dialect) {
+    let (db, _base, ecps) = start_with(dialect, "http://127.0.0.1:1").await;
+    let clock = ManualClock::new(datetime!(2026-03-02 09:00 UTC));
+    let idnat = add_person(&db, &clock, 1, true).await;
+    let started = ecps.start_activation(&idnat).await.unwrap();
+    let (email_code, sms_code) = caducee_ecps_server::testkit::activation_codes(&db.store).await;
+    let key = p256::SecretKey::random(&mut rand::rngs::OsRng);
+    let device = ecps
+        .confirm_activation(
+            &started.activation_id,
+            &email_code,
+            &sms_code,
+            "mot de passe e-CPS",
+            &key.public_key().to_jwk_string(),
+        )
+        .await
+        .unwrap();
+    let request = ecps
+        .create_request(idnat.as_str(), "Espace de test", None)
+        .await
+        .unwrap();
+    assert!(ecps.active_device(idnat.as_str()).await.unwrap().is_some());
+    assert!(ecps
+        .deactivate_device(idnat.as_str(), "ps:test")
+        .await
+        .unwrap());
+    assert_eq!(ecps.active_device(idnat.as_str()).await.unwrap(), None);
+    assert!(!ecps
+        .deactivate_device(idnat.as_str(), "ps:test")
+        .await
+        .unwrap());
+    let state = ecps.request_state(&request.id).await.unwrap();
+    assert_ne!(state.status, caducee_ecps_server::RequestStatus::Pending);
+    let audited: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM audit_event WHERE action = 'ecps.device.deactivated' AND subject = $1",
+    )
+    .bind(idnat.as_str())
+    .fetch_one(db.store.pool())
+    .await
+    .unwrap();
+    assert_eq!(audited, 1, "device {}", device.id);
 }
 
 /// The login page's "Demande d'activation e-CPS" shows masked coordinates: each reading is

@@ -103,7 +103,7 @@ describe('the web authenticator /ecps (PSC-03, PSC-04)', () => {
     }
   });
 
-  test('psc_04 psc_03 activate on a phone page, then approve a login by number matching; a wrong pick denies', async () => {
+  test('psc_04 psc_03 psc_05 activate on a phone page, approve a login by number matching, a wrong pick denies, deactivate from the account page', async () => {
     const desk = await browser.newContext(VIEWPORTS.desktop);
     const phoneCtx = await browser.newContext(VIEWPORTS.phone);
     const login = await desk.newPage();
@@ -181,7 +181,7 @@ describe('the web authenticator /ecps (PSC-03, PSC-04)', () => {
       await phone.locator('#etape-active').waitFor({ state: 'visible', timeout: 10_000 });
 
       // 5. The desktop: demo portal → Pro Santé Connect → the identifier → the 2-digit code.
-      const loginOnce = async () => {
+      const loginOnce = async (login) => {
         await login.goto(`${stack.base}/espaces/demo`);
         await login.getByRole('link', { name: /Se connecter avec Pro Santé Connect/i })
           .or(login.getByRole('button', { name: /Se connecter avec Pro Santé Connect/i })).first().click();
@@ -191,7 +191,7 @@ describe('the web authenticator /ecps (PSC-03, PSC-04)', () => {
         await login.locator('#code-ecps').waitFor({ timeout: 10_000 });
         return (await login.locator('#code-ecps').innerText()).trim();
       };
-      const code = await loginOnce();
+      const code = await loginOnce(login);
       assert.match(code, /^\d{2}$/);
 
       // 6. The phone shows the request: the service, the countdown, three codes, one the desktop's.
@@ -225,19 +225,39 @@ describe('the web authenticator /ecps (PSC-03, PSC-04)', () => {
       await see(phone, 'ecps-validee', true);
       await see(login, 'connecte', false);
 
-      // 8. A second login, a wrong pick: the request denied, the desktop says so.
-      await desk.clearCookies();
-      const code2 = await loginOnce();
+      // The account page's e-CPS section: activated, valid 3 years.
+      await login.goto(`${stack.issuer}/account`);
+      await login.locator('#ecps-appareil').waitFor();
+      assert.match(await login.locator('#ecps-valide-jusqu-au').innerText(), new RegExp(String(new Date().getFullYear() + 3)));
+      await see(login, 'compte-ecps', false);
+
+      // 8. A second login in another desktop window, a wrong pick: the request denied.
+      const desk2 = await browser.newContext(VIEWPORTS.desktop);
+      const login2 = await desk2.newPage();
+      login2.on('pageerror', (e) => errors.push(e.message));
+      const code2 = await loginOnce(login2);
       await phone.locator('#etape-demande').waitFor({ state: 'visible', timeout: 30_000 });
       const wrong = (await phone.locator('.choix-codes button:visible').allInnerTexts()).find((c) => c !== code2);
       await phone.locator('#request_password').fill(PASSWORD);
       await phone.getByRole('button', { name: wrong, exact: true }).click();
       await phone.locator('#ecps-erreur').waitFor();
       assert.match(await phone.locator('#ecps-erreur').innerText(), /refusée/);
-      await login.getByRole('alert').first().waitFor({ timeout: 15_000 });
-      assert.ok(/\/auth\/realms\/esante-wallet\//.test(login.url()), `still at the provider: ${login.url()}`);
-      await see(login, 'connexion-refusee', false);
+      await login2.getByRole('alert').first().waitFor({ timeout: 15_000 });
+      assert.ok(/\/auth\/realms\/esante-wallet\//.test(login2.url()), `still at the provider: ${login2.url()}`);
+      await see(login2, 'connexion-refusee', false);
       await see(phone, 'ecps-refusee', true);
+      await desk2.close();
+
+      // 9. "Désactiver mon e-CPS" on the account page (a fresh login): the phone's e-CPS is
+      // refused at once, the page says so and offers to activate again (PSC-05).
+      await login.goto(`${stack.issuer}/account`);
+      await login.locator('#desactiver-ecps').click();
+      await login.locator('#ecps-aucune').waitFor();
+      await see(login, 'compte-ecps-desactivee', false);
+      await phone.reload();
+      await phone.locator('#ecps-erreur').waitFor({ state: 'visible' });
+      assert.match(await phone.locator('#ecps-erreur').innerText(), /n'est plus valable/);
+      assert.ok(await phone.locator('#identifier').isVisible(), 'back to the activation');
       assert.deepEqual(errors, [], 'no JavaScript error on the pages');
     } catch (e) {
       await login.screenshot({ path: path.join(ARTEFACTS, 'echec-connexion.png'), fullPage: true }).catch(() => {});

@@ -6,6 +6,8 @@
 //! card (a name per key); renamed; removed only after a login of less than
 //! [`FRESH_LOGIN_SECS`] (else the page asks for a new login).
 
+mod ecps;
+
 use crate::webauthn::{self, store};
 use crate::{Idp, IdpError, REALM_PATH};
 use axum::extract::{Form, Path, State};
@@ -37,6 +39,7 @@ pub fn routes() -> axum::Router<Idp> {
         .route(&p("/account/keys"), post(register_finish))
         .route(&p("/account/keys/{id}/rename"), post(rename))
         .route(&p("/account/keys/{id}/remove"), post(remove))
+        .route(&p("/account/ecps/desactiver"), post(ecps::deactivate))
 }
 
 /// A key as the page shows it.
@@ -63,8 +66,7 @@ struct KeysSection {
 #[derive(Default)]
 pub(crate) struct CardSection {}
 pub(crate) use crate::delegation::account::DelegationSection;
-#[derive(Default)]
-pub(crate) struct EcpsSection {}
+pub(crate) use ecps::EcpsSection;
 
 #[derive(Template)]
 #[template(path = "idp/account.html")]
@@ -76,7 +78,6 @@ struct AccountPage {
     #[allow(dead_code)]
     card: CardSection,
     delegation: DelegationSection,
-    #[allow(dead_code)]
     ecps: EcpsSection,
 }
 
@@ -141,7 +142,7 @@ async fn render(
         },
         card: CardSection::default(),
         delegation: crate::delegation::account::section(idp, jar, idnat).await?,
-        ecps: EcpsSection::default(),
+        ecps: ecps::section(idp, jar, idnat).await?,
     };
     let body = caducee_pages::render(&page).unwrap_or_else(|_| {
         "Service momentanément indisponible. Réessayez dans quelques instants.".to_string()

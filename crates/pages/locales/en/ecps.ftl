@@ -56,3 +56,11 @@ ecps-request-send = SEND MY ACTIVATION REQUEST
 ecps-request-then = You will finish the activation on the "My e-CPS" page of this browser, with the two codes received.
 ecps-request-wrong-coordinates = Are your contact details wrong?
 ecps-request-wrong-coordinates-text = Have them corrected by your regional health agency (ARS), or update them yourself on the eRPPS portal with FranceConnect.
+# The account page's e-CPS section (PSC-05).
+ecps-account-activated = Activated on
+ecps-account-valid-until = Valid until
+ecps-account-expired = expired: activate it again
+ecps-account-deactivate-text = Phone lost or changed? Deactivate your e-CPS: it will no longer approve any login. You can activate a new one with the codes sent to your contact details.
+ecps-account-deactivate = Deactivate my e-CPS
+ecps-account-none = You have no active e-CPS.
+ecps-account-activate = Activate my e-CPS in this browser

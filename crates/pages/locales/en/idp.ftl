@@ -133,4 +133,3 @@ account-form-expired = This form has expired. Reload the page and start again.
 account-card-heading = My CPS
 account-delegation-heading = Delegations
 account-ecps-heading = e-CPS app
-account-ecps-soon = The state of your e-CPS will soon be shown here.

@@ -56,3 +56,11 @@ ecps-request-send = ENVOYER MA DEMANDE D'ACTIVATION
 ecps-request-then = Vous terminerez l'activation sur la page « Mon e-CPS » de ce navigateur, avec les deux codes reçus.
 ecps-request-wrong-coordinates = Vos coordonnées sont incorrectes ?
 ecps-request-wrong-coordinates-text = Faites-les corriger par votre agence régionale de santé (ARS), ou mettez-les à jour vous-même sur le portail eRPPS avec FranceConnect.
+# The account page's e-CPS section (PSC-05).
+ecps-account-activated = Activée le
+ecps-account-valid-until = Valable jusqu'au
+ecps-account-expired = expirée : activez-la de nouveau
+ecps-account-deactivate-text = Téléphone perdu ou changé ? Désactivez votre e-CPS : elle ne pourra plus valider de connexion. Vous pourrez en activer une nouvelle avec les codes envoyés à vos coordonnées.
+ecps-account-deactivate = Désactiver mon e-CPS
+ecps-account-none = Vous n'avez pas d'e-CPS active.
+ecps-account-activate = Activer mon e-CPS dans ce navigateur

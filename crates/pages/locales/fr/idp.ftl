@@ -134,4 +134,3 @@ account-form-expired = Ce formulaire a expiré. Rechargez la page et recommencez
 account-card-heading = Ma CPS
 account-delegation-heading = Délégations
 account-ecps-heading = Application e-CPS
-account-ecps-soon = L'état de votre e-CPS sera bientôt présenté ici.
