@@ -322,7 +322,10 @@ impl Config {
         let mut out = Vec::new();
         for d in &self.delegations {
             let path = d.client_secret_file.as_ref().with_context(|| {
-                format!("[[delegations]] {} : client_secret_file est obligatoire", d.id)
+                format!(
+                    "[[delegations]] {} : client_secret_file est obligatoire",
+                    d.id
+                )
             })?;
             let secret = std::fs::read_to_string(path).with_context(|| {
                 format!("[[delegations]] {} : lecture de {}", d.id, path.display())
