@@ -91,6 +91,12 @@ pub enum Template {
         /// Where to follow up, when there is a page for it.
         link: Option<String>,
     },
+    /// REG-07: a first registration validated by the agency, the RPPS number assigned.
+    RppsNumberAssigned {
+        portal: String,
+        /// The 11 digits.
+        rpps: String,
+    },
 }
 
 /// Stable names of the templates, as stored in `notify_outbox.template`.
@@ -105,6 +111,7 @@ pub const TEMPLATE_NAMES: &[&str] = &[
     "email_verification_code",
     "phone_verification_code",
     "request_decided",
+    "rpps_number_assigned",
 ];
 
 /// True when messages of this template carry a secret (a code or a link): their bodies are
@@ -112,7 +119,11 @@ pub const TEMPLATE_NAMES: &[&str] = &[
 pub fn template_carries_secret(name: &str) -> bool {
     !matches!(
         name,
-        "account_created" | "account_email_changed" | "request_decided" | "ecps_expiry_reminder"
+        "account_created"
+            | "account_email_changed"
+            | "request_decided"
+            | "rpps_number_assigned"
+            | "ecps_expiry_reminder"
     )
 }
 
@@ -154,6 +165,7 @@ impl Template {
             Template::EmailVerificationCode { .. } => "email_verification_code",
             Template::PhoneVerificationCode { .. } => "phone_verification_code",
             Template::RequestDecided { .. } => "request_decided",
+            Template::RppsNumberAssigned { .. } => "rpps_number_assigned",
         }
     }
 
@@ -344,6 +356,10 @@ impl Template {
                     }
                 }
             }
+            Template::RppsNumberAssigned { portal: p, rpps } => tr.t_with(
+                "sms-rpps-assigned",
+                &[("portal", portal(p)), ("rpps", Arg::from(rpps.as_str()))],
+            ),
         }
     }
 
@@ -360,7 +376,8 @@ impl Template {
             | Template::PasswordReset { portal, .. }
             | Template::EmailVerificationCode { portal, .. }
             | Template::PhoneVerificationCode { portal, .. }
-            | Template::RequestDecided { portal, .. } => portal.clone(),
+            | Template::RequestDecided { portal, .. }
+            | Template::RppsNumberAssigned { portal, .. } => portal.clone(),
         }
     }
 
@@ -539,6 +556,16 @@ impl Template {
                 }
                 (subject, blocks)
             }
+            Template::RppsNumberAssigned { portal, rpps } => (
+                with_portal("mail-rpps-assigned-subject", portal),
+                vec![
+                    para("mail-rpps-assigned"),
+                    para("mail-rpps-assigned-number"),
+                    Code(rpps.clone()),
+                    para("mail-rpps-assigned-delay"),
+                    para("mail-rpps-assigned-next"),
+                ],
+            ),
         }
     }
 }
@@ -628,12 +655,16 @@ mod tests {
                 link: Some("https://caducee.example.fr/erpps/demandes/42".into()),
             },
             Template::RequestDecided {
-                portal,
+                portal: portal.clone(),
                 request: "Déclaration d’une nouvelle activité".into(),
                 decision: Decision::Rejected {
                     reason: "Le justificatif fourni (attestation d’inscription au tableau de l’Ordre) est illisible ; merci de joindre une copie complète, datée de moins de trois mois, et signée.".into(),
                 },
                 link: None,
+            },
+            Template::RppsNumberAssigned {
+                portal,
+                rpps: "20000000008".into(),
             },
         ]
     }
@@ -687,6 +718,39 @@ mod tests {
             assert!(html.contains("<html lang=\"fr\">"));
             assert!(!format!("{:?}", t.email()).contains("Bonjour"));
         }
+    }
+
+    #[test]
+    fn reg_07_the_rpps_number_assigned_has_a_message_of_its_own() {
+        let t = Template::RppsNumberAssigned {
+            portal: "Portail eRPPS".into(),
+            rpps: "20000000008".into(),
+        };
+        assert!(!t.carries_secret(), "an RPPS number is public");
+        let fr = t.email();
+        assert_eq!(
+            fr.subject,
+            "Portail eRPPS : votre numéro RPPS vous a été attribué"
+        );
+        assert!(
+            fr.text
+                .contains("Votre numéro RPPS est :\n\n    20000000008"),
+            "{}",
+            fr.text
+        );
+        assert!(fr
+            .text
+            .contains("validée par votre agence régionale de santé (ARS)"));
+        assert!(fr.text.contains("Un délai de 48 heures est nécessaire"));
+        assert!(fr.html.contains("20000000008"));
+        let en = t.email_in(Locale::En);
+        assert_eq!(
+            en.subject,
+            "Portail eRPPS: your RPPS number has been assigned"
+        );
+        assert!(en.text.contains("Your RPPS number is:"));
+        assert!(en.text.contains("20000000008"));
+        assert!(t.render_sms().contains("20000000008"));
     }
 
     #[test]

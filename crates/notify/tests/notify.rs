@@ -1073,6 +1073,7 @@ async fn not_09_sms_templates_fit_one_gsm7_sms(dialect: Dialect) {
             },
             link: None,
         },
+        Template::RppsNumberAssigned { portal: portal.into(), rpps: "20000000008".into() },
     ];
     let names: BTreeSet<&str> = templates.iter().map(|t| t.name()).collect();
     assert_eq!(names.len(), caducee_notify::templates::TEMPLATE_NAMES.len());

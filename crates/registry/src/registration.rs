@@ -1062,19 +1062,23 @@ async fn decide_once(
             None => RegistrationError::NotFound(id.to_string()),
         });
     }
-    let template = caducee_notify::Template::RequestDecided {
-        portal: PORTAL_NAME.to_string(),
-        request: match &rpps {
-            Some(n) => format!("première inscription au RPPS — votre numéro RPPS est {n}"),
-            None => "première inscription au RPPS".to_string(),
+    // Approved: the number assigned, in a message of its own; rejected: the reason.
+    let template = match (&rpps, reason) {
+        (Some(n), _) => caducee_notify::Template::RppsNumberAssigned {
+            portal: PORTAL_NAME.to_string(),
+            rpps: n.clone(),
         },
-        decision: match reason {
-            None => caducee_notify::Decision::Approved,
-            Some(r) => caducee_notify::Decision::Rejected {
-                reason: r.to_string(),
+        (None, r) => caducee_notify::Template::RequestDecided {
+            portal: PORTAL_NAME.to_string(),
+            request: "première inscription au RPPS".to_string(),
+            decision: match r {
+                None => caducee_notify::Decision::Approved,
+                Some(r) => caducee_notify::Decision::Rejected {
+                    reason: r.to_string(),
+                },
             },
+            link: None,
         },
-        link: None,
     };
     let message_id = caducee_notify::enqueue(
         &mut tx,

@@ -113,7 +113,7 @@ async fn submitted(db: &TestDb, c: &ManualClock, sub: &str, postcode: &str) -> S
 }
 
 caducee_store::on_both_engines! {
-    reg_07_a_registration_is_submitted_approved_then_in_the_registry_after_the_delay => approved_then_applied;
+    reg_07_a_registration_is_submitted_approved_its_number_emailed_then_in_the_registry_after_the_delay => approved_then_applied;
     reg_07_two_approvals_assign_two_valid_distinct_numbers_of_the_range => two_numbers;
     reg_07_documents_are_typed_by_content_and_bounded => documents;
     reg_07_the_draft_is_kept_and_resumed_one_open_per_subject => draft_resumes;
@@ -235,8 +235,26 @@ async fn approved_then_applied(dialect: Dialect) {
         .unwrap()
         .unwrap();
     assert_eq!(mail.recipient, "Amelie.Lefevre@example.test");
+    // A message of its own naming the number, not the generic "request decided".
+    assert_eq!(mail.template, "rpps_number_assigned");
+    assert!(
+        mail.subject
+            .ends_with("votre numéro RPPS vous a été attribué"),
+        "{}",
+        mail.subject
+    );
+    assert!(mail.body_text.contains("Votre numéro RPPS est :"));
     assert!(mail.body_text.contains(&number), "{}", mail.body_text);
-    assert!(mail.body_text.contains("acceptée"), "{}", mail.body_text);
+    assert!(
+        mail.body_text
+            .contains("validée par votre agence régionale de santé"),
+        "{}",
+        mail.body_text
+    );
+    assert!(mail
+        .body_text
+        .contains("Un délai de 48 heures est nécessaire"));
+    assert!(mail.body_html.contains(&number));
     // Deciding again is refused: the decision was taken once.
     let again = registration::decide(&db.store, &c, &id, "ars:other", Decision::Approve).await;
     assert!(matches!(

@@ -77,3 +77,11 @@ mail-request-rejected-next = You can correct it and submit it again, or contact 
 mail-request-link = To view your request:
 sms-request-approved = { $portal }: your request "{ $request }" has been approved.
 sms-request-rejected = { $portal }: your request "{ $request }" has been rejected. Reason: { $reason }
+
+## A first registration validated, the RPPS number assigned (REG-07)
+mail-rpps-assigned-subject = { $portal }: your RPPS number has been assigned
+mail-rpps-assigned = Your request for registration in the RPPS has been validated by your regional health agency (ARS).
+mail-rpps-assigned-number = Your RPPS number is:
+mail-rpps-assigned-delay = It takes 48 hours before you can log in with Pro Santé Connect, activate your e-CPS and download your certificate.
+mail-rpps-assigned-next = You can then add or change your activity on the eRPPS portal.
+sms-rpps-assigned = { $portal }: your RPPS number is { $rpps }. It can be used with Pro Santé Connect in 48 h.

@@ -78,3 +78,11 @@ mail-request-rejected-next = Vous pouvez la corriger et la déposer à nouveau, 
 mail-request-link = Pour consulter votre demande :
 sms-request-approved = { $portal } : votre demande "{ $request }" a été acceptée.
 sms-request-rejected = { $portal } : votre demande "{ $request }" a été refusée. Motif : { $reason }
+
+## A first registration validated, the RPPS number assigned (REG-07)
+mail-rpps-assigned-subject = { $portal } : votre numéro RPPS vous a été attribué
+mail-rpps-assigned = Votre demande d'enregistrement au RPPS a été validée par votre agence régionale de santé (ARS).
+mail-rpps-assigned-number = Votre numéro RPPS est :
+mail-rpps-assigned-delay = Un délai de 48 heures est nécessaire avant de pouvoir vous connecter via Pro Santé Connect, activer votre e-CPS et télécharger votre attestation.
+mail-rpps-assigned-next = Vous pourrez ensuite procéder à l'ajout ou à la modification de votre activité sur le portail eRPPS.
+sms-rpps-assigned = { $portal } : votre numéro RPPS est { $rpps }. Il sera utilisable via Pro Santé Connect dans 48 h.
