@@ -337,7 +337,7 @@ async fn submit_inner(
         Err(e) => {
             let (msg, mut help, status) = ecps_refusal(idp, ctx, &e, kind, typed);
             if let (Some(h), EcpsError::NoDevice | EcpsError::DeviceExpired) = (help.as_mut(), &e) {
-                h.request = Some(activation_request(idp, &idnat, &source).await);
+                h.request = Some(activation_request(idp, ctx, &idnat, &source).await);
             }
             return form_error(msg, help, status).await;
         }
@@ -383,6 +383,7 @@ fn parse_identifier(kind: &str, typed: &str) -> Result<IdNatPs, &'static str> {
 /// budget before they are read (issue 10, item 17), or why they cannot be shown.
 async fn activation_request(
     idp: &Idp,
+    ctx: &PageCtx,
     idnat: &IdNatPs,
     source: &ClientSource,
 ) -> pages::ActivationRequest {
@@ -392,7 +393,11 @@ async fn activation_request(
             Err(e) if e.is_client_error() => (String::new(), String::new(), Some(e.to_string())),
             Err(e) => {
                 tracing::error!(error = %e, "e-CPS activation hints failed");
-                (String::new(), String::new(), Some(e.to_string()))
+                (
+                    String::new(),
+                    String::new(),
+                    Some(ctx.t("idp-ecps-unavailable")),
+                )
             }
         };
     pages::ActivationRequest {
