@@ -6,7 +6,8 @@
 // the demo portal → "Se connecter avec Pro Santé Connect" → tab "Délégation" → "Se connecter
 // avec CHU de test" → the provider's login (password + one-time code) → "Première connexion
 // avec CHU de test": the e-CPS login of the same flow pairs the account → the portal logged
-// in; then, in a fresh browser, the provider alone logs in (no e-CPS).
+// in; then, in a fresh browser, the provider alone logs in (no e-CPS), and the account page
+// lists the pairing and removes it.
 //
 // Every page is saved under test-artefacts/delegation/ and audited (axe-core, WCAG 2.1 A/AA).
 
@@ -127,6 +128,14 @@ describe('browser journey: délégation to an organisation\'s provider (PSC-08)'
         const text = await page.locator('body').innerText();
         assert.ok(text.includes(persona.idnat), 'the portal shows the professional');
         assert.match(text, /DELEGATION/, 'authMode of the tokens');
+        // The account page lists the pairing, with a button that removes it.
+        await page.goto(`${stack.base}/auth/realms/esante-wallet/account`);
+        await page.getByRole('heading', { name: 'Délégations' }).waitFor();
+        await page.locator('#liste-associations strong', { hasText: 'CHU de test' }).waitFor();
+        await j.see('compte-associations');
+        await page.getByRole('button', { name: /Retirer l'association/ }).click();
+        await page.locator('#aucune-association').waitFor();
+        await j.see('compte-association-retiree');
       });
     });
   }
