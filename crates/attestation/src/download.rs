@@ -98,7 +98,7 @@ pub(crate) async fn download(
             StatusCode::NOT_FOUND,
             AlertKind::Warning,
             "att-download-not-yet-title",
-            ctx.t("att-download-not-yet"),
+            ctx.t_delay("att-download-not-yet", portals.propagation_delay_secs()),
         ),
         Err(e) => {
             tracing::error!(error = %e, "attestation : délivrance");

@@ -196,6 +196,37 @@ impl Tr {
         self.format(key, Some(&fluent))
     }
 
+    /// A delay of `secs` seconds in words ("48 heures", "1 hour", "2 minutes"): the one
+    /// rendering of configured delays (`[registry] propagation_delay_secs`) in the texts,
+    /// given to them as their `$delay` argument. Seconds under a minute, minutes under an
+    /// hour, hours under three days, days beyond, each rounded up; plural forms by the
+    /// catalogue (`kit-delay`).
+    pub fn delay(&self, secs: i64) -> String {
+        const MINUTE: i64 = 60;
+        const HOUR: i64 = 3_600;
+        const DAY: i64 = 86_400;
+        let secs = secs.max(0);
+        let up = |unit: i64| secs / unit + i64::from(secs % unit != 0);
+        let (unit, n) = if secs < MINUTE {
+            ("seconds", secs)
+        } else if secs < HOUR {
+            ("minutes", up(MINUTE))
+        } else if secs < 3 * DAY {
+            ("hours", up(HOUR))
+        } else {
+            ("days", up(DAY))
+        };
+        self.t_with(
+            "kit-delay",
+            &[("unit", Arg::from(unit)), ("n", Arg::Num(n))],
+        )
+    }
+
+    /// The message `key` with its `$delay` argument: `secs` seconds in words ([`Tr::delay`]).
+    pub fn t_delay(&self, key: &str, secs: i64) -> String {
+        self.t_with(key, &[("delay", Arg::Text(self.delay(secs)))])
+    }
+
     /// Whether `key` exists in this translator's language.
     pub fn has(&self, key: &str) -> bool {
         self.bundle().has_message(key)

@@ -125,6 +125,11 @@ impl PageCtx {
     pub fn t(&self, key: &str) -> String {
         self.tr.t(key)
     }
+
+    /// Shorthand for `self.tr.t_delay(key, secs)`: the message with its `$delay` in words.
+    pub fn t_delay(&self, key: &str, secs: i64) -> String {
+        self.tr.t_delay(key, secs)
+    }
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for PageCtx {

@@ -408,3 +408,33 @@ fn a_missing_translation_falls_back_to_french_then_to_the_key() {
         "Étape 1 sur 3"
     );
 }
+
+#[test]
+fn reg_06_a_configured_delay_reads_in_words_in_both_languages() {
+    let fr = Tr::new(Locale::Fr);
+    let en = Tr::new(Locale::En);
+    for (secs, french, english) in [
+        (172_800, "48 heures", "48 hours"),
+        (86_400, "24 heures", "24 hours"),
+        (3_600, "1 heure", "1 hour"),
+        (3_601, "2 heures", "2 hours"),
+        (90, "2 minutes", "2 minutes"),
+        (60, "1 minute", "1 minute"),
+        (5, "5 secondes", "5 seconds"),
+        (1, "1 seconde", "1 second"),
+        (0, "0 seconde", "0 seconds"),
+        (-3, "0 seconde", "0 seconds"),
+        (259_200, "3 jours", "3 days"),
+        (604_800, "7 jours", "7 days"),
+    ] {
+        assert_eq!(fr.delay(secs), french, "{secs} s");
+        assert_eq!(en.delay(secs), english, "{secs} s");
+    }
+    // The seeds' wording with the default delay, word for word.
+    assert!(fr
+        .t_delay("att-download-not-yet", 172_800)
+        .contains("un délai de 48 heures est nécessaire"));
+    assert!(en
+        .t_delay("att-download-not-yet", 3_600)
+        .contains("it takes 1 hour before"));
+}

@@ -309,7 +309,8 @@ impl Portals {
         &self.inner.public_url
     }
 
-    pub(crate) fn propagation_delay_secs(&self) -> i64 {
+    /// `[registry] propagation_delay_secs`: what the texts say ("un délai de 48 heures").
+    pub fn propagation_delay_secs(&self) -> i64 {
         self.inner.propagation_delay_secs
     }
 

@@ -45,6 +45,11 @@ async fn prepare(dialect: Dialect) -> (TestDb, ManualClock) {
 
 /// A node on `store`, as `serve` assembles it (eRPPS's client registered at the provider).
 async fn node(store: &Store, clock: &ManualClock) -> Node {
+    node_with_delay(store, clock, requests::DEFAULT_PROPAGATION_DELAY_SECS).await
+}
+
+/// A node whose `[registry] propagation_delay_secs` is `delay_secs`.
+async fn node_with_delay(store: &Store, clock: &ManualClock, delay_secs: i64) -> Node {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let waker = caducee_notify::Waker::new();
@@ -71,6 +76,7 @@ async fn node(store: &Store, clock: &ManualClock) -> Node {
         INSTANCE_SECRET,
         caducee_portals::PortalsOptions {
             configs: Vec::new(),
+            propagation_delay_secs: delay_secs,
             ..caducee_portals::PortalsOptions::default()
         },
     )
@@ -215,6 +221,52 @@ on_both_engines! {
     erpps_02_first_login_checks_the_coordinates_then_the_home_offers_every_action => first_login;
     erpps_02_a_new_activity_draft_survives_a_restart_then_is_submitted_and_followed => new_activity;
     reg_02_the_exercise_name_defaults_to_the_birth_name_and_a_change_is_a_request => exercise_name;
+    reg_06_the_landing_says_the_configured_propagation_delay => configured_delay;
+}
+
+async fn configured_delay(dialect: Dialect) {
+    let (db, clock) = prepare(dialect).await;
+    // The default: the seeds' words.
+    let n = node(&db.store, &clock).await;
+    let (status, _, page) = n.get("/erpps").await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        page.matches("un délai de 48 heures est nécessaire").count(),
+        2,
+        "{page}"
+    );
+    n.task.abort();
+    // 24 hours configured: both delays of the landing say so, in both languages.
+    let n = node_with_delay(&db.store, &clock, 86_400).await;
+    let (status, _, page) = n.get("/erpps").await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        page.matches("un délai de 24 heures est nécessaire").count(),
+        2,
+        "{page}"
+    );
+    assert!(
+        !page.contains("48 heures") && !page.contains("48 h"),
+        "{page}"
+    );
+    let english = n
+        .browser
+        .get(n.url("/erpps"))
+        .header("accept-language", "en")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(
+        english.matches("it takes 24 hours before").count(),
+        2,
+        "{english}"
+    );
+    assert!(!english.contains("48 hours"), "{english}");
+    n.task.abort();
+    db.cleanup().await;
 }
 
 async fn landing(dialect: Dialect) {

@@ -13,3 +13,22 @@ kit-rule-met = met
 kit-rule-unmet = not met
 kit-terms-read-hint = Scroll the terms to the end to be able to accept them.
 kit-terms-read-done = You have read the terms to the end: you can accept them.
+# A delay in words ($unit: seconds, minutes, hours, days), given to texts as $delay.
+kit-delay = { $unit ->
+    [days] { $n ->
+        [one] { $n } day
+       *[other] { $n } days
+    }
+    [hours] { $n ->
+        [one] { $n } hour
+       *[other] { $n } hours
+    }
+    [minutes] { $n ->
+        [one] { $n } minute
+       *[other] { $n } minutes
+    }
+   *[seconds] { $n ->
+        [one] { $n } second
+       *[other] { $n } seconds
+    }
+}

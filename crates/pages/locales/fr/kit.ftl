@@ -14,3 +14,22 @@ kit-rule-met = respectée
 kit-rule-unmet = non respectée
 kit-terms-read-hint = Faites défiler les conditions jusqu'en bas pour pouvoir les accepter.
 kit-terms-read-done = Vous avez lu les conditions jusqu'en bas : vous pouvez les accepter.
+# A delay in words ($unit: seconds, minutes, hours, days), given to texts as $delay.
+kit-delay = { $unit ->
+    [days] { $n ->
+        [one] { $n } jour
+       *[other] { $n } jours
+    }
+    [hours] { $n ->
+        [one] { $n } heure
+       *[other] { $n } heures
+    }
+    [minutes] { $n ->
+        [one] { $n } minute
+       *[other] { $n } minutes
+    }
+   *[seconds] { $n ->
+        [one] { $n } seconde
+       *[other] { $n } secondes
+    }
+}

@@ -114,6 +114,9 @@ fn csp_with_provider(st: &PortalState) -> (header::HeaderName, HeaderValue) {
 struct LandingPage {
     layout: Layout,
     notice: Option<Alert>,
+    /// The texts that say the configured propagation delay.
+    fc_delay: String,
+    no_contact_delay: String,
 }
 
 /// One action of the home page.
@@ -162,6 +165,14 @@ async fn home(
         let page = LandingPage {
             layout: layout(&ctx, &st, &ctx.t("erpps-landing-title")),
             notice: logged_out.then(|| Alert::new(AlertKind::Success, ctx.t("erpps-logged-out"))),
+            fc_delay: ctx.t_delay(
+                "erpps-landing-fc-delay",
+                st.portals.propagation_delay_secs(),
+            ),
+            no_contact_delay: ctx.t_delay(
+                "erpps-landing-no-contact-delay",
+                st.portals.propagation_delay_secs(),
+            ),
         };
         return html(StatusCode::OK, crate::local::pages::render(&page), set);
     };

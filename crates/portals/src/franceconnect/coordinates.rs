@@ -189,7 +189,12 @@ async fn start_page(State(st): State<PortalState>, headers: HeaderMap) -> Respon
     let visit = Visit::new(&st, &headers, START_PATH);
     let t = |k: &str| visit.ctx.t(k);
     let mut page = page_of(&visit, &st, t("fc-coordinates-title"), START_PATH.into());
-    page.intro = vec![t("fc-coordinates-intro"), t("fc-coordinates-delay")];
+    page.intro = vec![
+        t("fc-coordinates-intro"),
+        visit
+            .ctx
+            .t_delay("fc-coordinates-delay", st.portals.propagation_delay_secs()),
+    ];
     if super::configured(&st).is_none() {
         page.alerts
             .push(Alert::new(AlertKind::Error, t("fc-not-configured")));
@@ -796,7 +801,13 @@ async fn code_submit(
         &st,
         StatusCode::OK,
         t("fc-coordinates-done-title"),
-        Alert::new(AlertKind::Success, t("fc-coordinates-done")).id("coordonnees-enregistrees"),
+        Alert::new(
+            AlertKind::Success,
+            visit
+                .ctx
+                .t_delay("fc-coordinates-done", st.portals.propagation_delay_secs()),
+        )
+        .id("coordonnees-enregistrees"),
         links,
     )
 }

@@ -121,7 +121,9 @@ async fn start_page(State(st): State<PortalState>, headers: HeaderMap) -> Respon
     page.intro = vec![
         t("fc-registration-intro"),
         t("fc-registration-documents"),
-        t("fc-registration-delay"),
+        visit
+            .ctx
+            .t_delay("fc-registration-delay", st.portals.propagation_delay_secs()),
     ];
     if super::configured(&st).is_none() {
         page.alerts
@@ -208,7 +210,11 @@ async fn status_page(visit: &Visit, st: &PortalState, loaded: &Loaded) -> Respon
     }
     links.push(Link::new("/erpps", t("fc-back-to-erpps")).id("retour-erpps"));
     let heading = t("fc-registration-status-title");
-    let alert = Alert::new(kind, t(key)).id("demande-transmise");
+    let alert = Alert::new(
+        kind,
+        visit.ctx.t_delay(key, st.portals.propagation_delay_secs()),
+    )
+    .id("demande-transmise");
     let page = MessagePage {
         layout: layout(&visit.ctx, st, &heading),
         heading,
