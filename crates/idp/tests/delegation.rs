@@ -107,7 +107,6 @@ struct Env {
     base: String,
     idnat: IdNatPs,
     upstream: Upstream,
-    #[allow(dead_code)]
     clock: ManualClock,
 }
 
@@ -647,6 +646,24 @@ async fn psc_08_forged_state_and_nonce_refused(dialect: Dialect) {
     .await
     .unwrap();
     assert!(refused >= 3, "{refused}");
+    // An upstream login never finished is deleted by the housekeeping after its expiry.
+    let (_, link) = start_by_tab(&env, &b).await;
+    assert_eq!(b.get(&link).send().await.unwrap().status(), 303);
+    assert_eq!(
+        caducee_idp::delegation::housekeeping(&env.idp)
+            .await
+            .unwrap(),
+        0
+    );
+    env.clock.advance(time::Duration::seconds(
+        caducee_idp::delegation::ATTEMPT_TTL_SECS + 1,
+    ));
+    assert_eq!(
+        caducee_idp::delegation::housekeeping(&env.idp)
+            .await
+            .unwrap(),
+        1
+    );
 }
 
 #[test]

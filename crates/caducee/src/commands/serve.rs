@@ -231,6 +231,9 @@ pub async fn run(mut config: Config, args: ServeArgs) -> anyhow::Result<ExitCode
                 if let Err(e) = caducee_idp::browser::housekeeping(&idp).await {
                     tracing::warn!(code = e.code(), error = %e, "fournisseur d'identité : ménage des sessions");
                 }
+                if let Err(e) = caducee_idp::delegation::housekeeping(&idp).await {
+                    tracing::warn!(code = e.code(), error = %e, "délégation : ménage des connexions en cours");
+                }
             }
         }
     });
