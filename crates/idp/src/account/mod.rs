@@ -150,6 +150,51 @@ async fn render(
     Ok(html(status, body))
 }
 
+/// The page with an error (a catalogue key).
+async fn render_error(
+    idp: &Idp,
+    ctx: &PageCtx,
+    jar: &CookieJar,
+    idnat: &str,
+    key: &str,
+    status: StatusCode,
+) -> Result<Response, IdpError> {
+    render(idp, ctx, jar, idnat, Some(ctx.t(key)), None, status).await
+}
+
+/// The page after a change to a key: its notice if the key was found, else 404.
+async fn render_outcome(
+    idp: &Idp,
+    ctx: &PageCtx,
+    jar: &CookieJar,
+    idnat: &str,
+    found: bool,
+    notice: &str,
+) -> Result<Response, IdpError> {
+    if found {
+        render(
+            idp,
+            ctx,
+            jar,
+            idnat,
+            None,
+            Some(ctx.t(notice)),
+            StatusCode::OK,
+        )
+        .await
+    } else {
+        render_error(
+            idp,
+            ctx,
+            jar,
+            idnat,
+            "account-key-unknown",
+            StatusCode::NOT_FOUND,
+        )
+        .await
+    }
+}
+
 fn unavailable(ctx: &PageCtx, e: &IdpError) -> Response {
     tracing::error!(error = %e, "account page failed");
     crate::browser::message_page(
@@ -210,6 +255,34 @@ fn may_register(auth_mode: &str) -> bool {
     auth_mode != webauthn::AUTH_MODE
 }
 
+/// The professional who may add a key now, or the JSON answer that says why not.
+async fn registering(
+    idp: &Idp,
+    ctx: &PageCtx,
+    jar: &CookieJar,
+    csrf: &str,
+) -> Result<Result<String, Response>, IdpError> {
+    let Some((idnat, _, mode)) = crate::browser::current_session(idp, jar).await? else {
+        return Ok(Err(json_error(
+            StatusCode::UNAUTHORIZED,
+            ctx.t("account-session-ended"),
+        )));
+    };
+    if !crate::browser::csrf_valid(idp, jar, CSRF, csrf) {
+        return Ok(Err(json_error(
+            StatusCode::FORBIDDEN,
+            ctx.t("account-form-expired"),
+        )));
+    }
+    if !may_register(&mode) {
+        return Ok(Err(json_error(
+            StatusCode::FORBIDDEN,
+            ctx.t("account-key-needs-ecps"),
+        )));
+    }
+    Ok(Ok(idnat))
+}
+
 async fn register_options(
     State(idp): State<Idp>,
     ctx: PageCtx,
@@ -217,24 +290,10 @@ async fn register_options(
     Json(input): Json<OptionsInput>,
 ) -> Response {
     let r = async {
-        let Some((idnat, _, mode)) = crate::browser::current_session(&idp, &jar).await? else {
-            return Ok(json_error(
-                StatusCode::UNAUTHORIZED,
-                ctx.t("account-session-ended"),
-            ));
+        let idnat = match registering(&idp, &ctx, &jar, &input.csrf).await? {
+            Ok(idnat) => idnat,
+            Err(refused) => return Ok(refused),
         };
-        if !crate::browser::csrf_valid(&idp, &jar, CSRF, &input.csrf) {
-            return Ok(json_error(
-                StatusCode::FORBIDDEN,
-                ctx.t("account-form-expired"),
-            ));
-        }
-        if !may_register(&mode) {
-            return Ok(json_error(
-                StatusCode::FORBIDDEN,
-                ctx.t("account-key-needs-ecps"),
-            ));
-        }
         if store::open_ceremonies(&idp, "register", Some(&idnat), None).await?
             >= webauthn::MAX_OPEN_CEREMONIES
         {
@@ -310,24 +369,10 @@ async fn register_finish(
     Json(input): Json<RegisterInput>,
 ) -> Response {
     let r = async {
-        let Some((idnat, _, mode)) = crate::browser::current_session(&idp, &jar).await? else {
-            return Ok(json_error(
-                StatusCode::UNAUTHORIZED,
-                ctx.t("account-session-ended"),
-            ));
+        let idnat = match registering(&idp, &ctx, &jar, &input.csrf).await? {
+            Ok(idnat) => idnat,
+            Err(refused) => return Ok(refused),
         };
-        if !crate::browser::csrf_valid(&idp, &jar, CSRF, &input.csrf) {
-            return Ok(json_error(
-                StatusCode::FORBIDDEN,
-                ctx.t("account-form-expired"),
-            ));
-        }
-        if !may_register(&mode) {
-            return Ok(json_error(
-                StatusCode::FORBIDDEN,
-                ctx.t("account-key-needs-ecps"),
-            ));
-        }
         let name = match clean_name(&input.name) {
             Ok(n) => n,
             Err(k) => return Ok(json_error(StatusCode::BAD_REQUEST, ctx.t(k))),
@@ -407,55 +452,21 @@ async fn rename(
             return to_login(&idp, jar).await;
         };
         if !crate::browser::csrf_valid(&idp, &jar, CSRF, &input.csrf) {
-            let e = ctx.t("account-form-expired");
-            return render(
+            return render_error(
                 &idp,
                 &ctx,
                 &jar,
                 &idnat,
-                Some(e),
-                None,
+                "account-form-expired",
                 StatusCode::FORBIDDEN,
             )
             .await;
         }
         match clean_name(&input.name) {
-            Err(k) => {
-                render(
-                    &idp,
-                    &ctx,
-                    &jar,
-                    &idnat,
-                    Some(ctx.t(k)),
-                    None,
-                    StatusCode::BAD_REQUEST,
-                )
-                .await
-            }
+            Err(k) => render_error(&idp, &ctx, &jar, &idnat, k, StatusCode::BAD_REQUEST).await,
             Ok(name) => {
-                if store::rename(&idp, &idnat, &id, &name).await? {
-                    render(
-                        &idp,
-                        &ctx,
-                        &jar,
-                        &idnat,
-                        None,
-                        Some(ctx.t("account-key-renamed")),
-                        StatusCode::OK,
-                    )
-                    .await
-                } else {
-                    render(
-                        &idp,
-                        &ctx,
-                        &jar,
-                        &idnat,
-                        Some(ctx.t("account-key-unknown")),
-                        None,
-                        StatusCode::NOT_FOUND,
-                    )
-                    .await
-                }
+                let found = store::rename(&idp, &idnat, &id, &name).await?;
+                render_outcome(&idp, &ctx, &jar, &idnat, found, "account-key-renamed").await
             }
         }
     };
@@ -474,14 +485,12 @@ async fn remove(
             return to_login(&idp, jar).await;
         };
         if !crate::browser::csrf_valid(&idp, &jar, CSRF, &input.csrf) {
-            let e = ctx.t("account-form-expired");
-            return render(
+            return render_error(
                 &idp,
                 &ctx,
                 &jar,
                 &idnat,
-                Some(e),
-                None,
+                "account-form-expired",
                 StatusCode::FORBIDDEN,
             )
             .await;
@@ -498,29 +507,8 @@ async fn remove(
             .await?;
             return to_login(&idp, jar).await;
         }
-        if store::remove(&idp, &idnat, &id).await? {
-            render(
-                &idp,
-                &ctx,
-                &jar,
-                &idnat,
-                None,
-                Some(ctx.t("account-key-removed")),
-                StatusCode::OK,
-            )
-            .await
-        } else {
-            render(
-                &idp,
-                &ctx,
-                &jar,
-                &idnat,
-                Some(ctx.t("account-key-unknown")),
-                None,
-                StatusCode::NOT_FOUND,
-            )
-            .await
-        }
+        let found = store::remove(&idp, &idnat, &id).await?;
+        render_outcome(&idp, &ctx, &jar, &idnat, found, "account-key-removed").await
     };
     r.await.unwrap_or_else(|e| unavailable(&ctx, &e))
 }

@@ -137,6 +137,20 @@ fn refusal(idp: &Idp, ctx: &PageCtx, flow: &str, status: StatusCode, key: &str) 
     )
 }
 
+/// Records why a key login was refused, then says so (403).
+async fn refuse(
+    idp: &Idp,
+    ctx: &PageCtx,
+    flow: &str,
+    idnat: Option<&str>,
+    action: &str,
+    details: serde_json::Value,
+    key: &str,
+) -> Result<Response, IdpError> {
+    store::audit(idp, idnat, action, details).await?;
+    Ok(refusal(idp, ctx, flow, StatusCode::FORBIDDEN, key))
+}
+
 async fn finish_inner(
     idp: &Idp,
     ctx: &PageCtx,
@@ -191,36 +205,28 @@ async fn finish_inner(
     };
     let Some((key_id, idnat, mut passkey, counter)) = store::key_by_cred(idp, cred_id).await?
     else {
-        store::audit(
+        return refuse(
             idp,
+            ctx,
+            flow,
             None,
             "idp.webauthn.login_refused",
             serde_json::json!({ "reason": "unknown_key" }),
+            "webauthn-unknown-key",
         )
-        .await?;
-        return Ok(refusal(
+        .await;
+    };
+    if store::idnat_of_handle(idp, &handle).await?.as_deref() != Some(idnat.as_str()) {
+        return refuse(
             idp,
             ctx,
             flow,
-            StatusCode::FORBIDDEN,
-            "webauthn-unknown-key",
-        ));
-    };
-    if store::idnat_of_handle(idp, &handle).await?.as_deref() != Some(idnat.as_str()) {
-        store::audit(
-            idp,
             Some(&idnat),
             "idp.webauthn.login_refused",
             serde_json::json!({ "reason": "user_handle", "key": key_id }),
-        )
-        .await?;
-        return Ok(refusal(
-            idp,
-            ctx,
-            flow,
-            StatusCode::FORBIDDEN,
             "webauthn-unknown-key",
-        ));
+        )
+        .await;
     }
     let result = match rp.finish_discoverable_authentication(
         &credential,
@@ -231,83 +237,60 @@ async fn finish_inner(
         // webauthn-rs checks the counter against the stored one first (clone detection).
         Err(WebauthnError::CredentialPossibleCompromise) => {
             tracing::warn!(key = %key_id, "security key counter did not grow: possible clone");
-            store::audit(
+            return refuse(
                 idp,
+                ctx,
+                flow,
                 Some(&idnat),
                 "idp.webauthn.clone_suspected",
                 serde_json::json!({ "key": key_id, "stored": counter }),
-            )
-            .await?;
-            return Ok(refusal(
-                idp,
-                ctx,
-                flow,
-                StatusCode::FORBIDDEN,
                 "webauthn-counter",
-            ));
+            )
+            .await;
         }
         Err(e) => {
             tracing::warn!(error = %e, "security key assertion refused");
-            store::audit(
-                idp,
-                Some(&idnat),
-                "idp.webauthn.login_refused",
-                serde_json::json!({ "reason": e.to_string(), "key": key_id }),
-            )
-            .await?;
-            return Ok(refusal(
+            return refuse(
                 idp,
                 ctx,
                 flow,
-                StatusCode::FORBIDDEN,
+                Some(&idnat),
+                "idp.webauthn.login_refused",
+                serde_json::json!({ "reason": e.to_string(), "key": key_id }),
                 "webauthn-assertion-refused",
-            ));
+            )
+            .await;
         }
     };
     if !result.user_verified() {
-        store::audit(
-            idp,
-            Some(&idnat),
-            "idp.webauthn.login_refused",
-            serde_json::json!({ "reason": "no_user_verification", "key": key_id }),
-        )
-        .await?;
-        return Ok(refusal(
+        return refuse(
             idp,
             ctx,
             flow,
-            StatusCode::FORBIDDEN,
+            Some(&idnat),
+            "idp.webauthn.login_refused",
+            serde_json::json!({ "reason": "no_user_verification", "key": key_id }),
             "webauthn-no-uv",
-        ));
+        )
+        .await;
     }
     // Clone detection: a counter that a key reports must grow at every use.
     let new_counter = i64::from(result.counter());
     if (new_counter > 0 || counter > 0) && new_counter <= counter {
-        store::audit(
+        return refuse(
             idp,
+            ctx,
+            flow,
             Some(&idnat),
             "idp.webauthn.clone_suspected",
             serde_json::json!({ "key": key_id, "stored": counter, "presented": new_counter }),
-        )
-        .await?;
-        return Ok(refusal(
-            idp,
-            ctx,
-            flow,
-            StatusCode::FORBIDDEN,
             "webauthn-counter",
-        ));
+        )
+        .await;
     }
     passkey.update_credential(&result);
     if !store::used(idp, &key_id, counter, new_counter, &passkey).await? {
-        store::audit(idp, Some(&idnat), "idp.webauthn.clone_suspected", serde_json::json!({ "key": key_id, "stored": counter, "presented": new_counter, "race": true })).await?;
-        return Ok(refusal(
-            idp,
-            ctx,
-            flow,
-            StatusCode::FORBIDDEN,
-            "webauthn-counter",
-        ));
+        return refuse(idp, ctx, flow, Some(&idnat), "idp.webauthn.clone_suspected", serde_json::json!({ "key": key_id, "stored": counter, "presented": new_counter, "race": true }), "webauthn-counter").await;
     }
     store::audit(
         idp,
