@@ -409,6 +409,28 @@ async fn standin(dialect: Dialect) {
         b.url,
         main_of(&b.page)
     );
+    // Nathalie Girard, registered without contact coordinates (REG-12's case): her civil
+    // status matched, then her new coordinates asked.
+    let girard = caducee_registry::queries::get_professional(
+        &db.store,
+        &caducee_registry::queries::parse_id("19999900087").unwrap(),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    assert_eq!(girard.contact, None);
+    let mut b = Browser::new(&base);
+    b.get("/erpps/coordonnees-franceconnect").await;
+    b.submit(&[]).await;
+    b.submit(&[("identite", "demo-fc-nathalie-girard")]).await;
+    b.shows("NATHALIE Claire GIRARD");
+    b.submit(&[("rpps", "19999900087")]).await;
+    assert!(
+        b.url.contains("/coordonnees-franceconnect/coordonnees"),
+        "{}: {}",
+        b.url,
+        main_of(&b.page)
+    );
     // The first registration's identity.
     let mut b = Browser::new(&base);
     b.get("/erpps/inscription").await;
