@@ -242,14 +242,15 @@ async fn anomaly_view(
     typed: Typed,
     notice: Option<Alert>,
 ) -> Result<Response, PortalError> {
-    let store = st.portals.store();
-    let Some((report, events)) = anomaly::get(store, id).await.map_err(anomaly_error)? else {
+    let Some(Visible {
+        report,
+        events,
+        dept,
+        name,
+    }) = visible_anomaly(st, s, id).await?
+    else {
         return Ok(v.not_found(st));
     };
-    let (dept, name) = record::department_and_name(store, &report.idnat).await?;
-    if !s.agent.handles(dept.as_deref()) {
-        return Ok(v.not_found(st));
-    }
     let now = st.now();
     let failed = typed.errors.iter().any(Option::is_some);
     let mut page = agent_page(v, s, v.t("ars-anomaly-title"));
@@ -353,12 +354,47 @@ async fn anomaly_view(
     Ok(v.page(st, status, page.render()))
 }
 
-fn valid_id(id: &str) -> bool {
+pub(super) fn valid_id(id: &str) -> bool {
     !id.is_empty()
         && id.len() <= 64
         && id
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// An anomaly report the agent may see: the report, its history, the professional's
+/// département and name.
+struct Visible {
+    report: anomaly::Anomaly,
+    events: Vec<anomaly::AnomalyEvent>,
+    dept: Option<String>,
+    name: String,
+}
+
+/// The anomaly report `id` if this agent may see it (another département's report is not
+/// found).
+async fn visible_anomaly(
+    st: &ArsState,
+    s: &ArsSession,
+    id: &str,
+) -> Result<Option<Visible>, PortalError> {
+    if !valid_id(id) {
+        return Ok(None);
+    }
+    let store = st.portals.store();
+    let Some((report, events)) = anomaly::get(store, id).await.map_err(anomaly_error)? else {
+        return Ok(None);
+    };
+    let (dept, name) = record::department_and_name(store, &report.idnat).await?;
+    if !s.agent.handles(dept.as_deref()) {
+        return Ok(None);
+    }
+    Ok(Some(Visible {
+        report,
+        events,
+        dept,
+        name,
+    }))
 }
 
 /// `GET /ars/signalements/{id}`.
@@ -373,9 +409,7 @@ pub(crate) async fn anomaly_page(
             Ok(s) => s,
             Err(r) => return Ok(r),
         };
-        if !valid_id(&id) {
-            return Ok(v.not_found(&st));
-        }
+        // An invalid id is not found there too.
         anomaly_view(&st, &v, &s, &id, Typed::default(), None).await
     }
     .await;
@@ -400,18 +434,11 @@ pub(crate) async fn anomaly_submit(
             Ok(s) => s,
             Err(r) => return Ok(r),
         };
-        if !valid_id(&id) {
+        // The same check as the page: another département's report is not found.
+        if visible_anomaly(&st, &s, &id).await?.is_none() {
             return Ok(v.not_found(&st));
         }
         let store = st.portals.store();
-        // The same check as the page: another département's report is not found.
-        let Some((report, _)) = anomaly::get(store, &id).await.map_err(anomaly_error)? else {
-            return Ok(v.not_found(&st));
-        };
-        let (dept, _) = record::department_and_name(store, &report.idnat).await?;
-        if !s.agent.handles(dept.as_deref()) {
-            return Ok(v.not_found(&st));
-        }
         let clock = st.portals.clock().as_ref();
         let me = s.agent.actor();
         let outcome = match form.get("action") {
@@ -450,31 +477,14 @@ pub(crate) async fn anomaly_submit(
             }
             _ => return Ok(v.not_found(&st)),
         };
-        match outcome {
-            Ok(key) => {
-                anomaly_view(
-                    &st,
-                    &v,
-                    &s,
-                    &id,
-                    Typed::default(),
-                    Some(Alert::new(AlertKind::Success, v.t(key))),
-                )
-                .await
-            }
+        let notice = match outcome {
+            Ok(key) => Alert::new(AlertKind::Success, v.t(key)),
             Err(AnomalyError::Transition { .. } | AnomalyError::NotAssignee(_)) => {
-                anomaly_view(
-                    &st,
-                    &v,
-                    &s,
-                    &id,
-                    Typed::default(),
-                    Some(Alert::new(AlertKind::Warning, v.t("ars-anomaly-moved"))),
-                )
-                .await
+                Alert::new(AlertKind::Warning, v.t("ars-anomaly-moved"))
             }
-            Err(e) => Err(anomaly_error(e)),
-        }
+            Err(e) => return Err(anomaly_error(e)),
+        };
+        anomaly_view(&st, &v, &s, &id, Typed::default(), Some(notice)).await
     }
     .await;
     result.unwrap_or_else(|e| st.fail(&headers, &e))

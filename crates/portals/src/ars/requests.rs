@@ -6,7 +6,7 @@
 //! see only, served as attachments under a CSP that forbids everything.
 
 use super::pages::{Block, FormPart, Item, Section};
-use super::queue::{agent_page, logged_in};
+use super::queue::{agent_page, logged_in, valid_id};
 use super::session::ArsSession;
 use super::{age, when, ArsState, Visit, BASE};
 use crate::local::Form;
@@ -187,12 +187,9 @@ async fn request_view(
     notice: Option<Alert>,
 ) -> Result<Response, PortalError> {
     let store = st.portals.store();
-    let Some(r) = requests::get(store, id).await.map_err(request_error)? else {
+    let Some(r) = visible_request(st, s, id).await? else {
         return Ok(v.not_found(st));
     };
-    if !s.agent.handles(Some(&r.department)) || r.state == RequestState::Draft {
-        return Ok(v.not_found(st));
-    }
     let now = st.now();
     let status = status_of(&typed);
     let mut page = agent_page(v, s, kind_label(v, r.kind));
@@ -272,12 +269,19 @@ async fn request_view(
     Ok(v.page(st, status, page.render()))
 }
 
-fn valid_id(id: &str) -> bool {
-    !id.is_empty()
-        && id.len() <= 64
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+/// The change request `id` if this agent may see it.
+async fn visible_request(
+    st: &ArsState,
+    s: &ArsSession,
+    id: &str,
+) -> Result<Option<requests::Request>, PortalError> {
+    if !valid_id(id) {
+        return Ok(None);
+    }
+    let r = requests::get(st.portals.store(), id)
+        .await
+        .map_err(request_error)?;
+    Ok(r.filter(|r| s.agent.handles(Some(&r.department)) && r.state != RequestState::Draft))
 }
 
 /// `GET /ars/demandes/{id}`.
@@ -292,9 +296,7 @@ pub(crate) async fn request_page(
             Ok(s) => s,
             Err(r) => return Ok(r),
         };
-        if !valid_id(&id) {
-            return Ok(v.not_found(&st));
-        }
+        // An invalid id is not found there too.
         request_view(&st, &v, &s, &id, Typed::default(), None).await
     }
     .await;
@@ -318,16 +320,10 @@ pub(crate) async fn request_submit(
             Ok(s) => s,
             Err(r) => return Ok(r),
         };
-        if !valid_id(&id) {
+        if visible_request(&st, &s, &id).await?.is_none() {
             return Ok(v.not_found(&st));
         }
         let store = st.portals.store();
-        let Some(r) = requests::get(store, &id).await.map_err(request_error)? else {
-            return Ok(v.not_found(&st));
-        };
-        if !s.agent.handles(Some(&r.department)) || r.state == RequestState::Draft {
-            return Ok(v.not_found(&st));
-        }
         let (approve, reason) = match read_decision(&v, &form) {
             Ok(d) => d,
             Err(typed) => return request_view(&st, &v, &s, &id, typed, None).await,
@@ -338,31 +334,10 @@ pub(crate) async fn request_submit(
             requests::Decision::Reject { reason }
         };
         let clock = st.portals.clock().as_ref();
-        match requests::decide(store, clock, &id, &s.agent.actor(), decision).await {
-            Ok(_) => {
-                request_view(
-                    &st,
-                    &v,
-                    &s,
-                    &id,
-                    Typed::default(),
-                    Some(Alert::new(
-                        AlertKind::Success,
-                        v.t("ars-decision-saved-sent"),
-                    )),
-                )
-                .await
-            }
+        let notice = match requests::decide(store, clock, &id, &s.agent.actor(), decision).await {
+            Ok(_) => Alert::new(AlertKind::Success, v.t("ars-decision-saved-sent")),
             Err(RequestError::Transition { .. }) => {
-                request_view(
-                    &st,
-                    &v,
-                    &s,
-                    &id,
-                    Typed::default(),
-                    Some(Alert::new(AlertKind::Warning, v.t("ars-request-moved"))),
-                )
-                .await
+                Alert::new(AlertKind::Warning, v.t("ars-request-moved"))
             }
             Err(RequestError::ReasonRequired) => {
                 let typed = Typed {
@@ -370,10 +345,11 @@ pub(crate) async fn request_submit(
                     errors: [None, Some(v.t("ars-decision-reason-missing"))],
                     ..Typed::default()
                 };
-                request_view(&st, &v, &s, &id, typed, None).await
+                return request_view(&st, &v, &s, &id, typed, None).await;
             }
-            Err(e) => Err(request_error(e)),
-        }
+            Err(e) => return Err(request_error(e)),
+        };
+        request_view(&st, &v, &s, &id, Typed::default(), Some(notice)).await
     }
     .await;
     result.unwrap_or_else(|e| st.fail(&headers, &e))
@@ -390,16 +366,9 @@ async fn registration_view(
     typed: Typed,
     notice: Option<Alert>,
 ) -> Result<Response, PortalError> {
-    let store = st.portals.store();
-    let Some(r) = registration::get(store, id)
-        .await
-        .map_err(registration_error)?
-    else {
+    let Some(r) = visible_registration(st, s, id).await? else {
         return Ok(v.not_found(st));
     };
-    if !s.agent.handles(Some(&r.department)) || r.state == RegistrationState::Draft {
-        return Ok(v.not_found(st));
-    }
     let now = st.now();
     let status = status_of(&typed);
     let mut page = agent_page(v, s, v.t("ars-registration-title"));
@@ -519,9 +488,7 @@ pub(crate) async fn registration_page(
             Ok(s) => s,
             Err(r) => return Ok(r),
         };
-        if !valid_id(&id) {
-            return Ok(v.not_found(&st));
-        }
+        // An invalid id is not found there too.
         registration_view(&st, &v, &s, &id, Typed::default(), None).await
     }
     .await;
@@ -560,7 +527,8 @@ pub(crate) async fn registration_submit(
         };
         let clock = st.portals.clock().as_ref();
         let store = st.portals.store();
-        match registration::decide(store, clock, &id, &s.agent.actor(), decision).await {
+        let notice = match registration::decide(store, clock, &id, &s.agent.actor(), decision).await
+        {
             Ok(d) => {
                 let text = match &d.rpps {
                     Some(rpps) => v.ctx.tr.t_with(
@@ -569,29 +537,14 @@ pub(crate) async fn registration_submit(
                     ),
                     None => v.t("ars-decision-saved-sent"),
                 };
-                registration_view(
-                    &st,
-                    &v,
-                    &s,
-                    &id,
-                    Typed::default(),
-                    Some(Alert::new(AlertKind::Success, text)),
-                )
-                .await
+                Alert::new(AlertKind::Success, text)
             }
             Err(RegistrationError::WrongState(_)) => {
-                registration_view(
-                    &st,
-                    &v,
-                    &s,
-                    &id,
-                    Typed::default(),
-                    Some(Alert::new(AlertKind::Warning, v.t("ars-request-moved"))),
-                )
-                .await
+                Alert::new(AlertKind::Warning, v.t("ars-request-moved"))
             }
-            Err(e) => Err(registration_error(e)),
-        }
+            Err(e) => return Err(registration_error(e)),
+        };
+        registration_view(&st, &v, &s, &id, Typed::default(), Some(notice)).await
     }
     .await;
     result.unwrap_or_else(|e| st.fail(&headers, &e))
