@@ -440,6 +440,32 @@ struct KeyForm {
     name: String,
 }
 
+/// The professional and the time of their login for a key form, or the answer without
+/// a session (a login) or with an expired form.
+async fn key_form_session(
+    idp: &Idp,
+    ctx: &PageCtx,
+    jar: &CookieJar,
+    csrf: &str,
+) -> Result<Result<(String, i64), Response>, IdpError> {
+    let Some((idnat, auth_time, _)) = crate::browser::current_session(idp, jar).await? else {
+        return to_login(idp, jar.clone()).await.map(Err);
+    };
+    if !crate::browser::csrf_valid(idp, jar, CSRF, csrf) {
+        return render_error(
+            idp,
+            ctx,
+            jar,
+            &idnat,
+            "account-form-expired",
+            StatusCode::FORBIDDEN,
+        )
+        .await
+        .map(Err);
+    }
+    Ok(Ok((idnat, auth_time)))
+}
+
 async fn rename(
     State(idp): State<Idp>,
     ctx: PageCtx,
@@ -448,20 +474,10 @@ async fn rename(
     Form(input): Form<KeyForm>,
 ) -> Response {
     let r = async {
-        let Some((idnat, _, _)) = crate::browser::current_session(&idp, &jar).await? else {
-            return to_login(&idp, jar).await;
+        let (idnat, _) = match key_form_session(&idp, &ctx, &jar, &input.csrf).await? {
+            Ok(s) => s,
+            Err(r) => return Ok(r),
         };
-        if !crate::browser::csrf_valid(&idp, &jar, CSRF, &input.csrf) {
-            return render_error(
-                &idp,
-                &ctx,
-                &jar,
-                &idnat,
-                "account-form-expired",
-                StatusCode::FORBIDDEN,
-            )
-            .await;
-        }
         match clean_name(&input.name) {
             Err(k) => render_error(&idp, &ctx, &jar, &idnat, k, StatusCode::BAD_REQUEST).await,
             Ok(name) => {
@@ -481,20 +497,10 @@ async fn remove(
     Form(input): Form<KeyForm>,
 ) -> Response {
     let r = async {
-        let Some((idnat, auth_time, _)) = crate::browser::current_session(&idp, &jar).await? else {
-            return to_login(&idp, jar).await;
+        let (idnat, auth_time) = match key_form_session(&idp, &ctx, &jar, &input.csrf).await? {
+            Ok(s) => s,
+            Err(r) => return Ok(r),
         };
-        if !crate::browser::csrf_valid(&idp, &jar, CSRF, &input.csrf) {
-            return render_error(
-                &idp,
-                &ctx,
-                &jar,
-                &idnat,
-                "account-form-expired",
-                StatusCode::FORBIDDEN,
-            )
-            .await;
-        }
         // Removing a means of login asks for a recent login (a browser left open must not
         // let someone take the professional's keys away).
         if idp.now() - auth_time > FRESH_LOGIN_SECS {
