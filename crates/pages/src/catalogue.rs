@@ -12,7 +12,11 @@ use std::sync::LazyLock;
 /// One file per component, so that each component's words sit together.
 pub const KEYS_FILES: &[(Locale, &str, &str)] = &[
     (Locale::Fr, "kit.ftl", include_str!("../locales/fr/kit.ftl")),
-    (Locale::Fr, "erpps.ftl", include_str!("../locales/fr/erpps.ftl")),
+    (
+        Locale::Fr,
+        "erpps.ftl",
+        include_str!("../locales/fr/erpps.ftl"),
+    ),
     (Locale::Fr, "web.ftl", include_str!("../locales/fr/web.ftl")),
     (Locale::Fr, "idp.ftl", include_str!("../locales/fr/idp.ftl")),
     (
@@ -51,15 +55,27 @@ pub const KEYS_FILES: &[(Locale, &str, &str)] = &[
         "attestation.ftl",
         include_str!("../locales/fr/attestation.ftl"),
     ),
-    (Locale::Fr, "card.ftl", include_str!("../locales/fr/card.ftl")),
+    (
+        Locale::Fr,
+        "card.ftl",
+        include_str!("../locales/fr/card.ftl"),
+    ),
     (
         Locale::Fr,
         "delegation.ftl",
         include_str!("../locales/fr/delegation.ftl"),
     ),
-    (Locale::Fr, "ecps.ftl", include_str!("../locales/fr/ecps.ftl")),
+    (
+        Locale::Fr,
+        "ecps.ftl",
+        include_str!("../locales/fr/ecps.ftl"),
+    ),
     (Locale::En, "kit.ftl", include_str!("../locales/en/kit.ftl")),
-    (Locale::En, "erpps.ftl", include_str!("../locales/en/erpps.ftl")),
+    (
+        Locale::En,
+        "erpps.ftl",
+        include_str!("../locales/en/erpps.ftl"),
+    ),
     (Locale::En, "web.ftl", include_str!("../locales/en/web.ftl")),
     (Locale::En, "idp.ftl", include_str!("../locales/en/idp.ftl")),
     (
@@ -98,13 +114,21 @@ pub const KEYS_FILES: &[(Locale, &str, &str)] = &[
         "attestation.ftl",
         include_str!("../locales/en/attestation.ftl"),
     ),
-    (Locale::En, "card.ftl", include_str!("../locales/en/card.ftl")),
+    (
+        Locale::En,
+        "card.ftl",
+        include_str!("../locales/en/card.ftl"),
+    ),
     (
         Locale::En,
         "delegation.ftl",
         include_str!("../locales/en/delegation.ftl"),
     ),
-    (Locale::En, "ecps.ftl", include_str!("../locales/en/ecps.ftl")),
+    (
+        Locale::En,
+        "ecps.ftl",
+        include_str!("../locales/en/ecps.ftl"),
+    ),
 ];
 
 struct Catalogues {

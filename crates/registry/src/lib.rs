@@ -18,8 +18,8 @@ pub mod format;
 pub mod generate;
 pub mod import;
 pub mod queries;
-pub mod requests;
 pub mod registration;
+pub mod requests;
 pub mod schema;
 pub mod search;
 
