@@ -195,13 +195,15 @@ async fn issue(
 /// The card host of `serve` (PSC-06), bound before the identity provider starts so that
 /// the login page knows its URL (`config.idp.card_url`). With `--demo`: a test authority in
 /// the data directory (`pki/`), a card for the first persona (`pki/demo-card.p12`, its
-/// password printed and kept in `pki/demo-card.password`), the listener on the main
+/// password added to `notices`, printed after the listen line, and kept in
+/// `pki/demo-card.password`), the listener on the main
 /// port plus 363 unless `card_listen` says otherwise. Without `card_listen` (and outside
 /// demo mode): no card host.
 pub async fn prepare_card_host(
     config: &mut Config,
     store: &caducee_store::Store,
     main: std::net::SocketAddr,
+    notices: &mut Vec<String>,
 ) -> anyhow::Result<
     Option<(
         caducee_idp::card::CardListener,
@@ -240,12 +242,12 @@ pub async fn prepare_card_host(
             }
         }
         if let Ok(password) = std::fs::read_to_string(dir.join("demo-card.password")) {
-            println!(
+            notices.push(format!(
                 "carte CPS de démonstration : {} (mot de passe : {}) ; autorité : {}",
                 card.display(),
                 password.trim(),
                 ca.display()
-            );
+            ));
         }
         config.card_ca_file = Some(ca.clone());
         config.idp.card_demo_authority = Some(ca);

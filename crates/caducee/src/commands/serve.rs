@@ -112,23 +112,28 @@ pub async fn run(mut config: Config, args: ServeArgs) -> anyhow::Result<ExitCode
             }
         }
     });
+    // What the operator is told beside the listen line (délégation redirect URIs, the card
+    // host, the demo's card and agents): printed after it, because scripts and tests read
+    // the first line of stdout for the address (README).
+    let mut notices: Vec<String> = Vec::new();
     // The CPS card host (card_listen), bound first: the login page links to it.
-    let card_host = crate::commands::pki::prepare_card_host(&mut config, &store, local)
-        .await
-        .context("connexion par carte CPS")?;
+    let card_host =
+        crate::commands::pki::prepare_card_host(&mut config, &store, local, &mut notices)
+            .await
+            .context("connexion par carte CPS")?;
     // The identity provider: signing keys sealed with the instance secret (created at
     // first start), then the clients the configuration file declares.
     let instance_secret = config.instance_secret()?;
     // Délégation providers ([[delegations]]), their secrets read and checked now.
     config.idp.delegations = config.delegation_providers()?;
     for d in &config.idp.delegations {
-        println!(
+        notices.push(format!(
             "délégation {} ({}) : {} — URI de redirection à déclarer : {}",
             d.id,
             d.name,
             d.issuer,
             d.callback_url(&config.public_url())
-        );
+        ));
     }
     let idp = caducee_idp::Idp::start(
         store.clone(),
@@ -142,10 +147,10 @@ pub async fn run(mut config: Config, args: ServeArgs) -> anyhow::Result<ExitCode
     .context("fournisseur d'identité")?;
     crate::commands::client::apply_config_clients(&idp, &config).await?;
     if let Some((card_listener, trust)) = card_host {
-        println!(
+        notices.push(format!(
             "carte CPS : {} (certificat client exigé)",
             config.idp.card_url.as_deref().unwrap_or_default()
-        );
+        ));
         tokio::spawn(caducee_idp::card::listener::serve(
             card_listener,
             idp.clone(),
@@ -195,14 +200,14 @@ pub async fn run(mut config: Config, args: ServeArgs) -> anyhow::Result<ExitCode
             .await
             .context("agents ARS de démonstration")?;
         for a in &agents {
-            println!(
+            notices.push(format!(
                 "Démo — agent ARS {} (départements {}) : mot de passe {} ; TOTP {} ({})",
                 a.email,
                 a.departments.join(","),
                 a.password,
                 a.totp_secret,
                 a.otpauth_uri
-            );
+            ));
         }
     }
     // Expired flows (ACC-02: typed data gone after 10 minutes), spent codes and links,
@@ -318,6 +323,16 @@ pub async fn run(mut config: Config, args: ServeArgs) -> anyhow::Result<ExitCode
     tracing::info!(listen = %local, public_url = %config.public_url(), database = %caducee_store::redact_url(&config.database_url), demo = config.demo, "caducee démarré");
     // Printed on stdout so scripts and tests can find an ephemeral port.
     println!("caducee écoute sur http://{local}");
+    // Whoever started us may have read the address and closed the pipe (the tests do):
+    // a notice that cannot be written is not worth stopping the server for.
+    {
+        use std::io::Write as _;
+        let mut out = std::io::stdout().lock();
+        for notice in &notices {
+            let _ = writeln!(out, "{notice}");
+        }
+        let _ = out.flush();
+    }
     // `/metrics` on an address of its own, for the monitoring (issue 10, item 16).
     let metrics_server = match &config.metrics_listen {
         Some(addr) => {
