@@ -321,7 +321,12 @@ fn serve_with(url: &str, env: &[(&str, &str)]) -> (std::process::Child, String) 
 fn serve_full(url: &str, extra: &[&str], env: &[(&str, &str)]) -> (std::process::Child, String) {
     // The server's log goes to a file, shown if it does not start.
     let log = tempfile::NamedTempFile::new().unwrap();
+    // Its own working directory: on PostgreSQL the data directory (the demo's test
+    // authority) is ./data, which must not land in the source tree. Left behind with the
+    // other temporary files, as the child may outlive this function's scope.
+    let cwd = tempfile::tempdir().unwrap().keep();
     let mut child = caducee(url)
+        .current_dir(&cwd)
         .args(["serve", "--listen", "127.0.0.1:0"])
         .args(extra)
         .envs(env.iter().copied())
