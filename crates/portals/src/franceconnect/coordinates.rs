@@ -195,17 +195,7 @@ async fn start_page(State(st): State<PortalState>, headers: HeaderMap) -> Respon
             .ctx
             .t_delay("fc-coordinates-delay", st.portals.propagation_delay_secs()),
     ];
-    if super::configured(&st).is_none() {
-        page.alerts
-            .push(Alert::new(AlertKind::Error, t("fc-not-configured")));
-    } else {
-        page.buttons.push(
-            Button::new(t("fc-button"), ButtonKind::Primary).id("s-identifier-franceconnect"),
-        );
-    }
-    page.links
-        .push(Link::new("/erpps", t("fc-back-to-erpps")).id("retour-erpps"));
-    super::with_csp(&st, visit.form(&st, page, false))
+    super::start_page(&st, &visit, page)
 }
 
 async fn start_submit(
@@ -213,11 +203,7 @@ async fn start_submit(
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Response {
-    let visit = Visit::new(&st, &headers, START_PATH);
-    if !visit.csrf_ok(&st, &Form::parse(&body)) {
-        return csrf_refused(&visit, &st);
-    }
-    super::start(&st, &headers, &visit, Purpose::Coordinates).await
+    super::start_submit(&st, &headers, &body, START_PATH, Purpose::Coordinates).await
 }
 
 // ---------------------------------------------------------------------------------------

@@ -259,6 +259,43 @@ async fn start_inner(
 
 /// A page whose form leads to FranceConnect: its POST answers with a redirect there, which
 /// the CSP's `form-action` must allow (the browser checks redirects of a form too).
+/// The start page of a FranceConnect journey, `page` carrying its title and intro: the
+/// FranceConnect button (or why there is none) and the way back to eRPPS.
+pub(crate) fn start_page(
+    st: &PortalState,
+    visit: &Visit,
+    mut page: crate::local::pages::FormPage,
+) -> Response {
+    use caducee_pages::{Alert, AlertKind, Button, ButtonKind, Link};
+    let t = |k: &str| visit.ctx.t(k);
+    if configured(st).is_none() {
+        page.alerts
+            .push(Alert::new(AlertKind::Error, t("fc-not-configured")));
+    } else {
+        page.buttons.push(
+            Button::new(t("fc-button"), ButtonKind::Primary).id("s-identifier-franceconnect"),
+        );
+    }
+    page.links
+        .push(Link::new("/erpps", t("fc-back-to-erpps")).id("retour-erpps"));
+    with_csp(st, visit.form(st, page, false))
+}
+
+/// The start page's POST (`path`): the browser's token checked, then off to FranceConnect.
+pub(crate) async fn start_submit(
+    st: &PortalState,
+    headers: &HeaderMap,
+    body: &[u8],
+    path: &str,
+    purpose: Purpose,
+) -> Response {
+    let visit = Visit::new(st, headers, path);
+    if !visit.csrf_ok(st, &crate::local::Form::parse(body)) {
+        return registration::csrf_refused(&visit, st);
+    }
+    start(st, headers, &visit, purpose).await
+}
+
 pub(crate) fn with_csp(st: &PortalState, mut response: Response) -> Response {
     if let Some(fc) = configured(st) {
         let csp = format!(
