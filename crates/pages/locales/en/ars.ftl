@@ -126,7 +126,7 @@ ars-record-contact = Contact coordinates
 ars-record-anomalies = Anomaly reports
 ars-record-anomaly-meta = Filed on the portal { $portal } { $age } — { $state }
 ars-record-evidence = Supporting documents seen by the ARS
-ars-record-none = None.
+ars-record-none = Nothing to show.
 
 # Coordinates on the professional's behalf
 ars-contact-open = Set the coordinates on the professional's behalf

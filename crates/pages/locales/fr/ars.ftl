@@ -126,7 +126,7 @@ ars-record-contact = Coordonnées de contact
 ars-record-anomalies = Signalements d'anomalie
 ars-record-anomaly-meta = Déposé sur le portail { $portal } { $age } — { $state }
 ars-record-evidence = Pièces justificatives vues par l'ARS
-ars-record-none = Aucun.
+ars-record-none = Rien à afficher.
 
 # Coordonnées pour le compte du professionnel
 ars-contact-open = Renseigner les coordonnées pour le compte du professionnel

@@ -202,7 +202,7 @@ async fn record_view(
     if let Some(c) = &p.civil_identity {
         identity = identity
             .row(v.t("ars-record-birth-name"), c.birth_name.clone())
-            .row(v.t("ars-record-birth-date"), c.birth_date.clone());
+            .row(v.t("ars-record-birth-date"), day_month_year(&c.birth_date));
     }
     let professions = p
         .professions
@@ -748,6 +748,15 @@ pub(crate) fn attachment(content_type: &str, bytes: Vec<u8>, stem: &str) -> Resp
         HeaderValue::from_static("default-src 'none'; sandbox"),
     );
     r
+}
+
+/// A civil-status date as the seeds write dates (JJ/MM/AAAA); the registry keeps
+/// ISO 8601 (`YYYY-MM-DD`). Anything else is shown as kept.
+fn day_month_year(iso: &str) -> String {
+    match iso.split('-').collect::<Vec<_>>()[..] {
+        [y, m, d] if y.len() == 4 && m.len() == 2 && d.len() == 2 => format!("{d}/{m}/{y}"),
+        _ => iso.to_string(),
+    }
 }
 
 #[cfg(test)]
