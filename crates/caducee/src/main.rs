@@ -70,7 +70,7 @@ enum Command {
         #[command(subcommand)]
         what: commands::ars::ArsCommand,
     },
-    /// Attestations of RPPS registration: verify a PDF.
+    /// Attestations of RPPS registration: issue one (operator), verify a PDF.
     Attestation {
         #[command(subcommand)]
         what: commands::attestation::AttestationCommand,
