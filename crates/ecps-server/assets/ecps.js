@@ -9,6 +9,11 @@
 // - the long-poll GET /requests?wait=25, then POST /requests/{id} {code, password}.
 // The login page's activation request lands here with the activation in the fragment
 // (#activation=…&email=…&sms=…&expires=…), straight to the codes.
+// With a CPS card (PSC-04): « Activer avec ma carte CPS » keeps a random verifier in
+// sessionStorage and sends the browser to the card host with its SHA-256 (?defi=, as
+// PKCE's S256); the card host verifies the card and comes back with
+// #carte=<activation>&jeton=<token>&expires=…; the confirmation then carries card_token and
+// card_verifier instead of the codes, so a token that reaches another browser is useless.
 // The words come from the page (data-* of #ecps, translated by the server); no inline script.
 (function () {
   "use strict";
@@ -19,9 +24,10 @@
   var DB = "caducee-ecps";
   var STORE = "device";
   var ACTIVATION = "caducee-ecps-activation";
+  var CARD_VERIFIER = "caducee-ecps-card-verifier";
   var words = root.dataset;
   var $ = function (id) { return document.getElementById(id); };
-  var sections = ["etape-identifiant", "etape-codes", "etape-active", "etape-demande"];
+  var sections = ["etape-identifiant", "etape-codes", "etape-carte", "etape-active", "etape-demande"];
   var device = null; // {id, key, expiresAt}
   var polling = false;
   var current = null; // the request shown
@@ -160,6 +166,13 @@
     show("etape-identifiant");
     $("identifier").focus();
   }
+  function passwordsOk(pw, pw2) {
+    invalid(pw, pw.value.length < 8);
+    if (Array.from(pw.value).length < 8) { error(words.passwordShort); pw.focus(); return false; }
+    invalid(pw2, pw.value !== pw2.value);
+    if (pw.value !== pw2.value) { error(words.passwordMismatch); pw2.focus(); return false; }
+    return true;
+  }
   function confirmActivation(ev) {
     ev.preventDefault();
     clear();
@@ -170,25 +183,50 @@
     var codeOk = function (el) { return /^[0-9]{6}$/.test(el.value.trim()); };
     invalid(email, !codeOk(email)); invalid(sms, !codeOk(sms));
     if (!codeOk(email) || !codeOk(sms)) { error(words.codesMissing); (codeOk(email) ? sms : email).focus(); return; }
-    invalid(pw, pw.value.length < 8);
-    if (Array.from(pw.value).length < 8) { error(words.passwordShort); pw.focus(); return; }
-    invalid(pw2, pw.value !== pw2.value);
-    if (pw.value !== pw2.value) { error(words.passwordMismatch); pw2.focus(); return; }
+    if (!passwordsOk(pw, pw2)) return;
+    register(form, a, { email_code: email.value.trim(), sms_code: sms.value.trim(), password: pw.value }, function (r) {
+      if (r.body.error === "wrong_codes") { invalid(email, true); invalid(sms, true); }
+      if (r.body.error === "bad_password") invalid(pw, true);
+    });
+  }
+  // Activation proven by the card host: the password only.
+  function confirmCard(ev) {
+    ev.preventDefault();
+    clear();
+    var form = ev.target;
+    var a = JSON.parse(sessionStorage.getItem(ACTIVATION) || "null");
+    if (!a || !a.card_token) { restart(); return; }
+    var pw = $("card_password"), pw2 = $("card_password_confirmation");
+    if (!passwordsOk(pw, pw2)) return;
+    register(form, a, { card_token: a.card_token, card_verifier: a.card_verifier, password: pw.value }, function (r) {
+      if (r.body.error === "bad_password") { invalid(pw, true); return; }
+      // Spent, expired or refused: only a new visit to the card host helps.
+      sessionStorage.removeItem(ACTIVATION);
+    });
+  }
+  function startCard(ev) {
+    ev.preventDefault();
+    var href = ev.currentTarget.getAttribute("href");
+    var verifier = b64url(crypto.getRandomValues(new Uint8Array(32)));
+    sessionStorage.setItem(CARD_VERIFIER, verifier);
+    crypto.subtle.digest("SHA-256", new TextEncoder().encode(verifier)).then(function (h) {
+      location.assign(href + "?defi=" + b64url(new Uint8Array(h)));
+    }, function () { error(words.unsupported); });
+  }
+  // Makes the device key, confirms the activation with `fields` and keeps the device.
+  function register(form, a, fields, refused) {
     busy(form, true);
     var pair;
     crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, false, ["sign"]).then(function (p) {
       pair = p;
       return crypto.subtle.exportKey("jwk", p.publicKey);
     }).then(function (jwk) {
-      return call("POST", API + "/activations/" + encodeURIComponent(a.activation_id) + "/confirm", {
-        email_code: email.value.trim(), sms_code: sms.value.trim(), password: pw.value,
-        public_jwk: { kty: jwk.kty, crv: jwk.crv, x: jwk.x, y: jwk.y }
-      });
+      fields.public_jwk = { kty: jwk.kty, crv: jwk.crv, x: jwk.x, y: jwk.y };
+      return call("POST", API + "/activations/" + encodeURIComponent(a.activation_id) + "/confirm", fields);
     }).then(function (r) {
       if (r.status !== 201) {
         busy(form, false);
-        if (r.body.error === "wrong_codes") { invalid(email, true); invalid(sms, true); }
-        if (r.body.error === "bad_password") invalid(pw, true);
+        refused(r);
         error(failed(r));
         return;
       }
@@ -310,6 +348,9 @@
   // ------------------------------------------------------------ start
   $("form-identifiant").addEventListener("submit", startActivation);
   $("form-codes").addEventListener("submit", confirmActivation);
+  $("form-carte").addEventListener("submit", confirmCard);
+  $("recommencer-carte").addEventListener("click", restart);
+  if ($("activer-carte")) $("activer-carte").addEventListener("click", startCard);
   $("form-renvoi").addEventListener("submit", resend);
   $("recommencer").addEventListener("click", restart);
   $("form-demande").addEventListener("submit", answer);
@@ -326,6 +367,20 @@
   }
   // Sent here by the login page's activation request: the activation in the fragment.
   var handed = new URLSearchParams(location.hash.replace(/^#/, ""));
+  // Back from the card host: only the browser holding the verifier goes on.
+  if (handed.get("carte")) {
+    var verifier = sessionStorage.getItem(CARD_VERIFIER);
+    sessionStorage.removeItem(CARD_VERIFIER);
+    history.replaceState(null, "", location.pathname);
+    if (!verifier) { show("etape-identifiant"); error(words.cardForeign); return; }
+    sessionStorage.setItem(ACTIVATION, JSON.stringify({
+      activation_id: handed.get("carte"), card_token: handed.get("jeton") || "",
+      card_verifier: verifier, expires_at: Number(handed.get("expires")) || 0
+    }));
+    show("etape-carte");
+    $("card_password").focus();
+    return;
+  }
   if (handed.get("activation")) {
     sessionStorage.setItem(ACTIVATION, JSON.stringify({
       activation_id: handed.get("activation"), email_hint: handed.get("email") || "",
@@ -341,6 +396,8 @@
       return status();
     }
     var a = JSON.parse(sessionStorage.getItem(ACTIVATION) || "null");
-    if (a && a.expires_at > Date.now() / 1000) showCodes(a); else show("etape-identifiant");
+    if (a && a.expires_at > Date.now() / 1000) {
+      if (a.card_token) show("etape-carte"); else showCodes(a);
+    } else show("etape-identifiant");
   }).catch(function () { $("ecps-chargement").hidden = true; error(words.unsupported); });
 })();

@@ -89,7 +89,7 @@ impl EcpsServer {
     }
 
     /// Activations created per source and professional and hour, with the key counted.
-    fn starts_per_source_and_person(
+    pub(crate) fn starts_per_source_and_person(
         &self,
         source: &ClientSource,
         idnat: &IdNatPs,
@@ -109,7 +109,7 @@ impl EcpsServer {
     /// the answer turns out to be; when starting an activation for `idnat`, also refuses
     /// when the source has created too many for that professional (those are counted when
     /// created: a start the professional's budget refuses sends nothing and is not one).
-    async fn count_source(
+    pub(crate) async fn count_source(
         &self,
         source: &ClientSource,
         idnat: Option<&IdNatPs>,
@@ -140,7 +140,11 @@ impl EcpsServer {
     /// Refuses a new activation when the professional's budget is spent: activations of the
     /// last 24 hours, those whose codes were never entered right only during their first
     /// [`crate::EcpsConfig::activation_unused_weight_secs`]. Says when one frees up.
-    async fn check_professional_budget(&self, idnat: &IdNatPs, now: i64) -> Result<(), EcpsError> {
+    pub(crate) async fn check_professional_budget(
+        &self,
+        idnat: &IdNatPs,
+        now: i64,
+    ) -> Result<(), EcpsError> {
         let cfg = &self.config;
         let rows = sqlx::query(
             "SELECT created_at, status FROM ecps_activation WHERE idnat = $1 AND created_at > $2",
@@ -469,7 +473,7 @@ impl EcpsServer {
             return Err(EcpsError::ActivationNotFound);
         }
         let row = sqlx::query(
-            "SELECT idnat, email_code_hash, sms_code_hash, expires_at, tries, status
+            "SELECT idnat, email_code_hash, sms_code_hash, expires_at, tries, status, method
              FROM ecps_activation WHERE id = $1",
         )
         .bind(activation_id)
@@ -481,6 +485,11 @@ impl EcpsServer {
         let expires_at: i64 = row.try_get(3)?;
         let tries: i64 = row.try_get(4)?;
         let status: String = row.try_get(5)?;
+        let method: String = row.try_get(6)?;
+        // A card-proven activation has no codes: its token alone confirms it.
+        if method != "codes" {
+            return Err(EcpsError::ActivationNotFound);
+        }
         match status.as_str() {
             "pending" => {}
             "exhausted" => return Err(EcpsError::ActivationExhausted),
@@ -537,6 +546,21 @@ impl EcpsServer {
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
+        self.register_device(activation_id, idnat, password, &jwk, "codes")
+            .await
+    }
+
+    /// The end of a proven activation (codes or card), whose row is `confirming`: hashes
+    /// the password, registers the device for the configured years and replaces the
+    /// previous one, audited with the `method` that proved it.
+    pub(crate) async fn register_device(
+        &self,
+        activation_id: &str,
+        idnat: String,
+        password: &str,
+        jwk: &str,
+        method: &str,
+    ) -> Result<Device, EcpsError> {
         let password_hash = match self.hasher.hash(password).await {
             Ok(h) => h,
             Err(e) => {
@@ -585,7 +609,7 @@ impl EcpsServer {
         )
         .bind(&device_id)
         .bind(&idnat)
-        .bind(&jwk)
+        .bind(jwk)
         .bind(&password_hash)
         .bind(activated_at)
         .bind(device_expires_at)
@@ -602,6 +626,7 @@ impl EcpsServer {
                 subject: Some(&idnat),
                 details: serde_json::json!({
                     "activation": activation_id,
+                    "method": method,
                     "device": device_id,
                     "replaced": previous,
                     "expiresAt": device_expires_at,

@@ -42,6 +42,11 @@ pub struct EcpsConfig {
     pub proof_max_skew_secs: i64,
     /// Base URL used as the Message-ID domain of the e-mails (None: the notify default).
     pub public_url: Option<String>,
+    /// Validity of a card-proven activation's token (5 minutes, PSC-04 with the card).
+    pub card_activation_ttl_secs: i64,
+    /// The CPS card host's base URL (`card_url`), where `/ecps` sends a card holder to
+    /// activate with the card; None: no card host, the page offers the codes only.
+    pub card_url: Option<String>,
 }
 
 impl Default for EcpsConfig {
@@ -62,6 +67,8 @@ impl Default for EcpsConfig {
             request_window_secs: 600,
             proof_max_skew_secs: 60,
             public_url: None,
+            card_activation_ttl_secs: 300,
+            card_url: None,
         }
     }
 }

@@ -44,6 +44,16 @@ pub enum EcpsError {
         "nombre maximal de renvois de codes atteint : faites une nouvelle demande d'activation"
     )]
     TooManyResends,
+    /// PSC-04 with the card: the token is wrong, or came without the verifier of the
+    /// browser that went to the card host (another browser, a leaked link).
+    #[error("cette activation par carte CPS n'est pas valable dans ce navigateur : recommencez l'activation avec votre carte depuis cette page")]
+    CardTokenRefused,
+    /// PSC-04 with the card: the card's proof was not used in time.
+    #[error("la preuve de votre carte CPS a expiré : recommencez l'activation avec votre carte")]
+    CardActivationExpired,
+    /// PSC-04 with the card: the browser's challenge is not a S256 value (43 base64url).
+    #[error("lien d'activation par carte invalide : recommencez depuis la page e-CPS")]
+    BadCardChallenge,
     #[error("{0}")]
     BadPassword(String),
     #[error("clé publique de l'appareil invalide : une clé P-256 au format JWK est attendue")]

@@ -145,6 +145,9 @@ fn classify(e: &EcpsError) -> Option<(StatusCode, &'static str)> {
         E::WrongCodes { .. } => (S::FORBIDDEN, "wrong_codes"),
         E::ActivationExhausted => (S::GONE, "activation_exhausted"),
         E::TooManyResends => (S::TOO_MANY_REQUESTS, "too_many_resends"),
+        E::CardTokenRefused => (S::FORBIDDEN, "card_token_refused"),
+        E::CardActivationExpired => (S::GONE, "activation_expired"),
+        E::BadCardChallenge => (S::BAD_REQUEST, "bad_card_challenge"),
         E::BadPassword(_) => (S::BAD_REQUEST, "bad_password"),
         E::BadPublicKey => (S::BAD_REQUEST, "bad_public_key"),
         E::NoDevice => (S::NOT_FOUND, "no_device"),
@@ -263,10 +266,19 @@ async fn resend_activation(
     Ok(Json(started.into()))
 }
 
+/// The codes (`email_code`, `sms_code`), or for an activation proven by the CPS card
+/// (PSC-04) the card host's `card_token` with the `card_verifier` of the browser that went
+/// there.
 #[derive(Deserialize)]
 struct ConfirmBody {
-    email_code: String,
-    sms_code: String,
+    #[serde(default)]
+    email_code: Option<String>,
+    #[serde(default)]
+    sms_code: Option<String>,
+    #[serde(default)]
+    card_token: Option<String>,
+    #[serde(default)]
+    card_verifier: Option<String>,
     password: String,
     /// The device's P-256 public key, as a JWK object (or a string holding one).
     public_jwk: serde_json::Value,
@@ -288,16 +300,38 @@ async fn confirm_activation(
         serde_json::Value::String(s) => s,
         other => other.to_string(),
     };
-    let device = state
-        .ecps
-        .confirm_activation(
-            &id,
-            body.email_code.trim(),
-            body.sms_code.trim(),
-            &body.password,
-            &jwk,
-        )
-        .await?;
+    let device = match (body.card_token, body.email_code, body.sms_code) {
+        (Some(token), None, None) => {
+            state
+                .ecps
+                .confirm_card_activation(
+                    &id,
+                    token.trim(),
+                    body.card_verifier.as_deref().unwrap_or_default().trim(),
+                    &body.password,
+                    &jwk,
+                )
+                .await?
+        }
+        (None, Some(email_code), Some(sms_code)) => {
+            state
+                .ecps
+                .confirm_activation(
+                    &id,
+                    email_code.trim(),
+                    sms_code.trim(),
+                    &body.password,
+                    &jwk,
+                )
+                .await?
+        }
+        _ => {
+            return Err(ApiError::bad_request(
+                "bad_request",
+                "corps de requête invalide : les deux codes (email_code, sms_code), ou le jeton de la carte (card_token, card_verifier), sont attendus",
+            ))
+        }
+    };
     Ok((
         StatusCode::CREATED,
         Json(DeviceCreated {

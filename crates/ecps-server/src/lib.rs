@@ -25,6 +25,7 @@
 //! or an audit event, and never read the system clock.
 
 mod activation;
+mod card_activation;
 mod config;
 mod error;
 mod http;
@@ -45,6 +46,7 @@ use caducee_core::clock::SharedClock;
 use caducee_store::Store;
 
 pub use activation::{ActivationStarted, Device};
+pub use card_activation::{s256 as card_challenge, CardActivation};
 pub use config::EcpsConfig;
 pub use error::EcpsError;
 pub use http::router;
@@ -56,7 +58,10 @@ pub use requests::{
 };
 pub use schema::{migrations, MIGRATIONS};
 pub use watch::{LongPoll, POLL_EVERY};
-pub use web::{PAGE_PATH as WEB_PAGE_PATH, REQUEST_PATH as WEB_REQUEST_PATH};
+pub use web::{
+    CARD_ACTIVATION_PATH as WEB_CARD_ACTIVATION_PATH, PAGE_PATH as WEB_PAGE_PATH,
+    REQUEST_PATH as WEB_REQUEST_PATH,
+};
 
 /// The e-CPS server of one node. Cheap to clone; clones share the password hasher (and so
 /// its bound on concurrent argon2 computations).

@@ -74,6 +74,20 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "ecps_request_open_index",
         sql: "CREATE INDEX ecps_request_open ON ecps_request (status, expires_at);",
     },
+    // PSC-04 with the CPS card: an activation proven by the card host instead of the two
+    // codes. `method` codes | card; for a card row the code hashes are empty, and
+    // `card_token_hash` is the salted SHA-256 of the single-use token handed to the browser,
+    // `card_binding` the S256 challenge of the verifier the browser that started it keeps
+    // (a token seen without that verifier is refused), `card_serial` the card that proved it.
+    Migration {
+        component: "ecps",
+        version: 4,
+        name: "ecps_activation_by_card",
+        sql: "ALTER TABLE ecps_activation ADD COLUMN method TEXT NOT NULL DEFAULT 'codes';
+              ALTER TABLE ecps_activation ADD COLUMN card_token_hash TEXT;
+              ALTER TABLE ecps_activation ADD COLUMN card_binding TEXT;
+              ALTER TABLE ecps_activation ADD COLUMN card_serial TEXT;",
+    },
 ];
 
 /// Every migration the e-CPS server needs, with the tables it reads or writes through other

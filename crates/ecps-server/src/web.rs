@@ -39,6 +39,9 @@ const ICON_PATH: &str = "/ecps/icon.svg";
 const STRENGTH_PATH: &str = "/ecps/force-mot-de-passe";
 /// Where the login page's activation request ("ENVOYER MA DEMANDE D'ACTIVATION") posts.
 pub const REQUEST_PATH: &str = "/ecps/demande";
+/// Where `/ecps` sends a card holder on the card host (`card_url`), with `?defi=` the S256
+/// of the verifier the page keeps (PSC-04 with the CPS card; the idp's card/ecps.rs).
+pub const CARD_ACTIVATION_PATH: &str = "/ecps/activation-carte";
 
 const SCRIPT: &str = include_str!("../assets/ecps.js");
 const MANIFEST: &str = include_str!("../assets/manifest.webmanifest");
@@ -52,12 +55,24 @@ pub(crate) fn routes<S: Clone + Send + Sync + 'static>(
 ) -> Router<S> {
     let server: Arc<str> = public_url.into();
     let for_request = server.clone();
+    let card_url: Option<Arc<str>> = ecps.config().card_url.as_deref().map(Arc::from);
+    let card_for_request = card_url.clone();
     Router::new()
-        .route(PAGE_PATH, get(move |ctx| page(ctx, server.clone(), None)))
+        .route(
+            PAGE_PATH,
+            get(move |ctx| page(ctx, server.clone(), card_url.clone(), None)),
+        )
         .route(
             REQUEST_PATH,
             post(move |ctx, source, form| {
-                activation_request(ctx, ecps.clone(), for_request.clone(), source, form)
+                activation_request(
+                    ctx,
+                    ecps.clone(),
+                    for_request.clone(),
+                    card_for_request.clone(),
+                    source,
+                    form,
+                )
             }),
         )
         .route(SCRIPT_PATH, get(script))
@@ -87,6 +102,11 @@ struct AppPage {
     resend: Button,
     forget: Button,
     request_password: PasswordInput,
+    /// The card host's activation (PSC-04 with the CPS card), when there is a card host.
+    card_href: Option<String>,
+    card_password: PasswordInput,
+    card_password_confirmation: PasswordInput,
+    card_activate: Button,
 }
 
 fn rule_text(ctx: &PageCtx) -> String {
@@ -96,7 +116,12 @@ fn rule_text(ctx: &PageCtx) -> String {
     )
 }
 
-async fn page(ctx: PageCtx, server: Arc<str>, error: Option<String>) -> Response {
+async fn page(
+    ctx: PageCtx,
+    server: Arc<str>,
+    card_url: Option<Arc<str>>,
+    error: Option<String>,
+) -> Response {
     let tr = &ctx.tr;
     let layout = Layout::new(&ctx, ctx.t("ecps-web-title"))
         .with_script(caducee_pages::password_script_href())
@@ -112,7 +137,30 @@ async fn page(ctx: PageCtx, server: Arc<str>, error: Option<String>) -> Response
         false,
     );
     password_confirmation.field.autocomplete = Some("new-password");
+    // The same password fields for the card path, under names of their own (one page).
+    let mut card_password =
+        PasswordInput::new(tr, "card_password", ctx.t("ecps-web-password"), true)
+            .live(STRENGTH_PATH)
+            .rule(rule_text(&ctx), false);
+    card_password.field = card_password
+        .field
+        .clone()
+        .hint(ctx.t("ecps-web-password-hint"));
+    let mut card_password_confirmation = PasswordInput::new(
+        tr,
+        "card_password_confirmation",
+        ctx.t("ecps-web-password-confirm"),
+        false,
+    );
+    card_password_confirmation.field.autocomplete = Some("new-password");
     let page = AppPage {
+        card_href: card_url
+            .as_deref()
+            .map(|u| format!("{}{CARD_ACTIVATION_PATH}", u.trim_end_matches('/'))),
+        card_password,
+        card_password_confirmation,
+        card_activate: Button::new(ctx.t("ecps-web-activate"), ButtonKind::Primary)
+            .id("activer-avec-carte"),
         server: server.trim_end_matches('/').to_string(),
         manifest_href: MANIFEST_PATH,
         icon_href: ICON_PATH,
@@ -166,6 +214,7 @@ async fn activation_request(
     ctx: PageCtx,
     ecps: Arc<EcpsServer>,
     server: Arc<str>,
+    card_url: Option<Arc<str>>,
     source: Option<Extension<ClientSource>>,
     form: Result<Form<RequestForm>, FormRejection>,
 ) -> Response {
@@ -178,6 +227,7 @@ async fn activation_request(
         return page(
             ctx.clone(),
             server,
+            card_url,
             Some(ctx.t("ecps-web-error-identifier")),
         )
         .await;
@@ -193,10 +243,16 @@ async fn activation_request(
                 .finish();
             Redirect::to(&format!("{PAGE_PATH}#{fragment}")).into_response()
         }
-        Err(e) if e.is_client_error() => page(ctx, server, Some(e.to_string())).await,
+        Err(e) if e.is_client_error() => page(ctx, server, card_url, Some(e.to_string())).await,
         Err(e) => {
             tracing::error!(error = %e, "e-CPS : demande d'activation impossible");
-            page(ctx.clone(), server, Some(ctx.t("ecps-web-error-network"))).await
+            page(
+                ctx.clone(),
+                server,
+                card_url,
+                Some(ctx.t("ecps-web-error-network")),
+            )
+            .await
         }
     }
 }

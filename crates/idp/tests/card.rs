@@ -178,9 +178,16 @@ async fn env(dialect: Dialect) -> Env {
     )
     .await
     .unwrap();
-    let router = caducee_idp::router(idp.clone()).layer(axum::middleware::from_fn(
-        caducee_ecps_server::testkit::claimed_source,
-    ));
+    // The e-CPS device API beside the idp, as `web` mounts them: the card activation
+    // (PSC-04) is confirmed there.
+    let router = caducee_idp::router(idp.clone())
+        .merge(caducee_ecps_server::router(
+            std::sync::Arc::new(idp.ecps().clone()),
+            &base,
+        ))
+        .layer(axum::middleware::from_fn(
+            caducee_ecps_server::testkit::claimed_source,
+        ));
     tokio::spawn(async move { axum::serve(listener, router).await });
     tokio::spawn(card::listener::serve(card_listener, idp.clone(), trust));
     let idnat = IdNatPs::from(Rpps::from_payload("1999990001").unwrap());
@@ -546,7 +553,341 @@ async fn psc_06_ma_cps_declaration_revokes_and_the_new_card_works(dialect: Diale
     assert_eq!(audited, 1);
 }
 
+// ------------------------------------------------------------------ PSC-04 with the card
+
+/// What the card host hands back to `/ecps`: the activation, its token, its expiry.
+struct Handed {
+    activation: String,
+    token: String,
+}
+
+/// The browser goes to the card host with the S256 of `verifier`, as /ecps's script does;
+/// the card host's answer.
+async fn card_activation_attempt(
+    env: &Env,
+    b: &reqwest::Client,
+    verifier: &str,
+) -> reqwest::Response {
+    let url = format!(
+        "{}{}?defi={}",
+        env.card_base,
+        caducee_ecps_server::WEB_CARD_ACTIVATION_PATH,
+        caducee_ecps_server::card_challenge(verifier)
+    );
+    b.get(url).send().await.unwrap()
+}
+
+fn handed(r: &reqwest::Response, env: &Env) -> Handed {
+    assert_eq!(r.status(), 303);
+    let to = location(r);
+    let (page, fragment) = to.split_once('#').expect("the token in the fragment");
+    assert_eq!(page, format!("{}/ecps", env.base));
+    let q: std::collections::HashMap<String, String> =
+        url::form_urlencoded::parse(fragment.as_bytes())
+            .into_owned()
+            .collect();
+    Handed {
+        activation: q["carte"].clone(),
+        token: q["jeton"].clone(),
+    }
+}
+
+/// `POST /ecps/api/v1/activations/{id}/confirm` with the card's token and `verifier`.
+async fn confirm_with_card(env: &Env, h: &Handed, verifier: &str) -> reqwest::Response {
+    let jwk = p256::SecretKey::random(&mut rand::rngs::OsRng)
+        .public_key()
+        .to_jwk_string();
+    reqwest::Client::new()
+        .post(format!(
+            "{}/ecps/api/v1/activations/{}/confirm",
+            env.base, h.activation
+        ))
+        .json(&serde_json::json!({
+            "card_token": h.token,
+            "card_verifier": verifier,
+            "password": "mot de passe e-CPS de Julie",
+            "public_jwk": serde_json::from_str::<serde_json::Value>(&jwk).unwrap(),
+        }))
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn count(env: &Env, sql: &str) -> i64 {
+    sqlx::query_scalar(sql)
+        .bind(env.idnat.as_str())
+        .fetch_one(env.db.store.pool())
+        .await
+        .unwrap()
+}
+
+const VERIFIER_A: &str = "verificateur-du-navigateur-qui-a-commence-l-activation-0001";
+
+async fn psc_04_a_card_activates_an_ecps_without_codes(dialect: Dialect) {
+    let env = env(dialect).await;
+    // Julie Martin has no coordinates in the registry: the codes path sends her to her ARS.
+    let refused = env.idp.ecps().start_activation(&env.idnat).await;
+    assert!(
+        matches!(
+            refused,
+            Err(caducee_ecps_server::EcpsError::MissingContact(_))
+        ),
+        "{refused:?}"
+    );
+    let issued = env.card().await;
+    let b = browser_with_p12(&env, &issued.p12, P12_PASSWORD);
+    let r = card_activation_attempt(&env, &b, VERIFIER_A).await;
+    let h = handed(&r, &env);
+    // The token is not stored as such.
+    let stored: String =
+        sqlx::query_scalar("SELECT card_token_hash FROM ecps_activation WHERE id = $1")
+            .bind(&h.activation)
+            .fetch_one(env.db.store.pool())
+            .await
+            .unwrap();
+    assert_ne!(stored, h.token);
+    let r = confirm_with_card(&env, &h, VERIFIER_A).await;
+    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+    let body: serde_json::Value = r.json().await.unwrap();
+    let device = env
+        .idp
+        .ecps()
+        .active_device(env.idnat.as_str())
+        .await
+        .unwrap()
+        .expect("a device");
+    assert_eq!(body["device_id"], device.id);
+    // Registered like any other: 3 years.
+    assert_eq!(
+        device.expires_at,
+        datetime!(2029-03-02 09:00 UTC).unix_timestamp()
+    );
+    // No code was sent, and both steps are audited with the card's serial and the method.
+    let sent: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM notify_outbox")
+        .fetch_one(env.db.store.pool())
+        .await
+        .unwrap();
+    assert_eq!(sent, 0);
+    let started: String = sqlx::query_scalar(
+        "SELECT details FROM audit_event WHERE action = 'ecps.activation.card_started' AND subject = $1",
+    )
+    .bind(env.idnat.as_str())
+    .fetch_one(env.db.store.pool())
+    .await
+    .unwrap();
+    assert!(started.contains(&issued.serial), "{started}");
+    assert!(!started.contains(&h.token));
+    let activated: String = sqlx::query_scalar(
+        "SELECT details FROM audit_event WHERE action = 'ecps.device.activated' AND subject = $1",
+    )
+    .bind(env.idnat.as_str())
+    .fetch_one(env.db.store.pool())
+    .await
+    .unwrap();
+    assert!(activated.contains("\"method\":\"card\""), "{activated}");
+    // Codes do not confirm a card activation (it has none), and cost it nothing.
+    let h = handed(&card_activation_attempt(&env, &b, VERIFIER_A).await, &env);
+    let jwk = p256::SecretKey::random(&mut rand::rngs::OsRng)
+        .public_key()
+        .to_jwk_string();
+    let r = reqwest::Client::new()
+        .post(format!(
+            "{}/ecps/api/v1/activations/{}/confirm",
+            env.base, h.activation
+        ))
+        .json(&serde_json::json!({
+            "email_code": "000000", "sms_code": "000000",
+            "password": "mot de passe e-CPS de Julie",
+            "public_jwk": serde_json::from_str::<serde_json::Value>(&jwk).unwrap(),
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    assert_eq!(confirm_with_card(&env, &h, VERIFIER_A).await.status(), 201);
+}
+
+async fn psc_04_a_replayed_or_expired_card_token_is_refused(dialect: Dialect) {
+    let env = env(dialect).await;
+    let issued = env.card().await;
+    let b = browser_with_p12(&env, &issued.p12, P12_PASSWORD);
+    let h = handed(&card_activation_attempt(&env, &b, VERIFIER_A).await, &env);
+    assert_eq!(confirm_with_card(&env, &h, VERIFIER_A).await.status(), 201);
+    // Replayed: single use.
+    let r = confirm_with_card(&env, &h, VERIFIER_A).await;
+    assert_eq!(r.status(), 410);
+    let e: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(e["error"], "activation_closed");
+    // Expired: 5 minutes by the clock (two hours on, so that the source's hourly
+    // allowance of 2 activations for one professional is free again).
+    env.clock.advance(time::Duration::seconds(7_201));
+    let h = handed(&card_activation_attempt(&env, &b, VERIFIER_A).await, &env);
+    env.clock.advance(time::Duration::seconds(299));
+    let fresh = handed(&card_activation_attempt(&env, &b, VERIFIER_A).await, &env);
+    // A new card activation supersedes the previous one.
+    assert_eq!(confirm_with_card(&env, &h, VERIFIER_A).await.status(), 410);
+    env.clock.advance(time::Duration::seconds(301));
+    let r = confirm_with_card(&env, &fresh, VERIFIER_A).await;
+    assert_eq!(r.status(), 410);
+    let e: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(e["error"], "activation_expired");
+    assert!(
+        e["message"]
+            .as_str()
+            .unwrap()
+            .contains("carte CPS a expiré"),
+        "{e}"
+    );
+}
+
+async fn psc_04_a_revoked_expired_or_foreign_card_cannot_activate(dialect: Dialect) {
+    let env = env(dialect).await;
+    // Revoked.
+    let issued = env.card().await;
+    pki::revoke(
+        &env.db.store,
+        env.now(),
+        env.idnat.number(),
+        "lost",
+        "operator:test",
+    )
+    .await
+    .unwrap();
+    let b = browser_with_p12(&env, &issued.p12, P12_PASSWORD);
+    let r = card_activation_attempt(&env, &b, VERIFIER_A).await;
+    assert_eq!(r.status(), 403);
+    let page = r.text().await.unwrap();
+    assert!(page.contains("Votre carte CPS a été révoquée"), "{page}");
+    assert!(page.contains("Revenir à mon e-CPS"), "{page}");
+    // Expired.
+    let now = env.now();
+    let old = env
+        .authority
+        .issue_card(
+            &env.db.store,
+            now,
+            &env.idnat,
+            (now - pki::CARD_VALIDITY_SECS, now - 86_400),
+            P12_PASSWORD,
+            "operator:test",
+        )
+        .await
+        .unwrap();
+    let b = browser_with_pem(&env, &format!("{}{}", old.key_pem, old.cert_pem));
+    let r = card_activation_attempt(&env, &b, VERIFIER_A).await;
+    assert_eq!(r.status(), 403);
+    assert!(r.text().await.unwrap().contains("Votre carte CPS a expiré"));
+    // Foreign: another authority's certificate carrying the same idNat.
+    let foreign_key = rcgen::KeyPair::generate().unwrap();
+    let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, env.idnat.as_str());
+    let foreign = params.self_signed(&foreign_key).unwrap();
+    let b = browser_with_pem(
+        &env,
+        &format!("{}{}", foreign_key.serialize_pem(), foreign.pem()),
+    );
+    let r = card_activation_attempt(&env, &b, VERIFIER_A).await;
+    assert_eq!(r.status(), 403);
+    assert!(r
+        .text()
+        .await
+        .unwrap()
+        .contains("Cette carte n'est pas une carte CPS reconnue"));
+    // A valid card with a malformed challenge: refused before anything is created.
+    let fresh = env.card().await;
+    let b = browser_with_p12(&env, &fresh.p12, P12_PASSWORD);
+    let r = b
+        .get(format!(
+            "{}/ecps/activation-carte?defi=court",
+            env.card_base
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    // Nothing was created, and each refused card was audited.
+    assert_eq!(
+        count(
+            &env,
+            "SELECT COUNT(*) FROM ecps_activation WHERE idnat = $1"
+        )
+        .await,
+        0
+    );
+    let refused: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM audit_event WHERE action = 'ecps.activation.card_refused'",
+    )
+    .fetch_one(env.db.store.pool())
+    .await
+    .unwrap();
+    assert_eq!(refused, 3);
+}
+
+async fn psc_04_a_card_token_from_another_browser_is_refused(dialect: Dialect) {
+    let env = env(dialect).await;
+    let issued = env.card().await;
+    let b = browser_with_p12(&env, &issued.p12, P12_PASSWORD);
+    let h = handed(&card_activation_attempt(&env, &b, VERIFIER_A).await, &env);
+    // The token reached a browser that does not hold the verifier of the one that started.
+    let r = confirm_with_card(
+        &env,
+        &h,
+        "verificateur-d-un-autre-navigateur-000000000000000",
+    )
+    .await;
+    assert_eq!(r.status(), 403);
+    let e: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(e["error"], "card_token_refused");
+    // And the activation is closed: the right browser starts again.
+    assert_eq!(confirm_with_card(&env, &h, VERIFIER_A).await.status(), 410);
+    // A wrong token with the right verifier is refused too.
+    let mut h = handed(&card_activation_attempt(&env, &b, VERIFIER_A).await, &env);
+    h.token = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA".into();
+    assert_eq!(confirm_with_card(&env, &h, VERIFIER_A).await.status(), 403);
+    assert!(env
+        .idp
+        .ecps()
+        .active_device(env.idnat.as_str())
+        .await
+        .unwrap()
+        .is_none());
+    assert_eq!(
+        count(
+            &env,
+            "SELECT COUNT(*) FROM audit_event WHERE action = 'ecps.activation.card_refused' AND subject = $1"
+        )
+        .await,
+        2
+    );
+}
+
+async fn psc_04_card_activations_are_rate_limited_as_the_codes(dialect: Dialect) {
+    let env = env(dialect).await;
+    let issued = env.card().await;
+    let b = browser_with_p12(&env, &issued.p12, P12_PASSWORD);
+    // 2 activations an hour for one professional from one source, as the codes path.
+    for _ in 0..2 {
+        handed(&card_activation_attempt(&env, &b, VERIFIER_A).await, &env);
+    }
+    let r = card_activation_attempt(&env, &b, VERIFIER_A).await;
+    assert_eq!(r.status(), 429);
+    assert!(r
+        .text()
+        .await
+        .unwrap()
+        .contains("trop de demandes d'activation"));
+    env.clock.advance(time::Duration::seconds(7_201));
+    handed(&card_activation_attempt(&env, &b, VERIFIER_A).await, &env);
+}
+
 on_both_engines! {
+    psc_04_a_card_activates_an_ecps_without_codes => psc_04_a_card_activates_an_ecps_without_codes;
+    psc_04_a_replayed_or_expired_card_token_is_refused => psc_04_a_replayed_or_expired_card_token_is_refused;
+    psc_04_a_revoked_expired_or_foreign_card_cannot_activate => psc_04_a_revoked_expired_or_foreign_card_cannot_activate;
+    psc_04_a_card_token_from_another_browser_is_refused => psc_04_a_card_token_from_another_browser_is_refused;
+    psc_04_card_activations_are_rate_limited_as_the_codes => psc_04_card_activations_are_rate_limited_as_the_codes;
     psc_06_card_login_through_the_listener => psc_06_card_login_through_the_listener;
     psc_06_revoked_expired_and_foreign_cards_refused => psc_06_revoked_expired_and_foreign_cards_refused;
     psc_06_ma_cps_declaration_revokes_and_the_new_card_works => psc_06_ma_cps_declaration_revokes_and_the_new_card_works;

@@ -63,6 +63,16 @@ pub async fn run(mut config: Config, args: ServeArgs) -> anyhow::Result<ExitCode
     let worker_task = tokio::spawn(worker.run(async move {
         let _ = worker_stopped.await;
     }));
+    // What the operator is told beside the listen line (délégation redirect URIs, the card
+    // host, the demo's card and agents): printed after it, because scripts and tests read
+    // the first line of stdout for the address (README).
+    let mut notices: Vec<String> = Vec::new();
+    // The CPS card host (card_listen), bound first: the login page and
+    // the e-CPS page (activation with the card, PSC-04) link to it.
+    let card_host =
+        crate::commands::pki::prepare_card_host(&mut config, &store, local, &mut notices)
+            .await
+            .context("connexion par carte CPS")?;
     // The e-CPS server: OWASP argon2 parameters, default limits (DESIGN.md).
     let ecps = std::sync::Arc::new(caducee_ecps_server::EcpsServer::new(
         store.clone(),
@@ -70,6 +80,7 @@ pub async fn run(mut config: Config, args: ServeArgs) -> anyhow::Result<ExitCode
         waker.clone(),
         caducee_ecps_server::EcpsConfig {
             public_url: Some(config.public_url()),
+            card_url: config.idp.card_url.clone(),
             ..caducee_ecps_server::EcpsConfig::default()
         },
     ));
@@ -112,15 +123,6 @@ pub async fn run(mut config: Config, args: ServeArgs) -> anyhow::Result<ExitCode
             }
         }
     });
-    // What the operator is told beside the listen line (délégation redirect URIs, the card
-    // host, the demo's card and agents): printed after it, because scripts and tests read
-    // the first line of stdout for the address (README).
-    let mut notices: Vec<String> = Vec::new();
-    // The CPS card host (card_listen), bound first: the login page links to it.
-    let card_host =
-        crate::commands::pki::prepare_card_host(&mut config, &store, local, &mut notices)
-            .await
-            .context("connexion par carte CPS")?;
     // The identity provider: signing keys sealed with the instance secret (created at
     // first start), then the clients the configuration file declares.
     let instance_secret = config.instance_secret()?;

@@ -29,8 +29,8 @@ const PROOF_TTL_SECS: i64 = 120;
 /// The card host's state.
 #[derive(Clone)]
 pub(crate) struct CardHost {
-    idp: Idp,
-    trust: Trust,
+    pub(crate) idp: Idp,
+    pub(crate) trust: Trust,
 }
 
 /// The routes of the card host: the card login and the page kit's assets.
@@ -39,6 +39,11 @@ pub fn card_host_router(idp: Idp, trust: Trust) -> Router {
         .route(
             &format!("{REALM_PATH}/login/{{flow}}/carte"),
             get(card_login),
+        )
+        // PSC-04: e-CPS activation with the card (card/ecps.rs).
+        .route(
+            caducee_ecps_server::WEB_CARD_ACTIVATION_PATH,
+            get(super::ecps::card_activation),
         )
         .with_state(CardHost { idp, trust })
         .merge(caducee_pages::routes(true))
@@ -82,7 +87,7 @@ pub enum Refusal {
 }
 
 impl Refusal {
-    fn keys(self) -> (&'static str, &'static str) {
+    pub(crate) fn keys(self) -> (&'static str, &'static str) {
         match self {
             Refusal::NoCertificate => ("card-refused-none-title", "card-refused-none-text"),
             Refusal::Foreign => ("card-refused-foreign-title", "card-refused-foreign-text"),
@@ -96,7 +101,7 @@ impl Refusal {
         }
     }
 
-    fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Refusal::NoCertificate => "no_certificate",
             Refusal::Foreign => "foreign",

@@ -1,7 +1,8 @@
 //! The CPS card (PSC-06, PSC-04 with the card): a test certificate authority issuing
 //! CPS-like card certificates (pki.rs, driven by `caducee pki …`), the TLS listener that
 //! requires a client certificate (listener.rs), the card login on it (login.rs) that ends
-//! the idp's login flow on the main origin, and "Ma CPS" on the account page (account.rs).
+//! the idp's login flow on the main origin, the e-CPS activation with the card on it
+//! (ecps.rs, PSC-04), and "Ma CPS" on the account page (account.rs).
 //!
 //! State is in the database (component `idp_card`): the authority's certificate, every
 //! card issued (serial, holder, validity, state), the declarations of loss or theft and the
@@ -9,6 +10,7 @@
 //! login, without reloading anything.
 
 pub mod account;
+mod ecps;
 pub mod listener;
 pub mod login;
 pub mod pki;
