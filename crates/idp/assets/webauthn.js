@@ -1,5 +1,6 @@
 // Security keys (PSC-07): the account page's registration (form#ajout-cle) and the login
-// page's "Clé de sécurité" tab (form#connexion-cle). The server gives the options (JSON,
+// page's "Clé de sécurité" tab (form#connexion-cle, the key alone; form#connexion-cle-identifiant,
+// after typing the identifier). The server gives the options (JSON,
 // base64url), this script turns them into ArrayBuffers for navigator.credentials and the
 // answers back into base64url JSON. Words come from the page (data-*).
 (function () {
@@ -63,21 +64,33 @@
     });
   }
 
-  var login = document.getElementById('connexion-cle');
-  if (login) {
-    var loginState = document.getElementById('etat-cle');
-    login.addEventListener('submit', function (ev) {
-      if (login.elements.credential.value) return;
+  // A login form: the key alone (#connexion-cle) or after the identifier
+  // (#connexion-cle-identifiant, whose options are asked with the identifier typed).
+  function loginForm(form, stateId, withIdentifier) {
+    if (!form) return;
+    var state = document.getElementById(stateId);
+    form.addEventListener('submit', function (ev) {
+      if (form.elements.credential.value) return;
       ev.preventDefault();
-      if (!supported) { say(loginState, login.dataset.unsupported); return; }
-      say(loginState, login.dataset.working);
-      post(login.dataset.options, { csrf: login.elements.csrf.value }).then(function (o) {
+      if (!supported) { say(state, form.dataset.unsupported); return; }
+      var body = { csrf: form.elements.csrf.value };
+      if (withIdentifier) {
+        body.identifier_type = form.elements.identifier_type.value;
+        body.identifier = form.elements.identifier.value;
+        if (!body.identifier.trim()) {
+          say(state, form.dataset.empty);
+          form.elements.identifier.focus();
+          return;
+        }
+      }
+      say(state, form.dataset.working);
+      post(form.dataset.options, body).then(function (o) {
         var pk = o.publicKey;
         pk.challenge = b64uToBuf(pk.challenge);
         (pk.allowCredentials || []).forEach(function (c) { c.id = b64uToBuf(c.id); });
         return navigator.credentials.get({ publicKey: pk }).then(function (c) {
-          login.elements.ceremony.value = o.ceremony;
-          login.elements.credential.value = JSON.stringify({
+          form.elements.ceremony.value = o.ceremony;
+          form.elements.credential.value = JSON.stringify({
             id: c.id, rawId: bufToB64u(c.rawId), type: c.type, extensions: {},
             response: {
               authenticatorData: bufToB64u(c.response.authenticatorData),
@@ -86,9 +99,11 @@
               userHandle: c.response.userHandle ? bufToB64u(c.response.userHandle) : null
             }
           });
-          login.submit();
+          form.submit();
         });
-      }).catch(function (e) { say(loginState, why(login, e)); });
+      }).catch(function (e) { say(state, why(form, e)); });
     });
   }
+  loginForm(document.getElementById('connexion-cle'), 'etat-cle', false);
+  loginForm(document.getElementById('connexion-cle-identifiant'), 'etat-cle-identifiant', true);
 })();

@@ -83,6 +83,9 @@ struct IdpInner {
     discovery: String,
     /// The délégation providers (`[[delegations]]`) and their discovery caches.
     delegations: delegation::Brokers,
+    /// The HMAC key of the security keys' decoy credential ids (PSC-07), derived from the
+    /// instance secret so that every node gives an identifier the same decoys.
+    webauthn_decoys: aws_lc_rs::hmac::Key,
 }
 
 impl Idp {
@@ -103,6 +106,7 @@ impl Idp {
         let ring = keys::KeyRing::new(instance_secret)?;
         ring.ensure(&store, clock.unix()).await?;
         let delegations = delegation::Brokers::new(&config.delegations)?;
+        let webauthn_decoys = webauthn::decoy_key(instance_secret)?;
         let http = reqwest::Client::builder()
             .user_agent("caducee-idp")
             .redirect(reqwest::redirect::Policy::none())
@@ -123,6 +127,7 @@ impl Idp {
                 revoked: Default::default(),
                 http,
                 delegations,
+                webauthn_decoys,
             }),
         })
     }
@@ -241,6 +246,10 @@ impl Idp {
 
     pub(crate) fn delegations(&self) -> &delegation::Brokers {
         &self.inner.delegations
+    }
+
+    pub(crate) fn webauthn_decoys(&self) -> &aws_lc_rs::hmac::Key {
+        &self.inner.webauthn_decoys
     }
 
     fn now(&self) -> i64 {

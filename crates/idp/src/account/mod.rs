@@ -312,13 +312,15 @@ async fn register_options(
         let (ccr, state) = rp
             .start_passkey_registration(handle, &idnat, &idnat, Some(exclude))
             .map_err(|e| IdpError::Internal(format!("WebAuthn : {e}")))?;
-        // A discoverable credential (resident key), so that the key alone logs in, with
-        // user verification (webauthn-rs's passkey registration asks for UV, not residency).
+        // A discoverable credential (resident key) when the key can keep one, so that the key
+        // alone logs in; a key that cannot (many FIDO2 keys have few or no slots) still
+        // registers and logs in after typing the identifier. User verification always
+        // (webauthn-rs's passkey registration asks for UV, not residency).
         let mut public_key =
             serde_json::to_value(&ccr.public_key).map_err(|e| IdpError::Internal(e.to_string()))?;
         public_key["authenticatorSelection"] = serde_json::json!({
-            "residentKey": "required",
-            "requireResidentKey": true,
+            "residentKey": "preferred",
+            "requireResidentKey": false,
             "userVerification": "required",
         });
         let ceremony = store::start_ceremony(&idp, "register", Some(&idnat), None, &state).await?;

@@ -176,6 +176,8 @@ pub(super) async fn render_form(
                         })
                         .unwrap_or_default(),
                     script_url: crate::webauthn::script_url(idp),
+                    identified_action: crate::webauthn::identified::action_url(idp, &f.id),
+                    identified_options_url: crate::webauthn::identified::options_url(idp, &f.id),
                 },
                 action: &action,
                 csrf: &csrf,
@@ -353,7 +355,7 @@ async fn submit_inner(
 
 /// Reads the identifier the way the professional typed it; the error is the catalogue key
 /// of what to tell them.
-fn parse_identifier(kind: &str, typed: &str) -> Result<IdNatPs, &'static str> {
+pub(super) fn parse_identifier(kind: &str, typed: &str) -> Result<IdNatPs, &'static str> {
     if typed.is_empty() {
         return Err("idp-identifier-empty");
     }

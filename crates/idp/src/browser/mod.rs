@@ -158,6 +158,49 @@ pub(crate) fn csrf_valid(
     cookies::csrf_ok(idp, jar, purpose, given)
 }
 
+/// The idNat of an identifier as typed on a login form (RPPS, ADELI or idNat, PSC-02), or
+/// the catalogue key of what to fix.
+pub(crate) fn parse_identifier(
+    kind: &str,
+    typed: &str,
+) -> Result<caducee_core::ids::IdNatPs, &'static str> {
+    login::parse_identifier(kind, typed)
+}
+
+/// « Mémoriser mon identifiant sur ce poste »: the jar that remembers (or forgets) it.
+pub(crate) fn remember_identifier(
+    idp: &Idp,
+    jar: axum_extra::extract::CookieJar,
+    remember: bool,
+    kind: &str,
+    typed: &str,
+) -> axum_extra::extract::CookieJar {
+    if remember {
+        cookies::remember(idp, jar, kind, typed)
+    } else {
+        cookies::forget(idp, jar)
+    }
+}
+
+/// The limit of identifiers a source may submit on the login page (shared by every form
+/// that takes an identifier).
+pub(crate) fn logins_per_source(idp: &Idp) -> caducee_store::throttle::Limit {
+    binding::logins_per_source(idp)
+}
+
+/// When this browser logged `idnat` in recently: the throttle key of that pair (its own
+/// budget, so strangers typing the identifier cannot lock the professional out).
+pub(crate) async fn known_browser_key(
+    idp: &Idp,
+    jar: &axum_extra::extract::CookieJar,
+    idnat: &str,
+) -> Result<Option<String>, crate::IdpError> {
+    let browser = cookies::existing_browser_secret(idp, jar).unwrap_or_default();
+    Ok(binding::is_known_for(idp, &browser, idnat)
+        .await?
+        .then(|| format!("{}:{idnat}", crate::secret_hash(&browser))))
+}
+
 /// Whether the login flow `flow_id` exists, is not finished and belongs to this browser.
 pub(crate) async fn flow_is_open(
     idp: &Idp,

@@ -125,6 +125,18 @@ pub(super) struct KeyTab {
     pub csrf: String,
     /// The script of the key ceremonies (webauthn.js).
     pub script_url: String,
+    /// The same after typing the identifier: where the assertion is posted, where the
+    /// script asks for a challenge limited to that professional's keys.
+    pub identified_action: String,
+    pub identified_options_url: String,
+}
+
+/// The identifier form of the "Clé de sécurité" panel (as `key_id`): the e-CPS tab's
+/// fields (PSC-02), with ids of their own (both panels are on the page).
+pub(super) struct KeyIdentifier {
+    pub identifier_type: Select,
+    pub identifier: Field,
+    pub remember: Checkbox,
 }
 
 #[derive(Template)]
@@ -140,16 +152,33 @@ struct LoginPage<'a> {
     card: CardTab,
     delegation: DelegationTab,
     key: KeyTab,
+    key_id: KeyIdentifier,
 }
 
 /// Where the login page loads the tabs' script.
 pub(super) const TABS_SCRIPT_PATH: &str = "/login/tabs.js";
 
 pub(super) fn login(ctx: &PageCtx, script_base: &str, form: LoginForm<'_>) -> String {
-    let options = IDENTIFIER_TYPES
+    let options: Vec<Choice> = IDENTIFIER_TYPES
         .iter()
         .map(|(value, key)| Choice::new(value, ctx.t(key), *value == form.identifier_type))
         .collect();
+    let mut key_remember = Checkbox::new("remember", ctx.t("idp-remember"), form.remember);
+    key_remember.field = key_remember.field.id("cle-remember");
+    let key_id = KeyIdentifier {
+        identifier_type: Select::new(
+            Field::new("identifier_type", ctx.t("idp-identifier-type")).id("cle-identifier_type"),
+            options.clone(),
+        ),
+        identifier: Field::new("identifier", ctx.t("idp-identifier"))
+            .id("cle-identifier")
+            .value(form.identifier)
+            .hint(ctx.t("idp-identifier-hint"))
+            .inputmode("numeric")
+            .autocomplete("username")
+            .required(),
+        remember: key_remember,
+    };
     let mut identifier = Field::new("identifier", ctx.t("idp-identifier"))
         .value(form.identifier)
         .hint(ctx.t("idp-identifier-hint"))
@@ -190,6 +219,7 @@ pub(super) fn login(ctx: &PageCtx, script_base: &str, form: LoginForm<'_>) -> St
         card: form.card,
         delegation: form.delegation,
         key: form.key,
+        key_id,
     })
 }
 

@@ -126,7 +126,13 @@ pub(crate) async fn finish(
 }
 
 /// The page that says why the key was not accepted, with the way back to the key tab.
-fn refusal(idp: &Idp, ctx: &PageCtx, flow: &str, status: StatusCode, key: &str) -> Response {
+pub(super) fn refusal(
+    idp: &Idp,
+    ctx: &PageCtx,
+    flow: &str,
+    status: StatusCode,
+    key: &str,
+) -> Response {
     let back = format!("{}{REALM_PATH}/login/{flow}?tab=cle", idp.public_url());
     crate::browser::message_page(
         ctx,

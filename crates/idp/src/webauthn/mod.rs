@@ -1,6 +1,10 @@
 //! Security keys (PSC-07): WebAuthn with webauthn-rs. A professional already logged in (e-CPS
-//! or card) registers discoverable credentials (resident keys, user verification required)
-//! on the account page; the login page's "Clé de sécurité" tab logs in with the key alone.
+//! or card) registers keys (user verification required; a discoverable credential when the
+//! key can keep one, else a plain one that works after typing the identifier)
+//! on the account page; the login page's "Clé de sécurité" tab logs in with the key alone
+//! ([`login`]) or after typing the identifier ([`identified`]: the professional's keys
+//! only, so keys without a resident credential work too; decoys for identifiers without
+//! keys, so the answer tells nobody whether an identifier exists).
 //!
 //! Every ceremony's state is a row (`idp_webauthn_ceremony`, webauthn-rs's state serialised),
 //! so a ceremony started on one node finishes on another; a ceremony is single use and
@@ -12,6 +16,7 @@
 //! because PSC has no lower level to give. The sign counter is checked (a counter that does
 //! not grow is a possible clone: refused and audited).
 
+pub(crate) mod identified;
 pub(crate) mod login;
 pub(crate) mod store;
 
@@ -77,6 +82,17 @@ pub(crate) fn relying_party(idp: &Idp) -> Result<Webauthn, IdpError> {
         .map_err(|e| IdpError::Internal(format!("WebAuthn : {e}")))
 }
 
+/// The HMAC key of the decoy credential ids ([`identified`]), derived from the instance
+/// secret (HKDF, its own label): stable across restarts and the same on every node.
+pub(crate) fn decoy_key(instance_secret: &[u8]) -> Result<aws_lc_rs::hmac::Key, IdpError> {
+    use aws_lc_rs::hkdf::{Salt, HKDF_SHA256};
+    let prk = Salt::new(HKDF_SHA256, b"caducee idp webauthn decoys v1").extract(instance_secret);
+    let okm = prk
+        .expand(&[b"decoy credential ids"], aws_lc_rs::hmac::HMAC_SHA256)
+        .map_err(|_| IdpError::Crypto("dérivation de clé".into()))?;
+    Ok(aws_lc_rs::hmac::Key::from(okm))
+}
+
 /// The browser script of both ceremonies, served as a file (no inline script).
 const SCRIPT: &str = include_str!("../../assets/webauthn.js");
 pub(crate) const SCRIPT_PATH: &str = "/webauthn.js";
@@ -106,6 +122,14 @@ pub fn routes() -> axum::Router<Idp> {
         .route(&p(SCRIPT_PATH), get(script))
         .route(&p("/login/{flow}/key/options"), post(login::options))
         .route(&p("/login/{flow}/key"), post(login::finish))
+        .route(
+            &p("/login/{flow}/key/identifiant/options"),
+            post(identified::options),
+        )
+        .route(
+            &p("/login/{flow}/key/identifiant"),
+            post(identified::finish),
+        )
 }
 
 /// Deletes the ceremonies past their expiry (any node, any time).
