@@ -19,6 +19,11 @@ use caducee_registry::search::{self, NameField, Page, PersonFilter, TextMatch};
 
 /// Results per page.
 const PER_PAGE: u32 = 20;
+/// The count of results stops here (« Plus de 1 000 résultats », `dir-results-many`, which
+/// says this number): counting every match of a frequent name was most of the page's time
+/// (each match rechecked), and nobody reads 50 pages of results. Paging does not depend on
+/// the count (keyset, the next link when a 21st row exists).
+const COUNT_CAP: u32 = 1000;
 const SCRIPT: &str = include_str!("../assets/annuaire.js");
 
 /// What a result shows of a professional.
@@ -306,7 +311,11 @@ async fn search_page(
     match results(&dir, &ctx, &form, &filters).await {
         Ok((count, cards, next)) => {
             page.searched = true;
-            page.heading = ctx.tr.t_with("dir-results", &[("count", Arg::from(count))]);
+            page.heading = if count > i64::from(COUNT_CAP) {
+                ctx.t("dir-results-many")
+            } else {
+                ctx.tr.t_with("dir-results", &[("count", Arg::from(count))])
+            };
             page.results = cards;
             page.next = next;
             html(StatusCode::OK, &page)
@@ -330,7 +339,7 @@ async fn results(
         Some(Ok(Cursor::Keyed { after, max_key })) => (Some(after), max_key),
         _ => (None, search::max_person_key(store).await?),
     };
-    let count = search::count_persons(store, filters, Some(max_key)).await?;
+    let count = search::count_persons_capped(store, filters, Some(max_key), COUNT_CAP).await?;
     let mut hits = search::search_persons(
         store,
         filters,

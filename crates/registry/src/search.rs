@@ -35,6 +35,7 @@
 //! ([`bulk`]); [`index_missing`] makes the index whole at start and after an import.
 
 pub mod bulk;
+mod professionals;
 
 use caducee_store::{Dialect, Store, StoreError};
 use sqlx::Row;
@@ -645,6 +646,30 @@ pub async fn count_persons(
     Ok(row.try_get::<i64, _>(0)?)
 }
 
+/// How many persons match every filter (up to `max_key` when given), counting no further
+/// than `cap + 1`: the exact count when it is at most `cap`, `cap + 1` when there are more.
+/// A frequent name matches thousands of rows, each rechecked; a page that says « plus de
+/// 1 000 résultats » need not visit them all.
+pub async fn count_persons_capped(
+    store: &Store,
+    filters: &[PersonFilter],
+    max_key: Option<i64>,
+    cap: u32,
+) -> Result<i64, StoreError> {
+    let (mut sql, from, key_col) = person_query(store.dialect(), filters);
+    if let Some(max) = max_key {
+        let p = sql.int(max);
+        sql.conds.push(format!("{key_col} <= {p}"));
+    }
+    let limit = sql.int(i64::from(cap) + 1);
+    let text = format!(
+        "SELECT COUNT(*) FROM (SELECT 1 AS one {from} WHERE {} LIMIT {limit}) capped",
+        where_clause(&sql.conds)
+    );
+    let row = sql.finish(&text).fetch_one(store.pool()).await?;
+    Ok(row.try_get::<i64, _>(0)?)
+}
+
 fn where_clause(conds: &[String]) -> String {
     if conds.is_empty() {
         "1 = 1".to_string()
@@ -992,13 +1017,8 @@ pub async fn person_last_updated(
     Ok(out)
 }
 
-/// The columns of `reg_person` that `queries::public_professional` reads.
-const PERSON_PUBLIC_COLUMNS: &str = "idnat, id_type, id_pp, civility_code, civility_label, \
-     ex_civility_code, ex_civility_label, last_name, first_name";
-
-/// How much of each professional a caller needs: the fewer columns the driver hands back,
-/// the faster a page (measured on a page of 50 Practitioners: most of a request's CPU is
-/// the driver copying and converting values, about two microseconds each).
+/// How much of each professional a caller needs: the less the database builds and hands
+/// back, the faster a page.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Detail {
     /// Everything public, the activities with their structures (the search page's cards).
@@ -1014,178 +1034,14 @@ pub enum Detail {
 
 /// The public part of these professionals (see `queries::public_professional`), in the
 /// order asked, unknown ids left out, with the `detail` asked: per chunk of ids, one
-/// statement for the persons and their activities, one for their know-how (the full detail
-/// keeps the three of `queries`).
+/// statement returning one JSON text (see `professionals.rs`: the driver's cost is per
+/// value handed over, not per byte).
 pub async fn public_professionals(
     store: &Store,
     idnats: &[String],
     detail: Detail,
 ) -> Result<Vec<crate::queries::Professional>, StoreError> {
-    use crate::queries::{
-        professions_and_activities, public_professional, ACTIVITIES_ORDER, ACTIVITIES_SELECT,
-        KNOW_HOW_ORDER,
-    };
-    use sqlx::any::AnyRow;
-    use std::collections::HashMap;
-    use std::ops::Range;
-    let mut found: HashMap<String, crate::queries::Professional> = HashMap::new();
-    for chunk in idnats.chunks(ROWS_PER_STATEMENT) {
-        let run = |text: String| {
-            let mut sql = Sql::new(store.dialect());
-            let list = sql.list(chunk);
-            (sql, text.replace("{list}", &list))
-        };
-        let (sql, text) = run(format!(
-            "SELECT idnat, profession_code, profession_label, category_code, category_label,
-                    type_code, type_label, code, label
-             FROM reg_know_how WHERE idnat IN ({{list}}) {KNOW_HOW_ORDER}"
-        ));
-        let know_how = sql.finish(&text).fetch_all(store.pool()).await?;
-        // Rows come ordered by idnat: one person's rows are one run of the slice.
-        let runs = |rows: &[AnyRow]| -> Result<HashMap<String, Range<usize>>, sqlx::Error> {
-            let mut by: HashMap<String, Range<usize>> = HashMap::new();
-            for (i, r) in rows.iter().enumerate() {
-                let id: String = r.try_get("idnat")?;
-                by.entry(id).or_insert(i..i).end = i + 1;
-            }
-            Ok(by)
-        };
-        let kh = runs(&know_how)?;
-        if detail == Detail::WithStructures {
-            let (sql, text) = run(format!(
-                "SELECT {PERSON_PUBLIC_COLUMNS} FROM reg_person WHERE idnat IN ({{list}})"
-            ));
-            let persons = sql.finish(&text).fetch_all(store.pool()).await?;
-            let (sql, text) = run(format!(
-                "{ACTIVITIES_SELECT} WHERE a.idnat IN ({{list}}) {ACTIVITIES_ORDER}"
-            ));
-            let activities = sql.finish(&text).fetch_all(store.pool()).await?;
-            let acts = runs(&activities)?;
-            for p in &persons {
-                let id: String = p.try_get("idnat")?;
-                let a = acts.get(&id).cloned().unwrap_or(0..0);
-                let k = kh.get(&id).cloned().unwrap_or(0..0);
-                let (professions, activities) =
-                    professions_and_activities(&activities[a], &know_how[k])?;
-                found.insert(id, public_professional(p, professions, activities)?);
-            }
-            continue;
-        }
-        let codes = match detail {
-            Detail::Codes => {
-                ", a.mode_code, a.mode_label, a.role_code, a.role_label, a.genre_code,
-                 a.genre_label, a.sf_code, a.sf_label, a.pharma_section_code,
-                 a.pharma_section_label, a.structure_id"
-            }
-            _ => "",
-        };
-        // One row per activity, the person's columns on each (a person without activity:
-        // one row, its activity columns NULL).
-        let (sql, text) = run(format!(
-            "SELECT p.idnat, p.id_type, p.id_pp, p.civility_code, p.civility_label,
-                    p.ex_civility_code, p.ex_civility_label, p.last_name, p.first_name,
-                    a.id AS a_id, a.profession_code, a.profession_label, a.category_code,
-                    a.category_label, a.ended_at{codes}
-             FROM reg_person p LEFT JOIN reg_activity a ON a.idnat = p.idnat
-             WHERE p.idnat IN ({{list}})
-             ORDER BY p.idnat, a.ended_at IS NOT NULL, a.started_at, a.id"
-        ));
-        let rows = sql.finish(&text).fetch_all(store.pool()).await?;
-        let by = runs(&rows)?;
-        for (id, range) in by {
-            let Some(first) = rows.get(range.start) else {
-                continue;
-            };
-            let mut professional = public_professional(first, Vec::new(), Vec::new())?;
-            let mut professions: Vec<crate::queries::Profession> = Vec::new();
-            for r in &rows[range] {
-                let Some(activity_id) = r.try_get::<Option<String>, _>("a_id")? else {
-                    continue;
-                };
-                let coded =
-                    |code: &str, label: &str| -> Result<crate::queries::Coded, sqlx::Error> {
-                        Ok(crate::queries::Coded {
-                            code: r.try_get::<Option<String>, _>(code)?.unwrap_or_default(),
-                            label: r.try_get::<Option<String>, _>(label)?.unwrap_or_default(),
-                        })
-                    };
-                let profession = coded("profession_code", "profession_label")?;
-                let active = r.try_get::<Option<i64>, _>("ended_at")?.is_none();
-                if active
-                    && !profession.code.is_empty()
-                    && !professions
-                        .iter()
-                        .any(|p| p.profession.code == profession.code)
-                {
-                    professions.push(crate::queries::Profession {
-                        profession: profession.clone(),
-                        category: coded("category_code", "category_label")?,
-                        know_how: Vec::new(),
-                    });
-                }
-                let none = crate::queries::Coded::default;
-                let activity = if detail == Detail::Codes {
-                    let structure_id: String = r
-                        .try_get::<Option<String>, _>("structure_id")?
-                        .unwrap_or_default();
-                    crate::queries::Activity {
-                        id: activity_id,
-                        profession,
-                        mode: coded("mode_code", "mode_label")?,
-                        role: coded("role_code", "role_label")?,
-                        genre: coded("genre_code", "genre_label")?,
-                        know_how: coded("sf_code", "sf_label")?,
-                        pharmacist_section: coded("pharma_section_code", "pharma_section_label")?,
-                        active,
-                        structure: (!structure_id.is_empty())
-                            .then(|| structure_with_id(structure_id)),
-                    }
-                } else {
-                    crate::queries::Activity {
-                        id: activity_id,
-                        profession,
-                        mode: none(),
-                        role: none(),
-                        genre: none(),
-                        know_how: none(),
-                        pharmacist_section: none(),
-                        active,
-                        structure: None,
-                    }
-                };
-                professional.activities.push(activity);
-            }
-            // The know-how, under its profession (as `queries::professions_and_activities`).
-            for r in &know_how[kh.get(&id).cloned().unwrap_or(0..0)] {
-                let coded =
-                    |code: &str, label: &str| -> Result<crate::queries::Coded, sqlx::Error> {
-                        Ok(crate::queries::Coded {
-                            code: r.try_get(code)?,
-                            label: r.try_get(label)?,
-                        })
-                    };
-                let profession = coded("profession_code", "profession_label")?;
-                let know_how = crate::queries::KnowHow {
-                    kind: coded("type_code", "type_label")?,
-                    value: coded("code", "label")?,
-                };
-                match professions
-                    .iter_mut()
-                    .find(|p| p.profession.code == profession.code)
-                {
-                    Some(p) => p.know_how.push(know_how),
-                    None => professions.push(crate::queries::Profession {
-                        profession,
-                        category: coded("category_code", "category_label")?,
-                        know_how: vec![know_how],
-                    }),
-                }
-            }
-            professional.professions = professions;
-            found.insert(id, professional);
-        }
-    }
-    Ok(idnats.iter().filter_map(|id| found.remove(id)).collect())
+    professionals::load(store, idnats, detail).await
 }
 
 /// A structure known by its id only (see [`Detail::Codes`]).

@@ -154,6 +154,18 @@ async fn ids(store: &Store, filters: &[PersonFilter]) -> Vec<String> {
     let hits = search::search_persons(store, filters, ALL).await.unwrap();
     let count = search::count_persons(store, filters, None).await.unwrap();
     assert_eq!(count, hits.len() as i64, "{filters:?}");
+    // The search page's capped count, on every filter shape: exact up to the cap, the cap
+    // plus one beyond it.
+    for cap in [0, 1, 2] {
+        let capped = search::count_persons_capped(store, filters, None, cap)
+            .await
+            .unwrap();
+        assert_eq!(
+            capped,
+            count.min(i64::from(cap) + 1),
+            "{filters:?} cap {cap}"
+        );
+    }
     let mut ids: Vec<String> = hits.into_iter().map(|h| h.id).collect();
     ids.sort();
     ids
@@ -453,6 +465,12 @@ async fn reg_10_search_index_follows_the_import(dialect: Dialect) {
         6
     );
     assert_eq!(search::count_persons(store, &[], None).await.unwrap(), 7);
+    assert_eq!(
+        search::count_persons_capped(store, &[], Some(max), 5)
+            .await
+            .unwrap(),
+        6
+    );
     db.cleanup().await;
 }
 

@@ -18,6 +18,8 @@ dir-results = { $count ->
     [one] 1 result
    *[other] { $count } results
 }
+# COUNT_CAP of crates/directory/src/page.rs
+dir-results-many = More than 1,000 results
 dir-none = No professional matches this search. Check the spelling, or search for part of the name only.
 dir-inactive = No current activity in the registry.
 dir-rpps = RPPS no.

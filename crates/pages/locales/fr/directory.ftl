@@ -18,6 +18,8 @@ dir-results = { $count ->
     [one] 1 résultat
    *[other] { $count } résultats
 }
+# COUNT_CAP of crates/directory/src/page.rs
+dir-results-many = Plus de 1 000 résultats
 dir-none = Aucun professionnel ne correspond à cette recherche. Vérifiez l'orthographe, ou cherchez une partie du nom seulement.
 dir-inactive = Aucune activité en cours dans le répertoire.
 dir-rpps = N° RPPS
