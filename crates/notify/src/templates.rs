@@ -19,8 +19,14 @@ const SMS_PORTAL_MAX: usize = 30;
 /// The outcome of a request examined by an agency (registration, contact coordinates…).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Decision {
-    Approved,
-    Rejected { reason: String },
+    /// The change becomes visible `delay_secs` after the decision (`[registry]
+    /// propagation_delay_secs`, 48 hours by default): the message says how long.
+    Approved {
+        delay_secs: i64,
+    },
+    Rejected {
+        reason: String,
+    },
 }
 
 /// One message and its variable data. `portal` is the display name of the sender ("ROR
@@ -96,6 +102,8 @@ pub enum Template {
         portal: String,
         /// The 11 digits.
         rpps: String,
+        /// Before the number can be used (`[registry] propagation_delay_secs`).
+        delay_secs: i64,
     },
 }
 
@@ -350,15 +358,23 @@ impl Template {
                 let request = Arg::from(gsm7::truncate(&gsm7::to_gsm7(request), 40));
                 let args = [("portal", portal(p)), ("request", request)];
                 match decision {
-                    Decision::Approved => tr.t_with("sms-request-approved", &args),
+                    Decision::Approved { .. } => tr.t_with("sms-request-approved", &args),
                     Decision::Rejected { reason } => {
                         fill(&tr, "sms-request-rejected", &args, ("reason", reason))
                     }
                 }
             }
-            Template::RppsNumberAssigned { portal: p, rpps } => tr.t_with(
+            Template::RppsNumberAssigned {
+                portal: p,
+                rpps,
+                delay_secs,
+            } => tr.t_with(
                 "sms-rpps-assigned",
-                &[("portal", portal(p)), ("rpps", Arg::from(rpps.as_str()))],
+                &[
+                    ("portal", portal(p)),
+                    ("rpps", Arg::from(rpps.as_str())),
+                    ("delay", Arg::Text(tr.delay(*delay_secs))),
+                ],
             ),
         }
     }
@@ -534,11 +550,11 @@ impl Template {
             } => {
                 let request = [("request", Arg::from(request.as_str()))];
                 let (subject, mut blocks) = match decision {
-                    Decision::Approved => (
+                    Decision::Approved { delay_secs } => (
                         with_portal("mail-request-approved-subject", portal),
                         vec![
                             Para(tr.t_with("mail-request-approved", &request)),
-                            para("mail-request-approved-delay"),
+                            Para(tr.t_delay("mail-request-approved-delay", *delay_secs)),
                         ],
                     ),
                     Decision::Rejected { reason } => (
@@ -556,13 +572,17 @@ impl Template {
                 }
                 (subject, blocks)
             }
-            Template::RppsNumberAssigned { portal, rpps } => (
+            Template::RppsNumberAssigned {
+                portal,
+                rpps,
+                delay_secs,
+            } => (
                 with_portal("mail-rpps-assigned-subject", portal),
                 vec![
                     para("mail-rpps-assigned"),
                     para("mail-rpps-assigned-number"),
                     Code(rpps.clone()),
-                    para("mail-rpps-assigned-delay"),
+                    Para(tr.t_delay("mail-rpps-assigned-delay", *delay_secs)),
                     para("mail-rpps-assigned-next"),
                 ],
             ),
@@ -651,7 +671,9 @@ mod tests {
             Template::RequestDecided {
                 portal: portal.clone(),
                 request: "Mise à jour de mes coordonnées de correspondance et de mon adresse d’exercice".into(),
-                decision: Decision::Approved,
+                decision: Decision::Approved {
+                    delay_secs: 172_800,
+                },
                 link: Some("https://caducee.example.fr/erpps/demandes/42".into()),
             },
             Template::RequestDecided {
@@ -665,6 +687,7 @@ mod tests {
             Template::RppsNumberAssigned {
                 portal,
                 rpps: "20000000008".into(),
+                delay_secs: 172_800,
             },
         ]
     }
@@ -725,6 +748,7 @@ mod tests {
         let t = Template::RppsNumberAssigned {
             portal: "Portail eRPPS".into(),
             rpps: "20000000008".into(),
+            delay_secs: 172_800,
         };
         assert!(!t.carries_secret(), "an RPPS number is public");
         let fr = t.email();
@@ -742,6 +766,20 @@ mod tests {
             .text
             .contains("validée par votre agence régionale de santé (ARS)"));
         assert!(fr.text.contains("Un délai de 48 heures est nécessaire"));
+        // The delay is the configured one, not a fixed "48 heures" (REG-06).
+        let soon = Template::RppsNumberAssigned {
+            portal: "Portail eRPPS".into(),
+            rpps: "20000000008".into(),
+            delay_secs: 3_600,
+        };
+        assert!(soon
+            .email()
+            .text
+            .contains("Un délai de 1 heure est nécessaire"));
+        assert!(soon
+            .email_in(Locale::En)
+            .text
+            .contains("It takes 1 hour before you can log in"));
         assert!(fr.html.contains("20000000008"));
         let en = t.email_in(Locale::En);
         assert_eq!(
@@ -982,7 +1020,9 @@ mod tests {
         let approved = Template::RequestDecided {
             portal: "ROR".into(),
             request: "contact details".into(),
-            decision: Decision::Approved,
+            decision: Decision::Approved {
+                delay_secs: 172_800,
+            },
             link: Some("https://x.test/r/1".into()),
         };
         let (subject, text, _) = approved.render_email_in(Locale::En);

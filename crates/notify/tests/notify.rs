@@ -1062,7 +1062,7 @@ async fn not_09_sms_templates_fit_one_gsm7_sms(dialect: Dialect) {
         Template::RequestDecided {
             portal: portal.into(),
             request: "Mise à jour de mes coordonnées de correspondance et de mon adresse d’exercice".into(),
-            decision: Decision::Approved,
+            decision: Decision::Approved { delay_secs: 172_800 },
             link: None,
         },
         Template::RequestDecided {
@@ -1073,7 +1073,7 @@ async fn not_09_sms_templates_fit_one_gsm7_sms(dialect: Dialect) {
             },
             link: None,
         },
-        Template::RppsNumberAssigned { portal: portal.into(), rpps: "20000000008".into() },
+        Template::RppsNumberAssigned { portal: portal.into(), rpps: "20000000008".into(), delay_secs: 172_800 },
     ];
     let names: BTreeSet<&str> = templates.iter().map(|t| t.name()).collect();
     assert_eq!(names.len(), caducee_notify::templates::TEMPLATE_NAMES.len());

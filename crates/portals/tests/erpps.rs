@@ -497,6 +497,7 @@ async fn new_activity(dialect: Dialect) {
         &queue[0].id,
         "agent:test",
         Decision::Approve,
+        172_800,
     )
     .await
     .unwrap();
@@ -591,6 +592,7 @@ async fn exercise_name(dialect: Dialect) {
         Decision::Reject {
             reason: "Joignez le justificatif de votre nom d'usage.".into(),
         },
+        172_800,
     )
     .await
     .unwrap();

@@ -564,6 +564,7 @@ async fn first_registration(dialect: Dialect) {
         &r.id,
         "ars:test-69",
         Decision::Approve,
+        DELAY,
     )
     .await
     .unwrap();

@@ -959,13 +959,15 @@ const PORTAL_NAME: &str = "Portail eRPPS";
 /// An agent decides on a submitted registration. Approval assigns the next RPPS number of
 /// the range (see the module) and e-mails it; rejection needs a reason, e-mailed. One
 /// conditional update in the transaction of the audit line and of the message, so two
-/// agents deciding at once cannot both win.
+/// agents deciding at once cannot both win. The number's e-mail says when it can be used
+/// (`delay_secs`, the `[registry] propagation_delay_secs` that [`apply_due`] is run with).
 pub async fn decide(
     store: &Store,
     clock: &dyn Clock,
     id: &str,
     actor: &str,
     decision: Decision,
+    delay_secs: i64,
 ) -> Result<Decided, RegistrationError> {
     let reason = match &decision {
         Decision::Approve => None,
@@ -982,7 +984,7 @@ pub async fn decide(
     // A race on the next number (two approvals at once) fails on the primary key: retry.
     let mut last = None;
     for _ in 0..5 {
-        match decide_once(store, clock, id, actor, reason.as_deref()).await {
+        match decide_once(store, clock, id, actor, reason.as_deref(), delay_secs).await {
             Err(RegistrationError::Store(StoreError::Sql(e))) if is_conflict(&e) => {
                 last = Some(e);
             }
@@ -1014,6 +1016,7 @@ async fn decide_once(
     id: &str,
     actor: &str,
     reason: Option<&str>,
+    delay_secs: i64,
 ) -> Result<Decided, RegistrationError> {
     let reg = get(store, id)
         .await?
@@ -1067,12 +1070,13 @@ async fn decide_once(
         (Some(n), _) => caducee_notify::Template::RppsNumberAssigned {
             portal: PORTAL_NAME.to_string(),
             rpps: n.clone(),
+            delay_secs,
         },
         (None, r) => caducee_notify::Template::RequestDecided {
             portal: PORTAL_NAME.to_string(),
             request: "première inscription au RPPS".to_string(),
             decision: match r {
-                None => caducee_notify::Decision::Approved,
+                None => caducee_notify::Decision::Approved { delay_secs },
                 Some(r) => caducee_notify::Decision::Rejected {
                     reason: r.to_string(),
                 },

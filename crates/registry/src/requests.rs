@@ -1408,13 +1408,15 @@ pub async fn describe(
 /// An agent decides a submitted request: approved (the change reaches the registry after
 /// the propagation delay, [`apply_due`]) or rejected with a reason (required). The
 /// professional is e-mailed the decision (registry e-mail, when there is one) through the
-/// outbox, in the same transaction.
+/// outbox, in the same transaction; an approval says when the change becomes visible
+/// (`delay_secs`, the `[registry] propagation_delay_secs` that [`apply_due`] is run with).
 pub async fn decide(
     store: &Store,
     clock: &dyn Clock,
     id: &str,
     actor: &str,
     decision: Decision,
+    delay_secs: i64,
 ) -> Result<Request, RequestError> {
     let (to, reason) = match &decision {
         Decision::Approve => (RequestState::Approved, String::new()),
@@ -1487,7 +1489,7 @@ pub async fn decide(
                     portal: PORTAL_NAME.to_string(),
                     request: req.kind.label_fr().to_string(),
                     decision: match &decision {
-                        Decision::Approve => caducee_notify::Decision::Approved,
+                        Decision::Approve => caducee_notify::Decision::Approved { delay_secs },
                         Decision::Reject { .. } => caducee_notify::Decision::Rejected {
                             reason: reason.clone(),
                         },

@@ -220,9 +220,10 @@ async fn approved_then_applied(dialect: Dialect) {
     assert!(reg.missing().is_empty());
 
     c.advance(time::Duration::hours(2));
-    let decided = registration::decide(&db.store, &c, &id, "ars:agent-69", Decision::Approve)
-        .await
-        .unwrap();
+    let decided =
+        registration::decide(&db.store, &c, &id, "ars:agent-69", Decision::Approve, DELAY)
+            .await
+            .unwrap();
     assert_eq!(decided.state, RegistrationState::Approved);
     let number = decided.rpps.clone().unwrap();
     let rpps = Rpps::parse(&number).expect("a valid RPPS");
@@ -256,7 +257,8 @@ async fn approved_then_applied(dialect: Dialect) {
         .contains("Un délai de 48 heures est nécessaire"));
     assert!(mail.body_html.contains(&number));
     // Deciding again is refused: the decision was taken once.
-    let again = registration::decide(&db.store, &c, &id, "ars:other", Decision::Approve).await;
+    let again =
+        registration::decide(&db.store, &c, &id, "ars:other", Decision::Approve, DELAY).await;
     assert!(matches!(
         again,
         Err(RegistrationError::WrongState(RegistrationState::Approved))
@@ -329,12 +331,12 @@ async fn two_numbers(dialect: Dialect) {
     .unwrap();
     let a = submitted(&db, &c, "fc-a", "75014").await;
     let b = submitted(&db, &c, "fc-b", "75015").await;
-    let na = registration::decide(&db.store, &c, &a, "ars:x", Decision::Approve)
+    let na = registration::decide(&db.store, &c, &a, "ars:x", Decision::Approve, DELAY)
         .await
         .unwrap()
         .rpps
         .unwrap();
-    let nb = registration::decide(&db.store, &c, &b, "ars:x", Decision::Approve)
+    let nb = registration::decide(&db.store, &c, &b, "ars:x", Decision::Approve, DELAY)
         .await
         .unwrap()
         .rpps
@@ -518,6 +520,7 @@ async fn rejection(dialect: Dialect) {
         Decision::Reject {
             reason: "   ".into(),
         },
+        DELAY,
     )
     .await;
     assert!(matches!(empty, Err(RegistrationError::BadInput(_))));
@@ -529,6 +532,7 @@ async fn rejection(dialect: Dialect) {
         Decision::Reject {
             reason: "Le diplôme fourni est illisible".into(),
         },
+        DELAY,
     )
     .await
     .unwrap();

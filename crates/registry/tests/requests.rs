@@ -243,7 +243,8 @@ async fn reg_06_a_rejection_needs_a_reason_and_is_emailed(dialect: Dialect) {
                 "agent:alice",
                 Decision::Reject {
                     reason: empty.into()
-                }
+                },
+                DELAY
             )
             .await,
             Err(RequestError::ReasonRequired)
@@ -258,6 +259,7 @@ async fn reg_06_a_rejection_needs_a_reason_and_is_emailed(dialect: Dialect) {
         Decision::Reject {
             reason: "Joindre l'acte de mariage.".into(),
         },
+        DELAY,
     )
     .await
     .unwrap();
@@ -265,7 +267,15 @@ async fn reg_06_a_rejection_needs_a_reason_and_is_emailed(dialect: Dialect) {
     assert_eq!(rejected.reason, "Joindre l'acte de mariage.");
     // Decided once: a second decision is refused.
     assert!(matches!(
-        requests::decide(&db.store, &c, &req.id, "agent:bob", Decision::Approve).await,
+        requests::decide(
+            &db.store,
+            &c,
+            &req.id,
+            "agent:bob",
+            Decision::Approve,
+            DELAY
+        )
+        .await,
         Err(RequestError::Transition {
             from: RequestState::Rejected,
             ..
@@ -328,7 +338,7 @@ async fn reg_06_an_approved_change_waits_for_the_delay_then_shows_everywhere(dia
     let activity = submitted(&db, &c, &idnat, Change::NewActivity(new_activity())).await;
     let approved_at = c.unix();
     for id in [&name.id, &activity.id] {
-        let r = requests::decide(&db.store, &c, id, "agent:alice", Decision::Approve)
+        let r = requests::decide(&db.store, &c, id, "agent:alice", Decision::Approve, DELAY)
             .await
             .unwrap();
         assert_eq!(r.state, RequestState::Approved);
@@ -336,6 +346,10 @@ async fn reg_06_an_approved_change_waits_for_the_delay_then_shows_everywhere(dia
     }
     assert_eq!(outbox(&db).await.len(), 2, "{dialect:?}: one e-mail each");
     assert!(outbox(&db).await[0].1.contains("acceptée"));
+    // The e-mail tells the delay the node is configured with.
+    assert!(outbox(&db).await[0]
+        .2
+        .contains("Un délai de 48 heures peut être nécessaire"));
     let before = search::person_last_updated(&db.store, std::slice::from_ref(&idnat))
         .await
         .unwrap()[&idnat];
@@ -472,7 +486,7 @@ async fn reg_06_cease_new_profession_and_contact_apply_after_the_delay(dialect: 
     .unwrap();
     assert_eq!(contact.state, RequestState::Approved);
     for id in [&profession.id, &cease.id] {
-        requests::decide(&db.store, &c, id, "agent:alice", Decision::Approve)
+        requests::decide(&db.store, &c, id, "agent:alice", Decision::Approve, DELAY)
             .await
             .unwrap();
     }
@@ -559,9 +573,16 @@ async fn reg_06_open_requests_are_bounded_per_person(dialect: Dialect) {
         .await
         .unwrap();
     assert_eq!(queue.len(), 10);
-    requests::decide(&db.store, &c, &queue[0].id, "agent:a", Decision::Approve)
-        .await
-        .unwrap();
+    requests::decide(
+        &db.store,
+        &c,
+        &queue[0].id,
+        "agent:a",
+        Decision::Approve,
+        DELAY,
+    )
+    .await
+    .unwrap();
     c.advance(Duration::seconds(DELAY));
     let (a, b) = tokio::join!(
         requests::apply_due(&db.store, &c, DELAY),

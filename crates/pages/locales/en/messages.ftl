@@ -70,7 +70,7 @@ sms-verification = { $portal }: your verification code is { $code }. Valid for {
 ## A request approved or rejected (REG-07..09)
 mail-request-approved-subject = { $portal }: your request has been approved
 mail-request-approved = Your request “{ $request }” has been approved.
-mail-request-approved-delay = It may take up to 48 hours for the changes to be visible everywhere.
+mail-request-approved-delay = It may take up to { $delay } for the changes to be visible everywhere.
 mail-request-rejected-subject = { $portal }: your request has been rejected
 mail-request-rejected = Your request “{ $request }” has been rejected for the following reason:
 mail-request-rejected-next = You can correct it and submit it again, or contact your regional health agency (ARS).
@@ -82,6 +82,6 @@ sms-request-rejected = { $portal }: your request "{ $request }" has been rejecte
 mail-rpps-assigned-subject = { $portal }: your RPPS number has been assigned
 mail-rpps-assigned = Your request for registration in the RPPS has been validated by your regional health agency (ARS).
 mail-rpps-assigned-number = Your RPPS number is:
-mail-rpps-assigned-delay = It takes 48 hours before you can log in with Pro Santé Connect, activate your e-CPS and download your certificate.
+mail-rpps-assigned-delay = It takes { $delay } before you can log in with Pro Santé Connect, activate your e-CPS and download your certificate.
 mail-rpps-assigned-next = You can then add or change your activity on the eRPPS portal.
-sms-rpps-assigned = { $portal }: your RPPS number is { $rpps }. It can be used with Pro Santé Connect in 48 h.
+sms-rpps-assigned = { $portal }: your RPPS number is { $rpps }. It can be used with Pro Santé Connect in { $delay }.

@@ -71,7 +71,7 @@ sms-verification = { $portal } : votre code de vérification est { $code }. Vala
 ## A request approved or rejected (REG-07..09)
 mail-request-approved-subject = { $portal } : votre demande a été acceptée
 mail-request-approved = Votre demande « { $request } » a été acceptée.
-mail-request-approved-delay = Un délai de 48 heures peut être nécessaire avant que les changements soient visibles partout.
+mail-request-approved-delay = Un délai de { $delay } peut être nécessaire avant que les changements soient visibles partout.
 mail-request-rejected-subject = { $portal } : votre demande a été refusée
 mail-request-rejected = Votre demande « { $request } » a été refusée pour le motif suivant :
 mail-request-rejected-next = Vous pouvez la corriger et la déposer à nouveau, ou contacter votre agence régionale de santé (ARS).
@@ -83,6 +83,6 @@ sms-request-rejected = { $portal } : votre demande "{ $request }" a été refus�
 mail-rpps-assigned-subject = { $portal } : votre numéro RPPS vous a été attribué
 mail-rpps-assigned = Votre demande d'enregistrement au RPPS a été validée par votre agence régionale de santé (ARS).
 mail-rpps-assigned-number = Votre numéro RPPS est :
-mail-rpps-assigned-delay = Un délai de 48 heures est nécessaire avant de pouvoir vous connecter via Pro Santé Connect, activer votre e-CPS et télécharger votre attestation.
+mail-rpps-assigned-delay = Un délai de { $delay } est nécessaire avant de pouvoir vous connecter via Pro Santé Connect, activer votre e-CPS et télécharger votre attestation.
 mail-rpps-assigned-next = Vous pourrez ensuite procéder à l'ajout ou à la modification de votre activité sur le portail eRPPS.
-sms-rpps-assigned = { $portal } : votre numéro RPPS est { $rpps }. Il sera utilisable via Pro Santé Connect dans 48 h.
+sms-rpps-assigned = { $portal } : votre numéro RPPS est { $rpps }. Il sera utilisable via Pro Santé Connect dans { $delay }.

@@ -334,7 +334,16 @@ pub(crate) async fn request_submit(
             requests::Decision::Reject { reason }
         };
         let clock = st.portals.clock().as_ref();
-        let notice = match requests::decide(store, clock, &id, &s.agent.actor(), decision).await {
+        let notice = match requests::decide(
+            store,
+            clock,
+            &id,
+            &s.agent.actor(),
+            decision,
+            st.portals.propagation_delay_secs(),
+        )
+        .await
+        {
             Ok(_) => Alert::new(AlertKind::Success, v.t("ars-decision-saved-sent")),
             Err(RequestError::Transition { .. }) => {
                 Alert::new(AlertKind::Warning, v.t("ars-request-moved"))
@@ -527,7 +536,15 @@ pub(crate) async fn registration_submit(
         };
         let clock = st.portals.clock().as_ref();
         let store = st.portals.store();
-        let notice = match registration::decide(store, clock, &id, &s.agent.actor(), decision).await
+        let notice = match registration::decide(
+            store,
+            clock,
+            &id,
+            &s.agent.actor(),
+            decision,
+            st.portals.propagation_delay_secs(),
+        )
+        .await
         {
             Ok(d) => {
                 let text = match &d.rpps {
