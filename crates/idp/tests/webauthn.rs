@@ -874,11 +874,14 @@ async fn psc_07_a_typed_identifier_logs_in_with_a_key_of_that_professional(diale
         "{}",
         location(&r)
     );
-    let amr: String = sqlx::query_scalar("SELECT amr FROM idp_session WHERE idnat = $1")
-        .bind(env.idnat.as_str())
-        .fetch_one(env.db.store.pool())
-        .await
-        .unwrap();
+    // The session of the key login (the registration's e-CPS session is there too).
+    let amr: String = sqlx::query_scalar(
+        "SELECT amr FROM idp_session WHERE idnat = $1 AND auth_mode = 'SECURITY_KEY'",
+    )
+    .bind(env.idnat.as_str())
+    .fetch_one(env.db.store.pool())
+    .await
+    .unwrap();
     assert!(amr.contains("hwk") && amr.contains("mfa"), "{amr}");
     let logins: i64 =
         sqlx::query_scalar("SELECT COUNT(*) FROM audit_event WHERE action = 'idp.webauthn.login'")
@@ -896,10 +899,34 @@ async fn psc_07_a_typed_identifier_logs_in_with_a_key_of_that_professional(diale
         &typed,
     )
     .await;
-    assert_eq!(r.status(), 410);
-    // « Mémoriser mon identifiant sur ce poste »: the next login page has it in both forms.
-    let login = login_flow(&env, &b).await;
-    let page = b.get(&login).send().await.unwrap().text().await.unwrap();
+    // Refused: the login it belonged to is over (its CSRF token went with it), and its
+    // ceremony was used; no second login.
+    assert!(matches!(r.status().as_u16(), 403 | 410), "{}", r.status());
+    let logins: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM audit_event WHERE action = 'idp.webauthn.login'")
+            .fetch_one(env.db.store.pool())
+            .await
+            .unwrap();
+    assert_eq!(logins, 1);
+    // « Mémoriser mon identifiant sur ce poste »: the next login page has it in both forms
+    // (`prompt=login`: this browser's session would otherwise skip the page).
+    let url = format!(
+        "{}{REALM}/protocol/openid-connect/auth?response_type=code&client_id=rp\
+         &redirect_uri={}&scope=openid&state=s&nonce=n&code_challenge={CHALLENGE}\
+         &code_challenge_method=S256&prompt=login",
+        env.base,
+        url::form_urlencoded::byte_serialize(REDIRECT.as_bytes()).collect::<String>()
+    );
+    let r = b.get(url).send().await.unwrap();
+    assert_eq!(r.status(), 303);
+    let page = b
+        .get(location(&r))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     let form = &page[page.find("id=\"connexion-cle-identifiant\"").unwrap()..];
     assert!(
         form.contains(&format!(
