@@ -317,9 +317,15 @@ async fn read(
         source: std::io::Error::other(e),
     })?;
     progress.end();
+    phase("écriture des lignes", &started);
     if bulk {
         // Also after a failure: what was written is indexed, and nothing stays set aside.
+        let at = Instant::now();
         crate::search::bulk::end(store).await?;
+        phase(
+            "index de recherche : FTS5 / trigrammes et index B-tree",
+            &at,
+        );
     }
     let outcome = match (write_error, read) {
         (Some(e), _) => Err(e),
@@ -339,11 +345,13 @@ async fn read(
             return Err(e);
         }
     };
+    let at = Instant::now();
     let retired = if options.keep_unseen {
         0
     } else {
         retire_unseen(store, kind, &ctx.stamp, clock.unix()).await?
     };
+    phase("retrait de ce que l'extrait ne liste plus", &at);
     sqlx::query(
         "UPDATE reg_import_run SET status = 'done', finished_at = $1, rows_read = $2, rejected = $3, warnings = $4 WHERE id = $5",
     )
@@ -355,7 +363,9 @@ async fn read(
     .execute(store.pool())
     .await?;
     // Rows written outside the import (or before the index existed) get indexed too.
+    let at = Instant::now();
     crate::search::index_missing(store).await?;
+    phase("index de recherche : lignes manquantes", &at);
     let summary = ImportSummary {
         file: name.to_string(),
         kind: kind.to_string(),
@@ -370,6 +380,16 @@ async fn read(
         seconds: started.elapsed().as_secs_f64(),
     };
     Ok((summary, kind))
+}
+
+/// Logs how long a phase of the import took (`CADUCEE_LOG=caducee_registry::import=info`;
+/// the benchmark reports the index's phases apart from the import's own).
+fn phase(name: &str, since: &Instant) {
+    tracing::info!(
+        phase = name,
+        secondes = format!("{:.2}", since.elapsed().as_secs_f64()),
+        "import : phase terminée"
+    );
 }
 
 /// The files of one `caducee import rpps` command. Files of one kind are parts of one
