@@ -5,6 +5,8 @@
 // "Se connecter avec Pro Santé Connect", the "Carte CPS" tab, the card host (its own TLS
 // port, a client certificate required), back on the portal with `authMode: "CARD"`; then
 // "Ma CPS" declares the card lost and the next card login is refused with the French page.
+// PSC-04 with the card: on /ecps, « Activer avec ma carte CPS » goes to the card host and
+// back, the e-CPS password only, then a login approved by number matching on that page.
 // Accessibility basics and axe-core on every page; screenshots under test-artefacts/card/.
 
 import assert from 'node:assert/strict';
@@ -130,6 +132,77 @@ describe('CPS card login (PSC-06)', () => {
         throw e;
       } finally {
         await context.close();
+      }
+    });
+  }
+
+  for (const device of ['desktop', 'phone']) {
+    test(`PSC-04 activate the e-CPS with the CPS card on /ecps, then approve a login by number matching (${device})`, async () => {
+      // A card of its own (the demo's may have been declared lost above).
+      const pfx = path.join(stack.dir, `ecps-${device}-card.p12`);
+      const passphrase = `carte e-CPS ${device}`;
+      const pw = path.join(stack.dir, `ecps-${device}-card.password`);
+      fs.writeFileSync(pw, passphrase, { mode: 0o600 });
+      await stack.cliOk(['pki', 'issue-card', JULIE.rpps, '--out', pfx, '--password-file', pw]);
+      const PASSWORD = `mon e-CPS par la carte ${device}`;
+      const context = await withCard(device, pfx, passphrase);
+      const desk = await browser.newContext(VIEWPORTS.desktop);
+      const page = await context.newPage();
+      const login = await desk.newPage();
+      const errors = [];
+      for (const p of [page, login]) p.on('pageerror', (e) => errors.push(e.message));
+      try {
+        await page.goto(`${stack.base}/ecps`);
+        await page.locator('#activer-carte').waitFor();
+        assert.equal(await page.locator('#activer-carte').innerText(), 'Activer avec ma carte CPS');
+        await see(page, device, 'ecps-activation');
+        await page.locator('#activer-carte').click();
+        // The card host, then back on /ecps: the password only, no code.
+        await page.locator('#etape-carte').waitFor({ state: 'visible', timeout: 20_000 });
+        assert.equal(new URL(page.url()).pathname, '/ecps');
+        assert.equal(new URL(page.url()).hash, '', 'the token leaves the address bar');
+        assert.ok(!(await page.locator('#email_code').isVisible()));
+        await see(page, device, 'ecps-carte-reconnue');
+        await page.locator('#card_password').fill(PASSWORD);
+        await page.locator('#card_password_confirmation').fill(`${PASSWORD}!`);
+        await page.locator('#activer-avec-carte').click();
+        await page.locator('#ecps-erreur').waitFor();
+        assert.match(await page.locator('#ecps-erreur').innerText(), /mots de passe sont différents/);
+        await page.locator('#card_password_confirmation').fill(PASSWORD);
+        await page.locator('#activer-avec-carte').click();
+        await page.locator('#etape-active').waitFor({ state: 'visible', timeout: 15_000 });
+        const until = await page.locator('#valide-jusqu-au').innerText();
+        assert.match(until, new RegExp(String(new Date().getFullYear() + 3)), `valid 3 years: ${until}`);
+        await see(page, device, 'ecps-active-par-carte');
+
+        // A login on the desktop approved on this page by number matching.
+        await login.goto(`${stack.base}${PORTAL}`);
+        await login.locator('a.bouton-psc').first().click();
+        await login.waitForURL(/\/auth\/realms\/esante-wallet\/login\//);
+        await login.locator('#identifier').fill(JULIE.rpps);
+        await login.locator('#se-connecter').click();
+        await login.locator('#code-ecps').waitFor({ timeout: 10_000 });
+        const code = (await login.locator('#code-ecps').innerText()).trim();
+        await page.locator('#etape-demande').waitFor({ state: 'visible', timeout: 30_000 });
+        const choices = await page.locator('.choix-codes button:visible').allInnerTexts();
+        assert.ok(choices.includes(code), `the desktop's code ${code} among ${choices}`);
+        await see(page, device, 'ecps-demande');
+        await page.locator('#request_password').fill(PASSWORD);
+        await page.getByRole('button', { name: code, exact: true }).click();
+        await page.locator('#ecps-message').waitFor();
+        assert.match(await page.locator('#ecps-message').innerText(), /Authentification validée/);
+        await login.waitForURL((u) => u.pathname.startsWith(PORTAL), { timeout: 30_000 });
+        await login.locator('#idnat').waitFor();
+        assert.equal((await login.locator('#idnat').innerText()).trim(), `8${JULIE.rpps}`);
+        await see(page, device, 'ecps-validee');
+        assert.deepEqual(errors, [], 'no JavaScript error on the pages');
+      } catch (e) {
+        await page.screenshot({ path: path.join(ARTEFACTS, `ecps-${device}-echec.png`), fullPage: true }).catch(() => {});
+        console.error(`[card e-CPS ${device}] failed on ${page.url()}; server log:\n${stack.logTail(20)}`);
+        throw e;
+      } finally {
+        await context.close();
+        await desk.close();
       }
     });
   }
