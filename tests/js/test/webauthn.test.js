@@ -221,7 +221,7 @@ describe('security keys and the login tabs (PSC-02, PSC-07)', { timeout: 240_000
         await page.getByRole('tab', { name: 'Clé de sécurité' }).click();
         const form = page.locator('#connexion-cle-identifiant');
         assert.equal(await form.getAttribute('aria-labelledby'), 'titre-cle-identifiant');
-        await page.getByLabel('Identifiant', { exact: true }).last().waitFor();
+        await page.locator('#cle-identifier').waitFor();
 
         // 3. An identifier nobody has (desktop): the key has nothing for it, the page says
         //    what to do, the same as a wrong key (the decoys name no credential it holds).
