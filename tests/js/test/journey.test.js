@@ -82,7 +82,7 @@ describe('browser journey: log into /espaces/demo with Pro Santé Connect (e-CPS
         await checkA11y('the login page');
         await assert.doesNotReject(page.getByText('Application e-CPS', { exact: false }).first().waitFor({ timeout: 2000 }),
           'the "Application e-CPS" tab');
-        assert.equal(await page.locator('select[name=identifier_type]').inputValue(), 'rpps', 'RPPS is the default identifier type');
+        assert.equal(await page.locator('#identifier_type').inputValue(), 'rpps', 'RPPS is the default identifier type');
 
         // 3. An unknown identifier: a French alert, and the form again.
         await page.locator('#identifier').fill('10000000009');
@@ -95,7 +95,7 @@ describe('browser journey: log into /espaces/demo with Pro Santé Connect (e-CPS
 
         // 4. The persona's RPPS (without the leading 8), remembered on this browser.
         await page.locator('#identifier').fill(persona.rpps);
-        const remember = page.locator('input[name=remember]');
+        const remember = page.locator('#remember');
         if (device === 'desktop') await remember.check();
         await shot('identifiant-saisi');
         await page.locator('#se-connecter').click();
