@@ -462,16 +462,7 @@ impl EcpsServer {
         let now = self.now();
         let max_tries = i64::from(self.config.activation_max_tries);
         let mut tx = self.store.begin().await?;
-        // Write first: takes the row lock (PostgreSQL) or the write lock (SQLite) before
-        // reading, so two confirmations of one activation are serialised.
-        let touched = sqlx::query("UPDATE ecps_activation SET tries = tries WHERE id = $1")
-            .bind(activation_id)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-        if touched == 0 {
-            return Err(EcpsError::ActivationNotFound);
-        }
+        lock_activation(&mut tx, activation_id).await?;
         let row = sqlx::query(
             "SELECT idnat, email_code_hash, sms_code_hash, expires_at, tries, status, method
              FROM ecps_activation WHERE id = $1",
@@ -716,4 +707,22 @@ pub(crate) fn years_later(at: time::OffsetDateTime, years: i32) -> i64 {
         .or_else(|_| (at - time::Duration::days(1)).replace_year(target))
         .map(|t| t.unix_timestamp())
         .unwrap_or_else(|_| at.unix_timestamp() + i64::from(years) * 365 * 86_400)
+}
+
+/// Writes first: takes the row lock (PostgreSQL) or the write lock (SQLite) before the
+/// activation is read, so two confirmations of one activation (codes or card) are
+/// serialised. An unknown id is `ActivationNotFound`.
+pub(crate) async fn lock_activation(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    activation_id: &str,
+) -> Result<(), EcpsError> {
+    let touched = sqlx::query("UPDATE ecps_activation SET tries = tries WHERE id = $1")
+        .bind(activation_id)
+        .execute(&mut **tx)
+        .await?
+        .rows_affected();
+    if touched == 0 {
+        return Err(EcpsError::ActivationNotFound);
+    }
+    Ok(())
 }

@@ -144,15 +144,7 @@ impl EcpsServer {
         let jwk = crate::proof::canonical_jwk(public_jwk)?;
         let now = self.now();
         let mut tx = self.store.begin().await?;
-        // Write first, as the codes path does: two confirmations are serialised.
-        let touched = sqlx::query("UPDATE ecps_activation SET tries = tries WHERE id = $1")
-            .bind(activation_id)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-        if touched == 0 {
-            return Err(EcpsError::ActivationNotFound);
-        }
+        crate::activation::lock_activation(&mut tx, activation_id).await?;
         let row = sqlx::query(
             "SELECT idnat, method, card_token_hash, card_binding, card_serial, expires_at, status
              FROM ecps_activation WHERE id = $1",
