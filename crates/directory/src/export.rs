@@ -1,9 +1,10 @@
 //! The whole directory as NDJSON, one file per resource type (FHIR Bulk Data): written by
 //! `caducee export fhir --out DIR` and by the `$export` jobs of the API ([`crate::api`]).
 //!
-//! Walks the search index in key order, a chunk at a time, and loads each chunk's
-//! professionals in three statements (`search::public_professionals`); memory stays at one
-//! chunk whatever the directory's size.
+//! Walks the search index in key order, a range of keys at a time, and loads each chunk's
+//! professionals in one statement of JSON (`search::public_professionals`); a few chunks
+//! are built at once in tasks of their own and written in key order, so memory stays at a
+//! few chunks whatever the directory's size, and every core works.
 
 use crate::error::DirectoryError;
 use crate::params::Kind;
@@ -56,8 +57,7 @@ pub async fn write_all(
 ) -> Result<Vec<Output>, DirectoryError> {
     std::fs::create_dir_all(dir)?;
     let wanted = |k: Kind| types.is_empty() || types.contains(&k);
-    // The Organizations in a task of their own, beside the persons: the two walks share
-    // nothing, and each keeps a core busy.
+    // The Organizations in a walk of their own, beside the persons': the two share nothing.
     let organizations = wanted(Kind::Organization).then(|| {
         let store = store.clone();
         let dir = dir.to_path_buf();
@@ -72,8 +72,8 @@ pub async fn write_all(
         wanted(Kind::PractitionerRole),
     )
     .await?;
-    if let Some(mut task) = organizations {
-        let written = (&mut task.0)
+    if let Some(task) = organizations {
+        let written = task
             .await
             .map_err(|e| DirectoryError::Io(std::io::Error::other(e)))??;
         outputs.push(written);
@@ -81,13 +81,85 @@ pub async fn write_all(
     Ok(outputs)
 }
 
-/// Stops the task when dropped (an export cancelled, or failed on the other side).
+/// A spawned task, stopped when dropped (an export cancelled, or failed on the other
+/// side); awaiting it gives the task's result.
 struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
 
 impl<T> Drop for AbortOnDrop<T> {
     fn drop(&mut self) {
         self.0.abort();
     }
+}
+
+impl<T> std::future::Future for AbortOnDrop<T> {
+    type Output = Result<T, tokio::task::JoinError>;
+
+    fn poll(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
+        std::pin::Pin::new(&mut self.get_mut().0).poll(cx)
+    }
+}
+
+/// Chunks of one walk built at once, each in a task of its own. A chunk is a range of the
+/// index's keys; its lines are built apart (the database's JSON read, the resources
+/// serialised) and written in key order, so the files come out as a sequential walk would
+/// write them while every core works.
+const CHUNKS_AT_ONCE: usize = 3;
+
+/// The NDJSON lines of one chunk, per file.
+#[derive(Default)]
+struct Lines {
+    files: [Vec<u8>; 2],
+    counts: [u64; 2],
+}
+
+impl Lines {
+    fn push(&mut self, file: usize, value: &impl serde::Serialize) -> Result<(), DirectoryError> {
+        line(&mut self.files[file], value)?;
+        self.counts[file] += 1;
+        Ok(())
+    }
+}
+
+/// Walks the keys `1..=max_key` a chunk at a time: `build(store, after, upto)` makes the
+/// lines of the keys in `(after, upto]`, up to [`CHUNKS_AT_ONCE`] chunks at once, and
+/// `outs` receive them in key order. Returns the lines written per file.
+async fn walk<F, Fut>(
+    store: &Store,
+    max_key: i64,
+    outs: &mut [Option<(PathBuf, std::io::BufWriter<std::fs::File>)>; 2],
+    build: F,
+) -> Result<[u64; 2], DirectoryError>
+where
+    F: Fn(Store, i64, i64) -> Fut,
+    Fut: std::future::Future<Output = Result<Lines, DirectoryError>> + Send + 'static,
+{
+    let span = i64::from(CHUNK);
+    let mut next = 0i64;
+    let mut running = std::collections::VecDeque::with_capacity(CHUNKS_AT_ONCE);
+    let mut counts = [0u64; 2];
+    loop {
+        while running.len() < CHUNKS_AT_ONCE && next < max_key {
+            let upto = (next + span).min(max_key);
+            running.push_back(AbortOnDrop(tokio::spawn(build(store.clone(), next, upto))));
+            next = upto;
+        }
+        let Some(task) = running.pop_front() else {
+            break;
+        };
+        let lines = task
+            .await
+            .map_err(|e| DirectoryError::Io(std::io::Error::other(e)))??;
+        for (i, out) in outs.iter_mut().enumerate() {
+            if let Some((_, w)) = out {
+                w.write_all(&lines.files[i])?;
+                counts[i] += lines.counts[i];
+            }
+        }
+    }
+    Ok(counts)
 }
 
 /// Practitioner.ndjson and PractitionerRole.ndjson, as asked.
@@ -97,134 +169,154 @@ async fn write_persons(
     want_practitioners: bool,
     want_roles: bool,
 ) -> Result<Vec<Output>, DirectoryError> {
-    let mut outputs = Vec::new();
-    if want_practitioners || want_roles {
-        let mut practitioners = want_practitioners
+    if !want_practitioners && !want_roles {
+        return Ok(Vec::new());
+    }
+    let mut outs = [
+        want_practitioners
             .then(|| create(dir, Kind::Practitioner))
-            .transpose()?;
-        let mut roles = want_roles
+            .transpose()?,
+        want_roles
             .then(|| create(dir, Kind::PractitionerRole))
-            .transpose()?;
-        let (mut n_p, mut n_r) = (0u64, 0u64);
-        let max_key = search::max_person_key(store).await?;
-        let mut after = None;
-        loop {
-            let hits = search::search_persons(
-                store,
-                &[],
-                Page {
-                    after,
-                    max_key: Some(max_key),
-                    limit: CHUNK,
-                },
-            )
-            .await?;
-            let Some(last) = hits.last() else { break };
-            after = Some(last.key);
-            let ids: Vec<String> = hits.iter().map(|h| h.id.clone()).collect();
-            let updated: HashMap<&str, i64> = hits
-                .iter()
-                .map(|h| (h.id.as_str(), h.last_updated))
-                .collect();
-            let role_updated: HashMap<String, i64> = if roles.is_some() {
-                search::search_roles(
-                    store,
-                    &[RoleFilter::Person(ids.clone())],
-                    &RolePage {
-                        after: None,
-                        as_of: None,
-                        limit: u32::MAX / 2,
-                    },
-                )
-                .await?
-                .into_iter()
-                .map(|h| (h.id, h.updated_at))
-                .collect()
-            } else {
-                HashMap::new()
-            };
-            // PractitionerRoles show their activities' codes and organization.
-            let detail = if roles.is_some() {
-                search::Detail::Codes
-            } else {
-                search::Detail::Professions
-            };
-            let people = search::public_professionals(store, &ids, detail).await?;
-            for p in people {
-                if let Some((_, out)) = practitioners.as_mut() {
-                    let t = updated.get(p.id_nat.as_str()).copied().unwrap_or(0);
-                    line(
-                        out,
-                        &crate::fhir::Resource::Practitioner(practitioner(&p, t)),
-                    )?;
-                    n_p += 1;
-                }
-                if let Some((_, out)) = roles.as_mut() {
-                    for a in &p.activities {
-                        let t = role_updated.get(&a.id).copied().unwrap_or(0);
-                        line(
-                            out,
-                            &crate::fhir::Resource::PractitionerRole(practitioner_role(&p, a, t)),
-                        )?;
-                        n_r += 1;
-                    }
-                }
-            }
-        }
-        if let Some((path, mut out)) = practitioners {
-            out.flush()?;
-            outputs.push(Output {
-                kind: "Practitioner",
-                path,
-                count: n_p,
-            });
-        }
-        if let Some((path, mut out)) = roles {
-            out.flush()?;
-            outputs.push(Output {
-                kind: "PractitionerRole",
-                path,
-                count: n_r,
-            });
+            .transpose()?,
+    ];
+    let max_key = search::max_person_key(store).await?;
+    let counts = walk(
+        store,
+        max_key,
+        &mut outs,
+        move |store, after, upto| async move {
+            persons_chunk(&store, after, upto, want_practitioners, want_roles).await
+        },
+    )
+    .await?;
+    let mut outputs = Vec::new();
+    for ((out, kind), count) in outs
+        .into_iter()
+        .zip(["Practitioner", "PractitionerRole"])
+        .zip(counts)
+    {
+        if let Some((path, mut w)) = out {
+            w.flush()?;
+            outputs.push(Output { kind, path, count });
         }
     }
     Ok(outputs)
 }
 
-/// Organization.ndjson.
-async fn write_organizations(store: &Store, dir: &Path) -> Result<Output, DirectoryError> {
-    {
-        let (path, mut out) = create(dir, Kind::Organization)?;
-        let mut n = 0u64;
-        let max_key = search::max_structure_key(store).await?;
-        let mut after = None;
-        loop {
-            let hits = search::search_structures(
-                store,
-                &[],
-                Page {
-                    after,
-                    max_key: Some(max_key),
-                    limit: CHUNK,
-                },
-            )
-            .await?;
-            let Some(last) = hits.last() else { break };
-            after = Some(last.key);
-            let ids: Vec<String> = hits.iter().map(|h| h.id.clone()).collect();
-            for (s, t) in search::structures(store, &ids).await? {
-                line(
-                    &mut out,
-                    &crate::fhir::Resource::Organization(organization(&s, t)),
+/// The Practitioners (file 0) and PractitionerRoles (file 1) of the persons of keys in
+/// `(after, upto]`.
+async fn persons_chunk(
+    store: &Store,
+    after: i64,
+    upto: i64,
+    want_practitioners: bool,
+    want_roles: bool,
+) -> Result<Lines, DirectoryError> {
+    let mut lines = Lines::default();
+    let hits = search::search_persons(
+        store,
+        &[],
+        Page {
+            after: Some(after),
+            max_key: Some(upto),
+            limit: CHUNK,
+        },
+    )
+    .await?;
+    if hits.is_empty() {
+        return Ok(lines);
+    }
+    let ids: Vec<String> = hits.iter().map(|h| h.id.clone()).collect();
+    let updated: HashMap<&str, i64> = hits
+        .iter()
+        .map(|h| (h.id.as_str(), h.last_updated))
+        .collect();
+    let role_updated: HashMap<String, i64> = if want_roles {
+        search::search_roles(
+            store,
+            &[RoleFilter::Person(ids.clone())],
+            &RolePage {
+                after: None,
+                as_of: None,
+                limit: u32::MAX / 2,
+            },
+        )
+        .await?
+        .into_iter()
+        .map(|h| (h.id, h.updated_at))
+        .collect()
+    } else {
+        HashMap::new()
+    };
+    // PractitionerRoles show their activities' codes and organization.
+    let detail = if want_roles {
+        search::Detail::Codes
+    } else {
+        search::Detail::Professions
+    };
+    for p in search::public_professionals(store, &ids, detail).await? {
+        if want_practitioners {
+            let t = updated.get(p.id_nat.as_str()).copied().unwrap_or(0);
+            lines.push(0, &crate::fhir::Resource::Practitioner(practitioner(&p, t)))?;
+        }
+        if want_roles {
+            for a in &p.activities {
+                let t = role_updated.get(&a.id).copied().unwrap_or(0);
+                lines.push(
+                    1,
+                    &crate::fhir::Resource::PractitionerRole(practitioner_role(&p, a, t)),
                 )?;
-                n += 1;
             }
         }
-        out.flush()?;
-        Ok(Output {
-            kind: "Organization",
-            path,
-            count: n,
-        })
     }
+    Ok(lines)
+}
+
+/// Organization.ndjson.
+async fn write_organizations(store: &Store, dir: &Path) -> Result<Output, DirectoryError> {
+    let mut outs = [Some(create(dir, Kind::Organization)?), None];
+    let max_key = search::max_structure_key(store).await?;
+    let [count, _] = walk(store, max_key, &mut outs, |store, after, upto| async move {
+        organizations_chunk(&store, after, upto).await
+    })
+    .await?;
+    let [Some((path, mut w)), _] = outs else {
+        return Err(DirectoryError::Io(std::io::Error::other(
+            "Organization.ndjson : fichier perdu",
+        )));
+    };
+    w.flush()?;
+    Ok(Output {
+        kind: "Organization",
+        path,
+        count,
+    })
+}
+
+/// The Organizations (file 0) of the structures of keys in `(after, upto]`.
+async fn organizations_chunk(
+    store: &Store,
+    after: i64,
+    upto: i64,
+) -> Result<Lines, DirectoryError> {
+    let mut lines = Lines::default();
+    let hits = search::search_structures(
+        store,
+        &[],
+        Page {
+            after: Some(after),
+            max_key: Some(upto),
+            limit: CHUNK,
+        },
+    )
+    .await?;
+    if hits.is_empty() {
+        return Ok(lines);
+    }
+    let ids: Vec<String> = hits.iter().map(|h| h.id.clone()).collect();
+    for (s, t) in search::structures(store, &ids).await? {
+        lines.push(0, &crate::fhir::Resource::Organization(organization(&s, t)))?;
+    }
+    Ok(lines)
 }
