@@ -1,21 +1,20 @@
 //! The whole directory as NDJSON, one file per resource type (FHIR Bulk Data): written by
 //! `caducee export fhir --out DIR` and by the `$export` jobs of the API ([`crate::api`]).
 //!
-//! Walks the search index in key order, a range of keys at a time, and loads each chunk's
-//! professionals in one statement of JSON (`search::public_professionals`); a few chunks
+//! Walks the search index in key order, a range of keys at a time, and loads each range's
+//! professionals or structures in one statement of JSON (`search::*_in_key_range`); a few chunks
 //! are built at once in tasks of their own and written in key order, so memory stays at a
 //! few chunks whatever the directory's size, and every core works.
 
 use crate::error::DirectoryError;
 use crate::params::Kind;
 use crate::resources::{organization, practitioner, practitioner_role};
-use caducee_registry::search::{self, Page, RoleFilter, RolePage};
+use caducee_registry::search;
 use caducee_store::Store;
-use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-/// Persons or structures per chunk.
+/// Index keys per chunk (persons or structures).
 const CHUNK: u32 = 500;
 
 /// One file written.
@@ -205,7 +204,9 @@ async fn write_persons(
 }
 
 /// The Practitioners (file 0) and PractitionerRoles (file 1) of the persons of keys in
-/// `(after, upto]`.
+/// `(after, upto]`: one statement, which hands over one JSON text (the driver's cost is per
+/// row and value, and a walk of the index then of its ids would hand over a row per person
+/// and per activity).
 async fn persons_chunk(
     store: &Store,
     after: i64,
@@ -214,58 +215,25 @@ async fn persons_chunk(
     want_roles: bool,
 ) -> Result<Lines, DirectoryError> {
     let mut lines = Lines::default();
-    let hits = search::search_persons(
-        store,
-        &[],
-        Page {
-            after: Some(after),
-            max_key: Some(upto),
-            limit: CHUNK,
-        },
-    )
-    .await?;
-    if hits.is_empty() {
-        return Ok(lines);
-    }
-    let ids: Vec<String> = hits.iter().map(|h| h.id.clone()).collect();
-    let updated: HashMap<&str, i64> = hits
-        .iter()
-        .map(|h| (h.id.as_str(), h.last_updated))
-        .collect();
-    let role_updated: HashMap<String, i64> = if want_roles {
-        search::search_roles(
-            store,
-            &[RoleFilter::Person(ids.clone())],
-            &RolePage {
-                after: None,
-                as_of: None,
-                limit: u32::MAX / 2,
-            },
-        )
-        .await?
-        .into_iter()
-        .map(|h| (h.id, h.updated_at))
-        .collect()
-    } else {
-        HashMap::new()
-    };
     // PractitionerRoles show their activities' codes and organization.
     let detail = if want_roles {
         search::Detail::Codes
     } else {
         search::Detail::Professions
     };
-    for p in search::public_professionals(store, &ids, detail).await? {
+    for indexed in search::professionals_in_key_range(store, after, upto, detail).await? {
+        let p = &indexed.professional;
         if want_practitioners {
-            let t = updated.get(p.id_nat.as_str()).copied().unwrap_or(0);
-            lines.push(0, &crate::fhir::Resource::Practitioner(practitioner(&p, t)))?;
+            lines.push(
+                0,
+                &crate::fhir::Resource::Practitioner(practitioner(p, indexed.last_updated)),
+            )?;
         }
         if want_roles {
-            for a in &p.activities {
-                let t = role_updated.get(&a.id).copied().unwrap_or(0);
+            for (a, t) in p.activities.iter().zip(&indexed.activity_updated) {
                 lines.push(
                     1,
-                    &crate::fhir::Resource::PractitionerRole(practitioner_role(&p, a, t)),
+                    &crate::fhir::Resource::PractitionerRole(practitioner_role(p, a, *t)),
                 )?;
             }
         }
@@ -294,28 +262,15 @@ async fn write_organizations(store: &Store, dir: &Path) -> Result<Output, Direct
     })
 }
 
-/// The Organizations (file 0) of the structures of keys in `(after, upto]`.
+/// The Organizations (file 0) of the structures of keys in `(after, upto]` (one
+/// statement, as [`persons_chunk`]).
 async fn organizations_chunk(
     store: &Store,
     after: i64,
     upto: i64,
 ) -> Result<Lines, DirectoryError> {
     let mut lines = Lines::default();
-    let hits = search::search_structures(
-        store,
-        &[],
-        Page {
-            after: Some(after),
-            max_key: Some(upto),
-            limit: CHUNK,
-        },
-    )
-    .await?;
-    if hits.is_empty() {
-        return Ok(lines);
-    }
-    let ids: Vec<String> = hits.iter().map(|h| h.id.clone()).collect();
-    for (s, t) in search::structures(store, &ids).await? {
+    for (s, t) in search::structures_in_key_range(store, after, upto).await? {
         lines.push(0, &crate::fhir::Resource::Organization(organization(&s, t)))?;
     }
     Ok(lines)

@@ -1044,6 +1044,37 @@ pub async fn public_professionals(
     professionals::load(store, idnats, detail).await
 }
 
+/// A professional with what the index says of it: its `last_updated` (a Practitioner's
+/// `meta.lastUpdated`) and the `updated_at` of each activity, in the order of
+/// `professional.activities` (a PractitionerRole's).
+#[derive(Debug, Clone)]
+pub struct IndexedProfessional {
+    pub professional: crate::queries::Professional,
+    pub last_updated: i64,
+    pub activity_updated: Vec<i64>,
+}
+
+/// The professionals of index keys in `(after, upto]`, in key order, with the `detail`
+/// asked, in one statement (the bulk export's walk).
+pub async fn professionals_in_key_range(
+    store: &Store,
+    after: i64,
+    upto: i64,
+    detail: Detail,
+) -> Result<Vec<IndexedProfessional>, StoreError> {
+    professionals::load_key_range(store, after, upto, detail).await
+}
+
+/// The structures of index keys in `(after, upto]`, in key order, with their
+/// `last_updated`, in one statement (the bulk export's walk).
+pub async fn structures_in_key_range(
+    store: &Store,
+    after: i64,
+    upto: i64,
+) -> Result<Vec<(crate::queries::Structure, i64)>, StoreError> {
+    professionals::structures_key_range(store, after, upto).await
+}
+
 /// A structure known by its id only (see [`Detail::Codes`]).
 fn structure_with_id(id: String) -> crate::queries::Structure {
     crate::queries::Structure {

@@ -29,6 +29,11 @@ struct PersonJson {
     first_name: String,
     acts: Vec<ActivityJson>,
     kh: Vec<KnowHowJson>,
+    /// The index's key and `last_updated` (statements by key range only).
+    #[serde(default)]
+    index_key: i64,
+    #[serde(default)]
+    index_updated: i64,
 }
 
 /// An activity; the codes beyond the profession only with [`Detail::Codes`] and
@@ -42,6 +47,7 @@ struct ActivityJson {
     category_code: String,
     category_label: String,
     ended_at: Option<i64>,
+    updated_at: i64,
     #[serde(default)]
     mode_code: String,
     #[serde(default)]
@@ -70,6 +76,11 @@ struct ActivityJson {
 
 #[derive(Deserialize)]
 struct StructureJson {
+    /// The index's key and `last_updated` (statements by key range only).
+    #[serde(default)]
+    index_key: i64,
+    #[serde(default)]
+    index_updated: i64,
     id: String,
     siret: String,
     siren: String,
@@ -157,6 +168,7 @@ const ACTIVITY: &[&str] = &[
     "category_code",
     "category_label",
     "ended_at",
+    "updated_at",
 ];
 const CODES: &[&str] = &[
     "mode_code",
@@ -208,8 +220,17 @@ const KNOW_HOW: &[&str] = &[
     "label",
 ];
 
-/// The statement: one row, one JSON text, the persons whose idnat is in `{list}`.
-fn statement(dialect: Dialect, detail: Detail) -> String {
+/// Which persons a statement returns.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Select {
+    /// Those whose idnat is in `{list}`.
+    Ids,
+    /// Those whose index key is in `({after}, {upto}]`, with their key and `last_updated`.
+    KeyRange,
+}
+
+/// The statement: one row, one JSON text, the persons `select` says.
+fn statement(dialect: Dialect, detail: Detail, select: Select) -> String {
     let mut activity: Vec<&str> = ACTIVITY.to_vec();
     if detail != Detail::Professions {
         activity.extend_from_slice(CODES);
@@ -253,15 +274,38 @@ fn statement(dialect: Dialect, detail: Detail) -> String {
     );
     let mut person = object(dialect, PERSON, "p.");
     person.pop();
-    person.push_str(&format!(", 'acts', {acts}, 'kh', {kh})"));
-    match dialect {
-        Dialect::Sqlite => {
-            format!("SELECT json_group_array({person}) FROM reg_person p WHERE p.idnat IN ({{list}})")
+    person.push_str(&format!(", 'acts', {acts}, 'kh', {kh}"));
+    let from = match select {
+        Select::Ids => "reg_person p WHERE p.idnat IN ({list})",
+        Select::KeyRange => {
+            person.push_str(", 'index_key', ix.person_key, 'index_updated', ix.last_updated");
+            "reg_search_person ix JOIN reg_person p ON p.idnat = ix.idnat \
+             WHERE ix.person_key > {after} AND ix.person_key <= {upto}"
         }
-        Dialect::Postgres => format!(
-            "SELECT COALESCE(json_agg({person}), '[]'::json)::text FROM reg_person p WHERE p.idnat IN ({{list}})"
-        ),
+    };
+    person.push(')');
+    aggregate(dialect, &person, from)
+}
+
+/// `SELECT` of the JSON array of `object` over the rows of `from`, as one text.
+fn aggregate(dialect: Dialect, object: &str, from: &str) -> String {
+    match dialect {
+        Dialect::Sqlite => format!("SELECT json_group_array({object}) FROM {from}"),
+        Dialect::Postgres => {
+            format!("SELECT COALESCE(json_agg({object}), '[]'::json)::text FROM {from}")
+        }
     }
+}
+
+/// Runs a statement of [`statement`] or [`aggregate`] and reads its one JSON text.
+async fn fetch_json<T: serde::de::DeserializeOwned>(
+    store: &Store,
+    sql: &Sql,
+    text: &str,
+) -> Result<Vec<T>, StoreError> {
+    let row = sql.finish(text).fetch_one(store.pool()).await?;
+    let json: String = row.try_get(0)?;
+    serde_json::from_str(&json).map_err(|e| StoreError::Sql(sqlx::Error::Decode(Box::new(e))))
 }
 
 /// The public part of these professionals (see `queries::public_professional`), in the
@@ -272,22 +316,81 @@ pub(super) async fn load(
     detail: Detail,
 ) -> Result<Vec<Professional>, StoreError> {
     let dialect = store.dialect();
-    let template = statement(dialect, detail);
+    let template = statement(dialect, detail, Select::Ids);
     let mut found: HashMap<String, Professional> = HashMap::new();
     for chunk in idnats.chunks(ROWS_PER_STATEMENT) {
         let mut sql = Sql::new(dialect);
         let list = sql.list(chunk);
         let text = template.replace("{list}", &list);
-        let row = sql.finish(&text).fetch_one(store.pool()).await?;
-        let json: String = row.try_get(0)?;
-        let persons: Vec<PersonJson> = serde_json::from_str(&json)
-            .map_err(|e| StoreError::Sql(sqlx::Error::Decode(Box::new(e))))?;
-        for p in persons {
+        for p in fetch_json::<PersonJson>(store, &sql, &text).await? {
             let professional = professional(p, detail);
             found.insert(professional.id_nat.clone(), professional);
         }
     }
     Ok(idnats.iter().filter_map(|id| found.remove(id)).collect())
+}
+
+/// The professionals of index keys in `(after, upto]`, in key order, each with the index's
+/// `last_updated` and the `updated_at` of each of its activities (in the order of
+/// `activities`): what the bulk export writes, in one statement and one value per range,
+/// where a page asks the index first and then its ids.
+pub(super) async fn load_key_range(
+    store: &Store,
+    after: i64,
+    upto: i64,
+    detail: Detail,
+) -> Result<Vec<super::IndexedProfessional>, StoreError> {
+    let mut sql = Sql::new(store.dialect());
+    let text = statement(store.dialect(), detail, Select::KeyRange)
+        .replace("{after}", &sql.int(after))
+        .replace("{upto}", &sql.int(upto));
+    let mut persons: Vec<PersonJson> = fetch_json(store, &sql, &text).await?;
+    persons.sort_by_key(|p| p.index_key);
+    Ok(persons
+        .into_iter()
+        .map(|p| {
+            let last_updated = p.index_updated;
+            let activity_updated = p.acts.iter().map(|a| a.updated_at).collect();
+            super::IndexedProfessional {
+                professional: professional(p, detail),
+                last_updated,
+                activity_updated,
+            }
+        })
+        .collect())
+}
+
+/// The structures of index keys in `(after, upto]`, in key order, with the index's
+/// `last_updated` (the structure's own `updated_at` when it has no index row), in one
+/// statement and one value (see [`load_key_range`]).
+pub(super) async fn structures_key_range(
+    store: &Store,
+    after: i64,
+    upto: i64,
+) -> Result<Vec<(Structure, i64)>, StoreError> {
+    let dialect = store.dialect();
+    let mut sql = Sql::new(dialect);
+    let mut fields = object(dialect, STRUCTURE, "t.");
+    fields.pop();
+    fields.push_str(
+        ", 'index_key', ix.structure_key, 'index_updated', COALESCE(ix.last_updated, t.updated_at))",
+    );
+    let from = format!(
+        "reg_search_structure ix JOIN reg_structure t ON t.id = ix.id \
+         WHERE ix.structure_key > {} AND ix.structure_key <= {}",
+        sql.int(after),
+        sql.int(upto)
+    );
+    let mut found: Vec<StructureJson> =
+        fetch_json(store, &sql, &aggregate(dialect, &fields, &from)).await?;
+    found.sort_by_key(|s| s.index_key);
+    Ok(found
+        .into_iter()
+        .map(|s| {
+            let updated = s.index_updated;
+            (structure(s), updated)
+        })
+        .collect())
 }
 
 /// As `queries::professions_and_activities`: the professions of the active activities in
