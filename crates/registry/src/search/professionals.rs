@@ -8,6 +8,10 @@
 //! column to `Any`, allocating for each, and waking the async side for each row from
 //! SQLite's worker thread): about two microseconds a value, a thousand values a page. One
 //! text per chunk leaves that to the database's C code and to serde (see bench/README.md).
+//!
+//! The bulk export asks by range of the index's keys instead of by ids
+//! ([`load_key_range`], [`structures_key_range`]): the same JSON, with the index's key and
+//! `last_updated`, so that a range needs no page of the index first.
 
 use super::{Detail, Sql, ROWS_PER_STATEMENT};
 use crate::queries::{Activity, Coded, KnowHow, Profession, Professional, Structure};
