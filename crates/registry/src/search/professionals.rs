@@ -51,6 +51,8 @@ struct ActivityJson {
     category_code: String,
     category_label: String,
     ended_at: Option<i64>,
+    /// Statements by key range only (the export's PractitionerRoles).
+    #[serde(default)]
     updated_at: i64,
     #[serde(default)]
     mode_code: String,
@@ -172,7 +174,6 @@ const ACTIVITY: &[&str] = &[
     "category_code",
     "category_label",
     "ended_at",
-    "updated_at",
 ];
 const CODES: &[&str] = &[
     "mode_code",
@@ -236,6 +237,10 @@ enum Select {
 /// The statement: one row, one JSON text, the persons `select` says.
 fn statement(dialect: Dialect, detail: Detail, select: Select) -> String {
     let mut activity: Vec<&str> = ACTIVITY.to_vec();
+    if select == Select::KeyRange {
+        // What a PractitionerRole's `meta.lastUpdated` says; the pages ask it apart.
+        activity.push("updated_at");
+    }
     if detail != Detail::Professions {
         activity.extend_from_slice(CODES);
     }
