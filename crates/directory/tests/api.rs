@@ -740,6 +740,37 @@ async fn reg_10_annuaire_page_searches_the_directory(dialect: Dialect) {
     db.cleanup().await;
 }
 
+/// The page counts matches up to 100 (`COUNT_CAP`), then says there are more and asks for
+/// a narrower search; paging goes on past the count.
+async fn reg_10_annuaire_page_counts_up_to_a_hundred(dialect: Dialect) {
+    let (db, api, clock, dir) = setup(dialect, "count").await;
+    let dupont = |n: u64| -> Row { (100 + n, "DUPONT", "Paul", "10", "FON-01", 0) };
+    let page = |uri: &'static str| {
+        let api = &api;
+        async move {
+            let (s, _, body) = api
+                .raw(Request::get(uri).body(Body::empty()).unwrap())
+                .await;
+            assert_eq!(s, StatusCode::OK);
+            String::from_utf8(body).unwrap()
+        }
+    };
+    let hundred: Vec<Row> = (1..=100).map(dupont).collect();
+    import(&db.store, &clock, &write(dir.path(), "b.txt", &hundred)).await;
+    let html = page("/annuaire?q=dupont").await;
+    assert!(html.contains("100 résultats"), "{html}");
+    assert!(!html.contains("Plus de 100"), "{html}");
+    let more: Vec<Row> = (1..=101).map(dupont).collect();
+    import(&db.store, &clock, &write(dir.path(), "c.txt", &more)).await;
+    let html = page("/annuaire?q=dupont").await;
+    assert!(
+        html.contains("Plus de 100 résultats : précisez la recherche"),
+        "{html}"
+    );
+    assert!(html.contains("page="), "a next link: {html}");
+    db.cleanup().await;
+}
+
 /// The exact Practitioner, PractitionerRole and Organization JSON of every demo persona,
 /// against `tests/golden/personas.json`, the same file for both engines. With
 /// `CADUCEE_GOLDEN_WRITE=1` the SQLite run rewrites the file (to be read and committed
@@ -875,6 +906,7 @@ on_both_engines! {
     reg_10_fhir_practitioners_served_again_are_current => reg_10_fhir_practitioners_served_again_are_current;
     reg_10_fhir_golden_demo_personas => reg_10_fhir_golden_demo_personas;
     reg_10_annuaire_page_searches_the_directory => reg_10_annuaire_page_searches_the_directory;
+    reg_10_annuaire_page_counts_up_to_a_hundred => reg_10_annuaire_page_counts_up_to_a_hundred;
     reg_10_fhir_metadata_read_and_errors => reg_10_fhir_metadata_read_and_errors;
     reg_10_fhir_search_parameters_and_modifiers => reg_10_fhir_search_parameters_and_modifiers;
     reg_10_fhir_paging_sees_the_first_page_data => reg_10_fhir_paging_sees_the_first_page_data;

@@ -17,7 +17,28 @@ pub const MIGRATIONS: &[Migration] = &[
     ANOMALY_QUEUE,
     CHANGE_REQUESTS,
     crate::registration::MIGRATION,
+    TRIGRAM_STATISTICS,
 ];
+
+/// Finer statistics of the indexed texts on PostgreSQL (issue 15), so that the planner
+/// weighs a `txt LIKE '%andre%'` right. With the default target (100) the column kept 20
+/// common values and a histogram too coarse for a pattern: `pg_trgm` then guessed 170 rows
+/// where 17,712 matched (2.2 M generated rows), and chose the GIN bitmap, a heap visit of
+/// every match and a sort for a page of 21 — 28 to 80 ms — instead of walking the key
+/// order until the page is full (under a millisecond). With 1,000 the estimates came within
+/// 10 % on the words measured and every plan was the walk. SQLite has no such statistics:
+/// its FTS5 query needs none.
+const TRIGRAM_STATISTICS: Migration = Migration {
+    component: "registry",
+    version: 8,
+    name: "search_text_statistics",
+    sql: "
+--@postgres
+ALTER TABLE reg_search_person ALTER COLUMN txt SET STATISTICS 1000;
+ALTER TABLE reg_search_structure ALTER COLUMN txt SET STATISTICS 1000;
+ANALYZE reg_search_person, reg_search_structure;
+",
+};
 
 /// The change requests (REG-06, issue 13): what a professional asks to change of their
 /// registry data (a new activity, the end of one, a new profession, contact coordinates,

@@ -19,7 +19,7 @@ dir-results = { $count ->
    *[other] { $count } results
 }
 # COUNT_CAP of crates/directory/src/page.rs
-dir-results-many = More than 1,000 results
+dir-results-many = More than 100 results: narrow the search (given name, profession, place)
 dir-none = No professional matches this search. Check the spelling, or search for part of the name only.
 dir-inactive = No current activity in the registry.
 dir-rpps = RPPS no.

@@ -19,7 +19,7 @@ dir-results = { $count ->
    *[other] { $count } résultats
 }
 # COUNT_CAP of crates/directory/src/page.rs
-dir-results-many = Plus de 1 000 résultats
+dir-results-many = Plus de 100 résultats : précisez la recherche (prénom, profession, lieu)
 dir-none = Aucun professionnel ne correspond à cette recherche. Vérifiez l'orthographe, ou cherchez une partie du nom seulement.
 dir-inactive = Aucune activité en cours dans le répertoire.
 dir-rpps = N° RPPS
