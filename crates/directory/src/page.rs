@@ -23,10 +23,13 @@ const PER_PAGE: u32 = 20;
 /// says this number and asks for a narrower search): counting every match of a frequent
 /// name was most of the page's time (each match rechecked), and nobody reads five pages of
 /// results. At 2.2 M rows a count of 1,001 matches took 20–30 ms of PostgreSQL's time, four
-/// fifths of the page's database work, against 3–8 ms for 101 (bench/README.md); the FHIR
+/// fifths of the page's database work, against 1.7–7.4 ms for 101 (bench/README.md); the FHIR
 /// API still counts exactly with `_total=accurate`. Paging does not depend on the count
-/// (keyset, the next link when a 21st row exists).
+/// (keyset, the next link when a 21st row exists). The first page asks for `COUNT_CAP + 1`
+/// rows and counts them: one scan of the matches gives both the page and the count; later
+/// pages count apart, with the first page's `max_key`.
 const COUNT_CAP: u32 = 100;
+const _: () = assert!(COUNT_CAP >= PER_PAGE);
 const SCRIPT: &str = include_str!("../assets/annuaire.js");
 
 /// What a result shows of a professional.
@@ -342,17 +345,23 @@ async fn results(
         Some(Ok(Cursor::Keyed { after, max_key })) => (Some(after), max_key),
         _ => (None, search::max_person_key(store).await?),
     };
-    let count = search::count_persons_capped(store, filters, Some(max_key), COUNT_CAP).await?;
+    let first_page = after.is_none();
+    let limit = if first_page { COUNT_CAP } else { PER_PAGE } + 1;
     let mut hits = search::search_persons(
         store,
         filters,
         Page {
             after,
             max_key: Some(max_key),
-            limit: PER_PAGE + 1,
+            limit,
         },
     )
     .await?;
+    let count = if first_page {
+        hits.len() as i64
+    } else {
+        search::count_persons_capped(store, filters, Some(max_key), COUNT_CAP).await?
+    };
     let next = (hits.len() > PER_PAGE as usize).then(|| {
         hits.truncate(PER_PAGE as usize);
         let cursor = Cursor::Keyed {

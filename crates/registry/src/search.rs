@@ -497,6 +497,11 @@ struct Sql {
     binds: Vec<Bind>,
     /// SQLite: an FTS5 MATCH expression per substring filter (ANDed).
     matches: Vec<String>,
+    /// A value is written into the statement (PostgreSQL's `LIKE '%word%'`): the text is
+    /// one of a kind, not worth a place in the connection's cache of prepared statements,
+    /// which it would take from the statements every request uses (each evicted one is
+    /// prepared and planned again: 1–2 ms of PostgreSQL's time).
+    inlined: bool,
 }
 
 impl Sql {
@@ -506,6 +511,7 @@ impl Sql {
             conds: Vec::new(),
             binds: Vec::new(),
             matches: Vec::new(),
+            inlined: false,
         }
     }
 
@@ -557,7 +563,10 @@ impl Sql {
                     }
                     // Written into the statement, so that the planner weighs the trigrams
                     // of this very word; a word holds only [a-z0-9] (see `words`).
-                    Dialect::Postgres => format!("{column} LIKE '%{w}%'"),
+                    Dialect::Postgres => {
+                        self.inlined = true;
+                        format!("{column} LIKE '%{w}%'")
+                    }
                 });
                 let chars: Vec<char> = w.chars().collect();
                 for g in chars.windows(3) {
@@ -586,7 +595,7 @@ impl Sql {
         &'q self,
         sql: &'q str,
     ) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
-        let mut q = sqlx::query(sql);
+        let mut q = sqlx::query(sql).persistent(!self.inlined);
         for b in &self.binds {
             q = match b {
                 Bind::Text(s) => q.bind(s.as_str()),
@@ -603,31 +612,9 @@ pub async fn search_persons(
     filters: &[PersonFilter],
     page: Page,
 ) -> Result<Vec<Hit>, StoreError> {
-    let (mut sql, from, key_col) = person_query(store.dialect(), filters);
-    if let Some(after) = page.after {
-        let p = sql.int(after);
-        sql.conds.push(format!("{key_col} > {p}"));
-    }
-    if let Some(max) = page.max_key {
-        let p = sql.int(max);
-        sql.conds.push(format!("{key_col} <= {p}"));
-    }
-    let limit = sql.int(i64::from(page.limit));
-    let text = format!(
-        "SELECT s.person_key, s.idnat, s.last_updated {from} WHERE {} ORDER BY {key_col} LIMIT {limit}",
-        where_clause(&sql.conds)
-    );
-    let rows = sql.finish(&text).fetch_all(store.pool()).await?;
-    rows.iter()
-        .map(|r| {
-            Ok(Hit {
-                key: r.try_get(0)?,
-                id: r.try_get(1)?,
-                last_updated: r.try_get(2)?,
-            })
-        })
-        .collect::<Result<_, sqlx::Error>>()
-        .map_err(StoreError::Sql)
+    person_query(store.dialect(), filters)
+        .page(store, page)
+        .await
 }
 
 /// How many persons match every filter (up to `max_key` when given).
@@ -636,38 +623,118 @@ pub async fn count_persons(
     filters: &[PersonFilter],
     max_key: Option<i64>,
 ) -> Result<i64, StoreError> {
-    let (mut sql, from, key_col) = person_query(store.dialect(), filters);
-    if let Some(max) = max_key {
-        let p = sql.int(max);
-        sql.conds.push(format!("{key_col} <= {p}"));
-    }
-    let text = format!("SELECT COUNT(*) {from} WHERE {}", where_clause(&sql.conds));
-    let row = sql.finish(&text).fetch_one(store.pool()).await?;
-    Ok(row.try_get::<i64, _>(0)?)
+    person_query(store.dialect(), filters)
+        .count(store, max_key, None)
+        .await
 }
 
 /// How many persons match every filter (up to `max_key` when given), counting no further
 /// than `cap + 1`: the exact count when it is at most `cap`, `cap + 1` when there are more.
 /// A frequent name matches thousands of rows, each rechecked; a page that says « plus de
-/// 1 000 résultats » need not visit them all.
+/// 100 résultats » need not visit them all.
 pub async fn count_persons_capped(
     store: &Store,
     filters: &[PersonFilter],
     max_key: Option<i64>,
     cap: u32,
 ) -> Result<i64, StoreError> {
-    let (mut sql, from, key_col) = person_query(store.dialect(), filters);
-    if let Some(max) = max_key {
-        let p = sql.int(max);
-        sql.conds.push(format!("{key_col} <= {p}"));
+    person_query(store.dialect(), filters)
+        .count(store, max_key, Some(cap))
+        .await
+}
+
+/// A search of persons or structures: its conditions, then the table (or the FTS5 join)
+/// it reads and the columns of the rows' key and id. Both are paged and counted alike.
+struct KeyedQuery {
+    sql: Sql,
+    from: String,
+    key_col: String,
+    /// The row's key, id and `last_updated`, as a [`Hit`] reads them.
+    hit_cols: String,
+}
+
+impl KeyedQuery {
+    /// Over `table` (key column `key`, id column `id`), through its FTS5 table
+    /// (`{table}_fts`, whose rowid is the key) when a condition matches text.
+    fn over(mut sql: Sql, table: &str, key: &str, id: &str) -> KeyedQuery {
+        let hit_cols = format!("s.{key}, s.{id}, s.last_updated");
+        if sql.matches.is_empty() {
+            KeyedQuery {
+                sql,
+                from: format!("FROM {table} s"),
+                key_col: format!("s.{key}"),
+                hit_cols,
+            }
+        } else {
+            let expr = sql.matches.join(" AND ");
+            let p = sql.text(expr);
+            sql.conds.push(format!("{table}_fts MATCH {p}"));
+            KeyedQuery {
+                sql,
+                from: format!("FROM {table}_fts JOIN {table} s ON s.{key} = {table}_fts.rowid"),
+                key_col: format!("{table}_fts.rowid"),
+                hit_cols,
+            }
+        }
     }
-    let limit = sql.int(i64::from(cap) + 1);
-    let text = format!(
-        "SELECT COUNT(*) FROM (SELECT 1 AS one {from} WHERE {} LIMIT {limit}) capped",
-        where_clause(&sql.conds)
-    );
-    let row = sql.finish(&text).fetch_one(store.pool()).await?;
-    Ok(row.try_get::<i64, _>(0)?)
+
+    /// One page in key order, after `page.after` and up to `page.max_key`.
+    async fn page(mut self, store: &Store, page: Page) -> Result<Vec<Hit>, StoreError> {
+        let key_col = self.key_col.clone();
+        if let Some(after) = page.after {
+            let p = self.sql.int(after);
+            self.sql.conds.push(format!("{key_col} > {p}"));
+        }
+        self.limit_keys(page.max_key);
+        let limit = self.sql.int(i64::from(page.limit));
+        let text = format!(
+            "SELECT {} {} WHERE {} ORDER BY {key_col} LIMIT {limit}",
+            self.hit_cols,
+            self.from,
+            where_clause(&self.sql.conds)
+        );
+        let rows = self.sql.finish(&text).fetch_all(store.pool()).await?;
+        rows.iter()
+            .map(|r| {
+                Ok(Hit {
+                    key: r.try_get(0)?,
+                    id: r.try_get(1)?,
+                    last_updated: r.try_get(2)?,
+                })
+            })
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(StoreError::Sql)
+    }
+
+    /// How many rows match, up to `max_key`; with a `cap`, no further than `cap + 1`.
+    async fn count(
+        mut self,
+        store: &Store,
+        max_key: Option<i64>,
+        cap: Option<u32>,
+    ) -> Result<i64, StoreError> {
+        self.limit_keys(max_key);
+        let conds = where_clause(&self.sql.conds);
+        let text = match cap {
+            None => format!("SELECT COUNT(*) {} WHERE {conds}", self.from),
+            Some(cap) => {
+                let limit = self.sql.int(i64::from(cap) + 1);
+                format!(
+                    "SELECT COUNT(*) FROM (SELECT 1 AS one {} WHERE {conds} LIMIT {limit}) capped",
+                    self.from
+                )
+            }
+        };
+        let row = self.sql.finish(&text).fetch_one(store.pool()).await?;
+        Ok(row.try_get::<i64, _>(0)?)
+    }
+
+    fn limit_keys(&mut self, max_key: Option<i64>) {
+        if let Some(max) = max_key {
+            let p = self.sql.int(max);
+            self.sql.conds.push(format!("{} <= {p}", self.key_col));
+        }
+    }
 }
 
 fn where_clause(conds: &[String]) -> String {
@@ -679,7 +746,7 @@ fn where_clause(conds: &[String]) -> String {
 }
 
 /// The FROM clause, the conditions and the key column of a person search.
-fn person_query(dialect: Dialect, filters: &[PersonFilter]) -> (Sql, String, &'static str) {
+fn person_query(dialect: Dialect, filters: &[PersonFilter]) -> KeyedQuery {
     let mut sql = Sql::new(dialect);
     for f in filters {
         let cond = match f {
@@ -719,19 +786,7 @@ fn person_query(dialect: Dialect, filters: &[PersonFilter]) -> (Sql, String, &'s
         };
         sql.conds.push(cond);
     }
-    if sql.matches.is_empty() {
-        (sql, "FROM reg_search_person s".to_string(), "s.person_key")
-    } else {
-        let expr = sql.matches.join(" AND ");
-        let p = sql.text(expr);
-        sql.conds.push(format!("reg_search_person_fts MATCH {p}"));
-        (
-            sql,
-            "FROM reg_search_person_fts JOIN reg_search_person s ON s.person_key = reg_search_person_fts.rowid"
-                .to_string(),
-            "reg_search_person_fts.rowid",
-        )
-    }
+    KeyedQuery::over(sql, "reg_search_person", "person_key", "idnat")
 }
 
 fn place_condition(cond: &str) -> String {
@@ -791,31 +846,9 @@ pub async fn search_structures(
     filters: &[StructureFilter],
     page: Page,
 ) -> Result<Vec<Hit>, StoreError> {
-    let (mut sql, from, key_col) = structure_query(store.dialect(), filters);
-    if let Some(after) = page.after {
-        let p = sql.int(after);
-        sql.conds.push(format!("{key_col} > {p}"));
-    }
-    if let Some(max) = page.max_key {
-        let p = sql.int(max);
-        sql.conds.push(format!("{key_col} <= {p}"));
-    }
-    let limit = sql.int(i64::from(page.limit));
-    let text = format!(
-        "SELECT s.structure_key, s.id, s.last_updated {from} WHERE {} ORDER BY {key_col} LIMIT {limit}",
-        where_clause(&sql.conds)
-    );
-    let rows = sql.finish(&text).fetch_all(store.pool()).await?;
-    rows.iter()
-        .map(|r| {
-            Ok(Hit {
-                key: r.try_get(0)?,
-                id: r.try_get(1)?,
-                last_updated: r.try_get(2)?,
-            })
-        })
-        .collect::<Result<_, sqlx::Error>>()
-        .map_err(StoreError::Sql)
+    structure_query(store.dialect(), filters)
+        .page(store, page)
+        .await
 }
 
 /// How many structures match every filter (up to `max_key` when given).
@@ -824,17 +857,12 @@ pub async fn count_structures(
     filters: &[StructureFilter],
     max_key: Option<i64>,
 ) -> Result<i64, StoreError> {
-    let (mut sql, from, key_col) = structure_query(store.dialect(), filters);
-    if let Some(max) = max_key {
-        let p = sql.int(max);
-        sql.conds.push(format!("{key_col} <= {p}"));
-    }
-    let text = format!("SELECT COUNT(*) {from} WHERE {}", where_clause(&sql.conds));
-    let row = sql.finish(&text).fetch_one(store.pool()).await?;
-    Ok(row.try_get::<i64, _>(0)?)
+    structure_query(store.dialect(), filters)
+        .count(store, max_key, None)
+        .await
 }
 
-fn structure_query(dialect: Dialect, filters: &[StructureFilter]) -> (Sql, String, &'static str) {
+fn structure_query(dialect: Dialect, filters: &[StructureFilter]) -> KeyedQuery {
     let mut sql = Sql::new(dialect);
     for f in filters {
         let cond = match f {
@@ -871,24 +899,7 @@ fn structure_query(dialect: Dialect, filters: &[StructureFilter]) -> (Sql, Strin
         };
         sql.conds.push(cond);
     }
-    if sql.matches.is_empty() {
-        (
-            sql,
-            "FROM reg_search_structure s".to_string(),
-            "s.structure_key",
-        )
-    } else {
-        let expr = sql.matches.join(" AND ");
-        let p = sql.text(expr);
-        sql.conds
-            .push(format!("reg_search_structure_fts MATCH {p}"));
-        (
-            sql,
-            "FROM reg_search_structure_fts JOIN reg_search_structure s ON s.structure_key = reg_search_structure_fts.rowid"
-                .to_string(),
-            "reg_search_structure_fts.rowid",
-        )
-    }
+    KeyedQuery::over(sql, "reg_search_structure", "structure_key", "id")
 }
 
 // ---------------------------------------------------------------------------------------
