@@ -371,7 +371,7 @@ async fn results(
         format!("/annuaire?{}&page={}", form.query(), cursor.encode())
     });
     let ids: Vec<String> = hits.iter().map(|h| h.id.clone()).collect();
-    let cards = search::public_professionals(store, &ids, search::Detail::WithStructures)
+    let cards = search::public_professionals(store, &ids, search::Detail::Cards)
         .await?
         .iter()
         .map(|p| card(ctx, p))

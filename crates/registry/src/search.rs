@@ -1032,8 +1032,10 @@ pub async fn person_last_updated(
 /// back, the faster a page.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Detail {
-    /// Everything public, the activities with their structures (the search page's cards).
-    WithStructures,
+    /// What a card of the search page shows: [`Detail::Professions`], and for each
+    /// activity its structure's id, name, postcode and town (`Structure` with every other
+    /// field empty).
+    Cards,
     /// The activities' codes and their structure's id only (`Structure` with every other
     /// field empty): what a PractitionerRole shows.
     Codes,

@@ -572,10 +572,99 @@ async fn reg_10_search_index_bulk_load_and_repair(dialect: Dialect) {
     db.cleanup().await;
 }
 
+/// Each `Detail` is the professional of `get_professional` in part: the same identity,
+/// professions and know-how, and of the activities what the detail promises.
+async fn reg_10_each_detail_is_the_professional_in_part(dialect: Dialect) {
+    use caducee_registry::queries::{self, Coded, Professional, Structure};
+    use caducee_registry::search::Detail;
+    let db = TestDb::new(dialect).await;
+    let store = &db.store;
+    store
+        .migrate(&caducee_registry::migrations())
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::new(datetime!(2026-11-23 10:00 UTC));
+    import(store, &clock, &write(dir.path(), "a.txt", &people())).await;
+    let ids: Vec<String> = people().iter().map(|p| idnat(p.n)).collect();
+    let mut whole = Vec::new();
+    for id in &ids {
+        let p = queries::get_professional(store, &queries::parse_id(id).unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+        whole.push(Professional {
+            civil_identity: None,
+            diplomas: Vec::new(),
+            contact: None,
+            mssante: Vec::new(),
+            ..p
+        });
+    }
+    let keep = |s: &Structure, all: bool| Structure {
+        id: s.id.clone(),
+        name: if all { s.name.clone() } else { String::new() },
+        postcode: if all {
+            s.postcode.clone()
+        } else {
+            String::new()
+        },
+        city: if all { s.city.clone() } else { String::new() },
+        siret: String::new(),
+        siren: String::new(),
+        finess: String::new(),
+        finess_legal_entity: String::new(),
+        trade_name: String::new(),
+        address: Vec::new(),
+        country: String::new(),
+        phone: String::new(),
+        email: String::new(),
+        sector: Coded::default(),
+        department: Coded::default(),
+    };
+    for detail in [Detail::Cards, Detail::Codes, Detail::Professions] {
+        let expected: Vec<Professional> = whole
+            .iter()
+            .cloned()
+            .map(|mut p| {
+                for a in &mut p.activities {
+                    if detail != Detail::Codes {
+                        a.mode = Coded::default();
+                        a.role = Coded::default();
+                        a.genre = Coded::default();
+                        a.know_how = Coded::default();
+                        a.pharmacist_section = Coded::default();
+                    }
+                    a.structure = match detail {
+                        Detail::Professions => None,
+                        _ => a
+                            .structure
+                            .as_ref()
+                            .map(|s| keep(s, detail == Detail::Cards)),
+                    };
+                }
+                p
+            })
+            .collect();
+        let got = search::public_professionals(store, &ids, detail)
+            .await
+            .unwrap();
+        assert_eq!(got, expected, "{detail:?}");
+    }
+    // What a card shows is there: the structure's name and town.
+    let martin = &whole[0].activities[0].structure;
+    assert_eq!(
+        martin.as_ref().map(|s| (s.name.as_str(), s.city.as_str())),
+        Some(("CABINET DU DR MARTIN", "PARIS"))
+    );
+    db.cleanup().await;
+}
+
 on_both_engines! {
     reg_10_search_index_bulk_load_and_repair => reg_10_search_index_bulk_load_and_repair;
     reg_10_search_index_follows_the_import => reg_10_search_index_follows_the_import;
     reg_10_search_index_fills_what_it_misses => reg_10_search_index_fills_what_it_misses;
+    reg_10_each_detail_is_the_professional_in_part => reg_10_each_detail_is_the_professional_in_part;
 }
 
 /// PostgreSQL keeps finer statistics of the indexed texts (migration 8), so that the

@@ -23,10 +23,13 @@ pub use write_lane::LaneWork;
 pub const MIGRATIONS: &[Migration] = &[audit::MIGRATION, throttle::MIGRATION];
 
 use sqlx::any::{AnyPoolOptions, AnyRow};
-use sqlx::{AnyPool, Executor};
+use sqlx::{AnyPool, Connection, Executor};
 use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
+
+/// A pooled connection idle for this long is pinged before it is handed out again.
+const PING_WHEN_IDLE_FOR: Duration = Duration::from_secs(5);
 
 /// Which database engine is behind the pool: the few places where the engines differ (row
 /// locking for job queues, bind limits) ask this instead of guessing.
@@ -96,6 +99,20 @@ impl Store {
         };
         let options = AnyPoolOptions::new()
             .acquire_timeout(Duration::from_secs(10))
+            // sqlx pings every connection it hands out by default: one more round trip to
+            // the database per statement outside a transaction, most of a small query's
+            // cost under load. Only a connection that sat idle may have been dropped by the
+            // server or the network meanwhile: those are pinged, the busy ones are not (a
+            // failed ping closes the connection and the pool takes or opens another).
+            .test_before_acquire(false)
+            .before_acquire(|conn, meta| {
+                Box::pin(async move {
+                    if meta.idle_for >= PING_WHEN_IDLE_FOR {
+                        conn.ping().await?;
+                    }
+                    Ok(true)
+                })
+            })
             .max_connections(match dialect {
                 // SQLite serialises writers anyway; a few readers beside one writer suffice.
                 Dialect::Sqlite => 8,

@@ -159,6 +159,15 @@ describe('directory', () => {
           page.waitForURL(/\/annuaire\?q=/),
           page.getByRole('button', { name: 'Rechercher' }).click(),
         ]);
+        // The answer is scrolled into view (the form's action names #resultats): on a
+        // phone the form fills the first screen.
+        assert.ok(
+          await page.evaluate(() => {
+            const top = document.getElementById('resultats-titre').getBoundingClientRect().top;
+            return top >= 0 && top < window.innerHeight;
+          }),
+          `${name}: the results' heading is on screen after the search`,
+        );
         await page.screenshot({ path: path.join(ARTEFACTS, `${name}-results.png`), fullPage: true });
         assert.deepEqual(await a11yProblems(page, { phone: name === 'phone' }), []);
         assert.deepEqual(await axeProblems(page), []);

@@ -40,9 +40,8 @@ struct PersonJson {
     index_updated: i64,
 }
 
-/// An activity; the codes beyond the profession only with [`Detail::Codes`] and
-/// [`Detail::WithStructures`], the structure (`s`, null when the activity has none the
-/// registry knows) only with the latter.
+/// An activity; the codes beyond the profession only with [`Detail::Codes`], the structure
+/// (`s`, null when the activity has none the registry knows) only with [`Detail::Cards`].
 #[derive(Deserialize)]
 struct ActivityJson {
     id: String,
@@ -80,12 +79,13 @@ struct ActivityJson {
     s: Option<StructureJson>,
 }
 
-#[derive(Deserialize)]
+/// A structure; [`Detail::Cards`] gives only its id, name, postcode and town
+/// ([`CARD_STRUCTURE`]).
+#[derive(Deserialize, Default)]
+#[serde(default)]
 struct StructureJson {
     /// The index's key and `last_updated` (statements by key range only).
-    #[serde(default)]
     index_key: i64,
-    #[serde(default)]
     index_updated: i64,
     id: String,
     siret: String,
@@ -214,6 +214,8 @@ const STRUCTURE: &[&str] = &[
     "dept_code",
     "dept_label",
 ];
+/// What a card shows of a structure.
+const CARD_STRUCTURE: &[&str] = &["id", "name", "postcode", "commune"];
 const KNOW_HOW: &[&str] = &[
     "profession_code",
     "profession_label",
@@ -241,17 +243,17 @@ fn statement(dialect: Dialect, detail: Detail, select: Select) -> String {
         // What a PractitionerRole's `meta.lastUpdated` says; the pages ask it apart.
         activity.push("updated_at");
     }
-    if detail != Detail::Professions {
+    if detail == Detail::Codes {
         activity.extend_from_slice(CODES);
     }
     let mut activity_object = object(dialect, &activity, "a.");
     let mut from = "reg_activity a".to_string();
-    if detail == Detail::WithStructures {
+    if detail == Detail::Cards {
         let structure = nested(
             dialect,
             &format!(
                 "CASE WHEN s.id IS NULL THEN NULL ELSE {} END",
-                object(dialect, STRUCTURE, "s.")
+                object(dialect, CARD_STRUCTURE, "s.")
             ),
         );
         // `object` closes with `)`: the structure goes in as one more pair.
@@ -434,7 +436,7 @@ fn professional(p: PersonJson, detail: Detail) -> Professional {
             Detail::Codes => {
                 (!a.structure_id.is_empty()).then(|| super::structure_with_id(a.structure_id))
             }
-            Detail::WithStructures => a.s.map(structure),
+            Detail::Cards => a.s.map(structure),
         };
         activities.push(Activity {
             id: a.id,
