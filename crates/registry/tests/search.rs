@@ -189,6 +189,19 @@ fn strings(values: &[&str]) -> Vec<String> {
     values.iter().map(|s| s.to_string()).collect()
 }
 
+/// A migrated database of `dialect` with `people()` imported.
+async fn imported(dialect: Dialect) -> TestDb {
+    let db = TestDb::new(dialect).await;
+    db.store
+        .migrate(&caducee_registry::migrations())
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::new(datetime!(2026-11-23 10:00 UTC));
+    import(&db.store, &clock, &write(dir.path(), "a.txt", &people())).await;
+    db
+}
+
 async fn reg_10_search_index_follows_the_import(dialect: Dialect) {
     let db = TestDb::new(dialect).await;
     let store = &db.store;
@@ -476,15 +489,8 @@ async fn reg_10_search_index_follows_the_import(dialect: Dialect) {
 
 /// A database filled before the index existed gets its rows indexed once.
 async fn reg_10_search_index_fills_what_it_misses(dialect: Dialect) {
-    let db = TestDb::new(dialect).await;
+    let db = imported(dialect).await;
     let store = &db.store;
-    store
-        .migrate(&caducee_registry::migrations())
-        .await
-        .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let clock = ManualClock::new(datetime!(2026-11-23 10:00 UTC));
-    import(store, &clock, &write(dir.path(), "a.txt", &people())).await;
     sqlx::query("DELETE FROM reg_search_person")
         .execute(store.pool())
         .await
@@ -577,15 +583,8 @@ async fn reg_10_search_index_bulk_load_and_repair(dialect: Dialect) {
 async fn reg_10_each_detail_is_the_professional_in_part(dialect: Dialect) {
     use caducee_registry::queries::{self, Coded, Professional, Structure};
     use caducee_registry::search::Detail;
-    let db = TestDb::new(dialect).await;
+    let db = imported(dialect).await;
     let store = &db.store;
-    store
-        .migrate(&caducee_registry::migrations())
-        .await
-        .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let clock = ManualClock::new(datetime!(2026-11-23 10:00 UTC));
-    import(store, &clock, &write(dir.path(), "a.txt", &people())).await;
     let ids: Vec<String> = people().iter().map(|p| idnat(p.n)).collect();
     let mut whole = Vec::new();
     for id in &ids {
