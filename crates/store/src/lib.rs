@@ -31,6 +31,29 @@ use std::time::Duration;
 /// A pooled connection idle for this long is pinged before it is handed out again.
 const PING_WHEN_IDLE_FOR: Duration = Duration::from_secs(5);
 
+/// What a process does with its database, which sizes SQLite's page cache (one per
+/// connection).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Workload {
+    /// A server: its readers keep the pages the directory's searches come back to.
+    #[default]
+    Serve,
+    /// A bulk import: it touches most pages about once, so a large cache only holds memory.
+    /// Measured at 2.2 M rows (bench/README.md, 2026-12-03): 16 MB instead of 64 MB a
+    /// connection took the import's peak RSS from 429 to 269 MB and the re-import's from
+    /// 717 to 287 MB, and no time.
+    Bulk,
+}
+
+impl Workload {
+    fn sqlite_cache_kib(self) -> u32 {
+        match self {
+            Workload::Serve => 65_536,
+            Workload::Bulk => 16_384,
+        }
+    }
+}
+
 /// Which database engine is behind the pool: the few places where the engines differ (row
 /// locking for job queues, bind limits) ask this instead of guessing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -91,6 +114,12 @@ impl Store {
     /// Opens `sqlite://PATH` (the file and its folder are created when missing; WAL mode) or
     /// `postgres://…`. Does not run migrations: call [`Store::migrate`].
     pub async fn connect(url: &str) -> Result<Store, StoreError> {
+        Store::connect_for(url, Workload::Serve).await
+    }
+
+    /// As [`Store::connect`], for this kind of work.
+    pub async fn connect_for(url: &str, workload: Workload) -> Result<Store, StoreError> {
+        let cache_kib = workload.sqlite_cache_kib();
         sqlx::any::install_default_drivers();
         let dialect = Dialect::from_url(url)?;
         let url = match dialect {
@@ -123,7 +152,7 @@ impl Store {
                 Dialect::Postgres => 16,
             });
         let options = match dialect {
-            Dialect::Sqlite => options.after_connect(|conn, _meta| {
+            Dialect::Sqlite => options.after_connect(move |conn, _meta| {
                 Box::pin(async move {
                     // WAL lets readers run beside the writer; NORMAL sync is durable in WAL
                     // mode except for the last transactions on power loss, the usual trade.
@@ -131,13 +160,13 @@ impl Store {
                     // the same index pages in many transactions, and each checkpoint copies
                     // a page once however often it changed; the WAL file is truncated back
                     // to 64 MB afterwards.
-                    conn.execute(
+                    let pragmas = format!(
                         "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
                          PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; \
-                         PRAGMA temp_store = MEMORY; PRAGMA cache_size = -65536; \
-                         PRAGMA wal_autocheckpoint = 10000; PRAGMA journal_size_limit = 67108864;",
-                    )
-                    .await?;
+                         PRAGMA temp_store = MEMORY; PRAGMA cache_size = -{cache_kib}; \
+                         PRAGMA wal_autocheckpoint = 10000; PRAGMA journal_size_limit = 67108864;"
+                    );
+                    conn.execute(pragmas.as_str()).await?;
                     Ok(())
                 })
             }),
@@ -539,6 +568,29 @@ mod db_tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn nfr_01_postgres_write_transactions_that_read_first_wait_their_turn() {
         write_transactions_that_read_first_wait_their_turn(Dialect::Postgres).await;
+    }
+
+    /// REG-10: a bulk import keeps a smaller SQLite page cache a connection than a server
+    /// (bench/README.md: the import's peak memory), on every connection of its pool.
+    #[tokio::test]
+    async fn reg_10_a_bulk_import_keeps_a_smaller_page_cache() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}/caducee.db", dir.path().display());
+        for (workload, kib) in [(Workload::Serve, -65_536), (Workload::Bulk, -16_384)] {
+            let store = Store::connect_for(&url, workload).await.unwrap();
+            // Two connections at once: the second is a new one of the pool.
+            let mut a = store.pool().acquire().await.unwrap();
+            let mut b = store.pool().acquire().await.unwrap();
+            for conn in [&mut a, &mut b] {
+                let size: i64 = sqlx::query_scalar("PRAGMA cache_size")
+                    .fetch_one(&mut **conn)
+                    .await
+                    .unwrap();
+                assert_eq!(size, kib, "{workload:?}");
+            }
+            drop((a, b));
+            store.close().await;
+        }
     }
 
     /// Issue 10 item 15: the SQLite database holds contacts, the audit trail and codes not

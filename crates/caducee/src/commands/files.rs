@@ -1,6 +1,6 @@
 //! `import rpps`, `export rpps`, `generate rpps`.
 
-use crate::commands::open_store;
+use crate::commands::{open_store, open_store_for};
 use crate::config::Config;
 use anyhow::Context;
 use caducee_core::clock::system_clock;
@@ -67,7 +67,7 @@ pub async fn import(config: Config, what: ImportWhat) -> anyhow::Result<ExitCode
         json,
         batch_lines,
     } = what;
-    let store = open_store(&config).await?;
+    let store = open_store_for(&config, caducee_store::Workload::Bulk).await?;
     let clock = system_clock();
     let progress: Arc<dyn caducee_registry::import::Progress> =
         Arc::from(crate::progress::for_terminal());

@@ -14,11 +14,16 @@ pub mod serve;
 
 use crate::config::Config;
 use anyhow::Context;
-use caducee_store::Store;
+use caducee_store::{Store, Workload};
 
 /// Opens the configured database and brings its schema up to date.
 pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
-    let store = Store::connect(&config.database_url).await?;
+    open_store_for(config, Workload::Serve).await
+}
+
+/// As [`open_store`], for this kind of work (`caducee import` is a bulk one).
+pub async fn open_store_for(config: &Config, workload: Workload) -> anyhow::Result<Store> {
+    let store = Store::connect_for(&config.database_url, workload).await?;
     // The identity provider's list already holds the e-CPS', registry's and outbox's
     // migrations, in order.
     store
