@@ -499,8 +499,9 @@ struct Sql {
     matches: Vec<String>,
     /// A value is written into the statement (PostgreSQL's `LIKE '%word%'`): the text is
     /// one of a kind, not worth a place in the connection's cache of prepared statements,
-    /// which it would take from the statements every request uses (each evicted one is
-    /// prepared and planned again: 1–2 ms of PostgreSQL's time).
+    /// which it would take from the statements every request uses (an evicted one is
+    /// prepared and planned again). No change of the page's requests/s was measured either
+    /// way (bench/README.md, 2026-12-02): this keeps the cache for the statements that repeat.
     inlined: bool,
 }
 

@@ -39,9 +39,9 @@ pub enum Workload {
     #[default]
     Serve,
     /// A bulk import: it touches most pages about once, so a large cache only holds memory.
-    /// Measured at 2.2 M rows (bench/README.md, 2026-12-03): 16 MB instead of 64 MB a
-    /// connection took the import's peak RSS from 429 to 269 MB and the re-import's from
-    /// 717 to 287 MB, and no time.
+    /// Measured at 2.2 M rows (`bench/import`, bench/README.md, 2026-12-03): 16 MB instead
+    /// of 64 MB a connection took the import's peak RSS from 429 to 292 MB and the
+    /// re-import's from 717 to 287 MB; the wall time stayed within the noise (95.4, 98.2 s).
     Bulk,
 }
 
@@ -159,7 +159,7 @@ impl Store {
                     // Checkpoints every ~40 MB of WAL instead of 4 MB: a bulk import rewrites
                     // the same index pages in many transactions, and each checkpoint copies
                     // a page once however often it changed; the WAL file is truncated back
-                    // to 64 MB afterwards.
+                    // to 64 MB afterwards. The page cache's size is the workload's.
                     let pragmas = format!(
                         "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
                          PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; \
