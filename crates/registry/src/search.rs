@@ -37,7 +37,7 @@
 pub mod bulk;
 mod professionals;
 
-use caducee_store::{Dialect, Store, StoreError};
+use caducee_store::{Dialect, Store, StoreError, Value, Writes};
 use sqlx::Row;
 use unicode_normalization::UnicodeNormalization;
 
@@ -124,7 +124,7 @@ const ROWS_PER_STATEMENT: usize = 250;
 /// now`; the caller touches the others ([`touch_persons`]: the person's row changed even
 /// when the names did not, and the civility is shown too).
 pub async fn index_persons(
-    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    w: &mut impl Writes,
     dialect: Dialect,
     now: i64,
     entries: &[PersonEntry<'_>],
@@ -145,14 +145,21 @@ pub async fn index_persons(
              ON CONFLICT (idnat) {conflict}",
             caducee_store::values_placeholders(dialect, chunk.len(), 5)
         );
-        let mut q = sqlx::query(&sql).persistent(chunk.len() == ROWS_PER_STATEMENT);
+        let mut values = Vec::with_capacity(chunk.len() * 5);
         for e in chunk {
             let family = key(e.last_name);
             let given = key(e.first_name);
             let txt = format!("{family}|{given}");
-            q = q.bind(e.idnat).bind(family).bind(given).bind(txt).bind(now);
+            values.extend([
+                Value::Text(e.idnat),
+                Value::Owned(family),
+                Value::Owned(given),
+                Value::Owned(txt),
+                Value::Int(now),
+            ]);
         }
-        q.execute(&mut **tx).await?;
+        w.run(&sql, chunk.len() == ROWS_PER_STATEMENT, &values)
+            .await?;
     }
     Ok(())
 }
@@ -160,7 +167,7 @@ pub async fn index_persons(
 /// Adds or updates the structures of a batch (`last_updated` moves when the row's hash
 /// changed).
 pub async fn index_structures(
-    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    w: &mut impl Writes,
     dialect: Dialect,
     now: i64,
     entries: &[StructureEntry<'_>],
@@ -176,26 +183,28 @@ pub async fn index_structures(
              WHERE reg_search_structure.row_hash <> excluded.row_hash",
             caducee_store::values_placeholders(dialect, chunk.len(), 10)
         );
-        let mut q = sqlx::query(&sql).persistent(chunk.len() == ROWS_PER_STATEMENT);
+        let mut values = Vec::with_capacity(chunk.len() * 10);
         for e in chunk {
             let city = if e.commune.is_empty() {
                 e.cedex
             } else {
                 e.commune
             };
-            q = q
-                .bind(e.id)
-                .bind(format!("{}|{}", key(e.name), key(e.trade_name)))
-                .bind(key(city))
-                .bind(e.postcode)
-                .bind(e.dept)
-                .bind(e.sector)
-                .bind(e.finess)
-                .bind(e.siret)
-                .bind(e.row_hash)
-                .bind(now);
+            values.extend([
+                Value::Text(e.id),
+                Value::Owned(format!("{}|{}", key(e.name), key(e.trade_name))),
+                Value::Owned(key(city)),
+                Value::Text(e.postcode),
+                Value::Text(e.dept),
+                Value::Text(e.sector),
+                Value::Text(e.finess),
+                Value::Text(e.siret),
+                Value::Text(e.row_hash),
+                Value::Int(now),
+            ]);
         }
-        q.execute(&mut **tx).await?;
+        w.run(&sql, chunk.len() == ROWS_PER_STATEMENT, &values)
+            .await?;
     }
     Ok(())
 }
@@ -212,7 +221,7 @@ pub enum Written {
 /// Moves `last_updated` to `now` for these persons (the import knows, from its upserts,
 /// whose activities, know-how or diplomas a batch changed).
 pub async fn touch_persons(
-    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    w: &mut impl Writes,
     now: i64,
     idnats: &[&str],
 ) -> Result<(), StoreError> {
@@ -223,13 +232,11 @@ pub async fn touch_persons(
              WHERE last_updated < $1 AND idnat IN ({})",
             list.join(", ")
         );
-        let mut q = sqlx::query(&sql)
-            .persistent(chunk.len() == ROWS_PER_STATEMENT)
-            .bind(now);
-        for id in chunk {
-            q = q.bind(*id);
-        }
-        q.execute(&mut **tx).await?;
+        let values: Vec<Value> = std::iter::once(Value::Int(now))
+            .chain(chunk.iter().map(|id| Value::Text(id)))
+            .collect();
+        w.run(&sql, chunk.len() == ROWS_PER_STATEMENT, &values)
+            .await?;
     }
     Ok(())
 }

@@ -18,4 +18,7 @@ pub enum StoreError {
     Io(String),
     #[error(transparent)]
     Sql(#[from] sqlx::Error),
+    /// From SQLite's own API ([`crate::NativeSqlite`]): the file and SQLite's message.
+    #[error("base SQLite {0}")]
+    Native(String),
 }
