@@ -73,7 +73,8 @@ pub struct ImportOptions {
     /// Where rejected lines and warnings go; default: next to the file, `<file>.report.tsv`,
     /// or in the working directory when the file's folder is not writable.
     pub report: Option<PathBuf>,
-    /// Lines per transaction (default [`DEFAULT_BATCH_LINES`]).
+    /// Lines per transaction (default [`DEFAULT_BATCH_LINES`], on a SQLite file
+    /// [`NATIVE_LINES_PER_TRANSACTION`]).
     pub batch_lines: Option<usize>,
     /// Leaves what the file does not list as it is (no activity ended, no know-how or
     /// diploma removed): the file adds to the registry instead of replacing its kind
@@ -274,7 +275,22 @@ async fn read(
         crate::search::bulk::begin(store).await?;
     }
 
-    let batch_lines = options.batch_lines.unwrap_or(DEFAULT_BATCH_LINES).max(1);
+    // On a SQLite file the batches go through SQLite's own API on a thread of their own
+    // (caducee_store::NativeSqlite: 2.2 M rows in 62 s instead of 101 s, bench/README.md),
+    // several of the reader's batches a transaction; elsewhere a batch a transaction
+    // through the pool.
+    let native = store.native_sqlite()?;
+    let transaction_lines = options
+        .batch_lines
+        .unwrap_or(match native {
+            Some(_) => NATIVE_LINES_PER_TRANSACTION,
+            None => DEFAULT_BATCH_LINES,
+        })
+        .max(1);
+    let batch_lines = match native {
+        Some(_) => transaction_lines.min(DEFAULT_BATCH_LINES),
+        None => transaction_lines,
+    };
     // One batch queued while one is written and one is read: parsing and writing overlap,
     // memory stays at three batches.
     let (tx, rx) = tokio::sync::mpsc::channel::<Vec<Record>>(1);
@@ -298,15 +314,12 @@ async fn read(
         now,
         dialect: store.dialect(),
     };
-    // On a SQLite file the batches go through SQLite's own API on a thread of their own
-    // (caducee_store::NativeSqlite: 2.2 M rows in 62 s instead of 101 s, bench/README.md);
-    // elsewhere through the pool.
-    let written = match store.native_sqlite()? {
+    let written = match native {
         Some(native) => {
             let thread_ctx = ctx.clone();
             let runtime = tokio::runtime::Handle::current();
             tokio::task::spawn_blocking(move || {
-                write_natively(native, &thread_ctx, kind, rx, &runtime)
+                write_natively(native, &thread_ctx, kind, rx, transaction_lines, &runtime)
             })
             .await
             .map_err(|e| ImportError::Io {
@@ -876,10 +889,11 @@ async fn write_pooled(
 /// 600,000 lines (bench/README.md, 2026-12-03): 100,000 instead of 20,000 lines a
 /// transaction wrote them 9 % faster (fewer commits, index pages rewritten less often) at
 /// the same peak memory, which follows the batches in flight, not the transaction.
-const NATIVE_LINES_PER_TRANSACTION: usize = 100_000;
+pub const NATIVE_LINES_PER_TRANSACTION: usize = 100_000;
 
-/// Writes the batches in transactions of SQLite's own API of about
-/// [`NATIVE_LINES_PER_TRANSACTION`] lines, on the calling (blocking) thread. `runtime`
+/// Writes the batches in transactions of SQLite's own API of about `transaction_lines`
+/// lines ([`NATIVE_LINES_PER_TRANSACTION`] unless the options say), on the calling
+/// (blocking) thread. `runtime`
 /// only drives [`write_batch`], whose every step is already complete when it is polled
 /// ([`NativeSqlite`] works at once). On an error the open transaction is rolled back: an
 /// import that failed is run again whole (see the module documentation).
@@ -888,6 +902,7 @@ fn write_natively(
     ctx: &WriteContext,
     kind: FileKind,
     mut batches: tokio::sync::mpsc::Receiver<Vec<Record>>,
+    transaction_lines: usize,
     runtime: &tokio::runtime::Handle,
 ) -> Written {
     let mut written = Written::default();
@@ -899,7 +914,7 @@ fn write_natively(
             }
             written.count(runtime.block_on(write_batch(&mut native, ctx, kind, &batch))?);
             uncommitted += batch.len();
-            if uncommitted >= NATIVE_LINES_PER_TRANSACTION {
+            if uncommitted >= transaction_lines {
                 native.commit()?;
                 uncommitted = 0;
             }
