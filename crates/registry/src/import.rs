@@ -264,6 +264,12 @@ async fn read(
         .execute(store.pool())
         .await?;
     progress.begin(name, kind, total_bytes);
+    // On a SQLite file the batches go through SQLite's own API on a thread of their own
+    // (caducee_store::NativeSqlite: 2.2 M rows in 62 s instead of 101 s, bench/README.md),
+    // several of the reader's batches a transaction; elsewhere a batch a transaction
+    // through the pool. Opened before the index's upkeep is set aside, so that a failure
+    // to open leaves nothing set aside.
+    let native = store.native_sqlite()?;
     // The search index (issue 15): a bulk load left unfinished is ended first; a large
     // first import sets the per-row upkeep aside and builds it once at the end.
     crate::search::bulk::repair(store).await?;
@@ -275,11 +281,6 @@ async fn read(
         crate::search::bulk::begin(store).await?;
     }
 
-    // On a SQLite file the batches go through SQLite's own API on a thread of their own
-    // (caducee_store::NativeSqlite: 2.2 M rows in 62 s instead of 101 s, bench/README.md),
-    // several of the reader's batches a transaction; elsewhere a batch a transaction
-    // through the pool.
-    let native = store.native_sqlite()?;
     let transaction_lines = options
         .batch_lines
         .unwrap_or(match native {

@@ -1764,7 +1764,7 @@ async fn write_change(
                 .await?;
                 if inserted.rows_affected() == 1 {
                     search::index_structures(
-                        tx,
+                        &mut **tx,
                         store.dialect(),
                         now,
                         &[search::StructureEntry {
@@ -1871,7 +1871,7 @@ async fn write_change(
             .execute(&mut **tx)
             .await?;
             search::index_persons(
-                tx,
+                &mut **tx,
                 store.dialect(),
                 now,
                 &[search::PersonEntry {
@@ -1891,7 +1891,7 @@ async fn write_change(
         .await?;
     // The directory's Practitioner shows the index's last_updated: the person changed now.
     if !matches!(req.change, Change::Contact(_)) {
-        search::touch_persons(tx, now, &[idnat]).await?;
+        search::touch_persons(&mut **tx, now, &[idnat]).await?;
     }
     Ok(())
 }

@@ -311,7 +311,7 @@ pub async fn index_missing(store: &Store) -> Result<u64, StoreError> {
                     first_name: first,
                 })
                 .collect();
-            index_persons(&mut tx, store.dialect(), same[0].3, &entries, false).await?;
+            index_persons(&mut *tx, store.dialect(), same[0].3, &entries, false).await?;
         }
         tx.commit().await?;
         added += rows.len() as u64;
@@ -361,7 +361,7 @@ pub async fn index_missing(store: &Store) -> Result<u64, StoreError> {
                 siret: &siret,
                 row_hash: &hash,
             };
-            index_structures(&mut tx, store.dialect(), updated, &[entry]).await?;
+            index_structures(&mut *tx, store.dialect(), updated, &[entry]).await?;
         }
         tx.commit().await?;
         added += rows.len() as u64;

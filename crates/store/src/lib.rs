@@ -131,9 +131,9 @@ impl Store {
     pub async fn connect_for(url: &str, workload: Workload) -> Result<Store, StoreError> {
         sqlx::any::install_default_drivers();
         let dialect = Dialect::from_url(url)?;
-        let url = match dialect {
+        let (url, sqlite_file) = match dialect {
             Dialect::Sqlite => prepare_sqlite_url(url)?,
-            Dialect::Postgres => url.to_string(),
+            Dialect::Postgres => (url.to_string(), None),
         };
         let options = AnyPoolOptions::new()
             .acquire_timeout(Duration::from_secs(10))
@@ -188,10 +188,6 @@ impl Store {
             .connect(&url)
             .await
             .map_err(|e| StoreError::Connect(redact_url(&url), e))?;
-        let sqlite_file = match dialect {
-            Dialect::Sqlite => sqlite_file(&url),
-            Dialect::Postgres => None,
-        };
         Ok(Store {
             pool,
             dialect,
@@ -312,11 +308,6 @@ pub fn redact_url(url: &str) -> String {
     }
 }
 
-/// Creates the folder of a SQLite file (0700) and the file itself (0600) when missing, then
-/// asks sqlx to open it (`mode=rwc`). The database holds contact coordinates, the audit trail
-/// and codes not yet sent: created by SQLite, it would be 0644 under the usual umask. SQLite
-/// gives the `-wal` and `-shm` files it makes beside the database the database file's own
-/// mode, so they are 0600 too. A folder or file that already exists keeps its mode.
 /// The PRAGMAs of every SQLite connection, the pool's and [`NativeSqlite`]'s.
 fn sqlite_pragmas(cache_kib: u32) -> String {
     format!(
@@ -327,25 +318,20 @@ fn sqlite_pragmas(cache_kib: u32) -> String {
     )
 }
 
-/// The file of a `sqlite://PATH?…` URL as [`prepare_sqlite_url`] leaves it; `None` in memory.
-fn sqlite_file(url: &str) -> Option<PathBuf> {
-    let rest = url.trim_start_matches("sqlite:").trim_start_matches("//");
-    let path = rest.split_once('?').map_or(rest, |(p, _)| p);
-    let query = rest.split_once('?').map_or("", |(_, q)| q);
-    if path.is_empty() || path == ":memory:" || query.split('&').any(|p| p == "mode=memory") {
-        return None;
-    }
-    Some(PathBuf::from(path))
-}
-
-fn prepare_sqlite_url(url: &str) -> Result<String, StoreError> {
+/// Creates the folder of a SQLite file (0700) and the file itself (0600) when missing, then
+/// asks sqlx to open it (`mode=rwc`). The database holds contact coordinates, the audit trail
+/// and codes not yet sent: created by SQLite, it would be 0644 under the usual umask. SQLite
+/// gives the `-wal` and `-shm` files it makes beside the database the database file's own
+/// mode, so they are 0600 too. A folder or file that already exists keeps its mode.
+/// Returns the URL for sqlx and the database file (`None` in memory).
+fn prepare_sqlite_url(url: &str) -> Result<(String, Option<PathBuf>), StoreError> {
     let rest = url.trim_start_matches("sqlite:").trim_start_matches("//");
     let (path, query) = match rest.split_once('?') {
         Some((p, q)) => (p, Some(q)),
         None => (rest, None),
     };
     if path.is_empty() || path == ":memory:" {
-        return Ok(url.to_string());
+        return Ok((url.to_string(), None));
     }
     if let Some(parent) = Path::new(path).parent() {
         if !parent.as_os_str().is_empty() {
@@ -363,11 +349,13 @@ fn prepare_sqlite_url(url: &str) -> Result<String, StoreError> {
     if creates {
         create_private_file(Path::new(path)).map_err(|e| StoreError::Io(format!("{path}: {e}")))?;
     }
-    Ok(match query {
+    let url = match query {
         Some(q) if q.contains("mode=") => format!("sqlite://{path}?{q}"),
         Some(q) => format!("sqlite://{path}?{q}&mode=rwc"),
         None => format!("sqlite://{path}?mode=rwc"),
-    })
+    };
+    let in_memory = query.is_some_and(|q| q.split('&').any(|p| p == "mode=memory"));
+    Ok((url, (!in_memory).then(|| PathBuf::from(path))))
 }
 
 /// `create_dir_all`, with the folders it creates readable by their owner only (Unix).
