@@ -30,7 +30,8 @@ pub enum Value<'a> {
 /// Runs the statements of a write transaction already begun. `reuse` says the statement
 /// comes back often (keep it prepared); a one-off is run unprepared, so that the caches of
 /// prepared statements never fill with them. Placeholders are positional, in order:
-/// `$1`, `$2`… on PostgreSQL, `?` or `$n` on SQLite.
+/// `$1`, `$2`… on PostgreSQL, `?` or `$n` on SQLite. A pool transaction passes its
+/// connection (`&mut *tx`).
 pub trait Writes: Send {
     /// Runs a statement; returns the number of rows it changed.
     fn run<'a>(
