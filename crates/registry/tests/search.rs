@@ -666,6 +666,99 @@ on_both_engines! {
     reg_10_each_detail_is_the_professional_in_part => reg_10_each_detail_is_the_professional_in_part;
 }
 
+/// The index's rows of a store, in a comparable form (keys left out).
+async fn index_rows(store: &Store) -> (Vec<String>, Vec<String>) {
+    let persons = sqlx::query_scalar(
+        "SELECT idnat || ' ' || family || ' ' || given || ' ' || txt || ' ' || CAST(last_updated AS TEXT)
+         FROM reg_search_person ORDER BY idnat",
+    )
+    .fetch_all(store.pool())
+    .await
+    .unwrap();
+    let structures = sqlx::query_scalar(
+        "SELECT id || ' ' || txt || ' ' || city || ' ' || postcode || ' ' || dept || ' ' || sector
+            || ' ' || finess || ' ' || siret || ' ' || row_hash || ' ' || CAST(last_updated AS TEXT)
+         FROM reg_search_structure ORDER BY id",
+    )
+    .fetch_all(store.pool())
+    .await
+    .unwrap();
+    (persons, structures)
+}
+
+/// A first import into an empty index, on a SQLite file, writes no index row with its
+/// batches: the bulk load's end fills the index from the tables in one statement a table
+/// (`search::fill_natively`, the normalisation as an SQL function). The index it makes is
+/// the one the batches make, row for row, and searches find the same; killed before its
+/// end, the next start makes it whole.
+#[tokio::test]
+async fn reg_10_first_import_fills_the_index_from_the_tables_as_the_batches_would() {
+    use caducee_registry::generate::{generate_personne_activite, GenerateOptions};
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir
+        .path()
+        .join("PS_LibreAcces_Personne_activite_202611230000.txt");
+    let opts = GenerateOptions {
+        rows: 3000,
+        seed: 7,
+        ..Default::default()
+    };
+    generate_personne_activite(&opts, std::fs::File::create(&file).unwrap()).unwrap();
+    let clock = ManualClock::new(datetime!(2026-11-23 10:00 UTC));
+    let mut made = Vec::new();
+    for bulk in [false, true] {
+        let db = TestDb::sqlite().await;
+        db.store
+            .migrate(&caducee_registry::migrations())
+            .await
+            .unwrap();
+        let options = ImportOptions {
+            batch_lines: Some(500),
+            bulk_index: Some(bulk),
+            ..Default::default()
+        };
+        import_file(&db.store, &clock, &file, &options, Arc::new(NoProgress))
+            .await
+            .unwrap();
+        let rows = index_rows(&db.store).await;
+        assert!(
+            rows.0.len() > 1000 && rows.1.len() > 500,
+            "{} persons, {} structures",
+            rows.0.len(),
+            rows.1.len()
+        );
+        let found = ids_of(&db.store, "lef").await;
+        made.push((rows, found, db));
+    }
+    let (by_batches, found_by_batches, _) = &made[0];
+    let (by_fill, found_by_fill, db) = &made[1];
+    assert_eq!(by_fill.0, by_batches.0, "persons");
+    assert_eq!(by_fill.1, by_batches.1, "structures");
+    assert!(!found_by_fill.is_empty());
+    assert_eq!(found_by_fill, found_by_batches);
+
+    // Killed after its lines, before its end: the index is empty, its upkeep set aside;
+    // the next start (index_missing) fills it and builds the rest.
+    let store = &db.store;
+    search::bulk::begin(store).await.unwrap();
+    for table in ["reg_search_person", "reg_search_structure"] {
+        sqlx::query(&format!("DELETE FROM {table}"))
+            .execute(store.pool())
+            .await
+            .unwrap();
+    }
+    assert!(search::bulk::empty(store).await.unwrap());
+    search::index_missing(store).await.unwrap();
+    assert!(!search::bulk::repair(store).await.unwrap());
+    assert_eq!(&index_rows(store).await, by_batches);
+    assert_eq!(&ids_of(store, "lef").await, found_by_batches);
+}
+
+/// The persons whose names contain `text` (FTS5 on SQLite), in key order.
+async fn ids_of(store: &Store, text: &str) -> Vec<String> {
+    ids(store, &[name(NameField::Any, TextMatch::Contains, &[text])]).await
+}
+
 /// PostgreSQL keeps finer statistics of the indexed texts (migration 8), so that the
 /// planner weighs a substring pattern right and walks the key order for a frequent word
 /// instead of sorting all its matches (see `schema.rs`, `TRIGRAM_STATISTICS`).

@@ -686,6 +686,14 @@ mod db_tests {
         assert!(err.to_string().contains("NOT NULL"), "{err}");
         native.rollback().unwrap();
         native.rollback().unwrap(); // nothing open: a no-op
+        native
+            .define_text_function("shout", |s| s.to_uppercase())
+            .unwrap();
+        let got = native
+            .texts("SELECT COALESCE(shout(v), 'null') FROM t UNION ALL SELECT COALESCE(shout(NULL), 'null') ORDER BY 1", false, &[])
+            .await
+            .unwrap();
+        assert_eq!(got, ["X", "null", "É"]); // binary order
         let memory = Store::connect("sqlite::memory:").await.unwrap();
         assert!(memory.native_sqlite().unwrap().is_none());
     }

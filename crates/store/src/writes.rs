@@ -134,10 +134,50 @@ impl NativeSqlite {
         self.batch("ROLLBACK")
     }
 
+    /// Makes `f` callable from this connection's SQL as `name(text)`: a deterministic
+    /// function of one text (NULL gives NULL). So that a statement can compute, for every
+    /// row it reads, what Rust computes (the search index's normalised names, filled by
+    /// one `INSERT … SELECT` instead of a round trip per row).
+    pub fn define_text_function(
+        &mut self,
+        name: &str,
+        f: fn(&str) -> String,
+    ) -> Result<(), StoreError> {
+        use rusqlite::functions::FunctionFlags;
+        self.conn
+            .create_scalar_function(
+                name,
+                1,
+                FunctionFlags::SQLITE_UTF8
+                    | FunctionFlags::SQLITE_DETERMINISTIC
+                    | FunctionFlags::SQLITE_INNOCUOUS,
+                move |ctx| {
+                    Ok(match ctx.get_raw(0) {
+                        rusqlite::types::ValueRef::Null => None,
+                        value => Some(f(value
+                            .as_str()
+                            .map_err(|e| rusqlite::Error::UserFunctionError(Box::new(e)))?)),
+                    })
+                },
+            )
+            .map_err(|e| native(&self.path, e))
+    }
+
     fn batch(&mut self, sql: &str) -> Result<(), StoreError> {
         self.conn
             .execute_batch(sql)
             .map_err(|e| native(&self.path, e))
+    }
+
+    /// [`Writes::run`], on the calling thread, for code that is not async.
+    pub fn execute(
+        &mut self,
+        sql: &str,
+        reuse: bool,
+        values: &[Value<'_>],
+    ) -> Result<u64, StoreError> {
+        self.with_statement(sql, reuse, values, |stmt| stmt.raw_execute())
+            .map(|n| n as u64)
     }
 
     /// Prepares (or takes from the cache), binds and hands the statement to `run`.
@@ -176,8 +216,7 @@ impl Writes for NativeSqlite {
         reuse: bool,
         values: &'a [Value<'a>],
     ) -> impl Future<Output = Result<u64, StoreError>> + Send + 'a {
-        let done = self.with_statement(sql, reuse, values, |stmt| stmt.raw_execute());
-        std::future::ready(done.map(|n| n as u64))
+        std::future::ready(self.execute(sql, reuse, values))
     }
 
     fn texts<'a>(

@@ -4,12 +4,18 @@
 //! builds them once at the end ([`end`]), which is several times cheaper than keeping them
 //! row by row (the FTS5 tables filled in key order, a `CREATE INDEX` sorts once).
 //!
+//! A first import into an empty index, on a SQLite file, leaves the index's rows to the end
+//! as well: the batches write none, and [`end`] fills the index from the tables
+//! ([`super::fill_natively`], one `INSERT … SELECT` a table) before it builds the rest.
+//!
 //! An import killed during a bulk load leaves them missing: [`repair`] (called before each
 //! import and when the server starts) notices and builds them, so the index never stays
 //! half-made. The SQL here must stay that of migrations 2 and 4 (`schema.rs`), which
 //! created them.
 
+use crate::import::phase;
 use caducee_store::{Dialect, Store, StoreError};
+use std::time::Instant;
 
 /// A file under this size (≈ 50,000 lines of Personne_activite) is imported with the
 /// per-row upkeep: setting the indexes aside and rebuilding them would cost more.
@@ -134,6 +140,19 @@ pub async fn wanted(store: &Store, total_bytes: u64) -> Result<bool, StoreError>
     Ok(total_bytes / BYTES_PER_LINE / 2 > indexed.max(0) as u64)
 }
 
+/// Whether the index holds no row at all: a bulk load into it may leave the rows to
+/// [`end`] too (on a SQLite file, where [`super::fill_natively`] writes them from the
+/// tables), as no existing row needs the per-batch upkeep.
+pub async fn empty(store: &Store) -> Result<bool, StoreError> {
+    let rows = store
+        .count(
+            "SELECT (SELECT COUNT(*) FROM (SELECT 1 FROM reg_search_person LIMIT 1))
+                  + (SELECT COUNT(*) FROM (SELECT 1 FROM reg_search_structure LIMIT 1))",
+        )
+        .await?;
+    Ok(rows == 0)
+}
+
 /// Sets the per-row upkeep aside (one transaction).
 pub async fn begin(store: &Store) -> Result<(), StoreError> {
     let mut tx = store.begin().await?;
@@ -162,6 +181,12 @@ pub async fn begin(store: &Store) -> Result<(), StoreError> {
 /// over.
 pub async fn end(store: &Store) -> Result<(), StoreError> {
     if store.dialect() == Dialect::Sqlite {
+        // The rows a first import left to the end (see `empty`), before the FTS5 tables
+        // and the B-trees are built from them.
+        let at = Instant::now();
+        super::fill_natively(store).await?;
+        phase("index de recherche : lignes, depuis les tables", &at);
+        let at = Instant::now();
         for (fts, table, key) in [
             ("reg_search_person_fts", "reg_search_person", "person_key"),
             (
@@ -189,15 +214,29 @@ pub async fn end(store: &Store) -> Result<(), StoreError> {
                 from += FTS_CHUNK;
             }
         }
+        phase("index de recherche : FTS5", &at);
     }
     let mut tx = store.begin().await?;
-    if store.dialect() == Dialect::Postgres {
-        for (_, create) in POSTGRES_INDEXES {
+    let mut at = Instant::now();
+    // Timed apart: the registry's own index, then the search index's (what the index
+    // adds to an import, bench/import).
+    let trigrams = match store.dialect() {
+        Dialect::Postgres => POSTGRES_INDEXES,
+        Dialect::Sqlite => &[],
+    };
+    let (registry, search): (Vec<&Named>, Vec<&Named>) = trigrams
+        .iter()
+        .chain(BOTH_INDEXES)
+        .partition(|(name, _)| !name.starts_with("reg_search_"));
+    for (part, indexes) in [
+        ("index B-tree du registre", registry),
+        ("index de recherche : B-tree et trigrammes", search),
+    ] {
+        for (_, create) in indexes {
             sqlx::query(create).execute(&mut *tx).await?;
         }
-    }
-    for (_, create) in BOTH_INDEXES {
-        sqlx::query(create).execute(&mut *tx).await?;
+        phase(part, &at);
+        at = Instant::now();
     }
     if store.dialect() == Dialect::Sqlite {
         for (_, create) in SQLITE_TRIGGERS {
