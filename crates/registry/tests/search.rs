@@ -701,7 +701,7 @@ async fn reg_10_first_import_fills_the_index_from_the_tables_as_the_batches_woul
     let opts = GenerateOptions {
         rows: 3000,
         seed: 7,
-        ..Default::default()
+        crlf: false,
     };
     generate_personne_activite(&opts, std::fs::File::create(&file).unwrap()).unwrap();
     let clock = ManualClock::new(datetime!(2026-11-23 10:00 UTC));
