@@ -269,11 +269,12 @@ pub async fn touch_retired(
     Ok(())
 }
 
-/// Makes the index whole, cheaply when it is (a catalogue query and two counts): ends a
+/// Makes the index whole, cheaply when it is (a catalogue query and four counts): ends a
 /// bulk load an interrupted import left unfinished ([`bulk::repair`]), then indexes the
 /// persons and structures the index does not hold yet (a database filled before the index
-/// existed, rows written outside the import). Called when the server starts and after each
-/// import command; returns how many rows it added. Idempotent, batched.
+/// existed, rows written outside the import): on a SQLite file in one statement a table
+/// ([`fill_natively`]), elsewhere in batches of 10,000 rows. Called when the server starts
+/// and after each import command; returns how many rows it added. Idempotent.
 pub async fn index_missing(store: &Store) -> Result<u64, StoreError> {
     bulk::repair(store).await?;
     if let Some(added) = fill_natively(store).await? {
@@ -374,6 +375,9 @@ pub async fn index_missing(store: &Store) -> Result<u64, StoreError> {
     Ok(added)
 }
 
+/// The `INSERT … SELECT` of one table of the index, given its filter on the rows to fill.
+type FillSql = fn(&str) -> String;
+
 /// What [`key`] is called in the SQL of [`fill_natively`].
 const KEY_FUNCTION: &str = "caducee_key";
 
@@ -391,11 +395,35 @@ pub async fn fill_natively(store: &Store) -> Result<Option<u64>, StoreError> {
     let Some(mut native) = store.native_sqlite()? else {
         return Ok(None);
     };
+    // `OFFSET 0` keeps SQLite from flattening the subquery into the INSERT, which would
+    // call the function once per use of `family` and `given`, not once. `{unindexed}`:
+    // the filter on rows the index lacks, below.
+    let persons = |unindexed: &str| {
+        format!(
+            "INSERT INTO reg_search_person (idnat, family, given, txt, last_updated)
+             SELECT idnat, family, given, family || '|' || given, updated_at FROM (
+                SELECT t.idnat, {KEY_FUNCTION}(t.last_name) AS family,
+                    {KEY_FUNCTION}(t.first_name) AS given, t.updated_at
+                FROM reg_person t {unindexed} LIMIT -1 OFFSET 0)"
+        )
+    };
+    let structures = |unindexed: &str| {
+        format!(
+            "INSERT INTO reg_search_structure
+                (id, txt, city, postcode, dept, sector, finess, siret, row_hash, last_updated)
+             SELECT t.id, {KEY_FUNCTION}(t.name) || '|' || {KEY_FUNCTION}(t.trade_name),
+                {KEY_FUNCTION}(CASE WHEN t.commune = '' THEN t.cedex ELSE t.commune END),
+                t.postcode, t.dept_code, t.sector_code, t.finess, t.siret, t.row_hash,
+                t.updated_at
+             FROM reg_structure t {unindexed}"
+        )
+    };
+    let tables: [(&str, &str, &str, FillSql); 2] = [
+        ("reg_person", "reg_search_person", "idnat", persons),
+        ("reg_structure", "reg_search_structure", "id", structures),
+    ];
     let mut wanted = Vec::new();
-    for (table, index, column) in [
-        ("reg_person", "reg_search_person", "idnat"),
-        ("reg_structure", "reg_search_structure", "id"),
-    ] {
+    for (table, index, column, fill) in tables {
         let indexed = store
             .count(&format!("SELECT COUNT(*) FROM {index}"))
             .await?;
@@ -411,31 +439,11 @@ pub async fn fill_natively(store: &Store) -> Result<Option<u64>, StoreError> {
         // An empty index is filled without looking into it: an `INSERT … SELECT` that
         // reads the table it writes runs the whole `SELECT` into a temporary table first
         // (1.7 million rows held in memory).
-        let unindexed = if indexed == 0 {
+        wanted.push(fill(&if indexed == 0 {
             String::new()
         } else {
             format!("WHERE NOT EXISTS (SELECT 1 FROM {index} i WHERE i.{column} = t.{column})")
-        };
-        wanted.push(match table {
-            // `OFFSET 0` keeps SQLite from flattening the subquery into the INSERT, which
-            // would call the function once per use of `family` and `given`, not once.
-            "reg_person" => format!(
-                "INSERT INTO reg_search_person (idnat, family, given, txt, last_updated)
-                 SELECT idnat, family, given, family || '|' || given, updated_at FROM (
-                    SELECT t.idnat, {KEY_FUNCTION}(t.last_name) AS family,
-                        {KEY_FUNCTION}(t.first_name) AS given, t.updated_at
-                    FROM reg_person t {unindexed} LIMIT -1 OFFSET 0)"
-            ),
-            _ => format!(
-                "INSERT INTO reg_search_structure
-                    (id, txt, city, postcode, dept, sector, finess, siret, row_hash, last_updated)
-                 SELECT t.id, {KEY_FUNCTION}(t.name) || '|' || {KEY_FUNCTION}(t.trade_name),
-                    {KEY_FUNCTION}(CASE WHEN t.commune = '' THEN t.cedex ELSE t.commune END),
-                    t.postcode, t.dept_code, t.sector_code, t.finess, t.siret, t.row_hash,
-                    t.updated_at
-                 FROM reg_structure t {unindexed}"
-            ),
-        });
+        }));
     }
     if wanted.is_empty() {
         return Ok(Some(0));
